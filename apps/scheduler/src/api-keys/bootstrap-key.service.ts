@@ -1,0 +1,38 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { apiKeyPrefix, hashApiKey } from '@tidegate/auth';
+import { ApiKeyRepository } from '@tidegate/database';
+
+export const BOOTSTRAP_KEY_NAME = 'bootstrap';
+
+/**
+ * Installs BOOTSTRAP_API_KEY (if set) as an `sre` key at boot, so a fresh deployment has a first key without a
+ * database shell. Idempotent; if PostgreSQL is down at boot, it is retried in the background.
+ */
+@Injectable()
+export class BootstrapKeyService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(BootstrapKeyService.name);
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly keys: ApiKeyRepository,
+    private readonly key: string | undefined,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.key) void this.install(this.key, 1);
+  }
+
+  private async install(key: string, attempt: number): Promise<void> {
+    const prefix = apiKeyPrefix(key);
+    if (!prefix) return; // the config schema has checked the format already
+    try {
+      await this.keys.ensure({ name: BOOTSTRAP_KEY_NAME, prefix, hash: hashApiKey(key), role: 'sre' });
+      this.logger.log(`bootstrap API key tg_${prefix}_… is installed (role sre)`);
+    } catch (err) {
+      const delay = Math.min(1000 * attempt, 10_000);
+      this.logger.warn(`could not install the bootstrap API key (${err instanceof Error ? err.message : err}); retrying in ${delay} ms`);
+      this.timer = setTimeout(() => void this.install(key, attempt + 1), delay);
+      this.timer.unref();
+    }
+  }
+}

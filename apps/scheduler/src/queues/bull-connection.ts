@@ -1,0 +1,19 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { createRedisClient, REDIS_CONNECTION, type RedisClient, type RedisConnectionOptions } from '@tidegate/redis';
+
+/**
+ * The Redis connection BullMQ queues share (workers open their own blocking duplicates). Owned here, so it is
+ * closed after BullMQ has closed its queues and workers.
+ */
+@Injectable()
+export class BullConnection implements OnApplicationShutdown {
+  readonly client: RedisClient;
+
+  constructor(@Inject(REDIS_CONNECTION) connection: RedisConnectionOptions) {
+    this.client = createRedisClient(connection, { name: 'bullmq', forBullmq: true });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

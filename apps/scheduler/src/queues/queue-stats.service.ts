@@ -1,0 +1,52 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { Gauge } from 'prom-client';
+import { QUEUE_NAMES, type QueueName } from '@tidegate/contracts';
+import { MetricsRegistry } from '@tidegate/observability';
+
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export type QueueCounts = Record<JobState, number>;
+
+/** Job counts per queue, for the admin API and for Prometheus (read from Redis at scrape time). */
+@Injectable()
+export class QueueStatsService implements OnModuleInit {
+  private queues = new Map<QueueName, Queue>();
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly registry: MetricsRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    for (const name of QUEUE_NAMES) this.queues.set(name, this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
+    const stats = this;
+    new Gauge({
+      name: 'tidegate_queue_jobs',
+      help: 'BullMQ jobs per queue and state',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const all = await stats.counts().catch(() => null);
+        if (!all) return;
+        for (const [queue, counts] of Object.entries(all)) {
+          for (const state of JOB_STATES) this.set({ queue, state }, counts[state]);
+        }
+      },
+    });
+  }
+
+  async counts(): Promise<Record<QueueName, QueueCounts>> {
+    const entries = await Promise.all(
+      [...this.queues].map(async ([name, queue]) => {
+        const raw = await queue.getJobCounts(...JOB_STATES);
+        const counts = Object.fromEntries(JOB_STATES.map((s) => [s, raw[s] ?? 0])) as QueueCounts;
+        return [name, counts] as const;
+      }),
+    );
+    return Object.fromEntries(entries) as Record<QueueName, QueueCounts>;
+  }
+}

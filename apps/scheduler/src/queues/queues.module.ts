@@ -1,0 +1,35 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { QUEUE_NAMES } from '@tidegate/contracts';
+import { RedisKeys } from '@tidegate/redis';
+import { BullConnection } from './bull-connection';
+import { QueueStatsService } from './queue-stats.service';
+import { QueuesController } from './queues.controller';
+
+@Global()
+@Module({ providers: [BullConnection], exports: [BullConnection] })
+class BullConnectionModule {}
+
+/**
+ * Every queue of libs/contracts, on one shared connection with the hash-tagged prefix from the key builder
+ * (`<prefix>:{bull}`), so the same code runs on Redis Cluster.
+ */
+@Module({})
+export class QueuesModule {
+  static forRoot(options: { api: boolean }): DynamicModule {
+    return {
+      module: QueuesModule,
+      imports: [
+        BullConnectionModule,
+        BullModule.forRootAsync({
+          inject: [BullConnection, RedisKeys],
+          useFactory: (conn: BullConnection, keys: RedisKeys) => ({ connection: conn.client, prefix: keys.bullPrefix }),
+        }),
+        BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
+      ],
+      controllers: options.api ? [QueuesController] : [],
+      providers: [QueueStatsService],
+      exports: [BullModule, QueueStatsService],
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AdminAuthModule } from '@tidegate/auth';
+import type { SchedulerConfig, SchedulerRole } from '@tidegate/config';
+import { DatabaseModule } from '@tidegate/database';
+import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observability';
+import { RedisModule } from '@tidegate/redis';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { QueuesModule } from './queues/queues.module';
+import { servesApi } from './role';
+
+@Module({})
+export class SchedulerModule {
+  static forRoot(config: SchedulerConfig, role: SchedulerRole): DynamicModule {
+    const api = servesApi(role);
+    return {
+      module: SchedulerModule,
+      imports: [
+        loggingModule({ app: `scheduler-${role}`, level: config.LOG_LEVEL, requests: api }),
+        RedisModule.forRoot({
+          url: config.REDIS_URL,
+          clusterNodes: config.REDIS_CLUSTER_NODES,
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          name: `scheduler-${role}`,
+        }),
+        DatabaseModule.forRoot({
+          connectionString: config.DATABASE_URL,
+          max: config.DATABASE_POOL_SIZE,
+          applicationName: `tidegate-scheduler-${role}`,
+        }),
+        MetricsModule.forRoot('scheduler'),
+        HealthModule.forRoot(),
+        QueuesModule.forRoot({ api }),
+        ...(api ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY)] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,4 @@
+export * from './api-key';
+export * from './api-key.guard';
+export * from './roles.decorator';
+export * from './auth.module';

@@ -1,0 +1,86 @@
+/**
+ * Environment schemas, one per app, built from shared pieces. Every variable is documented in .env.example;
+ * a unit test keeps the two in step.
+ */
+import { z } from 'zod';
+
+const redisUrl = z
+  .string()
+  .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'must be a redis:// or rediss:// URL');
+
+const hostPort = /^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
+const clusterNodes = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((nodes) => nodes.length > 0 && nodes.every((n) => hostPort.test(n)), 'must be a comma-separated list of host:port');
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'must be a postgres:// or postgresql:// URL');
+
+const port = (fallback: number) => z.coerce.number().int('must be an integer').min(0).max(65535).default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number().int('must be an integer').positive('must be > 0').default(fallback);
+
+const common = {
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: postgresUrl,
+  DATABASE_POOL_SIZE: positiveInt(10),
+  REDIS_URL: redisUrl.optional(),
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_:.-]+$/, 'may contain only letters, digits and _ : . - (no braces: hash tags are added by the key builder)')
+    .default('tidegate'),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+};
+
+type RedisFields = { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string[] };
+function exactlyOneRedis(cfg: RedisFields, ctx: z.RefinementCtx) {
+  if (!cfg.REDIS_URL && !cfg.REDIS_CLUSTER_NODES) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required (or set REDIS_CLUSTER_NODES)' });
+  }
+  if (cfg.REDIS_URL && cfg.REDIS_CLUSTER_NODES) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both' });
+  }
+}
+
+export const SCHEDULER_ROLES = ['api', 'worker', 'all'] as const;
+export type SchedulerRole = (typeof SCHEDULER_ROLES)[number];
+
+export const schedulerEnvSchema = z
+  .object({
+    ...common,
+    SCHEDULER_PORT: port(3000),
+    SCHEDULER_ROLE: z.enum(SCHEDULER_ROLES).default('all'),
+    BOOTSTRAP_API_KEY: z
+      .string()
+      .regex(/^tg_[A-Za-z0-9]{8}_[A-Za-z0-9]{32,}$/, 'must look like tg_<8 chars>_<32+ chars> (see `npm run apikey -- create`)')
+      .optional(),
+  })
+  .superRefine(exactlyOneRedis);
+
+export const gatewayEnvSchema = z
+  .object({
+    ...common,
+    GATEWAY_PORT: port(3001),
+  })
+  .superRefine(exactlyOneRedis);
+
+export const wsEnvSchema = z
+  .object({
+    ...common,
+    WS_PORT: port(3002),
+    WS_CORS_ORIGINS: z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .default(['*']),
+  })
+  .superRefine(exactlyOneRedis);
+
+export type SchedulerConfig = z.infer<typeof schedulerEnvSchema>;
+export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;
+export type WsConfig = z.infer<typeof wsEnvSchema>;
+/** What every app's config has in common. */
+export type CommonConfig = SchedulerConfig | GatewayConfig | WsConfig;

@@ -1,0 +1,3 @@
+export * from './roles';
+export * from './queues';
+export * from './socket-events';

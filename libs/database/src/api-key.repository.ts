@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import type { ApiKey, Role } from '@prisma/client';
+import { PrismaService } from './prisma.service';
+
+export type ApiKeyRecord = Pick<ApiKey, 'id' | 'name' | 'prefix' | 'role' | 'createdAt' | 'lastUsedAt' | 'revokedAt'>;
+
+const PUBLIC_FIELDS = {
+  id: true,
+  name: true,
+  prefix: true,
+  role: true,
+  createdAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+} as const;
+
+/** API keys in PostgreSQL. Only hashes are stored; see libs/auth for how keys are made and checked. */
+@Injectable()
+export class ApiKeyRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(data: { name: string; prefix: string; hash: string; role: Role }): Promise<ApiKeyRecord> {
+    return this.prisma.apiKey.create({ data, select: PUBLIC_FIELDS });
+  }
+
+  /** Inserts the key unless its prefix exists already (bootstrap keys are upserted at every boot). */
+  async ensure(data: { name: string; prefix: string; hash: string; role: Role }): Promise<void> {
+    await this.prisma.apiKey.upsert({
+      where: { prefix: data.prefix },
+      create: data,
+      update: { hash: data.hash, role: data.role, revokedAt: null },
+    });
+  }
+
+  findByPrefix(prefix: string): Promise<ApiKey | null> {
+    return this.prisma.apiKey.findUnique({ where: { prefix } });
+  }
+
+  list(): Promise<ApiKeyRecord[]> {
+    return this.prisma.apiKey.findMany({ select: PUBLIC_FIELDS, orderBy: { createdAt: 'asc' } });
+  }
+
+  /** Marks a key revoked; returns null when no such key exists. */
+  async revoke(id: string): Promise<ApiKeyRecord | null> {
+    const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { id: true } });
+    if (!found) return null;
+    return this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: PUBLIC_FIELDS });
+  }
+
+  async touch(id: string, at: Date): Promise<void> {
+    await this.prisma.apiKey.update({ where: { id }, data: { lastUsedAt: at } });
+  }
+}

@@ -1,0 +1,16 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import type { PgAdapterOptions } from './pg-adapter';
+import { PrismaService } from './prisma.service';
+import { ApiKeyRepository } from './api-key.repository';
+
+@Global()
+@Module({})
+export class DatabaseModule {
+  static forRoot(options: PgAdapterOptions): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [{ provide: PrismaService, useFactory: () => new PrismaService(options) }, ApiKeyRepository],
+      exports: [PrismaService, ApiKeyRepository],
+    };
+  }
+}

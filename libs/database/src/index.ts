@@ -1,0 +1,6 @@
+export * from './pg-adapter';
+export * from './prisma.service';
+export * from './database.module';
+export * from './api-key.repository';
+export { Prisma } from '@prisma/client';
+export type { ApiKey, Role, Room, Campaign, Device } from '@prisma/client';

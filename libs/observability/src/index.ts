@@ -1,0 +1,4 @@
+export * from './public.decorator';
+export * from './health';
+export * from './metrics';
+export * from './logging';

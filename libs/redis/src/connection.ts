@@ -1,0 +1,79 @@
+/**
+ * The one Redis connection factory: standalone (`REDIS_URL`) or Redis Cluster (`REDIS_CLUSTER_NODES`).
+ */
+import { Cluster, Redis, type RedisOptions as IORedisOptions } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionOptions {
+  /** redis:// or rediss:// URL of a standalone server. */
+  url?: string;
+  /** host:port of some Cluster nodes (the rest are discovered). */
+  clusterNodes?: string[];
+}
+
+export interface ClientOptions {
+  /** Shown in `CLIENT LIST` to tell Tidegate's connections apart. */
+  name: string;
+  /**
+   * For BullMQ: commands wait across reconnects (`maxRetriesPerRequest: null`) as its blocking workers require.
+   * Otherwise commands fail fast while Redis is down, so a request answers 503 instead of hanging.
+   */
+  forBullmq?: boolean;
+}
+
+function parseNode(node: string): { host: string; port: number } {
+  const idx = node.lastIndexOf(':');
+  return { host: node.slice(0, idx).replace(/^\[|\]$/g, ''), port: Number(node.slice(idx + 1)) };
+}
+
+export function createRedisClient(conn: RedisConnectionOptions, opts: ClientOptions): RedisClient {
+  const base: IORedisOptions = {
+    connectionName: `tidegate:${opts.name}`,
+    maxRetriesPerRequest: opts.forBullmq ? null : 1,
+    enableOfflineQueue: opts.forBullmq ? true : false,
+    // Reconnect forever, backing off up to 2 s: readiness reports the outage; nothing needs a restart.
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+    lazyConnect: false,
+  };
+  if (conn.clusterNodes && conn.clusterNodes.length > 0) {
+    return new Cluster(conn.clusterNodes.map(parseNode), {
+      redisOptions: base,
+      enableOfflineQueue: base.enableOfflineQueue,
+      maxRedirections: 16,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+  }
+  if (!conn.url) throw new Error('Redis: neither a URL nor Cluster nodes were given');
+  return new Redis(conn.url, base);
+}
+
+/** Resolves once the client is ready, or rejects after `timeoutMs`. */
+export function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`Redis not ready after ${timeoutMs} ms (status: ${client.status})`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+/** Runs `PING` with a deadline; with Cluster, on every master. */
+export async function pingRedis(client: RedisClient, timeoutMs: number): Promise<void> {
+  const deadline = new Promise<never>((_, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
+    t.unref();
+  });
+  const ping =
+    client instanceof Cluster
+      ? Promise.all(client.nodes('master').map((n) => n.ping())).then(() => undefined)
+      : client.ping().then(() => undefined);
+  if (client.status !== 'ready') throw new Error(`Redis connection is ${client.status}`);
+  await Promise.race([ping, deadline]);
+}

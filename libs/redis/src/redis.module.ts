@@ -1,0 +1,41 @@
+import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection';
+import { RedisKeys } from './keys';
+
+/** Injection token of the app's main Redis client (fail-fast, for requests and scripts). */
+export const REDIS = Symbol('REDIS');
+/** Injection token of the connection options, for code that must open its own connections (BullMQ, adapters). */
+export const REDIS_CONNECTION = Symbol('REDIS_CONNECTION');
+
+export interface RedisModuleOptions extends RedisConnectionOptions {
+  keyPrefix: string;
+  /** Connection name suffix, e.g. the app's name. */
+  name: string;
+}
+
+@Injectable()
+class RedisLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: RedisClient) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+@Global()
+@Module({})
+export class RedisModule {
+  static forRoot(options: RedisModuleOptions): DynamicModule {
+    const connection: RedisConnectionOptions = { url: options.url, clusterNodes: options.clusterNodes };
+    return {
+      module: RedisModule,
+      providers: [
+        { provide: REDIS_CONNECTION, useValue: connection },
+        { provide: REDIS, useFactory: () => createRedisClient(connection, { name: options.name }) },
+        { provide: RedisKeys, useValue: new RedisKeys(options.keyPrefix) },
+        RedisLifecycle,
+      ],
+      exports: [REDIS, REDIS_CONNECTION, RedisKeys],
+    };
+  }
+}

@@ -1,0 +1,53 @@
+// @ts-check
+/**
+ * Compiles apps/, libs/, scripts/ and bench/ TypeScript into dist/ (same layout), copying Lua and other assets.
+ * Usage: node tools/build.js
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const swc = require('@swc/core');
+const { root, swcOptions } = require('./swc-options');
+
+const SOURCE_DIRS = ['apps', 'libs', 'scripts', 'bench'];
+const ASSET_EXTENSIONS = new Set(['.lua', '.html', '.css', '.svg', '.ico', '.json']);
+const outDir = path.join(root, 'dist');
+
+/** @param {string} dir @returns {string[]} */
+function walk(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : walk(full);
+    return [full];
+  });
+}
+
+async function main() {
+  fs.rmSync(outDir, { recursive: true, force: true });
+  const files = SOURCE_DIRS.flatMap((d) => walk(path.join(root, d)));
+  let compiled = 0;
+  await Promise.all(
+    files.map(async (file) => {
+      const rel = path.relative(root, file);
+      const ext = path.extname(file);
+      if (ext === '.ts' && !file.endsWith('.d.ts') && !/\.spec\.ts$/.test(file)) {
+        const out = path.join(outDir, rel.replace(/\.ts$/, '.js'));
+        const result = await swc.transformFile(file, { ...swcOptions(), filename: file, outputPath: out, swcrc: false });
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        fs.writeFileSync(out, result.code + `\n//# sourceMappingURL=${path.basename(out)}.map\n`);
+        if (result.map) fs.writeFileSync(out + '.map', result.map);
+        compiled++;
+      } else if (ASSET_EXTENSIONS.has(ext)) {
+        const out = path.join(outDir, rel);
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        fs.copyFileSync(file, out);
+      }
+    }),
+  );
+  process.stdout.write(`built ${compiled} files into dist/\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

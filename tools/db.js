@@ -2,7 +2,7 @@
 // @ts-check
 /**
  * Database commands, offline (see tools/prisma.js and docs/database.md):
- *   node tools/db.js migrate            apply pending migrations (prisma migrate deploy); creates the database if missing
+ *   node tools/db.js migrate            apply pending migrations (tools/migrate.js); creates the database if missing
  *   node tools/db.js migration <name>   write prisma/migrations/<timestamp>_<name>/migration.sql from schema.prisma
  *   node tools/db.js check              exit 1 if the migrations do not produce exactly schema.prisma (drift)
  *   node tools/db.js status             prisma migrate status
@@ -11,6 +11,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { runPrisma } = require('./prisma');
+const { migrate } = require('./migrate');
 
 const root = path.resolve(__dirname, '..');
 const migrationsDir = path.join(root, 'prisma', 'migrations');
@@ -66,8 +67,9 @@ async function main() {
     case 'migrate': {
       const url = databaseUrl();
       await ensureDatabase(url);
-      const r = runPrisma(['migrate', 'deploy'], { env: { DATABASE_URL: url } });
-      process.exit(r.status ?? 1);
+      const { applied } = await migrate({ databaseUrl: url, migrationsDir, log: (line) => process.stdout.write(`db: ${line}\n`) });
+      process.stdout.write(applied.length > 0 ? `db: applied ${applied.length} migration(s)\n` : 'db: no pending migrations\n');
+      process.exit(0);
     }
     case 'status': {
       const r = runPrisma(['migrate', 'status'], { env: { DATABASE_URL: databaseUrl() } });

@@ -63,6 +63,8 @@ export function poolConfig(options: PgAdapterOptions): pg.PoolConfig {
     connectionString: options.connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'tidegate',
+    // Idle connections must not keep a finished process (the Prisma CLI, a script) alive for idleTimeoutMillis.
+    allowExitOnIdle: true,
     Client: InternalTypesAsTextClient,
   };
 }

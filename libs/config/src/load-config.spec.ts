@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, loadConfig } from './load-config';
+import { gatewayEnvSchema, schedulerEnvSchema, wsEnvSchema } from './schemas';
+
+const valid = { DATABASE_URL: 'postgresql://u@127.0.0.1:5432/tidegate', REDIS_URL: 'redis://127.0.0.1:6379' };
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('fills defaults for a minimal valid environment', () => {
+    const cfg = loadConfig(schedulerEnvSchema, valid);
+    expect(cfg).toMatchObject({ SCHEDULER_PORT: 3000, SCHEDULER_ROLE: 'all', REDIS_KEY_PREFIX: 'tidegate', LOG_LEVEL: 'info' });
+  });
+
+  it('names the variable in a one-line message when a URL is malformed', () => {
+    const err = errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, REDIS_URL: 'not-a-url' }));
+    expect(err.issues.map((i) => i.variable)).toEqual(['REDIS_URL']);
+    expect(err.message).toMatch(/^invalid configuration: REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL$/);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('reports every bad variable at once', () => {
+    const err = errorOf(() => loadConfig(wsEnvSchema, { REDIS_URL: 'redis://x', WS_PORT: '99999', LOG_LEVEL: 'loud' }));
+    expect(err.issues.map((i) => i.variable).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'WS_PORT']);
+  });
+
+  it('requires one Redis, and refuses two', () => {
+    expect(errorOf(() => loadConfig(gatewayEnvSchema, { DATABASE_URL: valid.DATABASE_URL })).message).toContain('REDIS_URL: required');
+    const both = errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, REDIS_CLUSTER_NODES: '127.0.0.1:7000' }));
+    expect(both.issues[0]?.variable).toBe('REDIS_CLUSTER_NODES');
+  });
+
+  it('parses Cluster nodes and treats empty strings as unset', () => {
+    const cfg = loadConfig(gatewayEnvSchema, { DATABASE_URL: valid.DATABASE_URL, REDIS_URL: '', REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001' });
+    expect(cfg.REDIS_CLUSTER_NODES).toEqual(['127.0.0.1:7000', '127.0.0.1:7001']);
+    expect(cfg.REDIS_URL).toBeUndefined();
+    expect(errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, REDIS_URL: undefined, REDIS_CLUSTER_NODES: 'nope' })).issues[0]?.variable).toBe(
+      'REDIS_CLUSTER_NODES',
+    );
+  });
+
+  it('refuses a key prefix with braces (hash tags belong to the key builder)', () => {
+    expect(errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, REDIS_KEY_PREFIX: '{x}' })).issues[0]?.variable).toBe('REDIS_KEY_PREFIX');
+  });
+
+  it('checks the bootstrap API key format', () => {
+    expect(() => loadConfig(schedulerEnvSchema, { ...valid, BOOTSTRAP_API_KEY: 'secret' })).toThrow(/BOOTSTRAP_API_KEY/);
+    const key = `tg_abcdEFGH_${'x'.repeat(40)}`;
+    expect(loadConfig(schedulerEnvSchema, { ...valid, BOOTSTRAP_API_KEY: key }).BOOTSTRAP_API_KEY).toBe(key);
+  });
+});
+
+describe('.env.example', () => {
+  const documented = new Set(
+    fs
+      .readFileSync(path.join(__dirname, '../../../.env.example'), 'utf8')
+      .split('\n')
+      .map((line) => /^#?\s*([A-Z][A-Z0-9_]+)=/.exec(line)?.[1])
+      .filter((v): v is string => Boolean(v)),
+  );
+
+  it.each([
+    ['scheduler', schedulerEnvSchema],
+    ['gateway', gatewayEnvSchema],
+    ['ws', wsEnvSchema],
+  ])('documents every variable of the %s schema', (_app, schema) => {
+    const shape = (schema as unknown as z.ZodObject).shape;
+    const missing = Object.keys(shape).filter((k) => !documented.has(k));
+    expect(missing).toEqual([]);
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * Where tests find their services. Defaults are the machine's own PostgreSQL and Redis on loopback;
+ * `npm run test:cluster` sets TEST_REDIS_CLUSTER_NODES to run the integration tier on a Redis Cluster.
+ */
+export const testEnv = {
+  /** A URL of the PostgreSQL server whose `postgres` database may be used to create and drop test databases. */
+  postgresAdminUrl: process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+  redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  redisClusterNodes: process.env.TEST_REDIS_CLUSTER_NODES?.split(',').filter(Boolean),
+  templateDatabase: 'tidegate_test_template',
+};
+
+export function redisConnection(): { url?: string; clusterNodes?: string[] } {
+  return testEnv.redisClusterNodes?.length ? { clusterNodes: testEnv.redisClusterNodes } : { url: testEnv.redisUrl };
+}
+
+/** The environment variables an app needs to reach the test Redis. */
+export function redisEnv(): Record<string, string> {
+  return testEnv.redisClusterNodes?.length
+    ? { REDIS_CLUSTER_NODES: testEnv.redisClusterNodes.join(',') }
+    : { REDIS_URL: testEnv.redisUrl };
+}
+
+export function databaseUrl(database: string): string {
+  const url = new URL(testEnv.postgresAdminUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}

@@ -2,7 +2,7 @@
  * Admin API keys from the command line (npm run apikey -- …), straight in PostgreSQL: for the first key of a
  * deployment, or when no key at hand can call the API. DATABASE_URL comes from the environment or .env.
  *
- *   node dist/scripts/apikey.js create --name <name> --role <marketer|sre|viewer> [--json]
+ *   node dist/scripts/apikey.js create --name <name> --role <marketer|sre|viewer> [--json]   (alias: new)
  *   node dist/scripts/apikey.js list [--json]
  *   node dist/scripts/apikey.js revoke <id>
  *
@@ -87,7 +87,8 @@ function table(keys: ApiKeyRecord[]): string {
 
 async function run(command: string, options: Options): Promise<void> {
   switch (command) {
-    case 'create': {
+    case 'create':
+    case 'new': {
       noExtra(options, ['name', 'role', 'json']);
       const name = options.name?.trim();
       if (!name) throw new UsageError('create needs --name <name>');

@@ -43,10 +43,10 @@ export function answersPing(host: string, port: number, timeoutMs = 1000): Promi
 
 const NOT_FOUND = `Redis is needed, and none was found: REDIS_URL is not set, nothing answers on ${SHARED_HOST}:${SHARED_PORT},
 and redis-server is not on PATH. Either:
-  - install Redis: sudo apt-get install redis-server   (Debian/Ubuntu; macOS: brew install redis)
-  - or run one with Docker: docker compose -f docker/compose.yml up
-    (or just Redis: docker run --rm -p 6379:6379 redis:7)
-  - or point to yours: REDIS_URL=redis://host:6379 npm start`;
+  - install Redis: sudo apt-get install redis-server   (Debian/Ubuntu; macOS: brew install redis), then npm start again
+  - or run one with Docker: docker run --rm -d -p 127.0.0.1:6379:6379 redis:7-alpine
+  - or point to yours: REDIS_URL=redis://host:6379 npm start
+  - or run the whole stack in Docker instead of npm start: docker compose -f docker/compose.yml up --build`;
 
 /**
  * Decides where Redis is. A spawned server is returned as `server`, already answering PING; the caller registers it

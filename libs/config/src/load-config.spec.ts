@@ -54,7 +54,7 @@ describe('loadConfig', () => {
   });
 
   it('checks the bootstrap API key format', () => {
-    expect(() => loadConfig(schedulerEnvSchema, { ...valid, BOOTSTRAP_API_KEY: 'secret' })).toThrow(/BOOTSTRAP_API_KEY/);
+    expect(() => loadConfig(schedulerEnvSchema, { ...valid, BOOTSTRAP_API_KEY: 'secret' })).toThrow(/BOOTSTRAP_API_KEY: must look like/);
     const key = `tg_abcdEFGH_${'x'.repeat(40)}`;
     expect(loadConfig(schedulerEnvSchema, { ...valid, BOOTSTRAP_API_KEY: key }).BOOTSTRAP_API_KEY).toBe(key);
   });

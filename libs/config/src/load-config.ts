@@ -25,10 +25,11 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Env): z.infer<S>
   for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') cleaned[key] = value;
   const result = schema.safeParse(cleaned);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    variable: issue.path.length > 0 ? issue.path.join('.') : 'environment',
-    message: issue.message,
-  }));
+  const issues = result.error.issues.map((issue) => {
+    const variable = issue.path.length > 0 ? issue.path.join('.') : 'environment';
+    const missing = issue.code === 'invalid_type' && cleaned[variable] === undefined;
+    return { variable, message: missing ? 'required' : issue.message };
+  });
   throw new ConfigError(issues);
 }
 

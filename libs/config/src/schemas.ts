@@ -37,6 +37,7 @@ const common = {
 };
 
 type RedisFields = { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string[] };
+/** Runs even when other variables are invalid (`when`), so one boot reports every problem. */
 function exactlyOneRedis(cfg: RedisFields, ctx: z.RefinementCtx) {
   if (!cfg.REDIS_URL && !cfg.REDIS_CLUSTER_NODES) {
     ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required (or set REDIS_CLUSTER_NODES)' });
@@ -56,17 +57,17 @@ export const schedulerEnvSchema = z
     SCHEDULER_ROLE: z.enum(SCHEDULER_ROLES).default('all'),
     BOOTSTRAP_API_KEY: z
       .string()
-      .regex(/^tg_[A-Za-z0-9]{8}_[A-Za-z0-9]{32,}$/, 'must look like tg_<8 chars>_<32+ chars> (see `npm run apikey -- create`)')
+      .regex(/^tg_[A-Za-z0-9]{8}_[A-Za-z0-9]{32,128}$/, 'must look like tg_<8 letters or digits>_<32 to 128 letters or digits> (`npm run apikey -- generate` makes one)')
       .optional(),
   })
-  .superRefine(exactlyOneRedis);
+  .superRefine(exactlyOneRedis, { when: () => true });
 
 export const gatewayEnvSchema = z
   .object({
     ...common,
     GATEWAY_PORT: port(3001),
   })
-  .superRefine(exactlyOneRedis);
+  .superRefine(exactlyOneRedis, { when: () => true });
 
 export const wsEnvSchema = z
   .object({
@@ -77,7 +78,7 @@ export const wsEnvSchema = z
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
       .default(['*']),
   })
-  .superRefine(exactlyOneRedis);
+  .superRefine(exactlyOneRedis, { when: () => true });
 
 export type SchedulerConfig = z.infer<typeof schedulerEnvSchema>;
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;

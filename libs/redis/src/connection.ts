@@ -66,14 +66,18 @@ export function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<
 
 /** Runs `PING` with a deadline; with Cluster, on every master. */
 export async function pingRedis(client: RedisClient, timeoutMs: number): Promise<void> {
-  const deadline = new Promise<never>((_, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
-    t.unref();
-  });
+  if (client.status !== 'ready') throw new Error(`Redis connection is ${client.status}`);
   const ping =
     client instanceof Cluster
       ? Promise.all(client.nodes('master').map((n) => n.ping())).then(() => undefined)
       : client.ping().then(() => undefined);
-  if (client.status !== 'ready') throw new Error(`Redis connection is ${client.status}`);
-  await Promise.race([ping, deadline]);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([ping, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

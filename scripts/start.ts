@@ -1,0 +1,152 @@
+/**
+ * `npm start`: the whole system with a demo, on one machine, from a fresh clone (scripts/start.sh installs and
+ * builds, then runs this as dist/scripts/start.js).
+ *
+ *   1. PostgreSQL: DATABASE_URL if set (environment or .env), else an embedded PostgreSQL in .data/postgres
+ *   2. Redis: REDIS_URL / REDIS_CLUSTER_NODES if set, else the one on 127.0.0.1:6379 (key prefix tidegate-demo),
+ *      else a redis-server started here
+ *   3. migrations (node tools/db.js migrate), the bootstrap API key (.data/bootstrap-api-key), the demo data
+ *   4. scheduler (--role=all), gateway and ws as child processes, their output prefixed with their names
+ *   5. wait until every /health/ready answers 200, print a summary; Ctrl-C stops the apps, then Redis and PostgreSQL
+ *
+ * Options: --check (or TIDEGATE_START_CHECK=1) stops everything once it is ready and exits 0: for CI and tests.
+ */
+import path from 'node:path';
+import { appSpecs, checkPorts, spawnApp, waitUntilReady, type RunningApp } from './start/apps';
+import { bootstrapKey } from './start/bootstrap-key';
+import { ManagedProcess, describeExit } from './start/children';
+import { Aborted, StartError, loadDotEnv, log, repoRoot, seconds, warn } from './start/common';
+import { startEmbeddedPostgres } from './start/postgres';
+import { redact, resolveRedis } from './start/redis';
+import { summary } from './start/summary';
+import { Supervisor } from './start/supervisor';
+import { seedDemo } from './seed';
+
+const READY_TIMEOUT_MS = 60_000;
+const USAGE = `usage: npm start [-- --check]
+  --check   start everything, wait until ready, print the summary, stop everything, exit 0 (also TIDEGATE_START_CHECK=1)
+Configuration comes from the environment or .env (DATABASE_URL, REDIS_URL, SCHEDULER_PORT, GATEWAY_PORT, WS_PORT,
+BOOTSTRAP_API_KEY, LOG_LEVEL, HOST…); whatever is not set is provided locally.`;
+
+function parseArgs(args: string[]): { check: boolean } {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const unknown = args.filter((a) => a !== '--check');
+  if (unknown.length > 0) {
+    process.stderr.write(`start: unknown option ${unknown.join(' ')}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return { check: args.includes('--check') || process.env.TIDEGATE_START_CHECK === '1' };
+}
+
+async function run(root: string, sup: Supervisor, check: boolean): Promise<void> {
+  const began = Date.now();
+  const host = process.env.HOST || '127.0.0.1';
+  const specs = appSpecs();
+  await checkPorts(specs, host); // before anything starts, so a taken port costs nothing
+
+  // 1. PostgreSQL
+  let databaseUrl = process.env.DATABASE_URL;
+  let postgres: string;
+  if (databaseUrl) {
+    postgres = `DATABASE_URL (${redact(databaseUrl)})`;
+    log(`PostgreSQL: using ${postgres}`);
+  } else {
+    const pg = await startEmbeddedPostgres(root);
+    sup.add(pg.service);
+    await pg.ready;
+    databaseUrl = pg.url;
+    postgres = `embedded, ${pg.url}\n${' '.repeat(23)}(data in ${path.relative(root, pg.dataDir)}; delete it to start over)`;
+  }
+  sup.checkpoint();
+
+  // 2. Redis
+  const redis = await resolveRedis(root, (server) => sup.add(server));
+  if (!redis.server) log(`Redis: using ${redis.description}`);
+  sup.checkpoint();
+
+  // 3. Schema, key, demo data
+  await migrate(root, sup, databaseUrl);
+  const key = bootstrapKey(root);
+  const demo = await seedDemo(databaseUrl);
+  log(`demo data: room ${demo.roomId}, campaign ${demo.campaignId}`);
+  sup.checkpoint();
+
+  // 4. Apps
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    ...redis.env,
+    HOST: host,
+    LOG_LEVEL: process.env.LOG_LEVEL || 'info',
+  };
+  delete env.BOOTSTRAP_API_KEY;
+  delete env.TIDEGATE_START_CHECK;
+  const apps: RunningApp[] = specs.map((spec) => {
+    const appEnv = { ...env, [spec.portVar]: String(spec.port), ...(spec.name === 'scheduler' ? { BOOTSTRAP_API_KEY: key.key } : {}) };
+    const app = spawnApp(root, spec, appEnv, host);
+    sup.add(app.process);
+    void app.process.closed.then((info) => {
+      if (app.process.stopRequested || sup.isStopping) return;
+      const why = `${spec.name} exited on its own (${describeExit(info)}): stopping everything`;
+      warn(why);
+      void sup.shutdown(1, `Tidegate stopped because ${spec.name} exited (${describeExit(info)}); see the [${spec.name}] lines above.`);
+    });
+    return app;
+  });
+
+  // 5. Ready
+  await waitUntilReady(apps, key.key, READY_TIMEOUT_MS, () => sup.checkpoint());
+  process.stdout.write(
+    summary({
+      apps,
+      postgres,
+      redis: redis.description,
+      roomId: demo.roomId,
+      campaignId: demo.campaignId,
+      apiKey: key.key,
+      apiKeySource: key.source,
+      readyMs: Date.now() - began,
+      check,
+    }),
+  );
+  if (check) await sup.shutdown(0, '--check passed');
+}
+
+/** Applies the migrations: node tools/db.js migrate (it creates the database if missing). */
+async function migrate(root: string, sup: Supervisor, databaseUrl: string): Promise<void> {
+  const began = Date.now();
+  const task = sup.add(
+    new ManagedProcess('migrate', process.execPath, [path.join(root, 'tools', 'db.js'), 'migrate'], {
+      kind: 'task',
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+    }),
+  );
+  const info = await task.closed;
+  sup.checkpoint();
+  if (info.code !== 0) throw new StartError(`migrations failed (${describeExit(info)}); see the [migrate] lines above.`);
+  log(`migrations applied (${seconds(Date.now() - began)})`);
+}
+
+async function main(): Promise<void> {
+  const { check } = parseArgs(process.argv.slice(2));
+  const root = repoRoot();
+  process.chdir(root);
+  const envFile = loadDotEnv(root);
+  if (envFile) log(`read ${path.relative(root, envFile)}`);
+  const sup = new Supervisor();
+  sup.handleSignals();
+  const fail = (err: unknown) => {
+    if (err instanceof Aborted || sup.isStopping) return; // a stop is under way; it exits
+    const message = err instanceof StartError ? err.message : `failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    void sup.shutdown(1, message);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  await run(root, sup, check).catch(fail);
+}
+
+void main();

@@ -1,0 +1,50 @@
+/** The block `npm start` prints once everything is ready: where things are, the demo ids, the key, and what to try. */
+import type { RunningApp } from './apps';
+
+export interface SummaryInput {
+  apps: RunningApp[];
+  postgres: string;
+  redis: string;
+  roomId: string;
+  campaignId: string;
+  apiKey: string;
+  apiKeySource: string;
+  readyMs: number;
+  check: boolean;
+}
+
+export function summary(input: SummaryInput): string {
+  const url = (name: string) => input.apps.find((a) => a.spec.name === name)?.baseUrl ?? '?';
+  const scheduler = url('scheduler');
+  const gateway = url('gateway');
+  const ws = url('ws');
+  const rule = '─'.repeat(78);
+  const row = (label: string, value: string) => `  ${label.padEnd(20)} ${value}`;
+  const lines = [
+    '',
+    rule,
+    `  Tidegate is running (ready in ${(input.readyMs / 1000).toFixed(1)} s)`,
+    rule,
+    row('Admin API', `${scheduler}   docs: ${scheduler}/docs`),
+    row('Gateway', `${gateway}   docs: ${gateway}/docs`),
+    row('WebSocket', `${ws.replace(/^http/, 'ws')}  (socket.io, path /socket.io)`),
+    row('Health', input.apps.map((a) => `${a.baseUrl}/health/ready`).join('\n' + ' '.repeat(23))),
+    row('Metrics', input.apps.map((a) => `${a.baseUrl}/metrics`).join('\n' + ' '.repeat(23))),
+    row('PostgreSQL', input.postgres),
+    row('Redis', input.redis),
+    '',
+    row('Demo room', input.roomId),
+    row('Demo campaign', input.campaignId),
+    row('Bootstrap API key', `${input.apiKey}`),
+    row('', `(role sre; ${input.apiKeySource})`),
+    '',
+    '  Try:',
+    `    curl -H "X-API-Key: ${input.apiKey}" ${scheduler}/admin/whoami`,
+    `    curl -H "X-API-Key: ${input.apiKey}" ${scheduler}/admin/api-keys`,
+    '',
+    input.check ? '  --check: everything answered; stopping now.' : '  Press Ctrl-C to stop everything.',
+    rule,
+    '',
+  ];
+  return lines.join('\n');
+}

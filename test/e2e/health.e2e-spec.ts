@@ -1,0 +1,75 @@
+/**
+ * The three apps as real processes (dist/), each on its own port, sharing a private redis-server that the test
+ * stops and starts again: readiness must follow Redis down and back up, with no restart of the apps.
+ */
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { freePort, httpStatus, spawnApp, startRedisServer, waitFor, type AppName, type Proc } from '../support/processes';
+
+type Ready = { status: string; error?: Record<string, { status: string; message?: string }> };
+
+describe('health of the running apps', () => {
+  let db: TestDatabase;
+  let redis: Awaited<ReturnType<typeof startRedisServer>>;
+  const apps: Array<{ name: AppName; proc: Proc; url: string }> = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    redis = await startRedisServer();
+    const ports = { scheduler: await freePort(), gateway: await freePort(), ws: await freePort() };
+    const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '2' };
+    apps.push(
+      { name: 'scheduler', proc: spawnApp('scheduler', { ...env, SCHEDULER_PORT: String(ports.scheduler) }, ['--role=all']), url: `http://127.0.0.1:${ports.scheduler}` },
+      { name: 'gateway', proc: spawnApp('gateway', { ...env, GATEWAY_PORT: String(ports.gateway) }), url: `http://127.0.0.1:${ports.gateway}` },
+      { name: 'ws', proc: spawnApp('ws', { ...env, LOG_LEVEL: 'info', WS_PORT: String(ports.ws) }), url: `http://127.0.0.1:${ports.ws}` },
+    );
+    for (const app of apps) {
+      await waitFor(async () => (await httpStatus(`${app.url}/health/ready`)) === 200, 30_000, `${app.name} to be ready:\n${app.proc.output()}`);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.proc.stop()));
+    await redis?.stop();
+    await db?.drop();
+  });
+
+  it('each app answers /health/live, /health/ready and /metrics', async () => {
+    for (const app of apps) {
+      expect(await httpStatus(`${app.url}/health/live`)).toBe(200);
+      const ready = (await (await fetch(`${app.url}/health/ready`)).json()) as Ready;
+      expect(ready.status).toBe('ok');
+      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      expect(metrics).toContain(`tidegate_process_cpu_user_seconds_total{app="${app.name}"}`);
+    }
+  });
+
+  it('serves OpenAPI at /docs on the HTTP apps', async () => {
+    for (const app of apps.filter((a) => a.name !== 'ws')) {
+      expect(await httpStatus(`${app.url}/docs`)).toBe(200);
+    }
+  });
+
+  it('answers 503 naming Redis while it is down, and recovers when it is back, without a restart', async () => {
+    const port = redis.port;
+    await redis.stop('SIGKILL');
+    for (const app of apps) {
+      await waitFor(async () => (await httpStatus(`${app.url}/health/ready`)) === 503, 10_000, `${app.name} to report Redis down`);
+      const body = (await (await fetch(`${app.url}/health/ready`)).json()) as Ready;
+      expect(body.error?.redis?.status).toBe('down');
+      expect(body.error?.redis?.message).toMatch(/Redis connection is|no answer to PING/);
+      expect(body.error?.postgres).toBeUndefined();
+      expect(await httpStatus(`${app.url}/health/live`)).toBe(200);
+    }
+    redis = await startRedisServer(port);
+    for (const app of apps) {
+      await waitFor(async () => (await httpStatus(`${app.url}/health/ready`)) === 200, 15_000, `${app.name} to recover`);
+    }
+    for (const app of apps) expect(app.proc.child.exitCode).toBeNull();
+  });
+
+  it('stops cleanly on SIGTERM with exit code 0', async () => {
+    const ws = apps.find((a) => a.name === 'ws')!;
+    expect(await ws.proc.stop('SIGTERM')).toBe(0);
+    expect(ws.proc.output()).toContain('SIGTERM received: shutting down');
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * Boots Tidegate's apps inside the test process (real Redis, real PostgreSQL, real HTTP on a loopback port),
+ * exactly as their main.ts does, minus signal handling.
+ */
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { gatewayEnvSchema, loadConfig, schedulerEnvSchema, wsEnvSchema, type SchedulerRole } from '@tidegate/config';
+import { createHttpApp } from '@tidegate/platform';
+import { GatewayModule } from '../../apps/gateway/src/gateway.module';
+import { GATEWAY_OPENAPI } from '../../apps/gateway/src/openapi';
+import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
+import { SCHEDULER_OPENAPI } from '../../apps/scheduler/src/openapi';
+import { RedisIoAdapter } from '../../apps/ws/src/socket/redis-io.adapter';
+import { WsModule } from '../../apps/ws/src/ws.module';
+import { redisEnv } from './env';
+
+export interface RunningApp {
+  app: NestFastifyApplication;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface AppEnv {
+  databaseUrl: string;
+  redisPrefix: string;
+  extra?: Record<string, string>;
+}
+
+function baseEnv(env: AppEnv): Record<string, string> {
+  return { DATABASE_URL: env.databaseUrl, REDIS_KEY_PREFIX: env.redisPrefix, LOG_LEVEL: 'silent', DATABASE_POOL_SIZE: '3', ...redisEnv(), ...env.extra };
+}
+
+async function listen(app: NestFastifyApplication): Promise<RunningApp> {
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address();
+  if (!address || typeof address === 'string') throw new Error('app is not listening on a TCP port');
+  return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+}
+
+export async function startScheduler(env: AppEnv, role: SchedulerRole = 'all'): Promise<RunningApp> {
+  const config = loadConfig(schedulerEnvSchema, baseEnv(env));
+  return listen(await createHttpApp(SchedulerModule.forRoot(config, role), { openApi: SCHEDULER_OPENAPI, bootLogs: false }));
+}
+
+export async function startGateway(env: AppEnv): Promise<RunningApp> {
+  const config = loadConfig(gatewayEnvSchema, baseEnv(env));
+  return listen(await createHttpApp(GatewayModule.forRoot(config), { openApi: GATEWAY_OPENAPI, bootLogs: false, bodyLimit: 16_384 }));
+}
+
+export async function startWs(env: AppEnv): Promise<RunningApp> {
+  const config = loadConfig(wsEnvSchema, baseEnv(env));
+  const app = await createHttpApp(WsModule.forRoot(config), { bootLogs: false });
+  app.useWebSocketAdapter(
+    new RedisIoAdapter(app, { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, config.REDIS_KEY_PREFIX, config.WS_CORS_ORIGINS),
+  );
+  return listen(app);
+}

@@ -27,16 +27,19 @@ function esmPackages() {
   return names;
 }
 
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const moduleNameMapper = Object.fromEntries(
-  Object.entries(tsPaths()).map(([alias, [target]]) => [`^${escape(alias)}$`, path.join('<rootDir>', /** @type {string} */ (target))]),
+  Object.entries(tsPaths()).map(([alias, [target]]) => [
+    `^${escapeRegExp(alias)}$`,
+    path.join('<rootDir>', /** @type {string} */ (target)),
+  ]),
 );
 
 const common = {
   rootDir: __dirname,
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { ...swcOptions({ sourceMaps: 'inline' }), swcrc: false }] },
-  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escape).join('|')})/)`],
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages().map(escapeRegExp).join('|')})/)`],
   moduleNameMapper,
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   setupFiles: ['reflect-metadata'],

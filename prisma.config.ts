@@ -10,9 +10,9 @@ export default defineConfig({
   experimental: { adapter: true },
   schema: 'prisma/schema.prisma',
   migrations: { path: 'prisma/migrations' },
-  adapter: async () => {
+  adapter: () => {
     const url = process.env.DATABASE_URL;
-    if (!url) throw new Error('DATABASE_URL is not set: the Prisma CLI needs a PostgreSQL URL');
-    return new TidegatePgAdapter({ connectionString: url, applicationName: 'tidegate-prisma-cli' });
+    if (!url) return Promise.reject(new Error('DATABASE_URL is not set: the Prisma CLI needs a PostgreSQL URL'));
+    return Promise.resolve(new TidegatePgAdapter({ connectionString: url, applicationName: 'tidegate-prisma-cli' }));
   },
 });

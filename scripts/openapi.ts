@@ -53,7 +53,9 @@ async function main(): Promise<void> {
     process.stderr.write(`openapi: ${stale.join(', ')} out of date: run npm run openapi and commit the result\n`);
     process.exit(1);
   }
-  process.stdout.write(check ? 'openapi: documents are up to date\n' : `openapi: wrote ${Object.keys(docs).length} documents to openapi/\n`);
+  process.stdout.write(
+    check ? 'openapi: documents are up to date\n' : `openapi: wrote ${Object.keys(docs).length} documents to openapi/\n`,
+  );
 }
 
 main().catch((err: unknown) => {

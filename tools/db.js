@@ -69,11 +69,12 @@ async function main() {
       await ensureDatabase(url);
       const { applied } = await migrate({ databaseUrl: url, migrationsDir, log: (line) => process.stdout.write(`db: ${line}\n`) });
       process.stdout.write(applied.length > 0 ? `db: applied ${applied.length} migration(s)\n` : 'db: no pending migrations\n');
-      process.exit(0);
+      return;
     }
     case 'status': {
       const r = runPrisma(['migrate', 'status'], { env: { DATABASE_URL: databaseUrl() } });
-      process.exit(r.status ?? 1);
+      process.exitCode = r.status ?? 1;
+      return;
     }
     case 'check': {
       await ensureDatabase(databaseUrl());
@@ -85,10 +86,10 @@ async function main() {
       );
       if (r.status === 0) {
         process.stdout.write('db: migrations match schema.prisma\n');
-        process.exit(0);
+        return;
       }
       if (r.status === 2) fail(`schema.prisma differs from the migrations; run npm run db:migration -- <name>:\n${r.stdout}`);
-      fail(`could not compare migrations with schema.prisma:\n${r.stdout}${r.stderr}`);
+      return fail(`could not compare migrations with schema.prisma:\n${r.stdout}${r.stderr}`);
     }
     case 'migration': {
       const name = rest[0];
@@ -106,11 +107,11 @@ async function main() {
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, 'migration.sql'), r.stdout);
       process.stdout.write(`db: wrote ${path.relative(root, dir)}/migration.sql; review it, then npm run db:migrate\n`);
-      process.exit(0);
+      return;
     }
     default:
       fail('usage: node tools/db.js migrate | migration <name> | check | status');
   }
 }
 
-main().catch((err) => fail(err instanceof Error ? err.stack ?? err.message : String(err)));
+main().catch((err) => fail(err instanceof Error ? (err.stack ?? err.message) : String(err)));

@@ -10,7 +10,7 @@
  * each migration runs in one transaction together with its history row, so a failed migration leaves nothing
  * half-applied and is reported with its error. A migration whose file changed after it was applied is refused.
  */
-const crypto = require('node:crypto');
+const nodeCrypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const pg = require('pg');
@@ -36,7 +36,7 @@ function localMigrations(dir) {
     .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'migration.sql')))
     .map((e) => {
       const sql = fs.readFileSync(path.join(dir, e.name, 'migration.sql'));
-      return { name: e.name, sql: sql.toString('utf8'), checksum: crypto.createHash('sha256').update(sql).digest('hex') };
+      return { name: e.name, sql: sql.toString('utf8'), checksum: nodeCrypto.createHash('sha256').update(sql).digest('hex') };
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -76,12 +76,12 @@ async function migrate({ databaseUrl, migrationsDir, log = () => {} }) {
         await client.query(
           `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
            VALUES ($1, $2, $3, now(), clock_timestamp(), 1)`,
-          [crypto.randomUUID(), m.checksum, m.name],
+          [nodeCrypto.randomUUID(), m.checksum, m.name],
         );
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
-        throw new Error(`migration ${m.name} failed and was rolled back: ${err instanceof Error ? err.message : err}`);
+        throw new Error(`migration ${m.name} failed and was rolled back: ${err instanceof Error ? err.message : err}`, { cause: err });
       }
       applied.push(m.name);
     }

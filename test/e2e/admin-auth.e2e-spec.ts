@@ -63,7 +63,11 @@ describe('admin API authentication', () => {
   });
 
   it('creates a key that works at once, and revokes it so it stops at once', async () => {
-    const created = await call('/admin/api-keys', { method: 'POST', key: keys.sre, body: JSON.stringify({ name: 'ops bot', role: 'marketer' }) });
+    const created = await call('/admin/api-keys', {
+      method: 'POST',
+      key: keys.sre,
+      body: JSON.stringify({ name: 'ops bot', role: 'marketer' }),
+    });
     expect(created.status).toBe(201);
     const body = (await created.json()) as { id: string; key: string; role: string };
     expect(body.role).toBe('marketer');
@@ -80,7 +84,11 @@ describe('admin API authentication', () => {
 
   it('answers 400 naming the bad fields, and creates nothing', async () => {
     const before = (await (await call('/admin/api-keys', { key: keys.sre })).json()) as unknown[];
-    const res = await call('/admin/api-keys', { method: 'POST', key: keys.sre, body: JSON.stringify({ name: '', role: 'admin', extra: 1 }) });
+    const res = await call('/admin/api-keys', {
+      method: 'POST',
+      key: keys.sre,
+      body: JSON.stringify({ name: '', role: 'admin', extra: 1 }),
+    });
     expect(res.status).toBe(400);
     const message = ((await res.json()) as { message: string[] }).message.join(' | ');
     expect(message).toMatch(/name must be longer than or equal to 1 characters/);

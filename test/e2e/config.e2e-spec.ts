@@ -14,7 +14,9 @@ describe('configuration errors', () => {
   it('names every missing required variable', async () => {
     const proc = spawnApp('gateway', {});
     expect(await proc.exited).toBe(78);
-    expect(proc.output()).toMatch(/^gateway: invalid configuration: DATABASE_URL: required; REDIS_URL: required \(or set REDIS_CLUSTER_NODES\)\n$/);
+    expect(proc.output()).toMatch(
+      /^gateway: invalid configuration: DATABASE_URL: required; REDIS_URL: required \(or set REDIS_CLUSTER_NODES\)\n$/,
+    );
   });
 
   it('refuses an unknown scheduler role from the command line', async () => {

@@ -18,12 +18,24 @@ describe('health of the running apps', () => {
     const ports = { scheduler: await freePort(), gateway: await freePort(), ws: await freePort() };
     const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '2' };
     apps.push(
-      { name: 'scheduler', proc: spawnApp('scheduler', { ...env, SCHEDULER_PORT: String(ports.scheduler) }, ['--role=all']), url: `http://127.0.0.1:${ports.scheduler}` },
-      { name: 'gateway', proc: spawnApp('gateway', { ...env, GATEWAY_PORT: String(ports.gateway) }), url: `http://127.0.0.1:${ports.gateway}` },
+      {
+        name: 'scheduler',
+        proc: spawnApp('scheduler', { ...env, SCHEDULER_PORT: String(ports.scheduler) }, ['--role=all']),
+        url: `http://127.0.0.1:${ports.scheduler}`,
+      },
+      {
+        name: 'gateway',
+        proc: spawnApp('gateway', { ...env, GATEWAY_PORT: String(ports.gateway) }),
+        url: `http://127.0.0.1:${ports.gateway}`,
+      },
       { name: 'ws', proc: spawnApp('ws', { ...env, LOG_LEVEL: 'info', WS_PORT: String(ports.ws) }), url: `http://127.0.0.1:${ports.ws}` },
     );
     for (const app of apps) {
-      await waitFor(async () => (await httpStatus(`${app.url}/health/ready`)) === 200, 30_000, `${app.name} to be ready:\n${app.proc.output()}`);
+      await waitFor(
+        async () => (await httpStatus(`${app.url}/health/ready`)) === 200,
+        30_000,
+        `${app.name} to be ready:\n${app.proc.output()}`,
+      );
     }
   });
 

@@ -35,7 +35,9 @@ describe('ws handshake', () => {
   });
 
   it('refuses a socket without a ticket, saying so', async () => {
-    await expect(refusalOf(ws.url, {})).resolves.toEqual({ reason: 'ticket_missing', message: expect.stringContaining('ticket is required') });
+    const refused = await refusalOf(ws.url, {});
+    expect(refused.reason).toBe('ticket_missing');
+    expect(refused.message).toContain('ticket is required');
   });
 
   it('refuses a ticket it did not issue', async () => {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { migrate } from '../../tools/migrate';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 const root = path.resolve(__dirname, '../..');
@@ -90,7 +91,7 @@ describe('database migrations', () => {
     expect(a).toEqual(b);
   });
 
-  it('db:migrate creates a missing database', async () => {
+  it('db:migrate creates a missing database', () => {
     const name = `tidegate_test_missing_${Date.now()}`;
     const url = new URL(process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
     url.pathname = `/${name}`;
@@ -102,8 +103,6 @@ describe('database migrations', () => {
 });
 
 describe('migration runner (tools/migrate.js)', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { migrate } = require('../../tools/migrate.js') as typeof import('../../tools/migrate.js');
   const dbs: TestDatabase[] = [];
   const dirs: string[] = [];
   afterAll(async () => {
@@ -125,7 +124,8 @@ describe('migration runner (tools/migrate.js)', () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      return Object.values((await client.query(sql)).rows[0] ?? {})[0];
+      const row = (await client.query<Record<string, unknown>>(sql)).rows[0] ?? {};
+      return Object.values(row)[0];
     } finally {
       await client.end();
     }
@@ -135,7 +135,10 @@ describe('migration runner (tools/migrate.js)', () => {
     const db = await createTestDatabase(null);
     dbs.push(db);
     const dir = migrationsDir({ '001_a': 'CREATE TABLE a (id int);', '002_b': 'CREATE TABLE b (id int);' });
-    const results = await Promise.all([migrate({ databaseUrl: db.url, migrationsDir: dir }), migrate({ databaseUrl: db.url, migrationsDir: dir })]);
+    const results = await Promise.all([
+      migrate({ databaseUrl: db.url, migrationsDir: dir }),
+      migrate({ databaseUrl: db.url, migrationsDir: dir }),
+    ]);
     expect(results.flatMap((r) => r.applied).sort()).toEqual(['001_a', '002_b']);
     expect(await scalar(db.url, 'SELECT count(*)::int FROM "_prisma_migrations"')).toBe(2);
   });
@@ -143,8 +146,13 @@ describe('migration runner (tools/migrate.js)', () => {
   it('rolls a failing migration back whole and reports it, leaving earlier ones applied', async () => {
     const db = await createTestDatabase(null);
     dbs.push(db);
-    const dir = migrationsDir({ '001_ok': 'CREATE TABLE ok (id int);', '002_bad': 'CREATE TABLE half (id int);\nSELECT no_such_function();' });
-    await expect(migrate({ databaseUrl: db.url, migrationsDir: dir })).rejects.toThrow(/002_bad failed and was rolled back: .*no_such_function/);
+    const dir = migrationsDir({
+      '001_ok': 'CREATE TABLE ok (id int);',
+      '002_bad': 'CREATE TABLE half (id int);\nSELECT no_such_function();',
+    });
+    await expect(migrate({ databaseUrl: db.url, migrationsDir: dir })).rejects.toThrow(
+      /002_bad failed and was rolled back: .*no_such_function/,
+    );
     expect(await scalar(db.url, "SELECT to_regclass('public.ok') IS NOT NULL")).toBe(true);
     expect(await scalar(db.url, "SELECT to_regclass('public.half') IS NULL")).toBe(true);
     expect(await scalar(db.url, 'SELECT string_agg(migration_name, \',\') FROM "_prisma_migrations"')).toBe('001_ok');

@@ -26,7 +26,14 @@ export interface AppEnv {
 }
 
 function baseEnv(env: AppEnv): Record<string, string> {
-  return { DATABASE_URL: env.databaseUrl, REDIS_KEY_PREFIX: env.redisPrefix, LOG_LEVEL: 'silent', DATABASE_POOL_SIZE: '3', ...redisEnv(), ...env.extra };
+  return {
+    DATABASE_URL: env.databaseUrl,
+    REDIS_KEY_PREFIX: env.redisPrefix,
+    LOG_LEVEL: 'silent',
+    DATABASE_POOL_SIZE: '3',
+    ...redisEnv(),
+    ...env.extra,
+  };
 }
 
 async function listen(app: NestFastifyApplication): Promise<RunningApp> {
@@ -50,7 +57,12 @@ export async function startWs(env: AppEnv): Promise<RunningApp> {
   const config = loadConfig(wsEnvSchema, baseEnv(env));
   const app = await createHttpApp(WsModule.forRoot(config), { bootLogs: false });
   app.useWebSocketAdapter(
-    new RedisIoAdapter(app, { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, config.REDIS_KEY_PREFIX, config.WS_CORS_ORIGINS),
+    new RedisIoAdapter(
+      app,
+      { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES },
+      config.REDIS_KEY_PREFIX,
+      config.WS_CORS_ORIGINS,
+    ),
   );
   return listen(app);
 }

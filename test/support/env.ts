@@ -16,9 +16,7 @@ export function redisConnection(): { url?: string; clusterNodes?: string[] } {
 
 /** The environment variables an app needs to reach the test Redis. */
 export function redisEnv(): Record<string, string> {
-  return testEnv.redisClusterNodes?.length
-    ? { REDIS_CLUSTER_NODES: testEnv.redisClusterNodes.join(',') }
-    : { REDIS_URL: testEnv.redisUrl };
+  return testEnv.redisClusterNodes?.length ? { REDIS_CLUSTER_NODES: testEnv.redisClusterNodes.join(',') } : { REDIS_URL: testEnv.redisUrl };
 }
 
 export function databaseUrl(database: string): string {

@@ -73,7 +73,7 @@ export async function startRedisServer(port?: number): Promise<Proc & { port: nu
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
-  await waitFor(async () => proc.output().includes('Ready to accept connections'), 10_000, 'redis-server to start');
+  await waitFor(() => proc.output().includes('Ready to accept connections'), 10_000, 'redis-server to start');
   return Object.assign(proc, { port: p, url: `redis://127.0.0.1:${p}` });
 }
 
@@ -81,7 +81,12 @@ export async function startRedisServer(port?: number): Promise<Proc & { port: nu
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check().catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -5,7 +5,7 @@ import { GatewayModule } from './gateway.module';
 import { GATEWAY_OPENAPI } from './openapi';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit('gateway', gatewayEnvSchema, process.env);
+  const config = loadConfigOrExit('gateway', gatewayEnvSchema);
   const app = await createHttpApp(GatewayModule.forRoot(config), { openApi: GATEWAY_OPENAPI, bodyLimit: 16_384 });
   stopOnSignals(app, config.SHUTDOWN_TIMEOUT_MS);
   await app.listen(config.GATEWAY_PORT, config.HOST);

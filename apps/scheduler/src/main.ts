@@ -6,7 +6,7 @@ import { SchedulerModule } from './scheduler.module';
 import { SCHEDULER_OPENAPI } from './openapi';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit('scheduler', schedulerEnvSchema, process.env);
+  const config = loadConfigOrExit('scheduler', schedulerEnvSchema);
   const role = roleFromArgs(process.argv.slice(2), config.SCHEDULER_ROLE);
   const app = await createHttpApp(SchedulerModule.forRoot(config, role), { openApi: SCHEDULER_OPENAPI });
   stopOnSignals(app, config.SHUTDOWN_TIMEOUT_MS);

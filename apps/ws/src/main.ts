@@ -5,10 +5,15 @@ import { RedisIoAdapter } from './socket/redis-io.adapter';
 import { WsModule } from './ws.module';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit('ws', wsEnvSchema, process.env);
+  const config = loadConfigOrExit('ws', wsEnvSchema);
   const app = await createHttpApp(WsModule.forRoot(config));
   app.useWebSocketAdapter(
-    new RedisIoAdapter(app, { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, config.REDIS_KEY_PREFIX, config.WS_CORS_ORIGINS),
+    new RedisIoAdapter(
+      app,
+      { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES },
+      config.REDIS_KEY_PREFIX,
+      config.WS_CORS_ORIGINS,
+    ),
   );
   stopOnSignals(app, config.SHUTDOWN_TIMEOUT_MS);
   await app.listen(config.WS_PORT, config.HOST);

@@ -33,7 +33,8 @@ export class RouteRolesCheck implements OnModuleInit {
         if (Reflect.getMetadata(METHOD_METADATA, handler) === undefined) continue;
         const targets = [handler, wrapper.metatype];
         const declared =
-          this.reflector.getAllAndOverride(IS_PUBLIC, targets) || this.reflector.getAllAndOverride(REQUIRED_ROLE, targets);
+          this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) ||
+          this.reflector.getAllAndOverride<string | undefined>(REQUIRED_ROLE, targets);
         if (!declared) out.push(`${wrapper.metatype.name}.${name} (${String(Reflect.getMetadata(PATH_METADATA, handler))})`);
       }
     }

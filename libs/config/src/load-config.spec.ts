@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import { type z } from 'zod';
 import { ConfigError, loadConfig } from './load-config';
 import { gatewayEnvSchema, schedulerEnvSchema, wsEnvSchema } from './schemas';
 
@@ -41,12 +41,16 @@ describe('loadConfig', () => {
   });
 
   it('parses Cluster nodes and treats empty strings as unset', () => {
-    const cfg = loadConfig(gatewayEnvSchema, { DATABASE_URL: valid.DATABASE_URL, REDIS_URL: '', REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001' });
+    const cfg = loadConfig(gatewayEnvSchema, {
+      DATABASE_URL: valid.DATABASE_URL,
+      REDIS_URL: '',
+      REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001',
+    });
     expect(cfg.REDIS_CLUSTER_NODES).toEqual(['127.0.0.1:7000', '127.0.0.1:7001']);
     expect(cfg.REDIS_URL).toBeUndefined();
-    expect(errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, REDIS_URL: undefined, REDIS_CLUSTER_NODES: 'nope' })).issues[0]?.variable).toBe(
-      'REDIS_CLUSTER_NODES',
-    );
+    expect(
+      errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, REDIS_URL: undefined, REDIS_CLUSTER_NODES: 'nope' })).issues[0]?.variable,
+    ).toBe('REDIS_CLUSTER_NODES');
   });
 
   it('refuses a key prefix with braces (hash tags belong to the key builder)', () => {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { type z } from 'zod';
 
 /** One bad environment variable: its name and what is wrong with it. */
 export interface ConfigIssue {
@@ -37,7 +37,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: Env): z.infer<S>
  * For an app's `main`: returns the config, or prints the one-line error and exits with status 78 (EX_CONFIG),
  * so a supervisor does not mistake a misconfiguration for a crash worth restarting quickly.
  */
-export function loadConfigOrExit<S extends z.ZodType>(app: string, schema: S, env: Env): z.infer<S> {
+export function loadConfigOrExit<S extends z.ZodType>(app: string, schema: S, env: Env = process.env): z.infer<S> {
   try {
     return loadConfig(schema, env);
   } catch (err) {

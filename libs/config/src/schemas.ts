@@ -4,14 +4,17 @@
  */
 import { z } from 'zod';
 
-const redisUrl = z
-  .string()
-  .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'must be a redis:// or rediss:// URL');
+const redisUrl = z.string().refine((v) => /^rediss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'must be a redis:// or rediss:// URL');
 
-const hostPort = /^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
+const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
 const clusterNodes = z
   .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .refine((nodes) => nodes.length > 0 && nodes.every((n) => hostPort.test(n)), 'must be a comma-separated list of host:port');
 
 const postgresUrl = z
@@ -57,7 +60,10 @@ export const schedulerEnvSchema = z
     SCHEDULER_ROLE: z.enum(SCHEDULER_ROLES).default('all'),
     BOOTSTRAP_API_KEY: z
       .string()
-      .regex(/^tg_[A-Za-z0-9]{8}_[A-Za-z0-9]{32,128}$/, 'must look like tg_<8 letters or digits>_<32 to 128 letters or digits> (`npm run apikey -- generate` makes one)')
+      .regex(
+        /^tg_[A-Za-z0-9]{8}_[A-Za-z0-9]{32,128}$/,
+        'must look like tg_<8 letters or digits>_<32 to 128 letters or digits> (`npm run apikey -- generate` makes one)',
+      )
       .optional(),
   })
   .superRefine(exactlyOneRedis, { when: () => true });
@@ -75,7 +81,12 @@ export const wsEnvSchema = z
     WS_PORT: port(3002),
     WS_CORS_ORIGINS: z
       .string()
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
       .default(['*']),
   })
   .superRefine(exactlyOneRedis, { when: () => true });

@@ -60,7 +60,12 @@ export class HealthController {
 
 function errorMessage(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n').find((line) => line.trim() !== '')?.trim() ?? 'unknown error';
+  return (
+    msg
+      .split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? 'unknown error'
+  );
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

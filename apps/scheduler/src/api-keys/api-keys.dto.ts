@@ -10,7 +10,7 @@ export class CreateApiKeyDto {
   name!: string;
 
   @ApiProperty({ enum: ROLES })
-  @IsIn(ROLES as unknown as string[], { message: `role must be one of ${ROLES.join(', ')}` })
+  @IsIn(ROLES, { message: `role must be one of ${ROLES.join(', ')}` })
   role!: Role;
 }
 

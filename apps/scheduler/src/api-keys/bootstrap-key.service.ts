@@ -30,7 +30,9 @@ export class BootstrapKeyService implements OnApplicationBootstrap {
       this.logger.log(`bootstrap API key tg_${prefix}_… is installed (role sre)`);
     } catch (err) {
       const delay = Math.min(1000 * attempt, 10_000);
-      this.logger.warn(`could not install the bootstrap API key (${err instanceof Error ? err.message : err}); retrying in ${delay} ms`);
+      this.logger.warn(
+        `could not install the bootstrap API key (${err instanceof Error ? err.message : String(err)}); retrying in ${delay} ms`,
+      );
       this.timer = setTimeout(() => void this.install(key, attempt + 1), delay);
       this.timer.unref();
     }

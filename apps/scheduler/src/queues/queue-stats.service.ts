@@ -22,18 +22,17 @@ export class QueueStatsService implements OnModuleInit {
 
   onModuleInit(): void {
     for (const name of QUEUE_NAMES) this.queues.set(name, this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
-    const stats = this;
-    new Gauge({
+    const gauge: Gauge<'queue' | 'state'> = new Gauge({
       name: 'tidegate_queue_jobs',
-      help: 'BullMQ jobs per queue and state',
+      help: 'BullMQ jobs per queue and state (read from Redis at scrape time)',
       labelNames: ['queue', 'state'],
       registers: [this.registry],
-      async collect() {
-        this.reset();
-        const all = await stats.counts().catch(() => null);
+      collect: async () => {
+        gauge.reset();
+        const all = await this.counts().catch(() => null);
         if (!all) return;
         for (const [queue, counts] of Object.entries(all)) {
-          for (const state of JOB_STATES) this.set({ queue, state }, counts[state]);
+          for (const state of JOB_STATES) gauge.set({ queue, state }, counts[state]);
         }
       },
     });

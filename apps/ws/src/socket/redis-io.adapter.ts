@@ -25,13 +25,19 @@ export class RedisIoAdapter extends IoAdapter {
     this.pub = createRedisClient(this.connection, { name: 'ws-pub', forBullmq: true });
     this.sub = createRedisClient(this.connection, { name: 'ws-sub', forBullmq: true });
     const cors = this.corsOrigins.includes('*') ? { origin: true } : { origin: this.corsOrigins };
-    const server = super.createIOServer(port, { ...options, path: options?.path ?? '/socket.io', cors, serveClient: false } as ServerOptions) as Server;
+    const server = super.createIOServer(port, {
+      ...options,
+      path: options?.path ?? '/socket.io',
+      cors,
+      serveClient: false,
+    } as ServerOptions);
     server.adapter(createAdapter(this.pub, this.sub, { key: `${this.keyPrefix}:socket.io` }));
     return server;
   }
 
   override async close(server: Server): Promise<void> {
     await super.close(server);
-    await Promise.all([this.pub, this.sub].map((c) => c?.quit().catch(() => c.disconnect())));
+    const clients = [this.pub, this.sub].filter((c): c is RedisClient => c !== undefined);
+    await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
   }
 }

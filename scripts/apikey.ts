@@ -2,11 +2,12 @@
  * Admin API keys from the command line (npm run apikey -- …), straight in PostgreSQL: for the first key of a
  * deployment, or when no key at hand can call the API. DATABASE_URL comes from the environment or .env.
  *
- *   node dist/scripts/apikey.js create --name <name> --role <marketer|sre|viewer> [--json]   (alias: new)
+ *   node dist/scripts/apikey.js create --name <name> --role <marketer|sre|viewer> [--json]
+ *   node dist/scripts/apikey.js generate      a key for BOOTSTRAP_API_KEY, printed only (alias: new)
  *   node dist/scripts/apikey.js list [--json]
  *   node dist/scripts/apikey.js revoke <id>
  *
- * Exit codes: 0 done, 1 failed (database unreachable, no such key), 2 usage error.
+ * Exit codes: 0 done, 1 failed (database unreachable, no such key), 2 usage error. `generate` needs no database.
  */
 import { parseArgs } from 'node:util';
 import { generateApiKey } from '@tidegate/auth';
@@ -18,6 +19,7 @@ const USAGE = `usage:
   node dist/scripts/apikey.js create --name <name> --role <${ROLES.join('|')}> [--json]
   node dist/scripts/apikey.js list [--json]
   node dist/scripts/apikey.js revoke <id>
+  node dist/scripts/apikey.js generate      (a key for BOOTSTRAP_API_KEY; printed, not stored)
 (npm run apikey -- <command> …; DATABASE_URL from the environment or .env)`;
 
 /** Same rule as the admin API (apps/scheduler/src/api-keys/api-keys.dto.ts). */
@@ -64,7 +66,8 @@ function noExtra(options: Options, allowed: Array<'name' | 'role' | 'json'>, pos
     const given = key === 'json' ? options.json : options[key] !== undefined;
     if (given && !allowed.includes(key)) throw new UsageError(`--${key} does not apply here`);
   }
-  if (options.positionals.length > positionals) throw new UsageError(`unexpected argument ${JSON.stringify(options.positionals[positionals])}`);
+  if (options.positionals.length > positionals)
+    throw new UsageError(`unexpected argument ${JSON.stringify(options.positionals[positionals])}`);
 }
 
 function databaseUrl(): string {
@@ -82,13 +85,19 @@ function table(keys: ApiKeyRecord[]): string {
     ...keys.map((k) => [k.id, k.name, k.role, `tg_${k.prefix}_…`, date(k.createdAt), date(k.lastUsedAt), date(k.revokedAt)]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 async function run(command: string, options: Options): Promise<void> {
   switch (command) {
-    case 'create':
-    case 'new': {
+    case 'create': {
       noExtra(options, ['name', 'role', 'json']);
       const name = options.name?.trim();
       if (!name) throw new UsageError('create needs --name <name>');
@@ -109,12 +118,23 @@ async function run(command: string, options: Options): Promise<void> {
       });
       return;
     }
+    case 'generate':
+    case 'new': {
+      // A key for BOOTSTRAP_API_KEY: made here, stored nowhere; the scheduler installs it (as sre) at boot.
+      noExtra(options, []);
+      process.stderr.write(
+        'A new API key, stored nowhere: set it as BOOTSTRAP_API_KEY and the scheduler installs it (role sre) at boot.\n',
+      );
+      process.stdout.write(`${generateApiKey().key}\n`);
+      return;
+    }
     case 'list': {
       noExtra(options, ['json']);
       await withRepository(async (keys) => {
         const all = await keys.list();
         if (options.json) process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-        else if (all.length === 0) process.stdout.write('no API keys yet: create one with `npm run apikey -- create --name <name> --role sre`\n');
+        else if (all.length === 0)
+          process.stdout.write('no API keys yet: create one with `npm run apikey -- create --name <name> --role sre`\n');
         else process.stdout.write(`${table(all)}\n`);
       });
       return;
@@ -154,10 +174,14 @@ async function withRepository(fn: (keys: ApiKeyRepository) => Promise<void>): Pr
 function failure(err: unknown): string {
   if (err instanceof CommandError) return err.message;
   const code = (err as { code?: string }).code;
-  const lines = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (err instanceof Error ? err.message : String(err))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const last = lines[lines.length - 1] ?? 'unknown error';
   if (code === 'P2021') return `${last}\nThe database has no tables yet: run npm run db:migrate`;
-  if (/ECONNREFUSED|ENOTFOUND|connect|reach/i.test(last)) return `cannot reach PostgreSQL (${last}); is DATABASE_URL right and the server up?`;
+  if (/ECONNREFUSED|ENOTFOUND|connect|reach/i.test(last))
+    return `cannot reach PostgreSQL (${last}); is DATABASE_URL right and the server up?`;
   return last;
 }
 

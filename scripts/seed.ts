@@ -82,7 +82,13 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      const message = err instanceof Error ? err.message.split('\n').filter((l) => l.trim()).slice(-1)[0] : String(err);
+      const message =
+        err instanceof Error
+          ? err.message
+              .split('\n')
+              .filter((l) => l.trim())
+              .slice(-1)[0]
+          : String(err);
       process.stderr.write(`seed: ${message}\n`);
       process.exit(1);
     },

@@ -2,12 +2,14 @@
  * `npm start`: the whole system with a demo, on one machine, from a fresh clone (scripts/start.sh installs and
  * builds, then runs this as dist/scripts/start.js).
  *
- *   1. PostgreSQL: DATABASE_URL if set (environment or .env), else an embedded PostgreSQL in .data/postgres
- *   2. Redis: REDIS_URL / REDIS_CLUSTER_NODES if set, else the one on 127.0.0.1:6379 (key prefix tidegate-demo),
+ *   0. checks the apps' ports are free; the bootstrap API key: BOOTSTRAP_API_KEY, else .data/bootstrap-api-key (made once)
+ *   1. Redis: REDIS_URL / REDIS_CLUSTER_NODES if set, else the one on 127.0.0.1:6379 (key prefix tidegate-demo),
  *      else a redis-server started here
- *   3. migrations (node tools/db.js migrate), the bootstrap API key (.data/bootstrap-api-key), the demo data
+ *   2. PostgreSQL: DATABASE_URL if set (environment or .env), else an embedded PostgreSQL in .data/postgres
+ *   3. migrations (node tools/db.js migrate) and the demo data (scripts/seed.ts)
  *   4. scheduler (--role=all), gateway and ws as child processes, their output prefixed with their names
  *   5. wait until every /health/ready answers 200, print a summary; Ctrl-C stops the apps, then Redis and PostgreSQL
+ *      (those we started), and exits. If an app exits on its own, everything stops and the exit status is 1.
  *
  * Options: --check (or TIDEGATE_START_CHECK=1) stops everything once it is ready and exits 0: for CI and tests.
  */
@@ -41,35 +43,36 @@ function parseArgs(args: string[]): { check: boolean } {
   return { check: args.includes('--check') || process.env.TIDEGATE_START_CHECK === '1' };
 }
 
+/** Where a variable came from, for messages: the environment, or .env. */
+let sourceOf: (name: string) => string = () => 'the environment';
+
 async function run(root: string, sup: Supervisor, check: boolean): Promise<void> {
   const began = Date.now();
   const host = process.env.HOST || '127.0.0.1';
   const specs = appSpecs();
   await checkPorts(specs, host); // before anything starts, so a taken port costs nothing
+  const key = bootstrapKey(root);
 
-  // 1. PostgreSQL
+  // 1. Redis (first: when there is none, fail before starting anything)
+  const redis = await resolveRedis(root, (server) => sup.add(server), sourceOf);
+  if (!redis.server) log(`Redis: using ${redis.description}`);
+  sup.checkpoint();
+
+  // 2. PostgreSQL
   let databaseUrl = process.env.DATABASE_URL;
   let postgres: string;
   if (databaseUrl) {
-    postgres = `DATABASE_URL (${redact(databaseUrl)})`;
-    log(`PostgreSQL: using ${postgres}`);
+    postgres = `DATABASE_URL from ${sourceOf('DATABASE_URL')} (${redact(databaseUrl)})`;
+    log(`PostgreSQL: using ${postgres}; unset it to get an embedded PostgreSQL`);
   } else {
-    const pg = await startEmbeddedPostgres(root);
-    sup.add(pg.service);
-    await pg.ready;
+    const pg = await startEmbeddedPostgres(root, (service) => sup.add(service));
     databaseUrl = pg.url;
     postgres = `embedded, ${pg.url}\n${' '.repeat(23)}(data in ${path.relative(root, pg.dataDir)}; delete it to start over)`;
   }
   sup.checkpoint();
 
-  // 2. Redis
-  const redis = await resolveRedis(root, (server) => sup.add(server));
-  if (!redis.server) log(`Redis: using ${redis.description}`);
-  sup.checkpoint();
-
-  // 3. Schema, key, demo data
+  // 3. Schema and demo data
   await migrate(root, sup, databaseUrl);
-  const key = bootstrapKey(root);
   const demo = await seedDemo(databaseUrl);
   log(`demo data: room ${demo.roomId}, campaign ${demo.campaignId}`);
   sup.checkpoint();
@@ -90,8 +93,7 @@ async function run(root: string, sup: Supervisor, check: boolean): Promise<void>
     sup.add(app.process);
     void app.process.closed.then((info) => {
       if (app.process.stopRequested || sup.isStopping) return;
-      const why = `${spec.name} exited on its own (${describeExit(info)}): stopping everything`;
-      warn(why);
+      warn(`${spec.name} exited on its own (${describeExit(info)}): stopping everything`);
       void sup.shutdown(1, `Tidegate stopped because ${spec.name} exited (${describeExit(info)}); see the [${spec.name}] lines above.`);
     });
     return app;
@@ -127,7 +129,12 @@ async function migrate(root: string, sup: Supervisor, databaseUrl: string): Prom
   );
   const info = await task.closed;
   sup.checkpoint();
-  if (info.code !== 0) throw new StartError(`migrations failed (${describeExit(info)}); see the [migrate] lines above.`);
+  if (info.code !== 0) {
+    const hint = process.env.DATABASE_URL
+      ? ` (DATABASE_URL comes from ${sourceOf('DATABASE_URL')}; unset it to get an embedded PostgreSQL)`
+      : '';
+    throw new StartError(`migrations failed (${describeExit(info)}); see the [migrate] lines above${hint}.`);
+  }
   log(`migrations applied (${seconds(Date.now() - began)})`);
 }
 
@@ -135,6 +142,8 @@ async function main(): Promise<void> {
   const { check } = parseArgs(process.argv.slice(2));
   const root = repoRoot();
   process.chdir(root);
+  const preset = new Set(Object.keys(process.env));
+  sourceOf = (name) => (preset.has(name) ? 'the environment' : '.env');
   const envFile = loadDotEnv(root);
   if (envFile) log(`read ${path.relative(root, envFile)}`);
   const sup = new Supervisor();

@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * Compiles apps/, libs/, scripts/ and bench/ TypeScript into dist/ (same layout), copying Lua and other assets.
+ * Compiles apps/, libs/, scripts/ and bench/ TypeScript (not tests) into dist/ (same layout), copying Lua and other
+ * assets, and removes what no longer has a source.
  * Usage: node tools/build.js
  */
 const fs = require('node:fs');
@@ -23,27 +24,35 @@ function walk(dir) {
 }
 
 async function main() {
-  fs.rmSync(outDir, { recursive: true, force: true });
   const files = SOURCE_DIRS.flatMap((d) => walk(path.join(root, d)));
+  /** Every file this build writes; anything else under dist/ is stale and removed at the end. */
+  const written = new Set();
   let compiled = 0;
   await Promise.all(
     files.map(async (file) => {
       const rel = path.relative(root, file);
       const ext = path.extname(file);
-      if (ext === '.ts' && !file.endsWith('.d.ts') && !/\.spec\.ts$/.test(file)) {
+      if (ext === '.ts' && !file.endsWith('.d.ts') && !/[.-]spec\.ts$/.test(file)) {
         const out = path.join(outDir, rel.replace(/\.ts$/, '.js'));
         const result = await swc.transformFile(file, { ...swcOptions(), filename: file, outputPath: out, swcrc: false });
         fs.mkdirSync(path.dirname(out), { recursive: true });
         fs.writeFileSync(out, result.code + `\n//# sourceMappingURL=${path.basename(out)}.map\n`);
-        if (result.map) fs.writeFileSync(out + '.map', result.map);
+        written.add(out);
+        if (result.map) {
+          fs.writeFileSync(out + '.map', result.map);
+          written.add(out + '.map');
+        }
         compiled++;
       } else if (ASSET_EXTENSIONS.has(ext)) {
         const out = path.join(outDir, rel);
         fs.mkdirSync(path.dirname(out), { recursive: true });
         fs.copyFileSync(file, out);
+        written.add(out);
       }
     }),
   );
+  // Files are overwritten in place (a running `npm start` keeps working); only stale ones are deleted.
+  for (const file of walk(outDir)) if (!written.has(file)) fs.rmSync(file);
   process.stdout.write(`built ${compiled} files into dist/\n`);
 }
 

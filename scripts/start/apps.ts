@@ -105,7 +105,8 @@ function describe(answer: Answer): string {
 export async function waitUntilReady(apps: RunningApp[], apiKey: string, timeoutMs: number, checkpoint: () => void): Promise<void> {
   const began = Date.now();
   const deadline = began + timeoutMs;
-  const pending = new Map(apps.map((app) => [app, 'no answer yet']));
+  // Per app: why it is not ready yet, and whether it answered HTTP at all (if not, its output tells more).
+  const pending = new Map(apps.map((app) => [app, { last: 'no answer yet', answered: false }]));
   while (pending.size > 0) {
     checkpoint();
     await Promise.all(
@@ -115,14 +116,14 @@ export async function waitUntilReady(apps: RunningApp[], apiKey: string, timeout
           pending.delete(app);
           log(`${app.spec.name} is ready on ${app.baseUrl} (${seconds(Date.now() - began)})`);
         } else {
-          pending.set(app, describe(answer));
+          pending.set(app, { last: describe(answer), answered: 'status' in answer });
         }
       }),
     );
     if (pending.size === 0) break;
     if (Date.now() >= deadline) {
-      const lines = [...pending].map(([app, last]) => {
-        const output = app.process.tail.text('        ');
+      const lines = [...pending].map(([app, { last, answered }]) => {
+        const output = answered ? '' : app.process.tail.text('        ', 8);
         return `  - ${app.spec.name} (${app.baseUrl}/health/ready): ${last}${output ? `\n      its last output:\n${output}` : ''}`;
       });
       throw new StartError(`not ready after ${seconds(timeoutMs)}:\n${lines.join('\n')}`);

@@ -18,7 +18,9 @@ export function bootstrapKey(root: string): BootstrapKey {
   const configured = process.env.BOOTSTRAP_API_KEY;
   if (configured) {
     if (!apiKeyPrefix(configured)) {
-      throw new StartError('BOOTSTRAP_API_KEY must look like tg_<8 letters/digits>_<32+ letters/digits>; unset it to get one generated.');
+      throw new StartError(
+        'BOOTSTRAP_API_KEY must look like tg_<8 letters or digits>_<32 to 128 letters or digits>; unset it to get one made for you.',
+      );
     }
     return { key: configured, source: 'BOOTSTRAP_API_KEY' };
   }

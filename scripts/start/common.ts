@@ -45,7 +45,11 @@ export function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Prom
 export function errorText(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    const first = err.message.split('\n').find((l) => l.trim() !== '')?.trim() ?? err.name;
+    const first =
+      err.message
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim() ?? err.name;
     return code && !first.includes(code) ? `${first} (${code})` : first;
   }
   return String(err);
@@ -98,8 +102,12 @@ export class Tail {
     this.lines.push(line);
     if (this.lines.length > this.size) this.lines.shift();
   };
-  text(indent = '    '): string {
-    return this.lines.map((l) => indent + l).join('\n');
+  /** The last `count` lines (all by default), indented. */
+  text(indent = '    ', count = this.size): string {
+    return this.lines
+      .slice(-count)
+      .map((l) => indent + l)
+      .join('\n');
   }
 }
 

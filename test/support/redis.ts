@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import { createRedisClient, RedisKeys, waitUntilReady, type RedisClient } from '@tidegate/redis';
+import { closeRedisClient, createRedisClient, RedisKeys, waitUntilReady, type RedisClient } from '@tidegate/redis';
 import { redisConnection } from './env';
 
 export interface TestRedis {
@@ -23,7 +23,7 @@ export async function createTestRedis(): Promise<TestRedis> {
     prefix,
     cleanup: async () => {
       await deleteByPattern(client, keys.everything);
-      await client.quit();
+      await closeRedisClient(client);
     },
   };
 }

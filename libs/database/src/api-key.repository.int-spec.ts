@@ -44,6 +44,14 @@ describe('ApiKeyRepository (PostgreSQL)', () => {
     expect((await repo.list()).filter((k) => k.prefix === 'CCCCCCCC')).toHaveLength(1);
   });
 
+  it('revoke() keeps the time of the first revocation', async () => {
+    const key = await repo.create({ name: 'twice', prefix: 'DDDDDDDD', hash: 'e'.repeat(64), role: 'viewer' });
+    const first = await repo.revoke(key.id);
+    const second = await repo.revoke(key.id);
+    expect(first?.revokedAt).toBeInstanceOf(Date);
+    expect(second?.revokedAt).toEqual(first?.revokedAt);
+  });
+
   it('revoke() returns null for an unknown id', async () => {
     expect(await repo.revoke('7d6f3f5e-0a43-4c1b-8d5e-2f7b1b0e9a11')).toBeNull();
   });

@@ -40,11 +40,10 @@ export class ApiKeyRepository {
     return this.prisma.apiKey.findMany({ select: PUBLIC_FIELDS, orderBy: { createdAt: 'asc' } });
   }
 
-  /** Marks a key revoked; returns null when no such key exists. */
+  /** Marks a key revoked (keeping the first revocation time); returns null when no such key exists. */
   async revoke(id: string): Promise<ApiKeyRecord | null> {
-    const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { id: true } });
-    if (!found) return null;
-    return this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: PUBLIC_FIELDS });
+    await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+    return this.prisma.apiKey.findUnique({ where: { id }, select: PUBLIC_FIELDS });
   }
 
   async touch(id: string, at: Date): Promise<void> {

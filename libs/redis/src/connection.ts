@@ -20,6 +20,8 @@ export interface ClientOptions {
    * Otherwise commands fail fast while Redis is down, so a request answers 503 instead of hanging.
    */
   forBullmq?: boolean;
+  /** Where outage and recovery messages go (default: a JSON line on stderr). */
+  onEvent?: (message: string) => void;
 }
 
 function parseNode(node: string): { host: string; port: number } {
@@ -27,7 +29,55 @@ function parseNode(node: string): { host: string; port: number } {
   return { host: node.slice(0, idx).replace(/^\[|\]$/g, ''), port: Number(node.slice(idx + 1)) };
 }
 
+/**
+ * ioredis emits 'error' on every failed reconnect; without a listener Node prints each one as unhandled. We log the
+ * first error of an outage and the recovery, once each: readiness and metrics carry the state, not the log.
+ */
+function reportOutages(client: RedisClient, name: string, onEvent: (message: string) => void): RedisClient {
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    onEvent(`Redis connection ${name} lost: ${err.message}; reconnecting`);
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    onEvent(`Redis connection ${name} is back`);
+  });
+  return client;
+}
+
+const defaultReporter = (message: string) => process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), msg: message })}\n`);
+
 export function createRedisClient(conn: RedisConnectionOptions, opts: ClientOptions): RedisClient {
+  return reportOutages(openRedisClient(conn, opts), opts.name, opts.onEvent ?? defaultReporter);
+}
+
+/**
+ * Closes a client without hanging: QUIT when connected (waits for replies in flight, bounded by `timeoutMs`),
+ * otherwise drops the connection and stops reconnecting.
+ */
+export async function closeRedisClient(client: RedisClient, timeoutMs = 2000): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  try {
+    await Promise.race([client.quit().then(() => undefined), deadline]);
+  } catch {
+    // the connection broke while quitting: nothing left to close gracefully
+  } finally {
+    clearTimeout(timer);
+    if ((client.status as string) !== 'end') client.disconnect();
+  }
+}
+
+function openRedisClient(conn: RedisConnectionOptions, opts: ClientOptions): RedisClient {
   const base: IORedisOptions = {
     connectionName: `tidegate:${opts.name}`,
     maxRetriesPerRequest: opts.forBullmq ? null : 1,

@@ -1,5 +1,5 @@
-import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection';
+import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { closeRedisClient, createRedisClient, type RedisClient, type RedisConnectionOptions } from './connection';
 import { RedisKeys } from './keys';
 
 /** Injection token of the app's main Redis client (fail-fast, for requests and scripts). */
@@ -18,7 +18,7 @@ class RedisLifecycle implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: RedisClient) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedisClient(this.redis);
   }
 }
 
@@ -31,7 +31,13 @@ export class RedisModule {
       module: RedisModule,
       providers: [
         { provide: REDIS_CONNECTION, useValue: connection },
-        { provide: REDIS, useFactory: () => createRedisClient(connection, { name: options.name }) },
+        {
+          provide: REDIS,
+          useFactory: () => {
+            const logger = new Logger('Redis');
+            return createRedisClient(connection, { name: options.name, onEvent: (m) => logger.warn(m) });
+          },
+        },
         { provide: RedisKeys, useValue: new RedisKeys(options.keyPrefix) },
         RedisLifecycle,
       ],

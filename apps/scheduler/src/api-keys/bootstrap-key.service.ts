@@ -6,7 +6,7 @@ export const BOOTSTRAP_KEY_NAME = 'bootstrap';
 
 /**
  * Installs BOOTSTRAP_API_KEY (if set) as an `sre` key at boot, so a fresh deployment has a first key without a
- * database shell. Idempotent; if PostgreSQL is down at boot, it is retried in the background.
+ * database shell. Idempotent; if PostgreSQL is down at boot, the app boots anyway and retries in the background.
  */
 @Injectable()
 export class BootstrapKeyService implements OnApplicationBootstrap {
@@ -18,8 +18,9 @@ export class BootstrapKeyService implements OnApplicationBootstrap {
     private readonly key: string | undefined,
   ) {}
 
-  onApplicationBootstrap(): void {
-    if (this.key) void this.install(this.key, 1);
+  /** The first attempt is awaited, so a ready app accepts its bootstrap key; retries run in the background. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.key) await this.install(this.key, 1);
   }
 
   private async install(key: string, attempt: number): Promise<void> {

@@ -1,5 +1,5 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { createRedisClient, REDIS_CONNECTION, type RedisClient, type RedisConnectionOptions } from '@tidegate/redis';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { closeRedisClient, createRedisClient, REDIS_CONNECTION, type RedisClient, type RedisConnectionOptions } from '@tidegate/redis';
 
 /**
  * The Redis connection BullMQ queues share (workers open their own blocking duplicates). Owned here, so it is
@@ -10,10 +10,11 @@ export class BullConnection implements OnApplicationShutdown {
   readonly client: RedisClient;
 
   constructor(@Inject(REDIS_CONNECTION) connection: RedisConnectionOptions) {
-    this.client = createRedisClient(connection, { name: 'bullmq', forBullmq: true });
+    const logger = new Logger('BullMQ');
+    this.client = createRedisClient(connection, { name: 'bullmq', forBullmq: true, onEvent: (m) => logger.warn(m) });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.client.quit().catch(() => this.client.disconnect());
+    await closeRedisClient(this.client);
   }
 }

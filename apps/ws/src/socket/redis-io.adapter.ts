@@ -1,8 +1,8 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Server, ServerOptions } from 'socket.io';
-import { createRedisClient, type RedisClient, type RedisConnectionOptions } from '@tidegate/redis';
+import { closeRedisClient, createRedisClient, type RedisClient, type RedisConnectionOptions } from '@tidegate/redis';
 
 /**
  * socket.io on the app's HTTP server with the Redis adapter, so an event for a room reaches its sockets on
@@ -22,8 +22,10 @@ export class RedisIoAdapter extends IoAdapter {
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
-    this.pub = createRedisClient(this.connection, { name: 'ws-pub', forBullmq: true });
-    this.sub = createRedisClient(this.connection, { name: 'ws-sub', forBullmq: true });
+    const logger = new Logger('SocketAdapter');
+    const onEvent = (m: string) => logger.warn(m);
+    this.pub = createRedisClient(this.connection, { name: 'ws-pub', forBullmq: true, onEvent });
+    this.sub = createRedisClient(this.connection, { name: 'ws-sub', forBullmq: true, onEvent });
     const cors = this.corsOrigins.includes('*') ? { origin: true } : { origin: this.corsOrigins };
     const server = super.createIOServer(port, {
       ...options,
@@ -38,6 +40,6 @@ export class RedisIoAdapter extends IoAdapter {
   override async close(server: Server): Promise<void> {
     await super.close(server);
     const clients = [this.pub, this.sub].filter((c): c is RedisClient => c !== undefined);
-    await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all(clients.map((c) => closeRedisClient(c)));
   }
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): installs what is missing, makes sure Redis and PostgreSQL answer on loopback,
+# then runs format, lint and type checks, the OpenAPI drift check, and all three Jest tiers.
+# Extra arguments go to Jest (e.g. `npm test -- --selectProjects unit`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+  { echo "Tidegate needs Node.js >= 20.19 (found $(node --version))"; exit 1; }
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "test: installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+bash scripts/ensure-services.sh
+
+echo "test: format, lint, type-check"
+npm run --silent check
+echo "test: OpenAPI documents"
+npm run --silent openapi:check
+
+mkdir -p test-artifacts
+npx jest --ci --json --outputFile=test-artifacts/jest-main.json "$@"
+node tools/test-summary.js test-artifacts/jest-main.json

@@ -67,8 +67,10 @@ export async function closeRedisClient(client: RedisClient, timeoutMs = 2000): P
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs);
   });
+  // A Cluster resolves QUIT before its node connections have closed; wait for 'end' so nothing outlives the call.
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
   try {
-    await Promise.race([client.quit().then(() => undefined), deadline]);
+    await Promise.race([client.quit().then(() => ended), deadline]);
   } catch {
     // the connection broke while quitting: nothing left to close gracefully
   } finally {
@@ -85,6 +87,9 @@ function openRedisClient(conn: RedisConnectionOptions, opts: ClientOptions): Red
     // Reconnect forever, backing off up to 2 s: readiness reports the outage; nothing needs a restart.
     retryStrategy: (times) => Math.min(100 * times, 2000),
     lazyConnect: false,
+    // How long disconnect() waits for the socket to close before destroying it. ioredis arms this timer even for a
+    // socket that already failed (it never closes again), which kept stopped processes alive for its 2 s default.
+    disconnectTimeout: 500,
   };
   if (conn.clusterNodes && conn.clusterNodes.length > 0) {
     return new Cluster(conn.clusterNodes.map(parseNode), {

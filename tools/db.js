@@ -6,7 +6,8 @@
  *   node tools/db.js migration <name>   write prisma/migrations/<timestamp>_<name>/migration.sql from schema.prisma
  *   node tools/db.js check              exit 1 if the migrations do not produce exactly schema.prisma (drift)
  *   node tools/db.js status             prisma migrate status
- * DATABASE_URL comes from the environment, or from .env in the project root.
+ * DATABASE_URL comes from the environment, or from .env in the project root. `--schema <file>` and
+ * `--migrations <dir>` point at another schema and migrations folder (used by the tests).
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -14,8 +15,20 @@ const { runPrisma } = require('./prisma');
 const { migrate } = require('./migrate');
 
 const root = path.resolve(__dirname, '..');
-const migrationsDir = path.join(root, 'prisma', 'migrations');
-const schema = path.join('prisma', 'schema.prisma');
+
+/** Removes `--name value` from args and returns value (or the fallback). */
+function option(args, name, fallback) {
+  const i = args.indexOf(name);
+  if (i === -1) return fallback;
+  const value = args[i + 1];
+  if (!value) fail(`${name} needs a value`);
+  args.splice(i, 2);
+  return path.resolve(value);
+}
+
+const cliArgs = process.argv.slice(2);
+const migrationsDir = option(cliArgs, '--migrations', path.join(root, 'prisma', 'migrations'));
+const schema = option(cliArgs, '--schema', path.join(root, 'prisma', 'schema.prisma'));
 
 function databaseUrl() {
   if (!process.env.DATABASE_URL && fs.existsSync(path.join(root, '.env'))) process.loadEnvFile(path.join(root, '.env'));
@@ -62,7 +75,7 @@ function timestamp() {
 }
 
 async function main() {
-  const [command, ...rest] = process.argv.slice(2);
+  const [command, ...rest] = cliArgs;
   switch (command) {
     case 'migrate': {
       const url = databaseUrl();

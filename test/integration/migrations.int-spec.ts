@@ -91,6 +91,38 @@ describe('database migrations', () => {
     expect(a).toEqual(b);
   });
 
+  it('db:migration writes the SQL from the migrations to a changed schema.prisma, offline', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidegate-schema-'));
+    try {
+      fs.cpSync(path.join(root, 'prisma/migrations'), path.join(dir, 'migrations'), { recursive: true });
+      const schema = fs.readFileSync(path.join(root, 'prisma/schema.prisma'), 'utf8');
+      const changed = schema.replace(/model Room \{\n/, 'model Room {\n  surgeNote String? @map("surge_note")\n');
+      expect(changed).not.toBe(schema);
+      fs.writeFileSync(path.join(dir, 'schema.prisma'), changed);
+      const paths = ['--schema', path.join(dir, 'schema.prisma'), '--migrations', path.join(dir, 'migrations')];
+      const scratch = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+      const drift = db(['check', ...paths], scratch);
+      expect(drift.status).toBe(1);
+      expect(drift.stderr).toContain('schema.prisma differs from the migrations');
+
+      const made = db(['migration', 'added_surge_note', ...paths], scratch);
+      expect(made.status).toBe(0);
+      const created = fs.readdirSync(path.join(dir, 'migrations')).filter((d) => d.endsWith('_added_surge_note'));
+      expect(created).toHaveLength(1);
+      expect(created[0]).toMatch(/^\d{14}_added_surge_note$/);
+      const sql = fs.readFileSync(path.join(dir, 'migrations', created[0]!, 'migration.sql'), 'utf8');
+      expect(sql).toContain('ALTER TABLE "rooms" ADD COLUMN     "surge_note" TEXT');
+
+      expect(db(['check', ...paths], scratch).status).toBe(0);
+      const again = db(['migration', 'nothing_new', ...paths], scratch);
+      expect(again.status).toBe(1);
+      expect(again.stderr).toContain('nothing to write');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('db:migrate creates a missing database', () => {
     const name = `tidegate_test_missing_${Date.now()}`;
     const url = new URL(process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { databaseUrl, testEnv } from './env';
+import { databaseUrl, templateDatabase, testEnv } from './env';
 
 export interface TestDatabase {
   name: string;
@@ -19,7 +19,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** A fresh, migrated database for one test file, cloned from the template made by global-setup. */
-export async function createTestDatabase(template: string | null = testEnv.templateDatabase): Promise<TestDatabase> {
+export async function createTestDatabase(template: string | null = templateDatabase()): Promise<TestDatabase> {
   const name = `tidegate_test_${randomBytes(6).toString('hex')}`;
   await admin((c) => c.query(template ? `CREATE DATABASE "${name}" TEMPLATE "${template}"` : `CREATE DATABASE "${name}"`));
   return {

@@ -7,8 +7,14 @@ export const testEnv = {
   postgresAdminUrl: process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
   redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   redisClusterNodes: process.env.TEST_REDIS_CLUSTER_NODES?.split(',').filter(Boolean),
-  templateDatabase: 'tidegate_test_template',
 };
+
+/** The migrated template database of this run (made by global-setup). */
+export function templateDatabase(): string {
+  const name = process.env.TIDEGATE_TEST_TEMPLATE;
+  if (!name) throw new Error('no template database: integration and e2e tests run through jest with global-setup');
+  return name;
+}
 
 export function redisConnection(): { url?: string; clusterNodes?: string[] } {
   return testEnv.redisClusterNodes?.length ? { clusterNodes: testEnv.redisClusterNodes } : { url: testEnv.redisUrl };

@@ -1,3 +1,4 @@
 export * from './roles';
 export * from './queues';
 export * from './socket-events';
+export * from './rooms';

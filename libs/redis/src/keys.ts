@@ -23,19 +23,40 @@ export class RedisKeys {
     return `${this.prefix}:{bull}`;
   }
 
-  /** Keys of one waiting room; they share a hash tag. */
+  /** Keys of one waiting room; they share a hash tag, so every admission script stays in one Cluster slot. */
   room(roomId: string) {
     const base = `${this.prefix}:{room:${checkId('room', roomId)}}`;
     return {
-      /** Hot copy of the room's settings (hash). */
+      /** Hot copy of the room's settings (hash; fields in room-config.ts). */
       config: `${base}:config`,
-      /** Last ticket number handed out (string counter). */
+      /** Last ticket number handed out (counter). */
       tickets: `${base}:tickets`,
-      /** Highest ticket number released so far (string counter). */
+      /** Every ticket up to this number has been released: admitted (a reserved session) or skipped. */
       serving: `${base}:serving`,
-      /** Admitted sessions scored by expiry (sorted set). */
+      /** Admitted sessions and reservations, scored by expiry in ms (sorted set). */
       sessions: `${base}:sessions`,
+      /** Admission-rate token bucket (hash: tokens, ts). */
+      rate: `${base}:rate`,
+      /** One bit per ticket number: the holder left (bitmap). */
+      gone: `${base}:gone`,
+      /** Gone tickets after `serving`, i.e. still in the line but to be skipped (counter). */
+      goneCount: `${base}:gone-count`,
+      /** One bit per ticket number: the holder was seen during time bucket `n` (bitmap, expires). */
+      seen: (bucket: number) => `${base}:seen:${bucket}`,
+      /** Admissions per second, for the measured admission rate (hash: epoch second -> count). */
+      admits: `${base}:admits`,
+      /** (ticket, issue time) samples, at most one a second, for the age of the oldest ticket (sorted set). */
+      clock: `${base}:clock`,
+      /** The releaser's latest RoomSnapshot (JSON string). */
+      snapshot: `${base}:snapshot`,
+      /** Held by the releaser of this room while it runs a tick (string with expiry). */
+      releaserLock: `${base}:releaser`,
     };
+  }
+
+  /** Bumped whenever any room's settings change; gateways poll it to reload settings within a second. */
+  get roomsVersion(): string {
+    return `${this.prefix}:rooms:version`;
   }
 
   /** Keys of one campaign; they share a hash tag. */

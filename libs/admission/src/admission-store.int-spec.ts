@@ -1,0 +1,174 @@
+/**
+ * The admission scripts against real Redis (standalone here, a 6-node Cluster under `npm run test:cluster`).
+ */
+import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
+import { createRedisClient, RoomConfigStore, type RedisClient } from '@tidegate/redis';
+import { redisConnection } from '../../../test/support/env';
+import { createTestRedis, type TestRedis } from '../../../test/support/redis';
+import { AdmissionStore, ticketSessionId } from './admission-store';
+
+const GRACE_MS = 400;
+
+describe('AdmissionStore (Redis)', () => {
+  let redis: TestRedis;
+  let store: AdmissionStore;
+  let rooms: RoomConfigStore;
+  let roomSeq = 0;
+
+  beforeAll(async () => {
+    redis = await createTestRedis();
+    store = new AdmissionStore(redis.client, redis.keys, { graceMs: GRACE_MS, claimWindowMs: 5_000 });
+    rooms = new RoomConfigStore(redis.client, redis.keys);
+  });
+  afterAll(() => redis.cleanup());
+
+  async function room(settings: Partial<RoomSettings>): Promise<string> {
+    const id = `room-${++roomSeq}`;
+    await rooms.write(id, { ...ROOM_DEFAULTS, newUsersPerMinute: 6_000_000, ...settings });
+    return id;
+  }
+
+  const sessions = (id: string) => redis.client.zcard(redis.keys.room(id).sessions);
+
+  it('admits up to capacity, then hands out gap-free FIFO tickets, under 1,000 concurrent arrivals', async () => {
+    const id = await room({ totalActiveUsers: 100 });
+    const results = await Promise.all(Array.from({ length: 1000 }, () => store.arrive(id)));
+    const admitted = results.filter((r) => r.kind === 'admitted');
+    const tickets = results.flatMap((r) => (r.kind === 'ticket' ? [r.ticket] : []));
+    expect(admitted).toHaveLength(100);
+    expect(new Set(admitted.map((a) => (a.kind === 'admitted' ? a.sessionId : ''))).size).toBe(100);
+    expect(tickets.sort((a, b) => a - b)).toEqual(Array.from({ length: 900 }, (_, i) => i + 1));
+    expect(await sessions(id)).toBe(100);
+    // Each ticket's place is its number: nobody left yet.
+    for (const r of results) if (r.kind === 'ticket') expect(r.position).toBe(r.ticket);
+  });
+
+  it('admits tickets strictly in order as sessions end, and the people behind move up', async () => {
+    const id = await room({ totalActiveUsers: 3 });
+    const first = await Promise.all([store.arrive(id), store.arrive(id), store.arrive(id)]);
+    const waiting = [];
+    for (let i = 0; i < 6; i++) waiting.push(await store.arrive(id));
+    expect(waiting.map((w) => (w.kind === 'ticket' ? w.ticket : 0))).toEqual([1, 2, 3, 4, 5, 6]);
+
+    // Two sessions end: exactly tickets 1 and 2 get their turn, nobody else.
+    for (const s of first.slice(0, 2)) if (s.kind === 'admitted') await store.leave(id, { sessionId: s.sessionId });
+    const step = await store.release(id, 900);
+    expect(step.admitted).toBe(2);
+    expect(await store.status(id, 1)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(1) });
+    expect(await store.status(id, 2)).toMatchObject({ kind: 'admitted' });
+    expect(await store.status(id, 3)).toEqual({ kind: 'waiting', position: 1 });
+    expect(await store.status(id, 6)).toEqual({ kind: 'waiting', position: 4 });
+    expect(await sessions(id)).toBe(3);
+
+    // Ticket 4 leaves the line: 5 and 6 move up at once, and 4 is skipped when its turn comes.
+    await store.leave(id, { ticket: 4 });
+    expect(await store.status(id, 6)).toEqual({ kind: 'waiting', position: 3 });
+    await store.leave(id, { sessionId: ticketSessionId(1) });
+    await store.leave(id, { sessionId: ticketSessionId(2) });
+    await store.release(id, 900);
+    expect(await store.status(id, 3)).toMatchObject({ kind: 'admitted' });
+    expect(await store.status(id, 5)).toMatchObject({ kind: 'admitted' });
+    expect(await store.status(id, 4)).toEqual({ kind: 'expired' });
+    expect(await store.status(id, 6)).toEqual({ kind: 'waiting', position: 1 });
+  });
+
+  it('skips a ticket whose holder went silent, so it does not block the line', async () => {
+    const id = await room({ totalActiveUsers: 1 });
+    const holder = await store.arrive(id);
+    const silent = await store.arrive(id);
+    const live = await store.arrive(id);
+    expect([silent.kind, live.kind]).toEqual(['ticket', 'ticket']);
+    // Ticket 2 keeps checking in; ticket 1 never does again. After two grace periods, 1 is no longer live.
+    const deadline = Date.now() + GRACE_MS * 2 + 300;
+    while (Date.now() < deadline) {
+      await store.status(id, 2);
+      await new Promise((r) => setTimeout(r, GRACE_MS / 4));
+    }
+    if (holder.kind === 'admitted') await store.leave(id, { sessionId: holder.sessionId });
+    const step = await store.release(id, 900);
+    expect(step).toMatchObject({ admitted: 1, skipped: 1 });
+    expect(await store.status(id, 2)).toMatchObject({ kind: 'admitted' });
+    expect(await store.status(id, 1)).toEqual({ kind: 'expired' });
+  });
+
+  it('never admits past capacity with two releasers (two connections) running at once', async () => {
+    const id = await room({ totalActiveUsers: 20 });
+    const other: RedisClient = createRedisClient(redisConnection(), { name: 'test-second-releaser' });
+    const second = new AdmissionStore(other, redis.keys, { graceMs: 60_000, claimWindowMs: 60_000 });
+    try {
+      const admittedNow = (await Promise.all(Array.from({ length: 220 }, () => store.arrive(id)))).filter((r) => r.kind === 'admitted');
+      expect(admittedNow).toHaveLength(20);
+      let maxActive = 0;
+      for (let round = 0; round < 10; round++) {
+        // Five sessions end, then both releasers race for the free places.
+        const members = await redis.client.zrange(redis.keys.room(id).sessions, 0, 4);
+        for (const sid of members) await store.leave(id, { sessionId: sid });
+        const [a, b] = await Promise.all([store.release(id, 900), second.release(id, 900)]);
+        expect(a.admitted + b.admitted).toBe(5);
+        maxActive = Math.max(maxActive, await sessions(id), a.snapshot?.active ?? 0, b.snapshot?.active ?? 0);
+      }
+      expect(maxActive).toBe(20);
+      // 50 admitted from the line, in order: tickets 1..50 have sessions, 51 waits first.
+      expect(await store.status(id, 50)).toMatchObject({ kind: 'admitted' });
+      expect(await store.status(id, 51)).toEqual({ kind: 'waiting', position: 1 });
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('queue_all queues everyone and admits nobody; reject refuses when full; suspended lets all through', async () => {
+    const queued = await room({ totalActiveUsers: 10, queueAll: true });
+    expect(await store.arrive(queued)).toMatchObject({ kind: 'ticket', ticket: 1 });
+    expect((await store.release(queued, 900)).admitted).toBe(0);
+
+    const rejecting = await room({ totalActiveUsers: 1, queueingMethod: 'reject' });
+    expect(await store.arrive(rejecting)).toMatchObject({ kind: 'admitted' });
+    expect(await store.arrive(rejecting)).toEqual({ kind: 'rejected', active: 1 });
+
+    const off = await room({ totalActiveUsers: 1, suspended: true });
+    expect(await store.arrive(off)).toEqual({ kind: 'suspended' });
+    expect(await sessions(off)).toBe(0);
+
+    const passthrough = await room({ totalActiveUsers: 1, queueingMethod: 'passthrough' });
+    await store.arrive(passthrough);
+    expect(await store.arrive(passthrough)).toMatchObject({ kind: 'admitted' });
+    expect(await sessions(passthrough)).toBe(2);
+  });
+
+  it('limits admissions to the configured rate', async () => {
+    const id = await room({ totalActiveUsers: 1000, newUsersPerMinute: 60 }); // bucket holds 10
+    const results = await Promise.all(Array.from({ length: 30 }, () => store.arrive(id)));
+    expect(results.filter((r) => r.kind === 'admitted')).toHaveLength(10);
+    expect((await store.release(id, 900)).admitted).toBe(0);
+  });
+
+  it('renews a live session on activity and refuses an ended one', async () => {
+    const id = await room({ totalActiveUsers: 5, sessionDurationSeconds: 30 });
+    const a = await store.arrive(id);
+    if (a.kind !== 'admitted') throw new Error('expected an admission');
+    const renewed = await store.touch(id, a.sessionId);
+    expect(renewed).toBeGreaterThanOrEqual(a.expiresAtMs);
+    await store.leave(id, { sessionId: a.sessionId });
+    expect(await store.touch(id, a.sessionId)).toBeNull();
+    expect(await store.touch(id, 'never-existed')).toBeNull();
+  });
+
+  it('says so for unknown rooms and tickets that were never issued', async () => {
+    expect(await store.arrive('no-such-room')).toEqual({ kind: 'unknown' });
+    const id = await room({ totalActiveUsers: 0 });
+    expect(await store.status(id, 99)).toEqual({ kind: 'invalid' });
+    const snap = (await store.release('no-such-room', 900)).snapshot;
+    expect(snap).toBeNull();
+  });
+
+  it('reports a snapshot with waiting, active, measured rate and the oldest ticket age', async () => {
+    const id = await room({ totalActiveUsers: 2, maxWaitSeconds: 60 });
+    for (let i = 0; i < 7; i++) await store.arrive(id);
+    await store.leave(id, { ticket: 5 });
+    const { snapshot } = await store.release(id, 60);
+    expect(snapshot).toMatchObject({ roomId: id, tickets: 5, serving: 0, gone: 1, waiting: 4, active: 2, admittedPerMinute: 2 });
+    expect(snapshot?.estimatedWaitSeconds).toBe(120);
+    expect(snapshot?.pressure).toBe(2);
+    expect(snapshot?.oldestTicketAgeSeconds).toBeGreaterThanOrEqual(0);
+  });
+});

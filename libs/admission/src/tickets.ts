@@ -1,0 +1,67 @@
+/**
+ * Tickets: a waiting user's place in a room's line, held by the client (cookie or app storage), so a waiting user
+ * needs no key of their own in Redis. A ticket is `<room>.<number>.<issuedAt>.<mac>`: HMAC-SHA-256 (128 bits kept)
+ * over the rest with TICKET_SECRET, which every gateway and ws process shares. HMAC rather than a signature:
+ * tickets are checked on every poll and heartbeat, and nobody outside Tidegate needs to verify them.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export interface Ticket {
+  roomId: string;
+  number: number;
+  /** Seconds since the epoch. */
+  issuedAt: number;
+}
+
+export type TicketProblem = 'malformed' | 'forged' | 'other_room' | 'expired';
+
+export class TicketError extends Error {
+  constructor(readonly problem: TicketProblem) {
+    super(
+      {
+        malformed: 'this is not a ticket',
+        forged: 'this ticket was not issued by this waiting room',
+        other_room: 'this ticket belongs to another room',
+        expired: 'this ticket is too old',
+      }[problem],
+    );
+    this.name = 'TicketError';
+  }
+}
+
+const PATTERN = /^([a-z0-9][a-z0-9-]{0,62})\.([1-9]\d{0,14})\.(\d{1,12})\.([A-Za-z0-9_-]{22})$/;
+
+export class TicketSigner {
+  private readonly key: Buffer;
+
+  constructor(
+    secret: string,
+    /** Tickets older than this are refused (a line never lasts this long). */
+    private readonly maxAgeSeconds = 86_400,
+  ) {
+    if (secret.length < 32) throw new Error('the ticket secret must have at least 32 characters');
+    this.key = Buffer.from(secret, 'utf8');
+  }
+
+  private mac(roomId: string, number: number, issuedAt: number): string {
+    return createHmac('sha256', this.key).update(`v1|${roomId}|${number}|${issuedAt}`).digest().subarray(0, 16).toString('base64url');
+  }
+
+  sign(ticket: Ticket): string {
+    return `${ticket.roomId}.${ticket.number}.${ticket.issuedAt}.${this.mac(ticket.roomId, ticket.number, ticket.issuedAt)}`;
+  }
+
+  /** The ticket, if `value` is a genuine, unexpired ticket of `roomId`; throws TicketError saying why not. */
+  verify(value: string, roomId: string, nowSeconds = Math.floor(Date.now() / 1000)): Ticket {
+    const m = PATTERN.exec(value);
+    if (!m) throw new TicketError('malformed');
+    const [, room, num, issued, mac] = m as unknown as [string, string, string, string, string];
+    const ticket = { roomId: room, number: Number(num), issuedAt: Number(issued) };
+    const expected = Buffer.from(this.mac(ticket.roomId, ticket.number, ticket.issuedAt));
+    const actual = Buffer.from(mac);
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw new TicketError('forged');
+    if (ticket.roomId !== roomId) throw new TicketError('other_room');
+    if (nowSeconds - ticket.issuedAt > this.maxAgeSeconds || ticket.issuedAt > nowSeconds + 300) throw new TicketError('expired');
+    return ticket;
+  }
+}

@@ -1,0 +1,45 @@
+-- Shared by the room scripts (prepended by the loader; see scripts.ts). Not a script of its own.
+
+-- Server time in ms: every gateway and ws process agrees on the clock of Redis.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The room's settings from its config hash; nil if the room has no hot copy.
+local function room_config(key)
+  local v = redis.call('HMGET', key, 'total_active_users', 'new_users_per_minute', 'session_duration_seconds',
+    'queueing_method', 'queue_all', 'suspended')
+  if not v[1] then return nil end
+  return {
+    total = tonumber(v[1]),
+    rpm = tonumber(v[2]),
+    session_ms = tonumber(v[3]) * 1000,
+    method = v[4] or 'fifo',
+    queue_all = v[5] == '1',
+    suspended = v[6] == '1',
+  }
+end
+
+-- Admission-rate token bucket: refills at rpm per minute, holds at most 10 seconds' worth (at least 1), so a
+-- freshly opened room cannot let a whole minute of users in at once.
+local function bucket_tokens(key, rpm, now)
+  local cap = math.max(1, math.floor(rpm / 6))
+  local b = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens, ts = tonumber(b[1]), tonumber(b[2])
+  if not tokens then return cap end
+  return math.min(cap, tokens + math.max(0, now - ts) * rpm / 60000)
+end
+
+local function bucket_take(key, tokens_before, taken, now)
+  redis.call('HSET', key, 'tokens', tostring(tokens_before - taken), 'ts', now)
+  redis.call('PEXPIRE', key, 3600000)
+end
+
+-- Counts admissions per epoch second (for the measured admission rate).
+local function count_admits(key, n, now)
+  if n > 0 then
+    redis.call('HINCRBY', key, math.floor(now / 1000), n)
+    redis.call('PEXPIRE', key, 120000)
+  end
+end

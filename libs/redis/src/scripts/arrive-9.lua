@@ -1,0 +1,73 @@
+--[[
+  One arrival at a room: admit now (there is capacity, the rate allows, and nobody is waiting), or hand out the
+  next ticket. Strict FIFO: nobody is admitted directly while a ticket is outstanding.
+
+  Input:
+    KEYS[1] config      room settings (hash)
+    KEYS[2] tickets     last ticket number issued
+    KEYS[3] serving     every ticket up to this number has been released
+    KEYS[4] sessions    sessions and reservations scored by expiry ms (zset)
+    KEYS[5] rate        admission token bucket (hash)
+    KEYS[6] goneCount   gone tickets after serving
+    KEYS[7] seen        seen-bitmap of the current time bucket
+    KEYS[8] admits      admissions per second (hash)
+    KEYS[9] clock       (ticket, issue time) samples (zset: score ticket, member "ticket:ms")
+
+    ARGV[1] session id to use for a direct admission
+    ARGV[2] ttl of a seen bucket in ms
+
+  Output:
+    {'admitted', sessionExpiresAtMs}
+    {'ticket', ticket, position, serving}
+    {'suspended'}           the room is off: pass straight through, nothing counted
+    {'rejected', active}    queueing method `reject` and the room is full
+    {'unknown'}             no hot copy of this room's settings
+]]
+--- @include "_room-common"
+
+local cfg = room_config(KEYS[1])
+if not cfg then return {'unknown'} end
+if cfg.suspended then return {'suspended'} end
+
+local now = now_ms()
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+
+if cfg.method == 'passthrough' then
+  redis.call('ZADD', KEYS[4], now + cfg.session_ms, ARGV[1])
+  count_admits(KEYS[8], 1, now)
+  return {'admitted', now + cfg.session_ms}
+end
+
+local tickets = tonumber(redis.call('GET', KEYS[2]) or '0')
+local serving = tonumber(redis.call('GET', KEYS[3]) or '0')
+
+if not cfg.queue_all and tickets <= serving then
+  local active = redis.call('ZCARD', KEYS[4])
+  if active < cfg.total then
+    local tokens = bucket_tokens(KEYS[5], cfg.rpm, now)
+    if tokens >= 1 then
+      bucket_take(KEYS[5], tokens, 1, now)
+      redis.call('ZADD', KEYS[4], now + cfg.session_ms, ARGV[1])
+      count_admits(KEYS[8], 1, now)
+      return {'admitted', now + cfg.session_ms}
+    end
+  end
+end
+
+if cfg.method == 'reject' then
+  return {'rejected', redis.call('ZCARD', KEYS[4])}
+end
+
+local ticket = redis.call('INCR', KEYS[2])
+redis.call('SETBIT', KEYS[7], ticket, 1)
+redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[2]))
+
+-- At most one clock sample a second: enough to tell the age of the oldest ticket within a second.
+local last = redis.call('ZRANGE', KEYS[9], -1, -1)[1]
+local last_ms = last and tonumber(string.match(last, ':(%d+)$')) or 0
+if now - last_ms >= 1000 then
+  redis.call('ZADD', KEYS[9], ticket, ticket .. ':' .. now)
+end
+
+local gone = tonumber(redis.call('GET', KEYS[6]) or '0')
+return {'ticket', ticket, ticket - serving - gone, serving}

@@ -6,6 +6,7 @@
  * connects to Redis or PostgreSQL.
  */
 import 'reflect-metadata';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
@@ -23,6 +24,9 @@ const placeholderEnv = {
   DATABASE_URL: 'postgresql://openapi@127.0.0.1:1/openapi',
   REDIS_URL: 'redis://127.0.0.1:1',
   LOG_LEVEL: 'silent',
+  TICKET_SECRET: 'openapi-placeholder-never-used-for-anything',
+  // Valid for the schema; preview mode never signs anything with it.
+  ADMISSION_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
 };
 
 async function document(module: unknown, options: OpenApiOptions): Promise<string> {

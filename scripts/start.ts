@@ -15,6 +15,7 @@
  */
 import path from 'node:path';
 import { appSpecs, checkPorts, spawnApp, waitUntilReady, type RunningApp } from './start/apps';
+import { admissionSecrets } from './start/admission-secrets';
 import { bootstrapKey } from './start/bootstrap-key';
 import { ManagedProcess, describeExit } from './start/children';
 import { Aborted, StartError, loadDotEnv, log, repoRoot, seconds, warn } from './start/common';
@@ -80,6 +81,9 @@ async function run(root: string, sup: Supervisor, check: boolean): Promise<void>
   // 4. Apps
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...admissionSecrets(root),
+    WS_PUBLIC_URL:
+      process.env.WS_PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${specs.find((s) => s.name === 'ws')?.port ?? 3002}`,
     DATABASE_URL: databaseUrl,
     ...redis.env,
     HOST: host,

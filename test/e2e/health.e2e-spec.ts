@@ -3,6 +3,7 @@
  * stops and starts again: readiness must follow Redis down and back up, with no restart of the apps.
  */
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { admissionEnv } from '../support/env';
 import { freePort, httpStatus, spawnApp, startRedisServer, waitFor, type AppName, type Proc } from '../support/processes';
 
 type Ready = { status: string; error?: Record<string, { status: string; message?: string }> };
@@ -25,16 +26,16 @@ describe('health of the running apps', () => {
       },
       {
         name: 'gateway',
-        proc: spawnApp('gateway', { ...env, GATEWAY_PORT: String(ports.gateway) }),
+        proc: spawnApp('gateway', { ...env, ...admissionEnv(), GATEWAY_PORT: String(ports.gateway) }),
         url: `http://127.0.0.1:${ports.gateway}`,
       },
       { name: 'ws', proc: spawnApp('ws', { ...env, LOG_LEVEL: 'info', WS_PORT: String(ports.ws) }), url: `http://127.0.0.1:${ports.ws}` },
     );
     for (const app of apps) {
-      await waitFor(
-        async () => (await httpStatus(`${app.url}/health/ready`)) === 200,
-        30_000,
-        `${app.name} to be ready:\n${app.proc.output()}`,
+      await waitFor(async () => (await httpStatus(`${app.url}/health/ready`)) === 200, 30_000, `${app.name} to be ready`).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}; its output:\n${app.proc.output()}`);
+        },
       );
     }
   });

@@ -11,7 +11,7 @@ import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
 import { SCHEDULER_OPENAPI } from '../../apps/scheduler/src/openapi';
 import { RedisIoAdapter } from '../../apps/ws/src/socket/redis-io.adapter';
 import { WsModule } from '../../apps/ws/src/ws.module';
-import { redisEnv } from './env';
+import { admissionEnv, redisEnv } from './env';
 
 export interface RunningApp {
   app: NestFastifyApplication;
@@ -49,7 +49,7 @@ export async function startScheduler(env: AppEnv, role: SchedulerRole = 'all'): 
 }
 
 export async function startGateway(env: AppEnv): Promise<RunningApp> {
-  const config = loadConfig(gatewayEnvSchema, baseEnv(env));
+  const config = loadConfig(gatewayEnvSchema, { ...admissionEnv(), ...baseEnv(env) });
   return listen(await createHttpApp(GatewayModule.forRoot(config), { openApi: GATEWAY_OPENAPI, bootLogs: false, bodyLimit: 16_384 }));
 }
 

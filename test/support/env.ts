@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from 'node:crypto';
+
 /**
  * Where tests find their services. Defaults are the machine's own PostgreSQL and Redis on loopback;
  * `npm run test:cluster` sets TEST_REDIS_CLUSTER_NODES to run the integration tier on a Redis Cluster.
@@ -23,6 +25,14 @@ export function redisConnection(): { url?: string; clusterNodes?: string[] } {
 /** The environment variables an app needs to reach the test Redis. */
 export function redisEnv(): Record<string, string> {
   return testEnv.redisClusterNodes?.length ? { REDIS_CLUSTER_NODES: testEnv.redisClusterNodes.join(',') } : { REDIS_URL: testEnv.redisUrl };
+}
+
+let signingKey: string | undefined;
+
+/** What the gateway and ws apps need to issue and check tickets and admission tokens (one key per test process). */
+export function admissionEnv(): Record<string, string> {
+  signingKey ??= generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { TICKET_SECRET: 'test-ticket-secret-0123456789abcdefghij', ADMISSION_SIGNING_KEY: signingKey };
 }
 
 export function databaseUrl(database: string): string {

@@ -3,6 +3,7 @@
  * environment (after `${VAR:-default}` substitution with an empty shell environment) must pass that app's real
  * config schema, its healthcheck must probe the port it listens on, and it must start after its dependencies.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -28,6 +29,17 @@ interface Compose {
 }
 
 const dockerDir = path.resolve(__dirname, '../../docker');
+
+/** The shell a deployer runs compose from: only the variables compose.yml requires (`${VAR:?…}`) are set. */
+const SHELL: Env = {
+  TIDEGATE_TICKET_SECRET: 'compose-test-ticket-secret-0123456789abcdef',
+  // One line with \n escapes, as a .env file holds it; the config schema turns them back into newlines.
+  TIDEGATE_ADMISSION_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString()
+    .trim()
+    .replace(/\n/g, '\\n'),
+};
 
 /** Each app service, how it loads its config (the real schema), and the port that config makes it listen on. */
 const APPS: Record<string, (env: Env) => { port: number; redisCluster: boolean }> = {
@@ -85,7 +97,7 @@ function isMap(node: unknown): node is Record<string, unknown> {
 /** Parses a file of docker/ (with `<<` merge keys, as Compose allows) and interpolates it with an empty shell. */
 function readCompose(file: string): Compose {
   const doc: unknown = parse(fs.readFileSync(path.join(dockerDir, file), 'utf8'), { merge: true });
-  const compose = interpolateAll(doc, {}) as Compose;
+  const compose = interpolateAll(doc, SHELL) as Compose;
   if (!isMap(compose.services)) throw new Error(`${file} has no services`);
   return compose;
 }
@@ -391,6 +403,11 @@ describe('the checks catch a broken compose file (on copies in memory)', () => {
   it('an app that does not wait for migrate fails', () => {
     const c = broken(standalone, (x) => delete (x.services.ws?.depends_on as Record<string, unknown>).migrate);
     expect(() => assertAppsStartAfterTheirDependencies(c)).toThrow();
+  });
+
+  it('refuses to start without the admission secrets in the shell', () => {
+    const doc = parse(fs.readFileSync(path.join(dockerDir, 'compose.yml'), 'utf8')) as unknown;
+    expect(() => interpolateAll(doc, {})).toThrow(/TIDEGATE_TICKET_SECRET is required|TIDEGATE_ADMISSION_SIGNING_KEY is required/);
   });
 
   it('an unset ${VAR:-default} takes its default and an unset ${VAR} is empty', () => {

@@ -3,6 +3,8 @@ import type { GatewayConfig } from '@tidegate/config';
 import { DatabaseModule } from '@tidegate/database';
 import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observability';
 import { RedisModule } from '@tidegate/redis';
+import { AdmissionModule } from './admission/admission.module';
+import { ThrottleModule } from './throttle/throttle.module';
 
 @Module({})
 export class GatewayModule {
@@ -24,6 +26,12 @@ export class GatewayModule {
         }),
         MetricsModule.forRoot('gateway'),
         HealthModule.forRoot(),
+        ThrottleModule.forRoot({
+          limit: config.THROTTLE_LIMIT,
+          windowSeconds: config.THROTTLE_WINDOW_SECONDS,
+          blockSeconds: config.THROTTLE_BLOCK_SECONDS,
+        }),
+        AdmissionModule.forRoot(config),
       ],
     };
   }

@@ -6,7 +6,11 @@ import { GATEWAY_OPENAPI } from './openapi';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit('gateway', gatewayEnvSchema);
-  const app = await createHttpApp(GatewayModule.forRoot(config), { openApi: GATEWAY_OPENAPI, bodyLimit: 16_384 });
+  const app = await createHttpApp(GatewayModule.forRoot(config), {
+    openApi: GATEWAY_OPENAPI,
+    bodyLimit: 16_384,
+    trustProxy: config.TRUST_PROXY,
+  });
   stopOnSignals(app, config.SHUTDOWN_TIMEOUT_MS);
   await app.listen(config.GATEWAY_PORT, config.HOST);
 }

@@ -8,7 +8,7 @@ import { SCHEDULER_OPENAPI } from './openapi';
 async function main(): Promise<void> {
   const config = loadConfigOrExit('scheduler', schedulerEnvSchema);
   const role = roleFromArgs(process.argv.slice(2), config.SCHEDULER_ROLE);
-  const app = await createHttpApp(SchedulerModule.forRoot(config, role), { openApi: SCHEDULER_OPENAPI });
+  const app = await createHttpApp(SchedulerModule.forRoot(config, role), { openApi: SCHEDULER_OPENAPI, trustProxy: config.TRUST_PROXY });
   stopOnSignals(app, config.SHUTDOWN_TIMEOUT_MS);
   await app.listen(config.SCHEDULER_PORT, config.HOST);
 }

@@ -6,6 +6,7 @@ import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observabil
 import { RedisModule } from '@tidegate/redis';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { QueuesModule } from './queues/queues.module';
+import { RoomsModule } from './rooms/rooms.module';
 import { servesApi } from './role';
 
 @Module({})
@@ -30,7 +31,7 @@ export class SchedulerModule {
         MetricsModule.forRoot('scheduler'),
         HealthModule.forRoot(),
         QueuesModule.forRoot({ api }),
-        ...(api ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY)] : []),
+        ...(api ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule] : []),
       ],
     };
   }

@@ -6,7 +6,7 @@ import { WsModule } from './ws.module';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit('ws', wsEnvSchema);
-  const app = await createHttpApp(WsModule.forRoot(config));
+  const app = await createHttpApp(WsModule.forRoot(config), { trustProxy: config.TRUST_PROXY });
   app.useWebSocketAdapter(
     new RedisIoAdapter(
       app,

@@ -101,7 +101,7 @@ describe('AdmissionStore (Redis)', () => {
       let maxActive = 0;
       for (let round = 0; round < 10; round++) {
         // Five sessions end, then both releasers race for the free places.
-        const members = await redis.client.zrange(redis.keys.room(id).sessions, 0, 4);
+        const members = await redis.client.zrange(redis.keys.room(id).sessions, '0', '4');
         for (const sid of members) await store.leave(id, { sessionId: sid });
         const [a, b] = await Promise.all([store.release(id, 900), second.release(id, 900)]);
         expect(a.admitted + b.admitted).toBe(5);

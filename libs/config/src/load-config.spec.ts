@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type z } from 'zod';
@@ -23,7 +24,7 @@ describe('loadConfig', () => {
   });
 
   it('names the variable in a one-line message when a URL is malformed', () => {
-    const err = errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, REDIS_URL: 'not-a-url' }));
+    const err = errorOf(() => loadConfig(schedulerEnvSchema, { ...valid, REDIS_URL: 'not-a-url' }));
     expect(err.issues.map((i) => i.variable)).toEqual(['REDIS_URL']);
     expect(err.message).toMatch(/^invalid configuration: REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL$/);
     expect(err.message).not.toContain('\n');
@@ -35,13 +36,13 @@ describe('loadConfig', () => {
   });
 
   it('requires one Redis, and refuses two', () => {
-    expect(errorOf(() => loadConfig(gatewayEnvSchema, { DATABASE_URL: valid.DATABASE_URL })).message).toContain('REDIS_URL: required');
-    const both = errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, REDIS_CLUSTER_NODES: '127.0.0.1:7000' }));
+    expect(errorOf(() => loadConfig(schedulerEnvSchema, { DATABASE_URL: valid.DATABASE_URL })).message).toContain('REDIS_URL: required');
+    const both = errorOf(() => loadConfig(schedulerEnvSchema, { ...valid, REDIS_CLUSTER_NODES: '127.0.0.1:7000' }));
     expect(both.issues[0]?.variable).toBe('REDIS_CLUSTER_NODES');
   });
 
   it('parses Cluster nodes and treats empty strings as unset', () => {
-    const cfg = loadConfig(gatewayEnvSchema, {
+    const cfg = loadConfig(schedulerEnvSchema, {
       DATABASE_URL: valid.DATABASE_URL,
       REDIS_URL: '',
       REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001',
@@ -54,13 +55,39 @@ describe('loadConfig', () => {
   });
 
   it('refuses a key prefix with braces (hash tags belong to the key builder)', () => {
-    expect(errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, REDIS_KEY_PREFIX: '{x}' })).issues[0]?.variable).toBe('REDIS_KEY_PREFIX');
+    expect(errorOf(() => loadConfig(schedulerEnvSchema, { ...valid, REDIS_KEY_PREFIX: '{x}' })).issues[0]?.variable).toBe(
+      'REDIS_KEY_PREFIX',
+    );
   });
 
   it('checks the bootstrap API key format', () => {
     expect(() => loadConfig(schedulerEnvSchema, { ...valid, BOOTSTRAP_API_KEY: 'secret' })).toThrow(/BOOTSTRAP_API_KEY: must look like/);
     const key = `tg_abcdEFGH_${'x'.repeat(40)}`;
     expect(loadConfig(schedulerEnvSchema, { ...valid, BOOTSTRAP_API_KEY: key }).BOOTSTRAP_API_KEY).toBe(key);
+  });
+});
+
+describe('gateway admission settings', () => {
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const admission = { ...valid, TICKET_SECRET: 's'.repeat(32) };
+
+  it('accepts the signing key with real newlines or with \\n escapes', () => {
+    expect(loadConfig(gatewayEnvSchema, { ...admission, ADMISSION_SIGNING_KEY: pem }).ADMISSION_SIGNING_KEY).toBe(pem.trim());
+    const oneLine = pem.trim().replace(/\n/g, '\\n');
+    expect(loadConfig(gatewayEnvSchema, { ...admission, ADMISSION_SIGNING_KEY: oneLine }).ADMISSION_SIGNING_KEY).toBe(pem.trim());
+  });
+
+  it('names a short ticket secret and a key that is not PEM', () => {
+    const err = errorOf(() => loadConfig(gatewayEnvSchema, { ...valid, TICKET_SECRET: 'short', ADMISSION_SIGNING_KEY: 'abc' }));
+    expect(err.issues.map((i) => i.variable).sort()).toEqual(['ADMISSION_SIGNING_KEY', 'TICKET_SECRET']);
+  });
+
+  it('parses TRUST_PROXY as a flag, a hop count or a list of addresses', () => {
+    const trust = (v?: string) => loadConfig(schedulerEnvSchema, { ...valid, TRUST_PROXY: v }).TRUST_PROXY;
+    expect(trust()).toBe(false);
+    expect(trust('true')).toBe(true);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 127.0.0.1')).toEqual(['10.0.0.0/8', '127.0.0.1']);
   });
 });
 

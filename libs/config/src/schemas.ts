@@ -37,6 +37,21 @@ const common = {
     .regex(/^[A-Za-z0-9_:.-]+$/, 'may contain only letters, digits and _ : . - (no braces: hash tags are added by the key builder)')
     .default('tidegate'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  /**
+   * Which proxies in front may set X-Forwarded-For (the client address used for throttling and logs): `false` (none,
+   * the default), `true` (any: only behind a proxy that overwrites the header), a hop count, or addresses/CIDRs.
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((v): boolean | number | string[] => {
+      if (v === 'true' || v === 'false') return v === 'true';
+      if (/^\d+$/.test(v)) return Number(v);
+      return v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    })
+    .default(false),
 };
 
 type RedisFields = { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string[] };
@@ -68,10 +83,43 @@ export const schedulerEnvSchema = z
   })
   .superRefine(exactlyOneRedis, { when: () => true });
 
+const booleanFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** PEM in an environment variable: real newlines, or `\n` escapes as one-line env files need. */
+const pemPrivateKey = z
+  .string()
+  .transform((v) => v.replace(/\\n/g, '\n').trim())
+  .refine(
+    (v) => /^-----BEGIN (EC )?PRIVATE KEY-----\n[\s\S]+\n-----END (EC )?PRIVATE KEY-----$/.test(v),
+    'must be a PEM private key (PKCS#8, EC P-256)',
+  );
+
+/** Shared by the apps that issue or check tickets and admission tokens (gateway, ws). */
+const admission = {
+  /** HMAC key of tickets; the same on every gateway and ws process. */
+  TICKET_SECRET: z.string().min(32, 'must have at least 32 characters'),
+  /** ES256 key that signs admission tokens; its public half is served at /.well-known/jwks.json. */
+  ADMISSION_SIGNING_KEY: pemPrivateKey,
+  /** A waiting ticket not seen for between one and two of these is skipped when its turn comes. */
+  TICKET_GRACE_SECONDS: positiveInt(60),
+};
+
 export const gatewayEnvSchema = z
   .object({
     ...common,
+    ...admission,
     GATEWAY_PORT: port(3001),
+    /** Where waiting clients open their socket (the ws app), as the JSON API tells them. */
+    WS_PUBLIC_URL: z.string().url('must be an absolute URL').optional(),
+    /** How often each room's line is advanced. */
+    RELEASE_INTERVAL_MS: positiveInt(250),
+    /** How often the rooms' version is checked for changed settings. */
+    ROOMS_REFRESH_MS: positiveInt(500),
+    THROTTLE_LIMIT: positiveInt(60),
+    THROTTLE_WINDOW_SECONDS: positiveInt(10),
+    THROTTLE_BLOCK_SECONDS: z.coerce.number().int('must be an integer').min(0).default(0),
+    /** Secure cookies (HTTPS only). Defaults to true when NODE_ENV=production. */
+    COOKIE_SECURE: booleanFlag.optional(),
   })
   .superRefine(exactlyOneRedis, { when: () => true });
 

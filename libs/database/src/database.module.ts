@@ -2,6 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { PgAdapterOptions } from './pg-adapter';
 import { PrismaService } from './prisma.service';
 import { ApiKeyRepository } from './api-key.repository';
+import { RoomRepository } from './room.repository';
 
 @Global()
 @Module({})
@@ -9,8 +10,8 @@ export class DatabaseModule {
   static forRoot(options: PgAdapterOptions): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [{ provide: PrismaService, useFactory: () => new PrismaService(options) }, ApiKeyRepository],
-      exports: [PrismaService, ApiKeyRepository],
+      providers: [{ provide: PrismaService, useFactory: () => new PrismaService(options) }, ApiKeyRepository, RoomRepository],
+      exports: [PrismaService, ApiKeyRepository, RoomRepository],
     };
   }
 }

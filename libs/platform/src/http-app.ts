@@ -10,6 +10,8 @@ export interface HttpAppOptions {
   openApi?: OpenApiOptions;
   /** Nest's own boot logs before pino takes over; tests pass false to keep output clean. */
   bootLogs?: boolean;
+  /** Fastify's trustProxy (TRUST_PROXY): who may set X-Forwarded-For. */
+  trustProxy?: boolean | number | string[];
 }
 
 /**
@@ -17,7 +19,9 @@ export interface HttpAppOptions {
  * pino logs, validation that answers 400 with each bad field, OpenAPI at /docs.
  */
 export async function createHttpApp(module: unknown, options: HttpAppOptions = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1_048_576, trustProxy: true });
+  // Fastify accepts a hop count too; Nest's adapter options type leaves it out.
+  const trustProxy = (options.trustProxy ?? false) as boolean | string[];
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1_048_576, trustProxy });
   const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, {
     bufferLogs: true,
     logger: options.bootLogs === false ? (['error'] satisfies LogLevel[]) : undefined,

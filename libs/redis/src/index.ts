@@ -1,3 +1,5 @@
 export * from './connection';
 export * from './keys';
 export * from './redis.module';
+export * from './room-config';
+export * from './scripts';

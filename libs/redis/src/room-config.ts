@@ -59,6 +59,11 @@ export class RoomConfigStore {
     await this.redis.incr(this.keys.roomsVersion);
   }
 
+  /** Writes a room's settings without bumping the version (a reader repairing the hot copy from PostgreSQL). */
+  async writeSettings(roomId: string, settings: RoomSettings): Promise<void> {
+    await this.redis.hset(this.keys.room(roomId).config, encodeRoomSettings(settings));
+  }
+
   /** Removes a room's hot copy (the room was deleted). Its queue keys expire or are cleaned by the releaser. */
   async remove(roomId: string): Promise<void> {
     await this.redis.del(this.keys.room(roomId).config);

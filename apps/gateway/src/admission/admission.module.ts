@@ -1,0 +1,45 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AdmissionStore, AdmissionTokens, TicketSigner } from '@tidegate/admission';
+import type { GatewayConfig } from '@tidegate/config';
+import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
+import { AssetsController } from './assets.controller';
+import { GATE_OPTIONS, GateHook } from './gate.hook';
+import { GateService } from './gate.service';
+import { PublicController } from './public.controller';
+import { RELEASE_INTERVAL_MS, Releaser } from './releaser';
+import { ROOMS_REFRESH_MS, RoomRegistry } from './room-registry';
+
+/** Admission: the gate, the releaser, tickets and tokens, and the public waiting-room API. */
+@Module({})
+export class AdmissionModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    const graceMs = config.TICKET_GRACE_SECONDS * 1000;
+    return {
+      module: AdmissionModule,
+      controllers: [PublicController, AssetsController],
+      providers: [
+        {
+          provide: AdmissionStore,
+          inject: [REDIS, RedisKeys],
+          useFactory: (redis: RedisClient, keys: RedisKeys) => new AdmissionStore(redis, keys, { graceMs }),
+        },
+        { provide: TicketSigner, useFactory: () => new TicketSigner(config.TICKET_SECRET) },
+        { provide: AdmissionTokens, useFactory: () => AdmissionTokens.fromPem(config.ADMISSION_SIGNING_KEY) },
+        {
+          provide: GATE_OPTIONS,
+          useValue: {
+            cookieSecure: config.COOKIE_SECURE ?? config.NODE_ENV === 'production',
+            graceSeconds: config.TICKET_GRACE_SECONDS,
+            socketUrl: config.WS_PUBLIC_URL ?? null,
+          },
+        },
+        { provide: RELEASE_INTERVAL_MS, useValue: config.RELEASE_INTERVAL_MS },
+        { provide: ROOMS_REFRESH_MS, useValue: config.ROOMS_REFRESH_MS },
+        RoomRegistry,
+        Releaser,
+        GateService,
+        GateHook,
+      ],
+    };
+  }
+}

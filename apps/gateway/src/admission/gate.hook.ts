@@ -1,0 +1,166 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import replyFrom from '@fastify/reply-from';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter } from 'prom-client';
+import { MetricsRegistry } from '@tidegate/observability';
+import { ClientThrottle } from '../throttle/client-throttle';
+import { readCookie, serializeCookie, ticketCookie, tokenCookie } from './cookies';
+import { GateService, type GateDecision } from './gate.service';
+import { Releaser } from './releaser';
+import { waitingJson, waitingPage } from './waiting-response';
+
+export interface GateOptions {
+  cookieSecure: boolean;
+  graceSeconds: number;
+  socketUrl: string | null;
+}
+export const GATE_OPTIONS = Symbol('GATE_OPTIONS');
+
+/** Paths the gateway answers itself; no room can claim them. */
+const RESERVED = ['/health/', '/metrics', '/docs', '/.well-known/', '/rooms/', '/_tidegate/'];
+const isReserved = (path: string) => RESERVED.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
+
+export function wantsJson(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return accept.includes('application/json') && !accept.includes('text/html');
+}
+
+export function credentialsOf(request: FastifyRequest, roomId: string): { token?: string; ticket?: string } {
+  const header = (name: string) => {
+    const v = request.headers[name];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  return {
+    token: header('x-tidegate-token') ?? readCookie(request.headers.cookie, tokenCookie(roomId)),
+    ticket: header('x-tidegate-ticket') ?? readCookie(request.headers.cookie, ticketCookie(roomId)),
+  };
+}
+
+/**
+ * The gate, as a Fastify onRequest hook in front of Nest's routing: requests to a protected path are decided here
+ * (throttle, then one admission script) and either proxied to the room's origin, streaming both ways, or answered
+ * with the waiting room. Nothing else runs on that path: no Nest pipeline, no body parsing.
+ */
+@Injectable()
+export class GateHook implements OnApplicationBootstrap {
+  private readonly logger = new Logger(GateHook.name);
+  private readonly decisions: Counter<'room' | 'decision'>;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly gate: GateService,
+    private readonly releaser: Releaser,
+    @Inject(GATE_OPTIONS) private readonly options: GateOptions,
+    private readonly throttle: ClientThrottle,
+    metrics: MetricsRegistry,
+  ) {
+    this.decisions = new Counter({
+      name: 'tidegate_gate_decisions_total',
+      help: 'Requests to protected paths, by room and decision (pass, wait, rejected, unavailable, error)',
+      labelNames: ['room', 'decision'],
+      registers: [metrics],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    await fastify.register(replyFrom, { undici: { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 } });
+    fastify.addHook('onRequest', (request, reply) => this.onRequest(request, reply));
+  }
+
+  private async onRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const path = request.url.split('?', 1)[0] ?? '/';
+    if (isReserved(path)) return undefined;
+    const room = this.gate.registry.match(path);
+    if (!room) return undefined; // Nest answers 404
+    if (!(await this.throttle.admit(request, reply))) return reply;
+    let decision: GateDecision;
+    try {
+      decision = await this.gate.decide(room, credentialsOf(request, room.id));
+    } catch (err) {
+      this.decisions.inc({ room: room.id, decision: 'error' });
+      this.logger.warn(`admission failed in room ${room.id}: ${err instanceof Error ? err.message : String(err)}`);
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ statusCode: 503, error: 'Service Unavailable', message: 'the waiting room is unavailable; retry shortly' });
+    }
+    this.decisions.inc({ room: room.id, decision: decision.kind });
+    return this.respond(request, reply, decision);
+  }
+
+  /** Sends the decision: proxy, waiting room (JSON or page), or 503. Shared with the status endpoint for JSON. */
+  respond(request: FastifyRequest, reply: FastifyReply, decision: GateDecision): FastifyReply {
+    const { room } = decision;
+    switch (decision.kind) {
+      case 'pass': {
+        if (decision.token) {
+          const maxAge = (decision.token.expiresAt.getTime() - Date.now()) / 1000;
+          reply.header('set-cookie', [
+            serializeCookie(tokenCookie(room.id), decision.token.value, { maxAgeSeconds: maxAge, secure: this.options.cookieSecure }),
+            serializeCookie(ticketCookie(room.id), '', { maxAgeSeconds: 0, secure: this.options.cookieSecure }),
+          ]);
+          reply.header('x-tidegate-token', decision.token.value);
+        }
+        return this.proxy(request, reply, room.origin);
+      }
+      case 'wait': {
+        if (decision.newTicket) {
+          reply.header(
+            'set-cookie',
+            serializeCookie(ticketCookie(room.id), decision.ticket, { maxAgeSeconds: 86_400, secure: this.options.cookieSecure }),
+          );
+        }
+        reply.header('cache-control', 'no-store');
+        if (wantsJson(request)) {
+          const snapshot = this.releaser.snapshot(room.id);
+          return reply.send(
+            waitingJson({
+              room,
+              ticket: decision.ticket,
+              position: decision.position,
+              admittedPerMinute: snapshot?.admittedPerMinute,
+              graceSeconds: this.options.graceSeconds,
+              socketUrl: this.options.socketUrl,
+            }),
+          );
+        }
+        return reply.type('text/html; charset=utf-8').send(waitingPage(room));
+      }
+      case 'rejected':
+        return reply
+          .code(503)
+          .header('retry-after', '30')
+          .header('cache-control', 'no-store')
+          .send({
+            statusCode: 503,
+            error: 'Service Unavailable',
+            message: `${room.name} is full right now; please try again in a little while`,
+          });
+      case 'unavailable':
+        return reply.code(503).header('retry-after', '5').send({ statusCode: 503, error: 'Service Unavailable', message: decision.reason });
+    }
+  }
+
+  private proxy(request: FastifyRequest, reply: FastifyReply, origin: URL): FastifyReply {
+    // The body is still the raw stream (this runs before Fastify parses it): hand it to reply-from to stream on.
+    if (request.method !== 'GET' && request.method !== 'HEAD') (request as { body?: unknown }).body = request.raw;
+    const target = new URL(request.url, origin);
+    return reply.from(target.toString(), {
+      rewriteRequestHeaders: (req, headers) => {
+        const forwardedFor = headers['x-forwarded-for'];
+        return {
+          ...headers,
+          'x-forwarded-for': forwardedFor ? `${String(forwardedFor)}, ${req.socket.remoteAddress ?? ''}` : (req.socket.remoteAddress ?? ''),
+          'x-forwarded-host': req.headers.host ?? '',
+          'x-forwarded-proto': req.protocol,
+        };
+      },
+      onError: (r, { error }) => {
+        this.logger.warn(`origin ${origin.host} failed: ${error.message}`);
+        void r.code(502).send({ statusCode: 502, error: 'Bad Gateway', message: 'the origin did not answer' });
+      },
+    });
+  }
+}

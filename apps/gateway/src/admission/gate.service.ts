@@ -1,0 +1,130 @@
+import { Injectable } from '@nestjs/common';
+import { AdmissionStore, AdmissionTokenError, AdmissionTokens, TicketError, TicketSigner, type Admission } from '@tidegate/admission';
+import { RoomRegistry, type GatewayRoom } from './room-registry';
+
+/** What to do with a request to a protected path (or a check-in of a waiting client). */
+export type GateDecision =
+  /** Pass to the origin; `token` is set when a (new or renewed) admission token must reach the client. */
+  | { kind: 'pass'; room: GatewayRoom; token?: IssuedToken; sessionId?: string }
+  | { kind: 'wait'; room: GatewayRoom; ticket: string; position: number; newTicket: boolean }
+  | { kind: 'rejected'; room: GatewayRoom }
+  | { kind: 'unavailable'; room: GatewayRoom; reason: string };
+
+export interface IssuedToken {
+  value: string;
+  expiresAt: Date;
+}
+
+export interface Credentials {
+  token?: string;
+  ticket?: string;
+}
+
+/**
+ * The admission decision, one Redis script per request: a valid token renews its session (touch); a ticket checks
+ * in (status: its place, or its session once its turn came); anybody else arrives (admitted now, or a new ticket).
+ * Forged, expired, other-room or ended credentials are ignored, so their holder is treated as a new arrival.
+ */
+@Injectable()
+export class GateService {
+  constructor(
+    private readonly store: AdmissionStore,
+    private readonly tickets: TicketSigner,
+    private readonly tokens: AdmissionTokens,
+    readonly registry: RoomRegistry,
+  ) {}
+
+  async decide(room: GatewayRoom, credentials: Credentials): Promise<GateDecision> {
+    if (room.settings.suspended) return { kind: 'pass', room };
+    if (credentials.token) {
+      const admission = await this.verifyToken(credentials.token, room.id);
+      if (admission) {
+        const expiresAtMs = await this.store.touch(room.id, admission.sessionId);
+        if (expiresAtMs !== null) {
+          // Re-sign once the token has used half its life, so an active user's token never lapses.
+          const halfLife = (room.settings.sessionDurationSeconds * 1000) / 2;
+          const renew = admission.expiresAt * 1000 - Date.now() < halfLife;
+          return {
+            kind: 'pass',
+            room,
+            sessionId: admission.sessionId,
+            token: renew ? await this.issue(room, admission.sessionId, expiresAtMs) : undefined,
+          };
+        }
+      }
+    }
+    if (credentials.ticket) {
+      const decision = await this.checkIn(room, credentials.ticket);
+      if (decision) return decision;
+    }
+    return this.arrive(room);
+  }
+
+  /** A waiting client's check-in with its ticket; null when the ticket is no good (forged, other room, expired). */
+  async checkIn(room: GatewayRoom, rawTicket: string): Promise<GateDecision | null> {
+    const ticket = this.verifyTicket(rawTicket, room.id);
+    if (!ticket) return null;
+    const status = await this.store.status(room.id, ticket.number);
+    switch (status.kind) {
+      case 'waiting':
+        return { kind: 'wait', room, ticket: rawTicket, position: status.position, newTicket: false };
+      case 'admitted':
+        return { kind: 'pass', room, sessionId: status.sessionId, token: await this.issue(room, status.sessionId, status.expiresAtMs) };
+      case 'unknown':
+        return { kind: 'unavailable', room, reason: 'this room is not ready yet' };
+      case 'expired':
+      case 'invalid':
+        return null;
+    }
+  }
+
+  async arrive(room: GatewayRoom): Promise<GateDecision> {
+    const result = await this.store.arrive(room.id);
+    switch (result.kind) {
+      case 'admitted':
+        return { kind: 'pass', room, sessionId: result.sessionId, token: await this.issue(room, result.sessionId, result.expiresAtMs) };
+      case 'ticket': {
+        const ticket = this.tickets.sign({ roomId: room.id, number: result.ticket, issuedAt: Math.floor(Date.now() / 1000) });
+        return { kind: 'wait', room, ticket, position: result.position, newTicket: true };
+      }
+      case 'suspended':
+        return { kind: 'pass', room };
+      case 'rejected':
+        return { kind: 'rejected', room };
+      case 'unknown':
+        return { kind: 'unavailable', room, reason: 'this room is not ready yet' };
+    }
+  }
+
+  /** Leaves the line (ticket) and/or ends the session (token) of this room; true if anything was left. */
+  async leave(room: GatewayRoom, credentials: Credentials): Promise<{ ticketLeft: boolean; sessionEnded: boolean; recognised: boolean }> {
+    const ticket = credentials.ticket ? this.verifyTicket(credentials.ticket, room.id) : null;
+    const admission = credentials.token ? await this.verifyToken(credentials.token, room.id) : null;
+    if (!ticket && !admission) return { ticketLeft: false, sessionEnded: false, recognised: false };
+    const result = await this.store.leave(room.id, { ticket: ticket?.number, sessionId: admission?.sessionId });
+    return { ...result, recognised: true };
+  }
+
+  private async issue(room: GatewayRoom, sessionId: string, expiresAtMs: number): Promise<IssuedToken> {
+    const expiresAt = Math.floor(expiresAtMs / 1000);
+    return { value: await this.tokens.sign({ roomId: room.id, sessionId, expiresAt }), expiresAt: new Date(expiresAt * 1000) };
+  }
+
+  private verifyTicket(raw: string, roomId: string) {
+    try {
+      return this.tickets.verify(raw, roomId);
+    } catch (err) {
+      if (err instanceof TicketError) return null;
+      throw err;
+    }
+  }
+
+  private async verifyToken(raw: string, roomId: string): Promise<Admission | null> {
+    try {
+      return await this.tokens.verify(raw, roomId);
+    } catch (err) {
+      if (err instanceof AdmissionTokenError) return null;
+      throw err;
+    }
+  }
+}

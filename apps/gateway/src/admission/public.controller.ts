@@ -1,0 +1,111 @@
+import { Controller, Get, Header, HttpCode, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AdmissionTokens } from '@tidegate/admission';
+import { Public } from '@tidegate/observability';
+import { serializeCookie, ticketCookie, tokenCookie } from './cookies';
+import { credentialsOf, GATE_OPTIONS, GateHook, type GateOptions } from './gate.hook';
+import { GateService } from './gate.service';
+import type { GatewayRoom } from './room-registry';
+
+const ROOM_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+@ApiTags('waiting room')
+@Controller()
+export class PublicController {
+  constructor(
+    private readonly gate: GateService,
+    private readonly hook: GateHook,
+    private readonly tokens: AdmissionTokens,
+    @Inject(GATE_OPTIONS) private readonly options: GateOptions,
+  ) {}
+
+  @Get('.well-known/jwks.json')
+  @Public()
+  @Header('cache-control', 'public, max-age=300')
+  @ApiOperation({ summary: 'Public keys that verify admission tokens (JWKS, ES256)' })
+  jwks() {
+    return this.tokens.jwks();
+  }
+
+  @Get('rooms/:roomId/status')
+  @Public()
+  @ApiOperation({
+    summary: 'Check in with a ticket: your place in line, or your admission token once it is your turn',
+    description:
+      'Send the ticket as X-Tidegate-Ticket (apps) or the tidegate_ticket_<room> cookie (browsers); without either, 400. ' +
+      'A ticket that is no longer valid (expired, skipped after going silent) joins the line again at its end; a valid ' +
+      'admission token (X-Tidegate-Token) stays admitted. Check in every refreshIntervalSeconds to keep your place.',
+  })
+  @ApiParam({ name: 'roomId', example: 'demo' })
+  @ApiHeader({ name: 'X-Tidegate-Ticket', required: false })
+  @ApiOkResponse({
+    description: 'cfWaitingRoom-style object: inWaitingRoom, position, aheadOfYou, waitTime, ticket… or inWaitingRoom=false with the token',
+  })
+  async status(@Param('roomId') roomId: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const room = this.room(roomId);
+    const credentials = credentialsOf(request, room.id);
+    if (!credentials.ticket && !credentials.token) {
+      // Joining happens at a protected path; a status check without a ticket must not take a place in line.
+      await reply.code(400).send({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'send your ticket (X-Tidegate-Ticket) or admission token (X-Tidegate-Token)',
+      });
+      return;
+    }
+    const decision = await this.gate.decide(room, credentials);
+    if (decision.kind === 'pass') {
+      const token = decision.token;
+      if (token) {
+        reply.header('set-cookie', [
+          serializeCookie(tokenCookie(room.id), token.value, {
+            maxAgeSeconds: (token.expiresAt.getTime() - Date.now()) / 1000,
+            secure: this.options.cookieSecure,
+          }),
+          serializeCookie(ticketCookie(room.id), '', { maxAgeSeconds: 0, secure: this.options.cookieSecure }),
+        ]);
+      }
+      await reply.header('cache-control', 'no-store').send({
+        inWaitingRoom: false,
+        roomId: room.id,
+        token: token?.value ?? null,
+        expiresAt: token?.expiresAt.toISOString() ?? null,
+        origin: room.origin.origin,
+      });
+      return;
+    }
+    request.headers.accept = 'application/json';
+    await this.hook.respond(request, reply, decision);
+  }
+
+  @Post('rooms/:roomId/leave')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Leave the line (with a ticket) or end your session (with a token); the people behind you move up at once',
+  })
+  @ApiParam({ name: 'roomId', example: 'demo' })
+  @ApiHeader({ name: 'X-Tidegate-Ticket', required: false })
+  @ApiHeader({ name: 'X-Tidegate-Token', required: false })
+  async leave(@Param('roomId') roomId: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const room = this.room(roomId);
+    const result = await this.gate.leave(room, credentialsOf(request, room.id));
+    if (!result.recognised) {
+      await reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'send a valid ticket or admission token of this room' });
+      return;
+    }
+    reply.header('set-cookie', [
+      serializeCookie(tokenCookie(room.id), '', { maxAgeSeconds: 0, secure: this.options.cookieSecure }),
+      serializeCookie(ticketCookie(room.id), '', { maxAgeSeconds: 0, secure: this.options.cookieSecure }),
+    ]);
+    await reply.send({ left: result.ticketLeft, sessionEnded: result.sessionEnded });
+  }
+
+  private room(roomId: string): GatewayRoom {
+    if (!ROOM_ID.test(roomId)) throw new NotFoundException(`no room ${JSON.stringify(roomId.slice(0, 70))}`);
+    const room = this.gate.registry.get(roomId);
+    if (!room) throw new NotFoundException(`no room ${roomId}`);
+    return room;
+  }
+}

@@ -1,0 +1,99 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Gauge } from 'prom-client';
+import type { RoomSnapshot } from '@tidegate/contracts';
+import { AdmissionStore } from '@tidegate/admission';
+import { MetricsRegistry } from '@tidegate/observability';
+import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
+import { RoomRegistry } from './room-registry';
+
+export const RELEASE_INTERVAL_MS = Symbol('RELEASE_INTERVAL_MS');
+const SNAPSHOT_EVERY_MS = 1000;
+
+/**
+ * Advances every room's line a few times a second: sessions that ended free capacity, and the releaser reserves
+ * sessions for the next live tickets in order. Every gateway instance runs it; the release script is atomic, so
+ * instances never admit past capacity together, and the line keeps moving while any one of them is alive.
+ * Once a second it stores each room's snapshot in Redis (the ws app builds positions from it, the scheduler paces
+ * waves by its pressure) and exports the same numbers to Prometheus.
+ */
+@Injectable()
+export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(Releaser.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private lastSnapshot = 0;
+  private readonly latest = new Map<string, RoomSnapshot>();
+  /** Rooms whose last release failed: logged once per outage, not every tick. */
+  private readonly failing = new Set<string>();
+  private readonly gauges: Record<
+    'waiting' | 'active' | 'admittedPerMinute' | 'estimatedWait' | 'oldestTicketAge' | 'pressure',
+    Gauge<'room'>
+  >;
+
+  constructor(
+    private readonly store: AdmissionStore,
+    private readonly registry: RoomRegistry,
+    @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+    metrics: MetricsRegistry,
+    @Inject(RELEASE_INTERVAL_MS) private readonly intervalMs: number,
+  ) {
+    const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['room'], registers: [metrics] });
+    this.gauges = {
+      waiting: gauge('tidegate_room_waiting', 'People waiting in the room'),
+      active: gauge('tidegate_room_active_sessions', 'Admitted sessions (and reservations) in the room'),
+      admittedPerMinute: gauge('tidegate_room_admitted_per_minute', 'Admissions in the last minute'),
+      estimatedWait: gauge('tidegate_room_estimated_wait_seconds', 'Estimated wait for someone arriving now (-1: unknown)'),
+      oldestTicketAge: gauge('tidegate_room_oldest_ticket_age_seconds', 'Age of the oldest waiting ticket'),
+      pressure: gauge('tidegate_room_pressure', 'Estimated wait over the wait budget (-1: stalled)'),
+    };
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The latest snapshot of a room taken by this instance (at most a second old), if any. */
+  snapshot(roomId: string): RoomSnapshot | undefined {
+    return this.latest.get(roomId);
+  }
+
+  /** One pass over every room; skipped while the previous pass still runs (Redis slow or down). */
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const publish = Date.now() - this.lastSnapshot >= SNAPSHOT_EVERY_MS;
+      if (publish) this.lastSnapshot = Date.now();
+      await Promise.all(this.registry.all().map((room) => this.releaseRoom(room.id, room.settings.maxWaitSeconds, publish)));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async releaseRoom(roomId: string, maxWaitSeconds: number, publish: boolean): Promise<void> {
+    try {
+      const { snapshot } = await this.store.release(roomId, maxWaitSeconds);
+      if (this.failing.delete(roomId)) this.logger.log(`release of room ${roomId} works again`);
+      if (!snapshot) return;
+      this.latest.set(roomId, snapshot);
+      if (!publish) return;
+      await this.redis.set(this.keys.room(roomId).snapshot, JSON.stringify(snapshot), 'PX', 5000);
+      this.gauges.waiting.set({ room: roomId }, snapshot.waiting);
+      this.gauges.active.set({ room: roomId }, snapshot.active);
+      this.gauges.admittedPerMinute.set({ room: roomId }, snapshot.admittedPerMinute);
+      this.gauges.estimatedWait.set({ room: roomId }, snapshot.estimatedWaitSeconds ?? -1);
+      this.gauges.oldestTicketAge.set({ room: roomId }, snapshot.oldestTicketAgeSeconds);
+      this.gauges.pressure.set({ room: roomId }, snapshot.pressure ?? -1);
+    } catch (err) {
+      if (this.failing.has(roomId)) return;
+      this.failing.add(roomId);
+      this.logger.warn(`release of room ${roomId} failed: ${err instanceof Error ? err.message : String(err)}; retrying every tick`);
+    }
+  }
+}

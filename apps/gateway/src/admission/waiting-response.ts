@@ -1,0 +1,93 @@
+/**
+ * What a waiting user gets: for apps (`Accept: application/json`) an object shaped like Cloudflare's
+ * `cfWaitingRoom`, plus our own position, ticket and socket URL; for browsers a static page (the same bytes for
+ * everyone in the room) whose script fetches that object.
+ */
+import type { GatewayRoom } from './room-registry';
+
+export interface WaitingRoomJson {
+  inWaitingRoom: true;
+  roomId: string;
+  roomName: string;
+  message: string | null;
+  /** Estimated wait in whole minutes (rounded up); null while no admissions measure a rate. */
+  waitTime: number | null;
+  waitTimeKnown: boolean;
+  queueAll: boolean;
+  /** How often to check in (poll this endpoint, or heartbeat on the socket) to keep the place. */
+  refreshIntervalSeconds: number;
+  lastUpdated: string;
+  position: number;
+  aheadOfYou: number;
+  ticket: string;
+  /** socket.io endpoint for live updates (`auth: { ticket }`); null when the ws app's URL is not configured. */
+  socketUrl: string | null;
+  statusUrl: string;
+}
+
+export interface AdmittedJson {
+  inWaitingRoom: false;
+  roomId: string;
+  token: string;
+  /** ISO time the token expires unless renewed by activity. */
+  expiresAt: string;
+}
+
+export function waitingJson(args: {
+  room: GatewayRoom;
+  ticket: string;
+  position: number;
+  admittedPerMinute: number | undefined;
+  graceSeconds: number;
+  socketUrl: string | null;
+}): WaitingRoomJson {
+  const { room, position } = args;
+  const perMinute = args.admittedPerMinute ?? 0;
+  const waitMinutes = perMinute > 0 ? Math.max(1, Math.ceil(position / perMinute)) : null;
+  return {
+    inWaitingRoom: true,
+    roomId: room.id,
+    roomName: room.name,
+    message: room.message,
+    waitTime: waitMinutes,
+    waitTimeKnown: waitMinutes !== null,
+    queueAll: room.settings.queueAll,
+    refreshIntervalSeconds: Math.max(1, Math.floor(args.graceSeconds / 3)),
+    lastUpdated: new Date().toISOString(),
+    position,
+    aheadOfYou: Math.max(0, position - 1),
+    ticket: args.ticket,
+    socketUrl: args.socketUrl,
+    statusUrl: `/rooms/${room.id}/status`,
+  };
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+/** The waiting page of a room. Static: it carries no user state, so any cache may keep it. */
+export function waitingPage(room: GatewayRoom): string {
+  const name = escapeHtml(room.name);
+  const message = room.message ? `<p class="message">${escapeHtml(room.message)}</p>` : '';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${name}: you are in line</title>
+<link rel="stylesheet" href="/_tidegate/waiting-room.css">
+</head>
+<body data-room="${escapeHtml(room.id)}">
+<main>
+<h1>${name}</h1>
+${message}
+<p id="status" aria-live="polite">You are in line. Keep this page open: it updates by itself.</p>
+<p id="position" aria-live="polite" hidden>You are <strong id="position-number"></strong> in line</p>
+<p id="wait" hidden>Estimated wait: <span id="wait-time"></span></p>
+<progress id="progress" max="100" value="0" aria-label="Progress through the line"></progress>
+</main>
+<script src="/_tidegate/waiting-room.js" defer></script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,34 @@
+/**
+ * The gateway's throttle guard (global, see ThrottleModule) for Nest routes: counts each client once per request
+ * across all routes, by device id when the app sends a valid `X-Device-Id`, else by IP (IPv6 by /64), and answers
+ * with the IETF draft's headers instead of the `X-RateLimit-*` ones (see ClientThrottle):
+ *
+ *   RateLimit-Limit      requests allowed per window
+ *   RateLimit-Remaining  requests left in the current window (0 when refused)
+ *   RateLimit-Reset      seconds until the window (or the block) ends and the count starts again
+ *   Retry-After          on 429 only: seconds until a request is allowed again
+ *
+ * A 429 carries all four and a JSON body `{ statusCode: 429, error: 'Too Many Requests', message }`. When Redis
+ * cannot be asked, the request passes without RateLimit headers (the counts are unknown).
+ */
+import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
+import { ThrottlerGuard, type ThrottlerRequest } from '@nestjs/throttler';
+import { ClientThrottle, tooManyRequestsBody, trackerOf } from './client-throttle';
+
+@Injectable()
+export class GatewayThrottlerGuard extends ThrottlerGuard {
+  private clientThrottle: ClientThrottle | undefined;
+
+  protected override async handleRequest({ context }: ThrottlerRequest): Promise<boolean> {
+    const { req, res } = this.getRequestResponse(context);
+    const request = req as { headers: Record<string, string | string[] | undefined>; ip?: string };
+    this.clientThrottle ??= new ClientThrottle(this.storageService, {
+      limit: this.throttlers[0]?.limit as number,
+      ttlMs: this.throttlers[0]?.ttl as number,
+      blockMs: (this.throttlers[0]?.blockDuration as number | undefined) ?? 0,
+    });
+    const verdict = await this.clientThrottle.check(trackerOf(request.headers, request.ip), res as never);
+    if (verdict.allowed) return true;
+    throw new HttpException(tooManyRequestsBody(verdict.retryAfterSeconds), HttpStatus.TOO_MANY_REQUESTS);
+  }
+}

@@ -1,11 +1,22 @@
 import { Module } from '@nestjs/common';
+import { AdmissionStore } from '@tidegate/admission';
+import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
+import { RoomStatusController } from './room-status.controller';
 import { RoomsController } from './rooms.controller';
 import { RoomsService } from './rooms.service';
 
 /** The waiting rooms' admin API (api role only). RoomRepository, REDIS and RedisKeys come from global modules. */
 @Module({
-  controllers: [RoomsController],
-  providers: [RoomsService],
+  controllers: [RoomsController, RoomStatusController],
+  providers: [
+    RoomsService,
+    {
+      provide: AdmissionStore,
+      inject: [REDIS, RedisKeys],
+      // Only `leave` is used here; the grace period matters to check-ins, which the gateway handles.
+      useFactory: (redis: RedisClient, keys: RedisKeys) => new AdmissionStore(redis, keys, { graceMs: 60_000 }),
+    },
+  ],
   exports: [RoomsService],
 })
 export class RoomsModule {}

@@ -1,0 +1,96 @@
+import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, ServiceUnavailableException } from '@nestjs/common';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AdmissionStore } from '@tidegate/admission';
+import { RequireRole } from '@tidegate/auth';
+import type { RoomSnapshot } from '@tidegate/contracts';
+import { RoomRepository } from '@tidegate/database';
+import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
+import { RoomIdPipe } from './rooms.controller';
+
+const SESSION_ID = /^[st][A-Za-z0-9_-]{1,40}$/;
+
+export class RoomStatusView {
+  @ApiProperty({ example: 'spring-sale' }) roomId!: string;
+  @ApiProperty({ description: 'When a gateway took this snapshot (ISO time)' }) reportedAt!: string;
+  @ApiProperty({ description: 'People waiting in line' }) waiting!: number;
+  @ApiProperty({ description: 'Admitted sessions, and reservations waiting to be claimed' }) active!: number;
+  @ApiProperty({ description: 'Admissions in the last minute (measured)' }) admittedPerMinute!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Estimated wait for someone arriving now; null when nobody is being admitted' })
+  estimatedWaitSeconds!: number | null;
+  @ApiProperty({ description: 'How long the first person in line has waited' }) oldestTicketAgeSeconds!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'Estimated wait over max_wait_seconds (above 1: over budget); null when stalled',
+  })
+  pressure!: number | null;
+  @ApiProperty({ description: 'Last ticket number issued' }) tickets!: number;
+  @ApiProperty({ description: 'Every ticket up to this number has been admitted or skipped' }) serving!: number;
+  @ApiProperty({ description: 'Tickets in line whose holders left' }) gone!: number;
+  @ApiProperty() queueAll!: boolean;
+  @ApiProperty() suspended!: boolean;
+}
+
+/** What SREs watch and do about a room's line: its live numbers, and ending a session. */
+@ApiTags('rooms')
+@Controller('admin/rooms')
+export class RoomStatusController {
+  constructor(
+    private readonly rooms: RoomRepository,
+    private readonly admission: AdmissionStore,
+    @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  @Get(':id/status')
+  @RequireRole('viewer')
+  @ApiOperation({
+    summary: "A room's line right now: waiting, active sessions, admitted per minute, estimated wait, oldest ticket age",
+    description: 'From the snapshot the gateways publish once a second (also exported as tidegate_room_* Prometheus metrics).',
+  })
+  @ApiParam({ name: 'id', example: 'spring-sale' })
+  @ApiOkResponse({ type: RoomStatusView })
+  @ApiNotFoundResponse({ description: 'No such room' })
+  @ApiServiceUnavailableResponse({ description: 'No gateway has reported on this room in the last 5 seconds, or Redis is down' })
+  async status(@Param('id', RoomIdPipe) id: string): Promise<RoomStatusView> {
+    if (!(await this.rooms.findById(id))) throw new NotFoundException(`no room ${id}`);
+    let raw: string | null;
+    try {
+      raw = await this.redis.get(this.keys.room(id).snapshot);
+    } catch (err) {
+      throw new ServiceUnavailableException(`Redis did not answer: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!raw) throw new ServiceUnavailableException(`no gateway has reported on room ${id} in the last 5 seconds: is a gateway running?`);
+    const { at, roomId, ...numbers } = JSON.parse(raw) as RoomSnapshot;
+    return { roomId, reportedAt: new Date(at).toISOString(), ...numbers };
+  }
+
+  @Delete(':id/sessions/:sessionId')
+  @HttpCode(200)
+  @RequireRole('sre')
+  @ApiOperation({
+    summary: 'End an admitted session (revoke it): its next request goes back to the waiting room, and its place frees up',
+    description:
+      'The session id is the `sub` claim of the admission token. An origin can also end a session without an API key by ' +
+      "calling the gateway's POST /rooms/{id}/leave with the user's token.",
+  })
+  @ApiParam({ name: 'id', example: 'spring-sale' })
+  @ApiParam({ name: 'sessionId', example: 't115' })
+  @ApiOkResponse({ schema: { type: 'object', properties: { ended: { type: 'boolean', example: true } } } })
+  @ApiNotFoundResponse({ description: 'No such room, or no live session with that id' })
+  async revoke(@Param('id', RoomIdPipe) id: string, @Param('sessionId') sessionId: string): Promise<{ ended: true }> {
+    if (!SESSION_ID.test(sessionId)) throw new NotFoundException(`no session ${JSON.stringify(sessionId.slice(0, 50))} in room ${id}`);
+    if (!(await this.rooms.findById(id))) throw new NotFoundException(`no room ${id}`);
+    const { sessionEnded } = await this.admission.leave(id, { sessionId });
+    if (!sessionEnded) throw new NotFoundException(`no live session ${sessionId} in room ${id}`);
+    return { ended: true };
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The admin API and the gateway together, as SREs use them: settings changed through the admin API change admission
+ * within a second; the room's live status; revoking a session; throttling shared by two gateways.
+ */
+import { generateApiKey } from '@tidegate/auth';
+import { RoomRegistry } from '../../apps/gateway/src/admission/room-registry';
+import { ApiKeyRepository } from '@tidegate/database';
+import { startGateway, startScheduler, type RunningApp } from '../support/apps';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startFakeOrigin, type FakeOrigin } from '../support/origin';
+import { waitFor } from '../support/processes';
+import { createTestRedis, type TestRedis } from '../support/redis';
+
+type Json = Record<string, unknown>;
+
+describe('rooms, live', () => {
+  let db: TestDatabase;
+  let redis: TestRedis;
+  let origin: FakeOrigin;
+  let scheduler: RunningApp;
+  let gateways: RunningApp[];
+  let sre: string;
+  let viewer: string;
+
+  beforeAll(async () => {
+    [db, redis, origin] = await Promise.all([createTestDatabase(), createTestRedis(), startFakeOrigin()]);
+    const env = { databaseUrl: db.url, redisPrefix: redis.prefix };
+    scheduler = await startScheduler(env, 'api');
+    const gatewayEnv = {
+      ...env,
+      extra: { RELEASE_INTERVAL_MS: '100', ROOMS_REFRESH_MS: '200', THROTTLE_LIMIT: '5', THROTTLE_WINDOW_SECONDS: '60' },
+    };
+    gateways = await Promise.all([startGateway(gatewayEnv), startGateway(gatewayEnv)]);
+    const repo = scheduler.app.get(ApiKeyRepository);
+    const keys = { sre: generateApiKey(), viewer: generateApiKey() };
+    await repo.create({ name: 'sre', role: 'sre', prefix: keys.sre.prefix, hash: keys.sre.hash });
+    await repo.create({ name: 'viewer', role: 'viewer', prefix: keys.viewer.prefix, hash: keys.viewer.hash });
+    [sre, viewer] = [keys.sre.key, keys.viewer.key];
+  });
+
+  afterAll(async () => {
+    await Promise.all([scheduler?.close(), ...(gateways ?? []).map((g) => g.close())]);
+    await origin?.close();
+    await redis?.cleanup();
+    await db?.drop();
+  });
+
+  const admin = (path: string, init: RequestInit & { key?: string } = {}) =>
+    fetch(`${scheduler.url}${path}`, {
+      ...init,
+      headers: { 'x-api-key': init.key ?? sre, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+    });
+  /** A user's request to the gateway: each user its own device id, so throttling counts them apart. */
+  const visit = (g: RunningApp, path: string, device: string, headers: Record<string, string> = {}) =>
+    fetch(`${g.url}${path}`, { headers: { accept: 'application/json', 'x-device-id': device, ...headers } });
+  let deviceSeq = 0;
+  const device = () => `device-${String(++deviceSeq).padStart(6, '0')}`;
+
+  async function createRoom(body: Json): Promise<string> {
+    const res = await admin('/admin/rooms', {
+      method: 'POST',
+      body: JSON.stringify({ origin_url: origin.url, new_users_per_minute: 600000, ...body }),
+    });
+    expect(res.status).toBe(201);
+    return (body as { id: string }).id;
+  }
+
+  it('applies total_active_users and queue_all changed through the admin API within a second, on every gateway', async () => {
+    const id = await createRoom({ id: 'flash', paths: ['/flash/*'], total_active_users: 1 });
+    await waitFor(
+      async () => (await visit(gateways[0]!, '/flash/a', device())).headers.get('x-origin') === 'fake',
+      2000,
+      'the room to open',
+    );
+    const queued = (await (await visit(gateways[1]!, '/flash/a', device())).json()) as Json;
+    expect(queued.inWaitingRoom).toBe(true);
+
+    const patched = await admin(`/admin/rooms/${id}`, { method: 'PATCH', body: JSON.stringify({ total_active_users: 50 }) });
+    expect(((await patched.json()) as Json).live).toBe(true);
+    const started = Date.now();
+    await waitFor(
+      async () => (await visit(gateways[1]!, '/flash/b', device())).headers.get('x-origin') === 'fake',
+      1000,
+      'more users to be admitted',
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+
+    await admin(`/admin/rooms/${id}`, { method: 'PATCH', body: JSON.stringify({ queue_all: true }) });
+    await waitFor(
+      async () =>
+        Promise.all(gateways.map(async (g) => ((await (await visit(g, '/flash/c', device())).json()) as Json).inWaitingRoom === true)).then(
+          (r) => r.every(Boolean),
+        ),
+      1000,
+      'queue_all to apply on both gateways',
+    );
+  });
+
+  it("reports a room's live numbers to SREs, and lets them end a session", async () => {
+    const id = await createRoom({ id: 'status-room', paths: ['/status-room/*'], total_active_users: 2, max_wait_seconds: 60 });
+    await waitFor(() => gateways.every((g) => g.app.get(RoomRegistry).get(id) !== null), 2000, 'the room to load');
+    const first = await visit(gateways[0]!, '/status-room/x', 'first-user-1');
+    expect(first.headers.get('x-origin')).toBe('fake');
+    const firstToken = first.headers.get('x-tidegate-token');
+    await visit(gateways[0]!, '/status-room/x', device());
+    for (let i = 0; i < 3; i++) await visit(gateways[1]!, '/status-room/x', device());
+
+    let status: Json = {};
+    await waitFor(
+      async () => {
+        const res = await admin(`/admin/rooms/${id}/status`, { key: viewer });
+        status = res.status === 200 ? ((await res.json()) as Json) : {};
+        return status.waiting === 3;
+      },
+      3000,
+      'a snapshot with three waiting',
+    );
+    expect(status).toMatchObject({ roomId: id, waiting: 3, active: 2, queueAll: false, suspended: false });
+    expect(status.admittedPerMinute).toBeGreaterThanOrEqual(2);
+    expect(typeof status.oldestTicketAgeSeconds).toBe('number');
+    expect(status.reportedAt).toEqual(expect.any(String));
+
+    // Revoking: the first user's token stops working at once.
+    expect(firstToken).toBeTruthy();
+    const sub = JSON.parse(Buffer.from(firstToken!.split('.')[1]!, 'base64url').toString()) as { sub: string };
+    expect((await admin(`/admin/rooms/${id}/sessions/${sub.sub}`, { method: 'DELETE', key: viewer })).status).toBe(403);
+    expect((await admin(`/admin/rooms/${id}/sessions/${sub.sub}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await admin(`/admin/rooms/${id}/sessions/${sub.sub}`, { method: 'DELETE' })).status).toBe(404);
+    const after = await visit(gateways[1]!, '/status-room/x', 'first-user-1', { 'x-tidegate-token': firstToken! });
+    expect(after.headers.get('x-origin')).toBeNull();
+
+    expect((await admin('/admin/rooms/no-such-room/status')).status).toBe(404);
+    expect((await admin('/admin/rooms/Bad_Id/status')).status).toBe(400);
+  });
+
+  it('throttles a client across both gateways: 429 with RateLimit headers and Retry-After', async () => {
+    await createRoom({ id: 'throttled', paths: ['/throttled/*'], total_active_users: 1000 });
+    await waitFor(() => gateways.every((g) => g.app.get(RoomRegistry).get('throttled') !== null), 2000, 'the room to load');
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 6; i++) {
+      const res = await visit(gateways[i % 2]!, '/throttled/x', 'greedy-device');
+      statuses.push(res.status);
+      if (res.status === 429) refused = res;
+      else expect(res.headers.get('ratelimit-remaining')).toBe(String(4 - i));
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(refused?.headers.get('ratelimit-limit')).toBe('5');
+    expect(refused?.headers.get('ratelimit-remaining')).toBe('0');
+    expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused?.headers.get('ratelimit-reset')).toBe(refused?.headers.get('retry-after'));
+    expect(((await refused!.json()) as Json).message).toMatch(/Too many requests: retry in \d+ s/);
+    // Somebody else is not affected.
+    expect((await visit(gateways[0]!, '/throttled/x', 'polite-device')).status).toBe(200);
+  });
+});

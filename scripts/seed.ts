@@ -16,9 +16,9 @@ const room = {
   name: 'Demo shop',
   originUrl: 'http://127.0.0.1:3005',
   paths: ['/*'],
-  totalActiveUsers: 50,
-  newUsersPerMinute: 120,
-  sessionDurationSeconds: 120,
+  totalActiveUsers: 3,
+  newUsersPerMinute: 60,
+  sessionDurationSeconds: 60,
   message: 'The Demo shop flash sale is busy right now. Keep this page open: you will be let in automatically.',
 } satisfies Omit<Prisma.RoomUncheckedCreateInput, 'id'>;
 

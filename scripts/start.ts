@@ -16,6 +16,7 @@
 import path from 'node:path';
 import { appSpecs, checkPorts, spawnApp, waitUntilReady, type RunningApp } from './start/apps';
 import { admissionSecrets } from './start/admission-secrets';
+import { startDemoOrigin } from './start/demo-origin';
 import { bootstrapKey } from './start/bootstrap-key';
 import { ManagedProcess, describeExit } from './start/children';
 import { Aborted, StartError, loadDotEnv, log, repoRoot, seconds, warn } from './start/common';
@@ -53,6 +54,7 @@ async function run(root: string, sup: Supervisor, check: boolean): Promise<void>
   const specs = appSpecs();
   await checkPorts(specs, host); // before anything starts, so a taken port costs nothing
   const key = bootstrapKey(root);
+  const shop = sup.add(await startDemoOrigin(host));
 
   // 1. Redis (first: when there is none, fail before starting anything)
   const redis = await resolveRedis(root, (server) => sup.add(server), sourceOf);
@@ -111,6 +113,7 @@ async function run(root: string, sup: Supervisor, check: boolean): Promise<void>
       postgres,
       redis: redis.description,
       roomId: demo.roomId,
+      demoShop: shop.url,
       campaignId: demo.campaignId,
       apiKey: key.key,
       apiKeySource: key.source,

@@ -6,6 +6,7 @@ export interface SummaryInput {
   postgres: string;
   redis: string;
   roomId: string;
+  demoShop: string;
   campaignId: string;
   apiKey: string;
   apiKeySource: string;
@@ -33,14 +34,16 @@ export function summary(input: SummaryInput): string {
     row('PostgreSQL', input.postgres),
     row('Redis', input.redis),
     '',
-    row('Demo room', input.roomId),
+    row('Demo room', `${input.roomId}: the gateway protects every path of the demo shop (${input.demoShop})`),
     row('Demo campaign', input.campaignId),
     row('Bootstrap API key', `${input.apiKey}`),
     row('', `(role sre; ${input.apiKeySource})`),
     '',
     '  Try:',
     `    curl -H "X-API-Key: ${input.apiKey}" ${scheduler}/admin/whoami`,
-    `    curl -H "X-API-Key: ${input.apiKey}" ${scheduler}/admin/api-keys`,
+    `    curl -H "X-API-Key: ${input.apiKey}" ${scheduler}/admin/rooms/${input.roomId}/status`,
+    `    open ${gateway}/ in a browser: you are admitted to the demo shop (the room holds 3 people)`,
+    `    for i in 1 2 3 4 5; do curl -s -H 'accept: application/json' ${gateway}/; echo; done   # then you wait in line`,
     '',
     input.check ? '  --check: everything answered; stopping now.' : '  Press Ctrl-C to stop everything.',
     rule,

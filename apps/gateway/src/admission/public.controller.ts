@@ -71,7 +71,6 @@ export class PublicController {
         roomId: room.id,
         token: token?.value ?? null,
         expiresAt: token?.expiresAt.toISOString() ?? null,
-        origin: room.origin.origin,
       });
       return;
     }

@@ -49,7 +49,7 @@ export async function startDemoOrigin(host: string): Promise<Service & { url: st
     stop: () =>
       new Promise<StopOutcome>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve('stopped' as StopOutcome));
+        server.close(() => resolve('stopped'));
       }),
     abandon: () => server.close(),
   };

@@ -133,6 +133,20 @@ describe('rooms, live', () => {
     expect((await admin('/admin/rooms/Bad_Id/status')).status).toBe(400);
   });
 
+  it('refuses a path pattern another room protects already (409), naming the room', async () => {
+    await createRoom({ id: 'owner', paths: ['/owned/*', '/checkout'] });
+    const clash = await admin('/admin/rooms', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'intruder', origin_url: origin.url, paths: ['/checkout'] }),
+    });
+    expect(clash.status).toBe(409);
+    expect(((await clash.json()) as Json).message).toContain('/checkout (room owner)');
+    await createRoom({ id: 'neighbour', paths: ['/owned/special/*'] }); // overlapping but more specific: fine
+    const patch = await admin('/admin/rooms/neighbour', { method: 'PATCH', body: JSON.stringify({ paths: ['/owned/*'] }) });
+    expect(patch.status).toBe(409);
+    expect((await admin('/admin/rooms/owner', { method: 'PATCH', body: JSON.stringify({ paths: ['/owned/*'] }) })).status).toBe(200);
+  });
+
   it('throttles a client across both gateways: 429 with RateLimit headers and Retry-After', async () => {
     await createRoom({ id: 'throttled', paths: ['/throttled/*'], total_active_users: 1000 });
     await waitFor(() => gateways.every((g) => g.app.get(RoomRegistry).get('throttled') !== null), 2000, 'the room to load');

@@ -147,9 +147,9 @@ describe('admin API: waiting rooms', () => {
     const got = await sre('GET', '/admin/rooms/spring-sale');
     expect(got.body).toMatchObject({ total_active_users: 5, queue_all: true, origin_url: 'https://shop.example.com', paths: ['/*'] });
 
-    const cleared = await sre('PATCH', '/admin/rooms/black-friday', { message: null, paths: ['/*'] });
+    const cleared = await sre('PATCH', '/admin/rooms/black-friday', { message: null, paths: ['/black-friday/*'] });
     expect(cleared.status).toBe(200);
-    expect(cleared.body).toMatchObject({ message: null, paths: ['/*'], name: 'Black Friday' });
+    expect(cleared.body).toMatchObject({ message: null, paths: ['/black-friday/*'], name: 'Black Friday' });
   });
 
   it('lets a viewer read but not change rooms, a marketer not create them, and nobody in without a key', async () => {
@@ -283,7 +283,9 @@ describe('admin API: waiting rooms', () => {
   });
 
   it('deletes a room and its hot copy', async () => {
-    expect((await sre('POST', '/admin/rooms', { id: 'short-lived', origin_url: 'https://shop.example.com' })).status).toBe(201);
+    expect(
+      (await sre('POST', '/admin/rooms', { id: 'short-lived', origin_url: 'https://shop.example.com', paths: ['/short-lived/*'] })).status,
+    ).toBe(201);
     expect(await store.read('short-lived')).not.toBeNull();
     const versionBefore = await store.version();
 
@@ -343,7 +345,7 @@ describe('admin API: waiting rooms', () => {
 
       const created = await call('POST', '/admin/rooms', {
         role: 'sre',
-        body: { id: 'offline', origin_url: 'https://x.example' },
+        body: { id: 'offline', origin_url: 'https://x.example', paths: ['/offline/*'] },
         app: cut,
       });
       expect(created.status).toBe(201);

@@ -181,6 +181,7 @@ export class RoomsService implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async create(dto: CreateRoomDto, actor: Actor): Promise<RoomChangeView> {
+    await this.assertPathsFree(dto.paths ?? [...DEFAULT_PATHS], dto.id);
     let room: Room;
     try {
       room = await this.rooms.create({
@@ -210,6 +211,7 @@ export class RoomsService implements OnApplicationBootstrap, OnApplicationShutdo
     if (fields.length === 0) {
       throw new BadRequestException([`the body must set at least one of: ${UPDATABLE_FIELDS.join(', ')}`]);
     }
+    if (dto.paths) await this.assertPathsFree(dto.paths, id);
     const result = await this.rooms.update(id, toColumns(dto));
     if (!result) throw new NotFoundException(`no room with id ${id}`);
     this.audit('updated', actor, id, changes(result.before, result.after));
@@ -228,6 +230,17 @@ export class RoomsService implements OnApplicationBootstrap, OnApplicationShutdo
       this.logger.warn(`room ${id} was deleted in PostgreSQL but its hot copy in Redis could not be removed: ${errorMessage(err)}`);
     }
     return { ...toRoomView(room), live };
+  }
+
+  /**
+   * 409 when another room protects one of these exact patterns already: a gateway would pick one of the two rooms
+   * arbitrarily. (Overlapping patterns are fine: the most specific one wins, see the gateway's RoomRoutes.)
+   */
+  private async assertPathsFree(paths: readonly string[], roomId: string): Promise<void> {
+    const clashes = (await this.rooms.list())
+      .filter((other) => other.id !== roomId)
+      .flatMap((other) => other.paths.filter((p) => paths.includes(p)).map((p) => `${p} (room ${other.id})`));
+    if (clashes.length > 0) throw new ConflictException(`paths already protected by another room: ${clashes.join(', ')}`);
   }
 
   /** Whether the hot copy was written; a failure is logged, not thrown (PostgreSQL has the change already). */

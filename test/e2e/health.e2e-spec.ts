@@ -29,7 +29,11 @@ describe('health of the running apps', () => {
         proc: spawnApp('gateway', { ...env, ...admissionEnv(), GATEWAY_PORT: String(ports.gateway) }),
         url: `http://127.0.0.1:${ports.gateway}`,
       },
-      { name: 'ws', proc: spawnApp('ws', { ...env, LOG_LEVEL: 'info', WS_PORT: String(ports.ws) }), url: `http://127.0.0.1:${ports.ws}` },
+      {
+        name: 'ws',
+        proc: spawnApp('ws', { ...env, ...admissionEnv(), LOG_LEVEL: 'info', WS_PORT: String(ports.ws) }),
+        url: `http://127.0.0.1:${ports.ws}`,
+      },
     );
     for (const app of apps) {
       await waitFor(async () => (await httpStatus(`${app.url}/health/ready`)) === 200, 30_000, `${app.name} to be ready`).catch(

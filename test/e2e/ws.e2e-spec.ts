@@ -1,19 +1,30 @@
-/** The ws app's socket.io endpoint: nobody joins without a ticket, and the reason is machine-readable. */
+/** The ws app's handshake: only a genuine, current ticket of the room gets a socket, and the reason is machine-readable. */
 import { io, type Socket } from 'socket.io-client';
+import { TicketSigner } from '@tidegate/admission';
+import { ROOM_DEFAULTS } from '@tidegate/contracts';
+import { RoomConfigStore } from '@tidegate/redis';
+import { AdmissionStore } from '@tidegate/admission';
 import { startWs, type RunningApp } from '../support/apps';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { admissionEnv } from '../support/env';
+import { waitFor } from '../support/processes';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
-function refusalOf(url: string, auth: Record<string, unknown>): Promise<{ message: string; reason?: string }> {
-  return new Promise((resolve, reject) => {
+type Received = Array<[string, unknown]>;
+
+/** Connects; events are recorded from the first moment (the server speaks as soon as the socket is accepted). */
+function connect(
+  url: string,
+  auth: Record<string, unknown>,
+): Promise<{ socket?: Socket; events: Received; refused?: { message: string; reason?: string } }> {
+  return new Promise((resolve) => {
+    const events: Received = [];
     const socket: Socket = io(url, { auth, transports: ['websocket'], reconnection: false, timeout: 5000 });
-    socket.on('connect', () => {
-      socket.disconnect();
-      reject(new Error('the socket was accepted'));
-    });
+    socket.onAny((event: string, payload: unknown) => events.push([event, payload]));
+    socket.on('connect', () => resolve({ socket, events }));
     socket.on('connect_error', (err: Error & { data?: { reason?: string } }) => {
       socket.disconnect();
-      resolve({ message: err.message, reason: err.data?.reason });
+      resolve({ events, refused: { message: err.message, reason: err.data?.reason } });
     });
   });
 }
@@ -22,10 +33,16 @@ describe('ws handshake', () => {
   let db: TestDatabase;
   let redis: TestRedis;
   let ws: RunningApp;
+  let store: AdmissionStore;
+  const signer = new TicketSigner(admissionEnv().TICKET_SECRET!);
+  const now = () => Math.floor(Date.now() / 1000);
 
   beforeAll(async () => {
     [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-    ws = await startWs({ databaseUrl: db.url, redisPrefix: redis.prefix });
+    ws = await startWs({ databaseUrl: db.url, redisPrefix: redis.prefix, extra: { WS_TICK_MS: '50', WS_POSITION_INTERVAL_MS: '50' } });
+    const rooms = new RoomConfigStore(redis.client, redis.keys);
+    for (const id of ['shop', 'other']) await rooms.write(id, { ...ROOM_DEFAULTS, totalActiveUsers: 1, newUsersPerMinute: 600_000 });
+    store = new AdmissionStore(redis.client, redis.keys, { graceMs: 60_000 });
   });
 
   afterAll(async () => {
@@ -34,14 +51,70 @@ describe('ws handshake', () => {
     await db?.drop();
   });
 
-  it('refuses a socket without a ticket, saying so', async () => {
-    const refused = await refusalOf(ws.url, {});
-    expect(refused.reason).toBe('ticket_missing');
-    expect(refused.message).toContain('ticket is required');
+  /** A real place in line: the room is full, so the arrival gets a ticket. */
+  async function ticketIn(roomId: string): Promise<string> {
+    for (;;) {
+      const r = await store.arrive(roomId);
+      if (r.kind === 'ticket') return signer.sign({ roomId, number: r.ticket, issuedAt: now() });
+    }
+  }
+
+  it('accepts a genuine ticket and tells it its place at once', async () => {
+    const ticket = await ticketIn('shop');
+    const { socket, events } = await connect(ws.url, { ticket, room: 'shop' });
+    expect(socket?.connected).toBe(true);
+    await waitFor(() => events.length > 0, 3000, 'the first position');
+    expect(events[0]).toEqual(['position.v1', { position: 1, aheadOfYou: 0, etaSeconds: null }]);
+    const ack = (await socket!.emitWithAck('heartbeat.v1')) as unknown;
+    expect(ack).toMatchObject({ position: 1 });
+    socket!.emit('leave.v1');
+    await waitFor(() => !socket!.connected, 3000, 'the server to close the socket after leave');
+    expect((await store.status('shop', Number(ticket.split('.')[1]))).kind).toBe('expired');
   });
 
-  it('refuses a ticket it did not issue', async () => {
-    await expect(refusalOf(ws.url, { ticket: 'forged.ticket' })).resolves.toMatchObject({ reason: 'ticket_invalid' });
+  it.each([
+    ['no ticket', () => ({}), 'ticket_missing'],
+    ['a forged ticket', () => ({ ticket: 'shop.1.1.AAAAAAAAAAAAAAAAAAAAAA', room: 'shop' }), 'ticket_invalid'],
+    ['garbage', () => ({ ticket: 'x', room: 'shop' }), 'ticket_invalid'],
+    [
+      'a ticket of another room',
+      () => ({ ticket: signer.sign({ roomId: 'other', number: 1, issuedAt: now() }), room: 'shop' }),
+      'ticket_other_room',
+    ],
+    [
+      'a ticket too old',
+      () => ({ ticket: signer.sign({ roomId: 'shop', number: 1, issuedAt: now() - 90_000 }), room: 'shop' }),
+      'ticket_expired',
+    ],
+    [
+      'a ticket never issued',
+      () => ({ ticket: signer.sign({ roomId: 'shop', number: 99_999, issuedAt: now() }), room: 'shop' }),
+      'ticket_expired',
+    ],
+    ['a room that does not exist', () => ({ ticket: signer.sign({ roomId: 'ghost', number: 1, issuedAt: now() }) }), 'room_unknown'],
+  ])('refuses %s, saying why', async (_what, auth, reason) => {
+    const { refused, socket } = await connect(ws.url, auth());
+    socket?.disconnect();
+    expect(refused?.reason).toBe(reason);
+    expect(refused?.message).toEqual(expect.any(String));
+  });
+
+  it('does not let an admitted ticket queue again once its session is over', async () => {
+    const ticket = await ticketIn('other');
+    const number = Number(ticket.split('.')[1]);
+    // Free the room: end every session; the releaser reserves the place for our ticket.
+    for (const sid of await redis.client.zrange(redis.keys.room('other').sessions, '0', '-1'))
+      await store.leave('other', { sessionId: sid });
+    await store.release('other', 900);
+    const { socket, events } = await connect(ws.url, { ticket, room: 'other' });
+    await waitFor(() => events.length > 0, 3000, 'admission');
+    expect(events[0]?.[0]).toBe('admitted.v1');
+    expect((events[0]?.[1] as { token: string }).token).toMatch(/^ey/);
+    socket!.disconnect();
+    await store.leave('other', { sessionId: `t${number}` });
+    const again = await connect(ws.url, { ticket, room: 'other' });
+    again.socket?.disconnect();
+    expect(again.refused?.reason).toBe('ticket_expired');
   });
 
   it('serves health next to socket.io on the same port', async () => {

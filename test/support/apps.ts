@@ -54,7 +54,7 @@ export async function startGateway(env: AppEnv): Promise<RunningApp> {
 }
 
 export async function startWs(env: AppEnv): Promise<RunningApp> {
-  const config = loadConfig(wsEnvSchema, baseEnv(env));
+  const config = loadConfig(wsEnvSchema, { ...admissionEnv(), ...baseEnv(env) });
   const app = await createHttpApp(WsModule.forRoot(config), { bootLogs: false });
   app.useWebSocketAdapter(
     new RedisIoAdapter(

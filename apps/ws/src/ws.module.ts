@@ -2,7 +2,9 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { WsConfig } from '@tidegate/config';
 import { DatabaseModule } from '@tidegate/database';
 import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observability';
-import { RedisModule } from '@tidegate/redis';
+import { AdmissionStore, AdmissionTokens, TicketSigner } from '@tidegate/admission';
+import { REDIS, RedisKeys, RedisModule, type RedisClient } from '@tidegate/redis';
+import { LineWatcher, WS_TIMING } from './socket/line-watcher';
 import { WaitingRoomGateway } from './socket/waiting-room.gateway';
 
 @Module({})
@@ -22,7 +24,26 @@ export class WsModule {
         MetricsModule.forRoot('ws'),
         HealthModule.forRoot(),
       ],
-      providers: [WaitingRoomGateway],
+      providers: [
+        WaitingRoomGateway,
+        LineWatcher,
+        {
+          provide: WS_TIMING,
+          useValue: {
+            tickMs: config.WS_TICK_MS,
+            positionIntervalMs: config.WS_POSITION_INTERVAL_MS,
+            markSeenMs: Math.max(1000, Math.floor((config.TICKET_GRACE_SECONDS * 1000) / 3)),
+          },
+        },
+        {
+          provide: AdmissionStore,
+          inject: [REDIS, RedisKeys],
+          useFactory: (redis: RedisClient, keys: RedisKeys) =>
+            new AdmissionStore(redis, keys, { graceMs: config.TICKET_GRACE_SECONDS * 1000 }),
+        },
+        { provide: TicketSigner, useFactory: () => new TicketSigner(config.TICKET_SECRET) },
+        { provide: AdmissionTokens, useFactory: () => AdmissionTokens.fromPem(config.ADMISSION_SIGNING_KEY) },
+      ],
     };
   }
 }

@@ -22,6 +22,15 @@ export type StatusResult =
   | { kind: 'invalid' }
   | { kind: 'unknown' };
 
+/** What a ws node needs each tick to place all its sockets of a room: one pipelined round trip. */
+export interface LineView {
+  serving: number;
+  /** GETRANGE of the gone bitmap from byte `firstByte` (covers serving .. the largest ticket asked about). */
+  gone: { firstByte: number; bytes: Buffer };
+  /** The releaser's latest snapshot (at most a few seconds old), if a gateway is running. */
+  snapshot: RoomSnapshot | null;
+}
+
 export interface ReleaseResult {
   admitted: number;
   skipped: number;
@@ -132,6 +141,26 @@ export class AdmissionStore {
     const k = this.keys.room(roomId);
     const r = Number(await this.scripts.touch([k.config, k.sessions], [sessionId]));
     return r > 0 ? r : null;
+  }
+
+  /** The room's line as seen from `serving` up to `maxTicket`: serving, the gone bits in between, the snapshot. */
+  async lineView(roomId: string, maxTicket: number): Promise<LineView> {
+    const k = this.keys.room(roomId);
+    const serving = Number((await this.redis.get(k.serving)) ?? 0);
+    const firstByte = serving >> 3;
+    const lastByte = Math.max(firstByte, maxTicket >> 3);
+    const [bytes, snapshot] = await Promise.all([this.redis.getrangeBuffer(k.gone, firstByte, lastByte), this.redis.get(k.snapshot)]);
+    return { serving, gone: { firstByte, bytes }, snapshot: snapshot ? (JSON.parse(snapshot) as RoomSnapshot) : null };
+  }
+
+  /** Marks tickets as seen (their holders are connected) in one BITFIELD command. */
+  async markSeen(roomId: string, tickets: readonly number[]): Promise<void> {
+    if (tickets.length === 0) return;
+    const seen = this.seenKeys(roomId);
+    const args: Array<string | number> = [];
+    for (const t of tickets) args.push('SET', 'u1', t, 1);
+    await this.redis.call('BITFIELD', seen.current, ...args);
+    await this.redis.pexpire(seen.current, seen.ttlMs);
   }
 
   /** One releaser step for a room, and the room's snapshot (also stored for the ws app and the scheduler). */

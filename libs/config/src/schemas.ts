@@ -126,6 +126,7 @@ export const gatewayEnvSchema = z
 export const wsEnvSchema = z
   .object({
     ...common,
+    ...admission,
     WS_PORT: port(3002),
     WS_CORS_ORIGINS: z
       .string()
@@ -136,6 +137,10 @@ export const wsEnvSchema = z
           .filter(Boolean),
       )
       .default(['*']),
+    /** How often the ws app looks at each room's line (positions, admissions). */
+    WS_TICK_MS: positiveInt(500),
+    /** The least time between two position updates to one socket. */
+    WS_POSITION_INTERVAL_MS: positiveInt(1000),
   })
   .superRefine(exactlyOneRedis, { when: () => true });
 

@@ -1,30 +1,49 @@
 /**
  * socket.io events between the ws app and waiting users. Event names carry a version suffix when their payload
  * may change shape (`position.v1`): a new shape gets a new name, and both are emitted while old clients remain.
+ * Every server-to-client event goes to one socket only (its own ticket), except `roomPaused.v1`/`roomResumed.v1`,
+ * which carry nothing about any user.
  */
 
-/** Why the ws app refused a handshake, sent as `connect_error` data. */
-export type HandshakeRefusal = 'ticket_missing' | 'ticket_invalid' | 'ticket_expired' | 'ticket_other_room';
+/** Why the ws app refused a handshake, sent as `connect_error` data (`err.data.reason`). */
+export type HandshakeRefusal =
+  'ticket_missing' | 'ticket_invalid' | 'ticket_expired' | 'ticket_other_room' | 'room_unknown' | 'unavailable';
 
 export interface PositionUpdate {
+  /** 1 = next in line. Never goes up. */
   position: number;
   aheadOfYou: number;
+  /** Estimated wait from the measured admission rate; null while nobody is being admitted. */
   etaSeconds: number | null;
+}
+
+export interface Admitted {
+  /** The admission token (ES256 JWT); send it as X-Tidegate-Token, or let the page's status call set its cookie. */
+  token: string;
+  expiresAt: string;
 }
 
 export interface ServerToClientEvents {
   'position.v1': (update: PositionUpdate) => void;
-  'admitted.v1': (admission: { token: string; expiresAt: string }) => void;
+  'admitted.v1': (admission: Admitted) => void;
+  /** queue_all is on: the line is not moving for now. */
   'roomPaused.v1': (info: { message: string | null }) => void;
+  'roomResumed.v1': () => void;
+  /** The ticket's turn came and went, or it was skipped after its holder went silent: join again. */
   'ticketExpired.v1': () => void;
 }
 
 export interface ClientToServerEvents {
-  'heartbeat.v1': () => void;
+  /** Optional: the open connection keeps the ticket alive by itself. Acknowledged with the current position. */
+  'heartbeat.v1': (ack?: (update: PositionUpdate | null) => void) => void;
+  /** Leave the line; the people behind move up at once. The server disconnects the socket. */
   'leave.v1': () => void;
 }
 
 /** The socket.io handshake `auth` a waiting client sends. */
 export interface HandshakeAuth {
+  /** The ticket from the gateway (JSON `ticket`). */
   ticket?: string;
+  /** The room the client means to wait in; refused if the ticket belongs to another room. */
+  room?: string;
 }

@@ -1,35 +1,103 @@
 import { Logger } from '@nestjs/common';
-import { WebSocketGateway, WebSocketServer, type OnGatewayInit } from '@nestjs/websockets';
-import type { Server, Socket } from 'socket.io';
-import type { ClientToServerEvents, HandshakeAuth, HandshakeRefusal, ServerToClientEvents } from '@tidegate/contracts';
+import { ConnectedSocket, SubscribeMessage, WebSocketGateway, type OnGatewayDisconnect, type OnGatewayInit } from '@nestjs/websockets';
+import type { Server } from 'socket.io';
+import { AdmissionStore, TicketError, TicketSigner, type StatusResult, type Ticket } from '@tidegate/admission';
+import type { ClientToServerEvents, HandshakeAuth, HandshakeRefusal, PositionUpdate, ServerToClientEvents } from '@tidegate/contracts';
+import { LineWatcher, type WaitingSocket, type WaitingSocketData } from './line-watcher';
 
-export type WaitingRoomServer = Server<ClientToServerEvents, ServerToClientEvents>;
+export type WaitingRoomServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, WaitingSocketData>;
 
 /** A handshake error whose `data.reason` tells the client why it was refused. */
 export function refusal(reason: HandshakeRefusal, message: string): Error & { data: { reason: HandshakeRefusal } } {
   return Object.assign(new Error(message), { data: { reason } });
 }
 
+const TICKET_REFUSAL: Record<TicketError['problem'], HandshakeRefusal> = {
+  malformed: 'ticket_invalid',
+  forged: 'ticket_invalid',
+  other_room: 'ticket_other_room',
+  expired: 'ticket_expired',
+};
+
 /**
- * The waiting room's socket endpoint. Every socket must present a ticket in its handshake `auth`. Ticket
- * verification arrives with the waiting room (issue 5); until a ticket issuer exists, every ticket is refused as
- * invalid, so nobody can join a room without one.
+ * The waiting room's socket endpoint. A client connects with `auth: { ticket, room }` (the ticket from the
+ * gateway); a missing, forged, expired or other-room ticket is refused at the handshake with a reason. Each socket
+ * hears only about its own ticket: its position, and `admitted.v1` with its token when its turn comes.
  */
 @WebSocketGateway({ path: '/socket.io' })
-export class WaitingRoomGateway implements OnGatewayInit {
+export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
   private readonly logger = new Logger(WaitingRoomGateway.name);
 
-  @WebSocketServer()
-  server!: WaitingRoomServer;
+  constructor(
+    private readonly tickets: TicketSigner,
+    private readonly store: AdmissionStore,
+    private readonly watcher: LineWatcher,
+  ) {}
 
   afterInit(server: WaitingRoomServer): void {
-    server.use((socket: Socket, next) => {
-      const auth = socket.handshake.auth as HandshakeAuth;
-      if (typeof auth.ticket !== 'string' || auth.ticket === '') {
-        return next(refusal('ticket_missing', 'a ticket is required: pass { auth: { ticket } } when connecting'));
-      }
-      return next(refusal('ticket_invalid', 'this ticket was not issued by this waiting room'));
+    server.use((socket, next) => {
+      this.handshake(socket).then(
+        () => next(),
+        (err: Error) => next(err),
+      );
     });
+    server.on('connection', (socket: WaitingSocket) => this.onConnection(socket));
     this.logger.log('socket.io ready');
+  }
+
+  /** Verifies the ticket and asks Redis where it stands; sets socket.data or throws a refusal. */
+  private async handshake(socket: WaitingSocket): Promise<void> {
+    const auth = (socket.handshake.auth ?? {}) as HandshakeAuth;
+    if (typeof auth.ticket !== 'string' || auth.ticket === '') {
+      throw refusal('ticket_missing', 'a ticket is required: pass { auth: { ticket, room } } when connecting');
+    }
+    const roomId = typeof auth.room === 'string' && auth.room !== '' ? auth.room : (auth.ticket.split('.', 1)[0] ?? '');
+    let ticket: Ticket;
+    try {
+      ticket = this.tickets.verify(auth.ticket, roomId);
+    } catch (err) {
+      if (err instanceof TicketError) throw refusal(TICKET_REFUSAL[err.problem], err.message);
+      throw err;
+    }
+    let status: StatusResult;
+    try {
+      status = await this.store.status(ticket.roomId, ticket.number);
+    } catch {
+      throw refusal('unavailable', 'the waiting room is unavailable; retry shortly');
+    }
+    if (status.kind === 'unknown') throw refusal('room_unknown', `no room ${ticket.roomId}`);
+    if (status.kind === 'expired' || status.kind === 'invalid') {
+      throw refusal('ticket_expired', 'this ticket is no longer in line (its turn passed, or it was skipped): join again');
+    }
+    const initialPosition = status.kind === 'waiting' ? status.position : 0;
+    socket.data = { roomId: ticket.roomId, ticket: ticket.number, lastPosition: null, lastEmitAt: 0, done: false, initialPosition };
+  }
+
+  private onConnection(socket: WaitingSocket): void {
+    this.watcher.add(socket);
+    // Tell the newcomer where it stands right away, or admit it if its turn had come already.
+    if (socket.data.initialPosition > 0) this.watcher.sendPosition(socket, socket.data.initialPosition, undefined);
+    else
+      void this.watcher
+        .admit(socket)
+        .catch((err: unknown) => this.logger.warn(`admission failed: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  handleDisconnect(socket: WaitingSocket): void {
+    this.watcher.remove(socket);
+  }
+
+  @SubscribeMessage('heartbeat.v1')
+  heartbeat(@ConnectedSocket() socket: WaitingSocket): PositionUpdate | null {
+    const position = socket.data.lastPosition;
+    return position === null ? null : { position, aheadOfYou: position - 1, etaSeconds: null };
+  }
+
+  @SubscribeMessage('leave.v1')
+  async leave(@ConnectedSocket() socket: WaitingSocket): Promise<void> {
+    socket.data.done = true;
+    this.watcher.remove(socket);
+    await this.store.leave(socket.data.roomId, { ticket: socket.data.ticket }).catch(() => undefined);
+    socket.disconnect(true);
   }
 }

@@ -1,0 +1,194 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import type { Socket } from 'socket.io';
+import { AdmissionStore, AdmissionTokens, estimateWaitSeconds, type LineView } from '@tidegate/admission';
+import type { ClientToServerEvents, PositionUpdate, ServerToClientEvents } from '@tidegate/contracts';
+import { MetricsRegistry } from '@tidegate/observability';
+import { positionsOf } from './positions';
+
+export const WS_TIMING = Symbol('WS_TIMING');
+export interface WsTiming {
+  tickMs: number;
+  /** The least time between two position updates to one socket. */
+  positionIntervalMs: number;
+  /** Connected tickets are marked seen this often (a third of the grace period). */
+  markSeenMs: number;
+}
+
+/** What the ws app keeps per socket (socket.data). */
+export interface WaitingSocketData {
+  roomId: string;
+  ticket: number;
+  lastPosition: number | null;
+  lastEmitAt: number;
+  done: boolean;
+  /** Where the ticket stood at the handshake: its place, or 0 when its turn had come already. */
+  initialPosition: number;
+}
+
+export type WaitingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, WaitingSocketData>;
+
+/**
+ * Watches the lines of the rooms this ws process has sockets in. Per room and tick it asks Redis one small thing
+ * (the serving counter, a slice of the gone bitmap, the releaser's snapshot) and works out every local socket's place
+ * itself; it sends a socket its position only when it went down, at most once a second, and `admitted.v1` with a
+ * token as soon as the releaser has reached its ticket. A position never goes up.
+ */
+@Injectable()
+export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(LineWatcher.name);
+  private readonly rooms = new Map<string, Set<WaitingSocket>>();
+  private readonly paused = new Map<string, boolean>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private lastMarkSeen = 0;
+  private failing = false;
+  private readonly socketsGauge: Gauge<'room'>;
+  private readonly admittedCounter: Counter<'room'>;
+  /** Redis commands issued by the last tick (for the benchmark and metrics). */
+  lastTickCommands = 0;
+
+  constructor(
+    private readonly store: AdmissionStore,
+    private readonly tokens: AdmissionTokens,
+    @Inject(WS_TIMING) private readonly timing: WsTiming,
+    metrics: MetricsRegistry,
+  ) {
+    this.socketsGauge = new Gauge({
+      name: 'tidegate_ws_waiting_sockets',
+      help: 'Waiting sockets on this ws process',
+      labelNames: ['room'],
+      registers: [metrics],
+    });
+    this.admittedCounter = new Counter({
+      name: 'tidegate_ws_admitted_total',
+      help: 'admitted.v1 events sent',
+      labelNames: ['room'],
+      registers: [metrics],
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.timing.tickMs);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  add(socket: WaitingSocket): void {
+    const set = this.rooms.get(socket.data.roomId) ?? new Set();
+    set.add(socket);
+    this.rooms.set(socket.data.roomId, set);
+    this.socketsGauge.set({ room: socket.data.roomId }, set.size);
+  }
+
+  remove(socket: WaitingSocket): void {
+    const set = this.rooms.get(socket.data.roomId);
+    if (!set) return;
+    set.delete(socket);
+    this.socketsGauge.set({ room: socket.data.roomId }, set.size);
+    if (set.size === 0) this.rooms.delete(socket.data.roomId);
+  }
+
+  /** Sends a position if it went down and the socket has not had one in the last second (or never). */
+  sendPosition(socket: WaitingSocket, position: number, admittedPerMinute: number | undefined, now = Date.now()): PositionUpdate | null {
+    const d = socket.data;
+    const best = d.lastPosition === null ? position : Math.min(d.lastPosition, position);
+    const update = { position: best, aheadOfYou: best - 1, etaSeconds: estimateWaitSeconds(best, admittedPerMinute ?? 0) };
+    if (d.lastPosition !== null && (best >= d.lastPosition || now - d.lastEmitAt < this.timing.positionIntervalMs)) return update;
+    d.lastPosition = best;
+    d.lastEmitAt = now;
+    socket.emit('position.v1', update);
+    return update;
+  }
+
+  /** Claims the session reserved for this socket's ticket and sends the token; or tells it the ticket expired. */
+  async admit(socket: WaitingSocket): Promise<void> {
+    const d = socket.data;
+    const status = await this.store.status(d.roomId, d.ticket);
+    if (status.kind === 'admitted') {
+      d.done = true;
+      const expiresAt = Math.floor(status.expiresAtMs / 1000);
+      const token = await this.tokens.sign({ roomId: d.roomId, sessionId: status.sessionId, expiresAt });
+      socket.emit('admitted.v1', { token, expiresAt: new Date(expiresAt * 1000).toISOString() });
+      this.admittedCounter.inc({ room: d.roomId });
+      this.remove(socket);
+    } else if (status.kind === 'expired' || status.kind === 'invalid') {
+      d.done = true;
+      socket.emit('ticketExpired.v1');
+      this.remove(socket);
+      socket.disconnect(true);
+    } else if (status.kind === 'waiting') {
+      this.sendPosition(socket, status.position, undefined);
+    }
+  }
+
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    let commands = 0;
+    try {
+      const markSeen = Date.now() - this.lastMarkSeen >= this.timing.markSeenMs;
+      if (markSeen) this.lastMarkSeen = Date.now();
+      await Promise.all(
+        [...this.rooms].map(async ([roomId, sockets]) => {
+          commands += await this.tickRoom(roomId, [...sockets], markSeen);
+        }),
+      );
+      if (this.failing) this.logger.log('watching the lines works again');
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing)
+        this.logger.warn(`watching the lines failed: ${err instanceof Error ? err.message : String(err)}; retrying every tick`);
+      this.failing = true;
+    } finally {
+      this.lastTickCommands = commands;
+      this.running = false;
+    }
+  }
+
+  /** One room's tick; returns the Redis commands it issued. */
+  private async tickRoom(roomId: string, sockets: WaitingSocket[], markSeen: boolean): Promise<number> {
+    const waiting = sockets.filter((s) => !s.data.done);
+    if (waiting.length === 0) return 0;
+    let commands = 0;
+    const maxTicket = Math.max(...waiting.map((s) => s.data.ticket));
+    const view: LineView = await this.store.lineView(roomId, maxTicket);
+    commands += 3;
+    this.announcePause(roomId, sockets, view.snapshot?.queueAll ?? false);
+    const turnCame = waiting.filter((s) => s.data.ticket <= view.serving);
+    await Promise.all(turnCame.map((s) => this.admit(s)));
+    commands += turnCame.length;
+    const stillWaiting = waiting.filter((s) => s.data.ticket > view.serving);
+    const positions = positionsOf(
+      stillWaiting.map((s) => s.data.ticket),
+      view.serving,
+      view.gone,
+    );
+    const now = Date.now();
+    for (const socket of stillWaiting) {
+      const position = positions.get(socket.data.ticket);
+      if (position !== undefined) this.sendPosition(socket, position, view.snapshot?.admittedPerMinute, now);
+    }
+    if (markSeen) {
+      await this.store.markSeen(
+        roomId,
+        stillWaiting.map((s) => s.data.ticket),
+      );
+      commands += 2;
+    }
+    return commands;
+  }
+
+  private announcePause(roomId: string, sockets: WaitingSocket[], queueAll: boolean): void {
+    const was = this.paused.get(roomId) ?? false;
+    if (was === queueAll) return;
+    this.paused.set(roomId, queueAll);
+    for (const s of sockets) {
+      if (queueAll) s.emit('roomPaused.v1', { message: null });
+      else s.emit('roomResumed.v1');
+    }
+  }
+}

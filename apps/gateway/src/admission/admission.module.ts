@@ -8,6 +8,7 @@ import { GateService } from './gate.service';
 import { PublicController } from './public.controller';
 import { RELEASE_INTERVAL_MS, Releaser } from './releaser';
 import { ROOMS_REFRESH_MS, RoomRegistry } from './room-registry';
+import { WebSocketProxy } from './websocket-proxy';
 
 /** Admission: the gate, the releaser, tickets and tokens, and the public waiting-room API. */
 @Module({})
@@ -39,6 +40,7 @@ export class AdmissionModule {
         Releaser,
         GateService,
         GateHook,
+        WebSocketProxy,
       ],
     };
   }

@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@tidegate/observability';
 import { WAITING_ROOM_CSS, WAITING_ROOM_JS } from './waiting-room.assets';
+
+/** socket.io's browser client, served from here (no CDN): read once at boot. */
+const SOCKET_IO_CLIENT = readFileSync(require.resolve('socket.io-client/dist/socket.io.min.js'), 'utf8');
 
 /** The waiting page's script and styles: static and the same for every room, so caches may keep them. */
 @ApiExcludeController()
@@ -13,6 +17,14 @@ export class AssetsController {
   @Header('cache-control', 'public, max-age=300')
   script(): string {
     return WAITING_ROOM_JS;
+  }
+
+  @Get('socket.io.min.js')
+  @Public()
+  @Header('content-type', 'text/javascript; charset=utf-8')
+  @Header('cache-control', 'public, max-age=86400')
+  socketIoClient(): string {
+    return SOCKET_IO_CLIENT;
   }
 
   @Get('waiting-room.css')

@@ -60,6 +60,17 @@ export class GateService {
     return this.arrive(room);
   }
 
+  /**
+   * Whether a request may pass without arriving or checking in (a WebSocket upgrade, which must never take a ticket):
+   * the room is suspended, or the token is genuine and its session still live (renewed, as any activity renews it).
+   */
+  async admitted(room: GatewayRoom, credentials: Credentials): Promise<boolean> {
+    if (room.settings.suspended) return true;
+    if (!credentials.token) return false;
+    const admission = await this.verifyToken(credentials.token, room.id);
+    return admission !== null && (await this.store.touch(room.id, admission.sessionId)) !== null;
+  }
+
   /** A waiting client's check-in with its ticket; null when the ticket is no good (forged, other room, expired). */
   async checkIn(room: GatewayRoom, rawTicket: string): Promise<GateDecision | null> {
     const ticket = this.verifyTicket(rawTicket, room.id);

@@ -81,11 +81,15 @@ export function waitingPage(room: GatewayRoom): string {
 <main>
 <h1>${name}</h1>
 ${message}
-<p id="status" aria-live="polite">You are in line. Keep this page open: it updates by itself.</p>
-<p id="position" aria-live="polite" hidden>You are <strong id="position-number"></strong> in line</p>
+<div id="live" role="status" aria-live="polite" aria-atomic="true">
+<p id="position" hidden>You are <strong id="position-number"></strong> in line</p>
+<p id="status">You are in line. Keep this page open: it updates by itself.</p>
+</div>
 <p id="wait" hidden>Estimated wait: <span id="wait-time"></span></p>
 <progress id="progress" max="100" value="0" aria-label="Progress through the line"></progress>
+<noscript><p>This page needs JavaScript to follow your place in line. Reload it now and then to check in.</p></noscript>
 </main>
+<script src="/_tidegate/socket.io.min.js" defer></script>
 <script src="/_tidegate/waiting-room.js" defer></script>
 </body>
 </html>

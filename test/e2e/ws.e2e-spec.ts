@@ -72,6 +72,18 @@ describe('ws handshake', () => {
     expect((await store.status('shop', Number(ticket.split('.')[1]))).kind).toBe('expired');
   });
 
+  it('keeps the place of a client that reconnects with its ticket', async () => {
+    const ticket = await ticketIn('shop');
+    const first = await connect(ws.url, { ticket, room: 'shop' });
+    await waitFor(() => first.events.length > 0, 3000, 'the first position');
+    const place = (first.events[0]?.[1] as { position: number }).position;
+    first.socket!.disconnect();
+    const again = await connect(ws.url, { ticket, room: 'shop' });
+    await waitFor(() => again.events.length > 0, 3000, 'the position after reconnecting');
+    expect(again.events[0]).toEqual(['position.v1', expect.objectContaining({ position: place })]);
+    again.socket!.disconnect();
+  });
+
   it.each([
     ['no ticket', () => ({}), 'ticket_missing'],
     ['a forged ticket', () => ({ ticket: 'shop.1.1.AAAAAAAAAAAAAAAAAAAAAA', room: 'shop' }), 'ticket_invalid'],

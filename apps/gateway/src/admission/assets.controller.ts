@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@tidegate/observability';
 import { WAITING_ROOM_CSS, WAITING_ROOM_JS } from './waiting-room.assets';
 
 /** socket.io's browser client, served from here (no CDN): read once at boot. */
-const SOCKET_IO_CLIENT = readFileSync(require.resolve('socket.io-client/dist/socket.io.min.js'), 'utf8');
+const SOCKET_IO_CLIENT = readFileSync(
+  path.join(path.dirname(require.resolve('socket.io-client/package.json')), 'dist', 'socket.io.min.js'),
+  'utf8',
+);
 
 /** The waiting page's script and styles: static and the same for every room, so caches may keep them. */
 @ApiExcludeController()

@@ -202,6 +202,21 @@ describe('gateway admission', () => {
     await waitFor(async () => ((await (await get(`${gateway.url}/${id}/z`)).json()) as Json).queueAll === true, 1000, 'queue_all to apply');
   });
 
+  it("serves the waiting page's own assets, socket.io's client included (no CDN)", async () => {
+    for (const [asset, type] of [
+      ['waiting-room.js', 'text/javascript'],
+      ['waiting-room.css', 'text/css'],
+      ['socket.io.min.js', 'text/javascript'],
+    ] as const) {
+      const res = await fetch(`${gateway.url}/_tidegate/${asset}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain(type);
+      expect(res.headers.get('cache-control')).toContain('public');
+    }
+    const io = await (await fetch(`${gateway.url}/_tidegate/socket.io.min.js`)).text();
+    expect(io.length).toBeGreaterThan(10_000);
+  });
+
   it('answers bad input with 4xx and a reason, never 500', async () => {
     const id = await createRoom({ totalActiveUsers: 1 });
     expect((await get(`${gateway.url}/rooms/no-such-room/status`)).status).toBe(404);

@@ -235,6 +235,22 @@ describe('gateway WebSocket upgrades', () => {
     expect(await client.closed).toEqual({ code: 4001, reason: 'bye' });
   });
 
+  it('keeps an open socket counted as a session, and closes it when the session is revoked', async () => {
+    const id = await createRoom({ totalActiveUsers: 5, sessionDurationSeconds: 2 });
+    const token = await admit(id);
+    const client = await connect(`${wsUrl}/${id}/socket`, { 'x-tidegate-token': token });
+    expect((await client.next()).data.toString()).toBe('hello from the origin');
+    const sid = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
+    const sessions = redis.keys.room(id).sessions;
+    // Open for longer than the session duration without HTTP activity: the tunnel keeps renewing the session.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await redis.client.zscore(sessions, sid)).not.toBeNull();
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    await redis.client.zrem(sessions, sid); // revoked (as DELETE /admin/rooms/:id/sessions/:sid does)
+    const closed = await Promise.race([client.closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 3000))]);
+    expect(closed).toBe('closed');
+  });
+
   it('refuses upgrades without a live admission with 401, before the origin sees them, and never takes a ticket', async () => {
     const id = await createRoom({ totalActiveUsers: 1 });
     const other = await createRoom({ totalActiveUsers: 5 });

@@ -19,7 +19,15 @@ export const GATE_OPTIONS = Symbol('GATE_OPTIONS');
 
 /** Paths the gateway answers itself; no room can claim them. */
 const RESERVED = ['/health/', '/metrics', '/docs', '/.well-known/', '/rooms/', '/_tidegate/'];
-const isReserved = (path: string) => RESERVED.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
+export const isReserved = (path: string) => RESERVED.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
+
+/**
+ * The origin URL for a request: always the room's origin host, whatever the request line says. (`new URL(url, base)`
+ * would let a request for `//elsewhere/x` reach another host: an open proxy.)
+ */
+export function originTarget(origin: URL, requestUrl: string): string {
+  return `${origin.origin}${requestUrl.startsWith('/') ? requestUrl : `/${requestUrl}`}`;
+}
 
 export function wantsJson(request: FastifyRequest): boolean {
   const accept = request.headers.accept ?? '';
@@ -146,8 +154,7 @@ export class GateHook implements OnApplicationBootstrap {
   private proxy(request: FastifyRequest, reply: FastifyReply, origin: URL): FastifyReply {
     // The body is still the raw stream (this runs before Fastify parses it): hand it to reply-from to stream on.
     if (request.method !== 'GET' && request.method !== 'HEAD') (request as { body?: unknown }).body = request.raw;
-    const target = new URL(request.url, origin);
-    return reply.from(target.toString(), {
+    return reply.from(originTarget(origin, request.url), {
       rewriteRequestHeaders: (req, headers) => {
         const forwardedFor = headers['x-forwarded-for'];
         return {

@@ -61,14 +61,21 @@ export class GateService {
   }
 
   /**
-   * Whether a request may pass without arriving or checking in (a WebSocket upgrade, which must never take a ticket):
-   * the room is suspended, or the token is genuine and its session still live (renewed, as any activity renews it).
+   * For a request that may pass without arriving or checking in (a WebSocket upgrade, which must never take a
+   * ticket): the live session its token stands for (renewed by this call, as any activity renews it), '' for a
+   * suspended room (no session needed), or null: no token, a bad one, or an ended session.
    */
-  async admitted(room: GatewayRoom, credentials: Credentials): Promise<boolean> {
-    if (room.settings.suspended) return true;
-    if (!credentials.token) return false;
+  async admittedSession(room: GatewayRoom, credentials: Credentials): Promise<string | null> {
+    if (room.settings.suspended) return '';
+    if (!credentials.token) return null;
     const admission = await this.verifyToken(credentials.token, room.id);
-    return admission !== null && (await this.store.touch(room.id, admission.sessionId)) !== null;
+    if (!admission) return null;
+    return (await this.store.touch(room.id, admission.sessionId)) !== null ? admission.sessionId : null;
+  }
+
+  /** Renews a session by id (a long-lived connection is activity); false once it is over. */
+  async renewSession(room: GatewayRoom, sessionId: string): Promise<boolean> {
+    return (await this.store.touch(room.id, sessionId)) !== null;
   }
 
   /** A waiting client's check-in with its ticket; null when the ticket is no good (forged, other room, expired). */

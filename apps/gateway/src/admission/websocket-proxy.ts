@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import { MetricsRegistry } from '@tidegate/observability';
 import { readCookie, tokenCookie } from './cookies';
+import { isReserved } from './gate.hook';
 import { GateService } from './gate.service';
 import type { GatewayRoom } from './room-registry';
 
@@ -16,10 +17,6 @@ import type { GatewayRoom } from './room-registry';
 const ORIGIN_TIMEOUT_MS = 10_000;
 /** How long a closing socket may take to flush what is still queued for its peer. */
 const FLUSH_TIMEOUT_MS = 5_000;
-
-/** Paths the gateway answers itself; no room can claim them. Keep in step with RESERVED in gate.hook.ts. */
-const RESERVED = ['/health/', '/metrics', '/docs', '/.well-known/', '/rooms/', '/_tidegate/'];
-const isReserved = (path: string) => RESERVED.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
 
 /** Hop-by-hop request headers (RFC 9110 §7.6.1), not forwarded; Connection and Upgrade are set again for the origin. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -83,15 +80,15 @@ export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplication
     if (!isWebSocket(req)) return refuse(socket, 400, 'only WebSocket upgrades are proxied; send the request without Upgrade');
     if (this.closing) return refuse(socket, 503, 'the gateway is shutting down', { 'Retry-After': '5' });
 
-    let admitted: boolean;
+    let session: string | null;
     try {
-      admitted = await this.gate.admitted(room, { token: tokenOf(req, room.id) });
+      session = await this.gate.admittedSession(room, { token: tokenOf(req, room.id) });
     } catch (err) {
       this.count(room, 'unavailable');
       this.logger.warn(`admission check failed in room ${room.id}: ${message(err)}`);
       return refuse(socket, 503, 'the waiting room is unavailable; retry shortly', { 'Retry-After': '5' });
     }
-    if (!admitted) {
+    if (session === null) {
       this.count(room, 'refused');
       return refuse(
         socket,
@@ -99,10 +96,30 @@ export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplication
         `no live admission to ${room.name}: load the page first, then connect with its ${tokenCookie(room.id)} cookie`,
       );
     }
-    if (!socket.destroyed) this.proxy(req, socket, head, room);
+    if (!socket.destroyed) this.proxy(req, socket, head, room, session);
   }
 
-  private proxy(req: IncomingMessage, socket: Duplex, head: Buffer, room: GatewayRoom): void {
+  /**
+   * An open WebSocket is activity: its session is renewed every half session duration while the tunnel is open, and the
+   * tunnel is closed the moment the session is over (revoked, or the room changed), so the origin never holds more
+   * users than total_active_users.
+   */
+  private keepSessionAlive(room: GatewayRoom, sessionId: string, ends: Duplex[]): void {
+    if (sessionId === '') return; // suspended room: no session to keep
+    const everyMs = Math.max(1000, (room.settings.sessionDurationSeconds * 1000) / 2);
+    const timer = setInterval(() => {
+      this.gate.renewSession(room, sessionId).then(
+        (live) => {
+          if (!live) for (const s of ends) s.destroy();
+        },
+        () => undefined, // Redis unavailable: keep the tunnel; the next round decides
+      );
+    }, everyMs);
+    timer.unref();
+    for (const s of ends) s.once('close', () => clearInterval(timer));
+  }
+
+  private proxy(req: IncomingMessage, socket: Duplex, head: Buffer, room: GatewayRoom, sessionId: string): void {
     const origin = room.origin;
     const request = (origin.protocol === 'https:' ? https : http).request({
       protocol: origin.protocol,
@@ -162,6 +179,7 @@ export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplication
       socket.once('close', () => closeSoon(originSocket));
       originSocket.pipe(socket);
       socket.pipe(originSocket);
+      this.keepSessionAlive(room, sessionId, [socket, originSocket]);
     });
 
     request.end();

@@ -31,6 +31,7 @@ export {
   windowIntervals,
   windowOpenings,
 } from './send-window';
+export { DEFAULT_SEND_TIME_HORIZON_MS, nextSendTime } from './send-time';
 export { type QuietHours, type QuietHoursSplit, isQuiet, quietUntil, splitByQuietHours, validateQuietHours } from './quiet-hours';
 export {
   DEFAULT_PROVIDER_RATES_PER_MINUTE,

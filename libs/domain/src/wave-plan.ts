@@ -140,7 +140,10 @@ export type WavePlanResult = { ok: true; plan: WavePlan } | { ok: false; errors:
  * applies to its share of `platformMix` (quota / share), or in full when the mix is unknown; a provider absent
  * from the mix (share 0) is not limiting.
  */
-export function effectiveRate(limits: RateLimits | null | undefined, platformMix?: Partial<Record<PushPlatform, number>> | null): EffectiveRate {
+export function effectiveRate(
+  limits: RateLimits | null | undefined,
+  platformMix?: Partial<Record<PushPlatform, number>> | null,
+): EffectiveRate {
   const candidates: [number, RateLimitSource][] = [];
   if (isSet(limits?.globalPerMinute)) candidates.push([limits.globalPerMinute, 'global']);
   if (isSet(limits?.campaignPerMinute)) candidates.push([limits.campaignPerMinute, 'campaign']);
@@ -190,8 +193,10 @@ export function validateWavePlan(input: unknown, options: PlanOptions): FieldErr
     });
   }
   const interval = input.intervalSeconds;
-  if (interval === undefined || interval === null) errors.push({ field: 'intervalSeconds', code: 'required', message: 'is required (seconds, 0 or more)' });
-  else if (typeof interval !== 'number' || !Number.isFinite(interval)) errors.push({ field: 'intervalSeconds', code: 'invalid_type', message: 'must be a number' });
+  if (interval === undefined || interval === null)
+    errors.push({ field: 'intervalSeconds', code: 'required', message: 'is required (seconds, 0 or more)' });
+  else if (typeof interval !== 'number' || !Number.isFinite(interval))
+    errors.push({ field: 'intervalSeconds', code: 'invalid_type', message: 'must be a number' });
   else if (interval < 0 || interval * 1000 > MAX_PLAN_SPAN_MS) {
     errors.push({ field: 'intervalSeconds', code: 'out_of_range', message: `must be between 0 and ${MAX_PLAN_SPAN_MS / 1000} seconds` });
   }
@@ -202,7 +207,11 @@ export function validateWavePlan(input: unknown, options: PlanOptions): FieldErr
     const startAt = toInstant(input.startAt);
     const tolerance = options.startToleranceMs ?? DEFAULT_START_TOLERANCE_MS;
     if (startAt === null) {
-      errors.push({ field: 'startAt', code: 'invalid_date', message: 'must be an ISO 8601 date-time with Z or an offset, e.g. 2026-03-29T01:00:00+01:00' });
+      errors.push({
+        field: 'startAt',
+        code: 'invalid_date',
+        message: 'must be an ISO 8601 date-time with Z or an offset, e.g. 2026-03-29T01:00:00+01:00',
+      });
     } else if (startAt.getTime() < options.now.getTime() - tolerance) {
       errors.push({ field: 'startAt', code: 'in_the_past', message: `${startAt.toISOString()} is in the past` });
     }
@@ -224,7 +233,11 @@ function wholeNumber(value: unknown, field: string, min: number, max: number, er
     return null;
   }
   if (value < min || value > max) {
-    errors.push({ field, code: 'out_of_range', message: max === Number.MAX_SAFE_INTEGER ? `must be at least ${min}` : `must be between ${min} and ${max}` });
+    errors.push({
+      field,
+      code: 'out_of_range',
+      message: max === Number.MAX_SAFE_INTEGER ? `must be at least ${min}` : `must be between ${min} and ${max}`,
+    });
     return null;
   }
   return value;
@@ -233,8 +246,10 @@ function wholeNumber(value: unknown, field: string, min: number, max: number, er
 /** A positive rate (messages per minute); null or absent is allowed (no limit). */
 function rate(value: unknown, field: string, errors: FieldError[]): void {
   if (value === undefined || value === null) return;
-  if (typeof value !== 'number' || !Number.isFinite(value)) errors.push({ field, code: 'invalid_type', message: 'must be a number (messages per minute)' });
-  else if (value <= 0) errors.push({ field, code: 'out_of_range', message: 'must be greater than 0 messages per minute (omit it for no limit)' });
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    errors.push({ field, code: 'invalid_type', message: 'must be a number (messages per minute)' });
+  else if (value <= 0)
+    errors.push({ field, code: 'out_of_range', message: 'must be greater than 0 messages per minute (omit it for no limit)' });
 }
 
 function validateRateLimits(value: unknown, errors: FieldError[]): void {
@@ -253,7 +268,8 @@ function validateRateLimits(value: unknown, errors: FieldError[]): void {
     return;
   }
   for (const [key, quota] of Object.entries(providers)) {
-    if (!isPlatform(key)) errors.push({ field: fieldPath(field, key), code: 'unknown_platform', message: `must be one of ${PUSH_PLATFORMS.join(', ')}` });
+    if (!isPlatform(key))
+      errors.push({ field: fieldPath(field, key), code: 'unknown_platform', message: `must be one of ${PUSH_PLATFORMS.join(', ')}` });
     else rate(quota, fieldPath(field, key), errors);
   }
 }
@@ -270,7 +286,8 @@ function validatePlatformMix(value: unknown, errors: FieldError[]): void {
   for (const [key, weight] of Object.entries(value)) {
     const path = fieldPath(field, key);
     if (!isPlatform(key)) errors.push({ field: path, code: 'unknown_platform', message: `must be one of ${PUSH_PLATFORMS.join(', ')}` });
-    else if (typeof weight !== 'number' || !Number.isFinite(weight)) errors.push({ field: path, code: 'invalid_type', message: 'must be a number' });
+    else if (typeof weight !== 'number' || !Number.isFinite(weight))
+      errors.push({ field: path, code: 'invalid_type', message: 'must be a number' });
     else if (weight < 0) errors.push({ field: path, code: 'out_of_range', message: 'must be 0 or more' });
     else {
       total += weight;

@@ -4,6 +4,7 @@
  *   unit         *.spec.ts beside the code: pure logic, no I/O
  *   integration  *.int-spec.ts: real Redis and PostgreSQL, a fresh database and key prefix per test file
  *   e2e          test/e2e/*.e2e-spec.ts: apps booted, HTTP and socket.io over loopback
+ *   browser      test/browser/*.browser-spec.ts: apps booted, driven by Debian's Chromium through playwright-core
  * TypeScript and the ESM-only packages (NestJS 12 and friends) are compiled to CommonJS by @swc/jest.
  */
 const fs = require('node:fs');
@@ -61,6 +62,14 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/timeouts.ts'],
+    },
+    {
+      ...common,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/support/timeouts.ts'],

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432, user postgres without password) answer on
-# loopback: starts them if they are down, installs them with apt if they are absent (as root, Debian).
+# loopback: starts them if they are down, installs them with apt if they are absent (as root, Debian). Also installs
+# Debian's Chromium (/usr/bin/chromium), which the browser tier drives through playwright-core.
 # Used by the test command and CI; `npm start` does not need it (it runs an embedded PostgreSQL and its own Redis).
 set -euo pipefail
 
@@ -68,5 +69,14 @@ ensure_postgres() {
   log "PostgreSQL started"
 }
 
+ensure_chromium() {
+  # The browser tier (test/browser) uses the distribution's Chromium: playwright's own browser downloads are not used.
+  if [ -x /usr/bin/chromium ]; then log "Chromium: $(/usr/bin/chromium --version 2>/dev/null || echo present)"; return; fi
+  apt_install chromium
+  [ -x /usr/bin/chromium ] || { log "Chromium did not install (/usr/bin/chromium is missing)"; exit 1; }
+  log "Chromium installed: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
+}
+
 ensure_redis
 ensure_postgres
+ensure_chromium

@@ -12,11 +12,20 @@ export const WAITING_ROOM_JS = `(function () {
   var el = function (id) { return document.getElementById(id); };
   var firstPosition = null;
   var best = Infinity;
+  var ticket = null;
   var polling = false;
   var done = false;
 
+  /** A new ticket (the old one lapsed and the user joined again at the end): its places start afresh. */
+  function follow(data) {
+    if (data.ticket === ticket) return;
+    ticket = data.ticket;
+    best = Infinity;
+    firstPosition = null;
+  }
+
   function render(position, etaSeconds) {
-    if (position > best) return; // a place never goes back
+    if (position > best) return; // a place never goes back (for the same ticket)
     best = position;
     if (firstPosition === null) firstPosition = position;
     el('position-number').textContent = '#' + position;
@@ -53,6 +62,7 @@ export const WAITING_ROOM_JS = `(function () {
       .then(function (data) {
         if (!data) return;
         if (!data.inWaitingRoom) return enter();
+        follow(data);
         render(data.position, data.waitTimeKnown ? data.waitTime * 60 : null);
         setTimeout(poll, Math.max(1, data.refreshIntervalSeconds) * 1000);
       })
@@ -60,7 +70,15 @@ export const WAITING_ROOM_JS = `(function () {
   }
 
   function live(data) {
-    var socket = window.io(data.socketUrl, { auth: { ticket: data.ticket, room: room }, transports: ['websocket'], reconnectionAttempts: 3 });
+    // Give up on the socket well within the grace period, so a blocked or silent WebSocket never costs the place.
+    var timeout = Math.min(5000, Math.max(1000, data.refreshIntervalSeconds * 1000));
+    var socket = window.io(data.socketUrl, { auth: { ticket: data.ticket, room: room }, transports: ['websocket'], reconnectionAttempts: 3, timeout: timeout });
+    var fallback = setTimeout(function () { if (!socket.connected && !polling) { socket.close(); poll(); } }, timeout + 500);
+    socket.on('connect', function () { clearTimeout(fallback); });
+    socket.on('disconnect', function (why) {
+      if (done || why === 'io client disconnect') return;
+      if (!polling) poll(); // keep checking in while the socket is away; a reconnect takes over again
+    });
     socket.on('position.v1', function (u) { render(u.position, u.etaSeconds); });
     socket.on('admitted.v1', function () { socket.close(); enter(); });
     socket.on('ticketExpired.v1', function () { socket.close(); window.location.reload(); });
@@ -77,6 +95,7 @@ export const WAITING_ROOM_JS = `(function () {
     .then(function (data) {
       if (!data) return;
       if (!data.inWaitingRoom) return enter();
+      follow(data);
       render(data.position, data.waitTimeKnown ? data.waitTime * 60 : null);
       if (data.socketUrl && typeof window.io === 'function') live(data);
       else setTimeout(poll, Math.max(1, data.refreshIntervalSeconds) * 1000);

@@ -1,0 +1,561 @@
+/**
+ * The gateway benchmark (issue 4): admission decisions per second of the real gateway process next to a bare Node
+ * HTTP server measured in the same run, latency, Redis round trips per arrival, and Redis memory per waiting user
+ * with a million tickets outstanding. How to read the numbers: docs/benchmarks.md.
+ *
+ * The two servers are loaded in alternation, `--rounds` times each, and the medians are reported: on a shared,
+ * noisy machine a neighbour's burst then hits one round of one side, not the whole comparison.
+ *
+ * Options: --duration (seconds per round and server, default 5), --rounds (default 3), --warmup (seconds, default
+ * 2), --connections (default 50), --tickets (default 1000000), --cpu-prof=<dir> (a V8 CPU profile of the gateway).
+ */
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AdmissionStore } from '@tidegate/admission';
+import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
+import { loadScript, RoomConfigStore, type RedisClient } from '@tidegate/redis';
+import { LatencyRecorder, runLoad, type LoadResult } from './lib/load';
+import { baseEnv, freePort, processCpuSeconds, sleep, startChild, waitFor, type Child } from './lib/processes';
+import { round } from './lib/results';
+import {
+  commandDelta,
+  createBenchDatabase,
+  createBenchRedis,
+  redisCpuSeconds,
+  redisInfo,
+  scanKeys,
+  serverCounters,
+  type BenchDatabase,
+  type BenchRedis,
+  type ServerCounters,
+} from './lib/services';
+import type { BenchContext, BenchOutcome, Benchmark } from './lib/types';
+
+const ROOM_ID = 'bench-room';
+const MEMORY_ROOM_ID = 'bench-memory';
+/** Small, so that after the first arrivals every arrival gets a ticket: the decision a surge is made of. */
+const TOTAL_ACTIVE_USERS = 100;
+/** The admission-rate bucket holds rpm/6 tokens: 600 lets the first 100 arrivals in at once. */
+const NEW_USERS_PER_MINUTE = 600;
+/** Seconds without load, with the gateway up, to measure its background Redis traffic (releaser, room refresh). */
+const IDLE_SECONDS = 3;
+/** The memory measurement gives up (and says so) after this long. */
+const MEMORY_DEADLINE_MS = 120_000;
+/** Arrivals per Redis pipeline while filling the line. */
+const MEMORY_BATCH = 10_000;
+const ERROR_BUDGET = 0.01;
+/** TICKET_GRACE_SECONDS' default, in ms. */
+const GRACE_MS = 60_000;
+/**
+ * Seen buckets alive at once while every waiting user checks in: a bucket's key expires 3 graces after its last
+ * write (AdmissionStore), so the current one and up to three before it exist.
+ */
+const LIVE_SEEN_BUCKETS = 4;
+
+export const benchmark: Benchmark = {
+  describe: 'gateway admission decisions/s vs a bare Node HTTP server, latency, Redis round trips and bytes per waiting user',
+  run,
+};
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+async function run(ctx: BenchContext): Promise<BenchOutcome> {
+  const durationSeconds = ctx.number('duration', 5, 1, 300);
+  const rounds = ctx.number('rounds', 3, 1, 20);
+  const warmupSeconds = ctx.number('warmup', 2, 0, 60);
+  const connections = ctx.number('connections', 50, 1, 1000);
+  const tickets = ctx.number('tickets', 1_000_000, 1000, 10_000_000);
+  const load = { durationSeconds, connections, signal: ctx.signal };
+
+  const [db, redis] = await Promise.all([createBenchDatabase(ctx), createBenchRedis(ctx)]);
+  ctx.log(`database ${db.name}, Redis prefix ${redis.prefix}`);
+
+  // The baseline: a bare node:http server. The gateway: the real process, in front of a bare origin. All in child
+  // processes, so autocannon (here) shares no event loop with them.
+  const bare = await startBareServer(ctx, 'bare node http', '{"ok":true}');
+  const origin = await startBareServer(ctx, 'origin', '{"origin":true}');
+  await createRoom(db, redis, ROOM_ID, `http://127.0.0.1:${origin.port}`, ['/bench/*']);
+  const gateway = await startGateway(ctx, db, redis, ctx.options['cpu-prof']);
+
+  const bareUrl = `http://127.0.0.1:${bare.port}/bench/page`;
+  const bareCheck = (body: string) => body.includes('"ok":true');
+  const gatewayUrl = `${gateway.url}/bench/page`;
+  const probe = await fetch(gatewayUrl, { headers: { accept: 'application/json' } });
+  const probeBody = await probe.text();
+  if (probe.status !== 200 || !/"inWaitingRoom"|"origin":true/.test(probeBody)) {
+    throw new Error(`the gateway does not serve the room: ${probe.status} ${probeBody.slice(0, 200)}`);
+  }
+  const mix = { waiting: 0, admitted: 0, other: 0 };
+  const gatewayCheck = (body: string) => {
+    if (body.includes('"inWaitingRoom":true')) mix.waiting++;
+    else if (body.includes('"origin":true')) mix.admitted++;
+    else {
+      mix.other++;
+      return false;
+    }
+    return true;
+  };
+  // No cookie, no token: every request is a new arrival (one throttle call, one admission script). The first 100
+  // (during the warm-up) are admitted and proxied to the origin; every later one gets a ticket.
+  const headers = { accept: 'application/json' };
+
+  if (warmupSeconds > 0) {
+    await runLoad({ url: bareUrl, ...load, durationSeconds: warmupSeconds, verifyBody: bareCheck });
+    await runLoad({ url: gatewayUrl, ...load, durationSeconds: warmupSeconds, headers, verifyBody: gatewayCheck });
+  }
+  const warmupMix = { ...mix };
+  Object.assign(mix, { waiting: 0, admitted: 0, other: 0 });
+  await sleep(500); // requests still in flight when autocannon stopped
+
+  const idle = await sample(gateway.child, redis);
+  await sleep(IDLE_SECONDS * 1000);
+  ctx.signal.throwIfAborted();
+  const idleEnd = await sample(gateway.child, redis);
+
+  const bareLatency = new LatencyRecorder();
+  const gatewayLatency = new LatencyRecorder();
+  const perRound: Array<{ baseline: number; gateway: number; ratio: number }> = [];
+  const baselineRuns: LoadResult[] = [];
+  const gatewayRuns: LoadResult[] = [];
+  const samples: Array<{ before: Sample; after: Sample }> = [];
+  const baselineCpu: CpuUse[] = [];
+  const gatewayCpu: CpuUse[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    ctx.log(`round ${r}/${rounds}: ${durationSeconds} s each, ${connections} connections`);
+    const b0 = await cpuReading({ server: bare.child }, redis);
+    const b = await runLoad({ url: bareUrl, ...load, verifyBody: bareCheck, latencies: bareLatency });
+    baselineCpu.push(cpuUse(b0, await cpuReading({ server: bare.child }, redis)));
+    checkErrors('bare node http', b, bare.child);
+
+    const before = await sample(gateway.child, redis);
+    const g0 = await cpuReading({ gateway: gateway.child, origin: origin.child }, redis);
+    const g = await runLoad({ url: gatewayUrl, ...load, headers, verifyBody: gatewayCheck, latencies: gatewayLatency });
+    gatewayCpu.push(cpuUse(g0, await cpuReading({ gateway: gateway.child, origin: origin.child }, redis)));
+    samples.push({ before, after: await sample(gateway.child, redis) });
+    checkErrors('gateway', g, gateway.child);
+
+    baselineRuns.push(b);
+    gatewayRuns.push(g);
+    perRound.push({
+      baseline: Math.round(b.requestsPerSecond),
+      gateway: Math.round(g.requestsPerSecond),
+      ratio: round(g.requestsPerSecond / b.requestsPerSecond),
+    });
+  }
+  await Promise.all([gateway.child.stop(), origin.child.stop(), bare.child.stop()]);
+
+  const trips = roundTrips({ idle, idleEnd, loads: samples }, ctx.root);
+  const baselineCores = cores(baselineCpu);
+  const gatewayCores = cores(gatewayCpu);
+  const { p50Ms, p99Ms, p999Ms } = gatewayLatency.summary();
+  const { p50Ms: baselineP50Ms, p99Ms: baselineP99Ms, p999Ms: baselineP999Ms } = bareLatency.summary();
+  const sumOf = (runs: LoadResult[], f: (r: LoadResult) => number) => runs.reduce((a, r) => a + f(r), 0);
+
+  // Redis memory per waiting user, in a room of its own (no gateway needed: the real scripts, pipelined).
+  const memory = await measureMemory(ctx, redis, tickets);
+
+  const value = median(gatewayRuns.map((g) => g.requestsPerSecond));
+  const baseline = median(baselineRuns.map((b) => b.requestsPerSecond));
+  return {
+    name: 'gateway',
+    metric: 'admission decisions/s',
+    unit: 'req/s',
+    value: Math.round(value),
+    baseline: Math.round(baseline),
+    ratio: round(value / baseline),
+    params: {
+      durationSeconds,
+      rounds,
+      warmupSeconds,
+      connections,
+      totalActiveUsers: TOTAL_ACTIVE_USERS,
+      tickets,
+      throttle: 'on (limit 100000000 per 10 s: checked, never refusing)',
+    },
+    extra: {
+      p50Ms: round(p50Ms),
+      p99Ms: round(p99Ms),
+      baselineP50Ms: round(baselineP50Ms),
+      baselineP99Ms: round(baselineP99Ms),
+      redisRoundTripsPerArrival: trips.corrected,
+      redisRoundTripsPerArrivalRaw: trips.raw,
+      redisBytesPerWaitingUser: memory.bytesPerWaitingUser,
+      p999Ms: round(p999Ms),
+      baselineP999Ms: round(baselineP999Ms),
+      errors: sumOf(gatewayRuns, (g) => g.non2xx + g.errors + g.mismatches),
+      baselineErrors: sumOf(baselineRuns, (b) => b.non2xx + b.errors + b.mismatches),
+      gatewayCpuMicrosecondsPerArrival: cpuPerArrival(gatewayCpu, 'gateway', trips.arrivals),
+      arrivals: trips.arrivals,
+      requests: sumOf(gatewayRuns, (g) => g.total),
+      rounds: perRound,
+      cpuCores: { baseline: baselineCores, gateway: gatewayCores },
+      decisions: mix,
+      warmupDecisions: warmupMix,
+      redisRoundTripsByCommand: trips.byCommand,
+      backgroundRoundTripsPerSecond: trips.backgroundPerSecond,
+      redisCommandsExecutedPerArrival: trips.server.commandsExecutedPerArrival,
+      redisScriptCallsPerArrivalServer: trips.server.scriptCallsPerArrival,
+      redisScriptMicrosecondsPerArrival: trips.server.scriptUsecPerArrival,
+      memoryBreakdown: memory.breakdown,
+      memory: memory.summary,
+      environment: { node: process.version, redis: (await redisInfo(redis.client, 'server')).get('redis_version') ?? null },
+    },
+  };
+}
+
+interface CpuReading {
+  at: number;
+  loadGenerator: number;
+  redis: number;
+  children: Record<string, number | null>;
+}
+
+/** CPU time used so far by this process (the load generator), Redis, and the given children. */
+async function cpuReading(children: Record<string, Child>, redis: BenchRedis): Promise<CpuReading> {
+  const self = process.cpuUsage();
+  return {
+    at: Date.now(),
+    loadGenerator: (self.user + self.system) / 1e6,
+    redis: await redisCpuSeconds(redis.client),
+    children: Object.fromEntries(
+      Object.entries(children).map(([name, c]) => [name, c.process.pid ? processCpuSeconds(c.process.pid) : null]),
+    ),
+  };
+}
+
+/** CPU seconds each process used between two readings, and the wall time between them. */
+interface CpuUse {
+  seconds: number;
+  cpu: Record<string, number | null>;
+}
+
+function cpuUse(a: CpuReading, b: CpuReading): CpuUse {
+  const cpu: Record<string, number | null> = { loadGenerator: b.loadGenerator - a.loadGenerator, redis: b.redis - a.redis };
+  for (const [name, before] of Object.entries(a.children)) {
+    const after = b.children[name];
+    cpu[name] = before === null || after === null || after === undefined ? null : after - before;
+  }
+  return { seconds: (b.at - a.at) / 1000, cpu };
+}
+
+/** Average cores each process kept busy over the given periods (1 = one core all the time). */
+function cores(uses: CpuUse[]): Record<string, number | null> {
+  const seconds = uses.reduce((a, u) => a + u.seconds, 0);
+  const out: Record<string, number | null> = {};
+  for (const name of Object.keys(uses[0]?.cpu ?? {})) {
+    let used: number | null = 0;
+    for (const u of uses) {
+      const v = u.cpu[name];
+      used = used === null || v === null || v === undefined ? null : used + v;
+    }
+    out[name] = used === null ? null : round(used / seconds);
+  }
+  return out;
+}
+
+/** CPU time `name` used over the given periods, per arrival, in µs. */
+function cpuPerArrival(uses: CpuUse[], name: string, arrivals: number): number | null {
+  let used = 0;
+  for (const u of uses) {
+    const v = u.cpu[name];
+    if (v === null || v === undefined) return null;
+    used += v;
+  }
+  return round((used * 1e6) / arrivals);
+}
+
+function checkErrors(what: string, result: LoadResult, child: Child): void {
+  const bad = result.non2xx + result.errors + result.mismatches;
+  const attempts = result.total + result.errors;
+  if (attempts === 0 || bad / attempts > ERROR_BUDGET) {
+    throw new Error(
+      `${what}: ${bad} of ${attempts} requests failed (non-2xx ${result.non2xx}, errors ${result.errors}, unexpected bodies ` +
+        `${result.mismatches}; status codes ${JSON.stringify(result.statusCodes)}); last output:\n${child.output()}`,
+    );
+  }
+}
+
+async function startBareServer(ctx: BenchContext, name: string, body: string): Promise<{ child: Child; port: number }> {
+  const child = startChild(ctx, { name, script: path.join(__dirname, 'servers', 'bare-http.js'), args: [body], env: baseEnv() });
+  const { port } = await child.request<{ port: number }>(undefined, 'listening', 10_000);
+  return { child, port };
+}
+
+/** A room as the admin API creates it: the row in PostgreSQL, then the hot copy in Redis and a version bump. */
+async function createRoom(db: BenchDatabase, redis: BenchRedis, id: string, originUrl: string, paths: string[]): Promise<RoomSettings> {
+  const settings: RoomSettings = { ...ROOM_DEFAULTS, totalActiveUsers: TOTAL_ACTIVE_USERS, newUsersPerMinute: NEW_USERS_PER_MINUTE };
+  await db.query(
+    `INSERT INTO rooms (id, name, origin_url, paths, total_active_users, new_users_per_minute, session_duration_seconds,
+       queueing_method, queue_all, suspended, max_wait_seconds, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())`,
+    [
+      id,
+      'Benchmark room',
+      originUrl,
+      paths,
+      settings.totalActiveUsers,
+      settings.newUsersPerMinute,
+      settings.sessionDurationSeconds,
+      settings.queueingMethod,
+      settings.queueAll,
+      settings.suspended,
+      settings.maxWaitSeconds,
+    ],
+  );
+  await new RoomConfigStore(redis.client, redis.keys).write(id, settings);
+  return settings;
+}
+
+async function startGateway(
+  ctx: BenchContext,
+  db: BenchDatabase,
+  redis: BenchRedis,
+  profileDir?: string,
+): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
+  if (profileDir) ctx.log(`gateway CPU profile: ${path.resolve(profileDir)}`);
+  const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const child = startChild(ctx, {
+    name: 'gateway',
+    script: path.join(ctx.root, 'dist', 'apps', 'gateway', 'src', 'main.js'),
+    execArgv: [...profile, '--require', path.join(__dirname, 'servers', 'redis-counter.js')],
+    env: {
+      ...baseEnv(),
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      GATEWAY_PORT: String(port),
+      DATABASE_URL: db.url,
+      DATABASE_POOL_SIZE: '2',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: redis.prefix,
+      TICKET_SECRET: randomBytes(32).toString('hex'),
+      ADMISSION_SIGNING_KEY: signingKey,
+      // The throttle check runs on every request (one Redis call) but never refuses: one client makes all requests.
+      THROTTLE_LIMIT: '100000000',
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (child.process.exitCode !== null) throw new Error(`the gateway exited with status ${child.process.exitCode}`);
+      return fetch(`${url}/health/ready`).then(
+        (res) => res.status === 200,
+        () => false, // not listening yet
+      );
+    },
+    30_000,
+    'the gateway to be ready',
+    ctx.signal,
+  ).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; its last output:\n${child.output()}`);
+  });
+  return { child, url };
+}
+
+interface Sample {
+  at: number;
+  client: Record<string, number>;
+  server: ServerCounters;
+}
+
+async function sample(gateway: Child, redis: BenchRedis): Promise<Sample> {
+  const [reply, server] = await Promise.all([
+    gateway.request<{ counts: Record<string, number> }>({ type: 'redis-counts?' }, 'redis-counts'),
+    serverCounters(redis.client),
+  ]);
+  return { at: Date.now(), client: reply.counts, server };
+}
+
+/** `evalsha:<sha1>` labels → `script:<file>` for the project's Lua scripts. */
+function scriptNames(root: string): Map<string, string> {
+  const dir = path.join(root, 'dist', 'libs', 'redis', 'src', 'scripts');
+  const names = new Map<string, string>();
+  for (const file of fs.readdirSync(dir)) {
+    if (!file.endsWith('.lua') || file.startsWith('_')) continue;
+    const sha = createHash('sha1').update(loadScript(file)).digest('hex');
+    names.set(`evalsha:${sha}`, `script:${file.replace(/\.lua$/, '')}`);
+  }
+  return names;
+}
+
+function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, n] of Object.entries(after)) {
+    const d = n - (before[key] ?? 0);
+    if (d !== 0) out[key] = d;
+  }
+  return out;
+}
+
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/**
+ * Round trips per arrival, counted in the gateway process (every command its ioredis client sent), so other users
+ * of a shared Redis do not count. Raw: all commands during the measured loads / arrivals. Corrected: minus the
+ * background rate (releaser, room refresh) measured with the gateway idle, pro rata. Server-side numbers (INFO) are
+ * reported beside them: they include commands run inside scripts, and anything else talking to the same Redis.
+ */
+function roundTrips(s: { idle: Sample; idleEnd: Sample; loads: Array<{ before: Sample; after: Sample }> }, root: string) {
+  const names = scriptNames(root);
+  const rename = (counts: Record<string, number>) => {
+    const out: Record<string, number> = {};
+    for (const [label, n] of Object.entries(counts)) out[names.get(label) ?? label] = (out[names.get(label) ?? label] ?? 0) + n;
+    return out;
+  };
+  const during: Record<string, number> = {};
+  let loadSeconds = 0;
+  let loadAll = 0;
+  let loadScripts = { calls: 0, usec: 0 };
+  const scriptCommands = ['evalsha', 'eval'];
+  for (const { before, after } of s.loads) {
+    for (const [name, n] of Object.entries(rename(diff(after.client, before.client)))) during[name] = (during[name] ?? 0) + n;
+    loadSeconds += (after.at - before.at) / 1000;
+    loadAll += after.server.totalCommands - before.server.totalCommands;
+    const d = commandDelta(before.server, after.server, scriptCommands);
+    loadScripts = { calls: loadScripts.calls + d.calls, usec: loadScripts.usec + d.usec };
+  }
+  const background = rename(diff(s.idleEnd.client, s.idle.client));
+  const idleSeconds = (s.idleEnd.at - s.idle.at) / 1000;
+  const backgroundPerSecond = sum(background) / idleSeconds;
+  // Every arrival runs the arrive script exactly once (a suspended or unknown room included).
+  const arrivals = during['script:arrive-9'] ?? 0;
+  if (arrivals === 0) throw new Error(`no arrivals reached Redis during the load: ${JSON.stringify(during)}`);
+  const total = sum(during);
+  const byCommand: Record<string, number> = {};
+  for (const [name, n] of Object.entries(during)) {
+    const bg = ((background[name] ?? 0) / idleSeconds) * loadSeconds;
+    byCommand[name] = Math.round((Math.max(0, n - bg) / arrivals) * 1000) / 1000;
+  }
+
+  const rate = (d: number) => d / idleSeconds;
+  const idleScripts = commandDelta(s.idle.server, s.idleEnd.server, scriptCommands);
+  const idleAll = s.idleEnd.server.totalCommands - s.idle.server.totalCommands;
+  return {
+    arrivals,
+    raw: round(total / arrivals),
+    corrected: round((total - backgroundPerSecond * loadSeconds) / arrivals),
+    byCommand,
+    backgroundPerSecond: round(backgroundPerSecond),
+    server: {
+      commandsExecutedPerArrival: round((loadAll - rate(idleAll) * loadSeconds) / arrivals),
+      scriptCallsPerArrival: round((loadScripts.calls - rate(idleScripts.calls) * loadSeconds) / arrivals),
+      scriptUsecPerArrival: round((loadScripts.usec - rate(idleScripts.usec) * loadSeconds) / arrivals),
+    },
+  };
+}
+
+/**
+ * Hands the commands of an AdmissionStore to one Redis pipeline at a time: the store's own code (keys, arguments,
+ * reply parsing) with a round trip per batch instead of per call. `defineScript` calls `defineCommand`, then the
+ * command by name; both are served here.
+ */
+class PipelinedClient {
+  private pending: Array<{ name: string; args: unknown[]; resolve: (r: unknown) => void; reject: (e: Error) => void }> = [];
+
+  constructor(private readonly redis: RedisClient) {}
+
+  defineCommand(name: string, definition: { lua: string; numberOfKeys: number }): void {
+    this.redis.defineCommand(name, definition);
+    (this as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
+      new Promise((resolve, reject) => this.pending.push({ name, args, resolve, reject }));
+  }
+
+  async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const pipeline = this.redis.pipeline() as unknown as Record<string, (...args: unknown[]) => unknown> & {
+      exec(): Promise<Array<[Error | null, unknown]> | null>;
+    };
+    for (const call of batch) (pipeline[call.name] as (...args: unknown[]) => unknown)(...call.args);
+    const results = (await pipeline.exec()) ?? [];
+    batch.forEach((call, i) => {
+      const [err, result] = results[i] ?? [new Error('no reply'), null];
+      if (err) call.reject(err);
+      else call.resolve(result);
+    });
+  }
+}
+
+async function measureMemory(ctx: BenchContext, redis: BenchRedis, tickets: number) {
+  const settings: RoomSettings = { ...ROOM_DEFAULTS, totalActiveUsers: TOTAL_ACTIVE_USERS, newUsersPerMinute: NEW_USERS_PER_MINUTE };
+  await new RoomConfigStore(redis.client, redis.keys).writeSettings(MEMORY_ROOM_ID, settings);
+  const pipelined = new PipelinedClient(redis.client);
+  // The gateway's default grace (TICKET_GRACE_SECONDS 60) decides the seen-bucket keys and their expiry. The store's
+  // clock (used only to pick the seen bucket) is held still, so every ticket lands in one bucket, as in a surge
+  // that arrives within one grace period, instead of depending on whether this run straddles a bucket boundary.
+  const now = Date.now();
+  const store = new AdmissionStore(pipelined as unknown as RedisClient, redis.keys, { graceMs: GRACE_MS }, () => now);
+  const started = Date.now();
+  let issued = 0;
+  let admitted = 0;
+  let arrivals = 0;
+  let complete = true;
+  ctx.log(`memory: issuing ${tickets.toLocaleString('en-US')} tickets`);
+  for (let batch = 0; issued < tickets; batch++) {
+    ctx.signal.throwIfAborted();
+    if (Date.now() - started > MEMORY_DEADLINE_MS || batch > tickets / MEMORY_BATCH + 10) {
+      complete = false;
+      ctx.log(`memory: stopped after ${issued} tickets (${MEMORY_DEADLINE_MS} ms bound)`);
+      break;
+    }
+    const n = Math.min(MEMORY_BATCH, tickets - issued);
+    const calls = Array.from({ length: n }, () => store.arrive(MEMORY_ROOM_ID));
+    await pipelined.flush();
+    for (const r of await Promise.all(calls)) {
+      arrivals++;
+      if (r.kind === 'ticket') issued++;
+      else if (r.kind === 'admitted') admitted++;
+      else throw new Error(`unexpected arrival result ${r.kind}`);
+    }
+  }
+  const issueSeconds = (Date.now() - started) / 1000;
+
+  // 1% of the line leaves: every 100th ticket, spread over the whole line (exercises the gone bitmap).
+  const room = redis.keys.room(MEMORY_ROOM_ID);
+  const firstTicket = Number((await redis.client.get(room.tickets)) ?? 0) - issued + 1;
+  const leaving: Array<Promise<{ ticketLeft: boolean }>> = [];
+  for (let t = firstTicket + 99; t < firstTicket + issued; t += 100) leaving.push(store.leave(MEMORY_ROOM_ID, { ticket: t }));
+  await pipelined.flush();
+  const left = (await Promise.all(leaving)).filter((r) => r.ticketLeft).length;
+
+  const [lastTicket, serving, gone] = await Promise.all([room.tickets, room.serving, room.goneCount].map((k) => redis.client.get(k)));
+  const waiting = Number(lastTicket ?? 0) - Number(serving ?? 0) - Number(gone ?? 0);
+  const keys = await scanKeys(redis.client, `${redis.prefix}:{room:${MEMORY_ROOM_ID}}:*`);
+  const breakdown: Record<string, number> = {};
+  let bytes = 0;
+  for (const key of keys) {
+    const usage = Number(await redis.client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+    const kind = key.slice(`${redis.prefix}:{room:${MEMORY_ROOM_ID}}:`.length).replace(/^seen:\d+$/, 'seen');
+    breakdown[kind] = (breakdown[kind] ?? 0) + usage;
+    bytes += usage;
+  }
+  // Measured: one seen bitmap (everybody arrived within one grace period). While people wait and check in, each
+  // live bucket holds a bit per ticket number: up to LIVE_SEEN_BUCKETS bitmaps of the same size.
+  const steadyBytes = bytes + (LIVE_SEEN_BUCKETS - 1) * (breakdown.seen ?? 0);
+  for (const key of keys) await redis.client.del(key);
+  ctx.log(`memory: ${bytes} bytes in ${keys.length} keys for ${waiting} waiting users`);
+  return {
+    bytesPerWaitingUser: round(bytes / waiting),
+    breakdown,
+    summary: {
+      estimatedBytesPerWaitingUserWhileAllCheckIn: round(steadyBytes / waiting),
+      complete,
+      arrivals,
+      admittedDirectly: admitted,
+      ticketsIssued: issued,
+      left,
+      waiting,
+      totalBytes: bytes,
+      keys: keys.length,
+      secondsToIssue: round(issueSeconds),
+      arriveScriptsPerSecondPipelined: Math.round(arrivals / issueSeconds),
+    },
+  };
+}

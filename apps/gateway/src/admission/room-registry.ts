@@ -31,6 +31,8 @@ export class RoomRegistry implements OnApplicationBootstrap, OnModuleDestroy {
   private lastFullLoad = 0;
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> | undefined;
+  /** The last reload failed (logged once per outage). */
+  private failing = false;
   private readonly store: RoomConfigStore;
 
   constructor(
@@ -44,10 +46,18 @@ export class RoomRegistry implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.refresh().catch((err: unknown) => this.logger.warn(`rooms not loaded yet: ${message(err)}`));
-    this.timer = setInterval(
-      () => void this.refresh().catch((err: unknown) => this.logger.warn(`rooms reload failed: ${message(err)}`)),
-      this.refreshMs,
-    );
+    this.timer = setInterval(() => {
+      this.refresh().then(
+        () => {
+          if (this.failing) this.logger.log('rooms reload works again');
+          this.failing = false;
+        },
+        (err: unknown) => {
+          if (!this.failing) this.logger.warn(`rooms reload failed: ${message(err)}; serving the rooms loaded last, retrying`);
+          this.failing = true;
+        },
+      );
+    }, this.refreshMs);
     this.timer.unref();
   }
 

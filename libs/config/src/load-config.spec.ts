@@ -32,7 +32,13 @@ describe('loadConfig', () => {
 
   it('reports every bad variable at once', () => {
     const err = errorOf(() => loadConfig(wsEnvSchema, { REDIS_URL: 'redis://x', WS_PORT: '99999', LOG_LEVEL: 'loud' }));
-    expect(err.issues.map((i) => i.variable).sort()).toEqual(['ADMISSION_SIGNING_KEY', 'DATABASE_URL', 'LOG_LEVEL', 'TICKET_SECRET', 'WS_PORT']);
+    expect(err.issues.map((i) => i.variable).sort()).toEqual([
+      'ADMISSION_SIGNING_KEY',
+      'DATABASE_URL',
+      'LOG_LEVEL',
+      'TICKET_SECRET',
+      'WS_PORT',
+    ]);
   });
 
   it('requires one Redis, and refuses two', () => {

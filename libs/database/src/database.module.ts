@@ -3,6 +3,7 @@ import type { PgAdapterOptions } from './pg-adapter';
 import { PrismaService } from './prisma.service';
 import { ApiKeyRepository } from './api-key.repository';
 import { RoomRepository } from './room.repository';
+import { DeviceRepository } from './device.repository';
 
 @Global()
 @Module({})
@@ -10,8 +11,13 @@ export class DatabaseModule {
   static forRoot(options: PgAdapterOptions): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [{ provide: PrismaService, useFactory: () => new PrismaService(options) }, ApiKeyRepository, RoomRepository],
-      exports: [PrismaService, ApiKeyRepository, RoomRepository],
+      providers: [
+        { provide: PrismaService, useFactory: () => new PrismaService(options) },
+        ApiKeyRepository,
+        RoomRepository,
+        DeviceRepository,
+      ],
+      exports: [PrismaService, ApiKeyRepository, RoomRepository, DeviceRepository],
     };
   }
 }

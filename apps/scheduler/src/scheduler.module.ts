@@ -5,6 +5,7 @@ import { DatabaseModule } from '@tidegate/database';
 import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observability';
 import { RedisModule } from '@tidegate/redis';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { CampaignsModule } from './campaigns/campaigns.module';
 import { DevicesModule } from './devices/devices.module';
 import { QueuesModule } from './queues/queues.module';
 import { RoomsModule } from './rooms/rooms.module';
@@ -32,7 +33,7 @@ export class SchedulerModule {
         MetricsModule.forRoot('scheduler'),
         HealthModule.forRoot(),
         QueuesModule.forRoot({ api }),
-        ...(api ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule] : []),
+        ...(api ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule, CampaignsModule] : []),
       ],
     };
   }

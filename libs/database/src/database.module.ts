@@ -4,6 +4,7 @@ import { PrismaService } from './prisma.service';
 import { ApiKeyRepository } from './api-key.repository';
 import { RoomRepository } from './room.repository';
 import { DeviceRepository } from './device.repository';
+import { CampaignRepository } from './campaign.repository';
 
 @Global()
 @Module({})
@@ -16,8 +17,9 @@ export class DatabaseModule {
         ApiKeyRepository,
         RoomRepository,
         DeviceRepository,
+        CampaignRepository,
       ],
-      exports: [PrismaService, ApiKeyRepository, RoomRepository, DeviceRepository],
+      exports: [PrismaService, ApiKeyRepository, RoomRepository, DeviceRepository, CampaignRepository],
     };
   }
 }

@@ -1,0 +1,330 @@
+/**
+ * Campaign bodies and views. class-validator checks shapes and types here (a missing field, a string where a number
+ * goes, an unknown key); ranges and meaning (batch size 1-500, a window ending before it starts, payload sizes per
+ * provider, segment fields) are checked by `checkCampaign` (campaign-content.ts) with libs/domain, libs/push and
+ * libs/database, so the rules live in one place.
+ */
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  Allow,
+  IsBoolean,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  MaxLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { MAX_SEGMENT_LIST, type Segment } from '@tidegate/database';
+import { MAX_BATCH_SIZE, type PushPlatform } from '@tidegate/domain';
+import { SegmentDto } from '../devices/devices.dto';
+import { CAMPAIGN_STATUSES, type CampaignStatus } from './campaign-status';
+import { MAX_CAMPAIGN_NAME_LENGTH, MAX_INLINE_DEVICE_IDS } from './campaign-content';
+
+/** Optional; null allowed (it clears the value). */
+const Nullable = () => ValidateIf((_o: object, v: unknown) => v !== undefined && v !== null);
+/** Optional, but not null. */
+const OptionalNotNull = () => ValidateIf((_o: object, v: unknown) => v !== undefined);
+/** A nested object validated by its class. */
+const Nested = (type: () => new () => object) => (target: object, key: string | symbol) => {
+  IsObject()(target, key);
+  ValidateNested()(target, key);
+  Type(type)(target, key);
+};
+
+const DATA_DOC = 'String values only; sent to the app on every platform (FCM data, APNs custom keys, the Web Push JSON)';
+
+class ContentOverrideDto {
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() title?: string;
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() body?: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, description: 'Merged over the message data' })
+  @OptionalNotNull()
+  @IsObject()
+  data?: Record<string, string>;
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() deep_link?: string;
+  @ApiPropertyOptional({ description: 'Image URL' }) @OptionalNotNull() @IsString() image?: string;
+}
+
+export class FcmOverrideDto extends ContentOverrideDto {
+  @ApiPropertyOptional({ description: 'Android notification channel' }) @OptionalNotNull() @IsString() channel_id?: string;
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() sound?: string;
+  @ApiPropertyOptional({ description: 'Android intent action opened on tap' }) @OptionalNotNull() @IsString() click_action?: string;
+}
+
+export class ApnsOverrideDto extends ContentOverrideDto {
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() sound?: string;
+  @ApiPropertyOptional({ minimum: 0 }) @OptionalNotNull() @IsInt() badge?: number;
+  @ApiPropertyOptional() @OptionalNotNull() @IsBoolean() mutable_content?: boolean;
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() thread_id?: string;
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() category?: string;
+}
+
+export class WebPushOverrideDto extends ContentOverrideDto {
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() icon?: string;
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() badge?: string;
+  @ApiPropertyOptional() @OptionalNotNull() @IsString() tag?: string;
+  @ApiPropertyOptional({ enum: ['very-low', 'low', 'normal', 'high'] })
+  @OptionalNotNull()
+  @IsIn(['very-low', 'low', 'normal', 'high'])
+  urgency?: string;
+}
+
+export class OverridesDto {
+  @ApiPropertyOptional({ type: FcmOverrideDto }) @OptionalNotNull() @Nested(() => FcmOverrideDto) fcm?: FcmOverrideDto;
+  @ApiPropertyOptional({ type: ApnsOverrideDto }) @OptionalNotNull() @Nested(() => ApnsOverrideDto) apns?: ApnsOverrideDto;
+  @ApiPropertyOptional({ type: WebPushOverrideDto }) @OptionalNotNull() @Nested(() => WebPushOverrideDto) webpush?: WebPushOverrideDto;
+}
+
+export class MessageDto {
+  @ApiProperty({ example: 'Spring sale' }) @IsDefined() @IsString() title!: string;
+  @ApiProperty({ example: 'Everything -30% until midnight' }) @IsDefined() @IsString() body!: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, description: DATA_DOC })
+  @OptionalNotNull()
+  @IsObject()
+  data?: Record<string, string>;
+  @ApiPropertyOptional({ example: 'shop://sale', description: 'Sent in the data map as deep_link' })
+  @OptionalNotNull()
+  @IsString()
+  deep_link?: string;
+  @ApiPropertyOptional({ description: 'Image URL' }) @OptionalNotNull() @IsString() image?: string;
+  @ApiPropertyOptional({ description: 'How long a provider keeps the message for an offline device (default 86400, at most 28 days)' })
+  @OptionalNotNull()
+  @IsInt()
+  ttl_seconds?: number;
+  @ApiPropertyOptional({ description: 'Messages with the same key replace each other on the device' })
+  @OptionalNotNull()
+  @IsString()
+  collapse_key?: string;
+  @ApiPropertyOptional({ enum: ['high', 'normal'], default: 'high' }) @OptionalNotNull() @IsIn(['high', 'normal']) priority?: string;
+  @ApiPropertyOptional({ type: OverridesDto, description: 'Per-platform replacements of title, body, deep link, image; data is merged' })
+  @OptionalNotNull()
+  @Nested(() => OverridesDto)
+  overrides?: OverridesDto;
+}
+
+export class AudienceDto {
+  @ApiPropertyOptional({
+    type: SegmentDto,
+    description: `A segment (docs/devices.md): platforms, tagsAll, tagsAny, locales, timezones (lists of 1-${MAX_SEGMENT_LIST}), lastSeenAfter, lastSeenBefore, activeOnly`,
+    example: { platforms: ['apns', 'fcm'], tagsAll: ['vip'] },
+  })
+  @Allow()
+  segment?: Segment;
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: MAX_INLINE_DEVICE_IDS,
+    description: `Or: up to ${MAX_INLINE_DEVICE_IDS.toLocaleString('en')} device ids (decimal strings) listed inline`,
+  })
+  @Allow()
+  device_ids?: string[];
+}
+
+export class SendWindowDto {
+  @ApiProperty({ example: '01:00', description: 'HH:MM' }) @IsDefined() @IsString() start!: string;
+  @ApiProperty({ example: '06:00', description: 'HH:MM (or 24:00), after start: a window never crosses midnight' })
+  @IsDefined()
+  @IsString()
+  end!: string;
+  @ApiProperty({ example: 'Europe/Paris', description: 'IANA time zone of the window' }) @IsDefined() @IsString() timezone!: string;
+}
+
+export class QuietHoursDto {
+  @ApiProperty({ example: '22:00', description: "HH:MM in each recipient's own time zone" }) @IsDefined() @IsString() start!: string;
+  @ApiProperty({ example: '08:00', description: 'HH:MM; before start means the quiet hours cross midnight' })
+  @IsDefined()
+  @IsString()
+  end!: string;
+}
+
+export class ScheduleDto {
+  @ApiPropertyOptional({
+    type: 'string',
+    nullable: true,
+    example: '2026-06-15T01:00:00+02:00',
+    description: 'When wave 1 may start: ISO 8601 with Z or an offset. Required to schedule.',
+  })
+  @Nullable()
+  @IsString()
+  start_at?: string | null;
+  @ApiPropertyOptional({ type: SendWindowDto, nullable: true, description: 'Idle-hour send window; null or absent: any time' })
+  @Nullable()
+  @Nested(() => SendWindowDto)
+  send_window?: SendWindowDto | null;
+  @ApiPropertyOptional({ type: QuietHoursDto, nullable: true, description: "Recipients' local quiet hours: held until they end" })
+  @Nullable()
+  @Nested(() => QuietHoursDto)
+  quiet_hours?: QuietHoursDto | null;
+}
+
+const RATE_DOC = 'Messages per minute, above 0; null or absent: no limit';
+
+export class PerProviderDto {
+  @ApiPropertyOptional({ type: 'number', nullable: true, description: `${RATE_DOC} (system default for FCM: 600000)` })
+  @Nullable()
+  @IsNumber()
+  fcm?: number | null;
+  @ApiPropertyOptional({ type: 'number', nullable: true, description: RATE_DOC }) @Nullable() @IsNumber() apns?: number | null;
+  @ApiPropertyOptional({ type: 'number', nullable: true, description: RATE_DOC }) @Nullable() @IsNumber() webpush?: number | null;
+}
+
+export class RateLimitsDto {
+  @ApiPropertyOptional({ type: 'number', nullable: true, description: `The whole system's rate: ${RATE_DOC}` })
+  @Nullable()
+  @IsNumber()
+  global?: number | null;
+  @ApiPropertyOptional({ type: 'number', nullable: true, description: `This campaign's rate: ${RATE_DOC}` })
+  @Nullable()
+  @IsNumber()
+  campaign?: number | null;
+  @ApiPropertyOptional({ type: PerProviderDto, nullable: true, description: "Each provider's quota" })
+  @Nullable()
+  @Nested(() => PerProviderDto)
+  per_provider?: PerProviderDto | null;
+}
+
+export class WavePlanDto {
+  @ApiProperty({ minimum: 1, maximum: MAX_BATCH_SIZE, example: 500, description: 'Recipients per send job' })
+  @IsDefined()
+  @IsNumber()
+  batch_size!: number;
+  @ApiProperty({ minimum: 1, example: 50_000, description: 'Recipients per wave, at least batch_size' })
+  @IsDefined()
+  @IsNumber()
+  wave_size!: number;
+  @ApiProperty({ minimum: 0, example: 600, description: "Seconds from one wave's start to the next's, at least" })
+  @IsDefined()
+  @IsNumber()
+  interval_seconds!: number;
+  @ApiPropertyOptional({ type: RateLimitsDto, nullable: true }) @Nullable() @Nested(() => RateLimitsDto) rate_limits?: RateLimitsDto | null;
+}
+
+const NAME_DOC = { example: 'Spring sale, France', maxLength: MAX_CAMPAIGN_NAME_LENGTH };
+const ROOM_DOC = {
+  type: 'string',
+  nullable: true,
+  example: 'spring-sale',
+  description: 'The waiting room in front of the origin users reach after the push (it paces the waves)',
+} as const;
+
+/** Everything a campaign is made of but its name. */
+class CampaignFieldsDto {
+  @ApiProperty({ type: MessageDto }) @IsDefined() @Nested(() => MessageDto) message!: MessageDto;
+  @ApiProperty({ type: AudienceDto, description: 'Exactly one of segment or device_ids' }) @IsDefined() @IsObject() audience!: AudienceDto;
+  @ApiPropertyOptional({ type: ScheduleDto }) @OptionalNotNull() @Nested(() => ScheduleDto) schedule?: ScheduleDto;
+  @ApiProperty({ type: WavePlanDto }) @IsDefined() @Nested(() => WavePlanDto) wave_plan!: WavePlanDto;
+  @ApiPropertyOptional(ROOM_DOC) @Nullable() @IsString() room_id?: string | null;
+}
+
+export class CreateCampaignDto extends CampaignFieldsDto {
+  @ApiProperty(NAME_DOC) @IsDefined() @IsString() @IsNotEmpty() @MaxLength(MAX_CAMPAIGN_NAME_LENGTH) name!: string;
+}
+
+/** The unsaved campaign a preview plans: the create body, name optional. */
+export class PreviewCampaignDto extends CampaignFieldsDto {
+  @ApiPropertyOptional(NAME_DOC) @OptionalNotNull() @IsString() @IsNotEmpty() @MaxLength(MAX_CAMPAIGN_NAME_LENGTH) name?: string;
+}
+
+/** Top-level fields replace the stored ones whole (send the whole schedule to change its window). */
+export class UpdateCampaignDto {
+  @ApiPropertyOptional(NAME_DOC) @OptionalNotNull() @IsString() @IsNotEmpty() @MaxLength(MAX_CAMPAIGN_NAME_LENGTH) name?: string;
+  @ApiPropertyOptional({ type: MessageDto }) @OptionalNotNull() @Nested(() => MessageDto) message?: MessageDto;
+  @ApiPropertyOptional({ type: AudienceDto }) @OptionalNotNull() @IsObject() audience?: AudienceDto;
+  @ApiPropertyOptional({ type: ScheduleDto }) @OptionalNotNull() @Nested(() => ScheduleDto) schedule?: ScheduleDto;
+  @ApiPropertyOptional({ type: WavePlanDto }) @OptionalNotNull() @Nested(() => WavePlanDto) wave_plan?: WavePlanDto;
+  @ApiPropertyOptional({ ...ROOM_DOC, description: `${ROOM_DOC.description}; null removes it` }) @Nullable() @IsString() room_id?:
+    string | null;
+}
+
+export const UPDATABLE_FIELDS = ['name', 'message', 'audience', 'schedule', 'wave_plan', 'room_id'] as const;
+
+export class TransitionDto {
+  @ApiPropertyOptional({ maxLength: 500, description: 'Why (recorded as status_reason)' })
+  @OptionalNotNull()
+  @IsString()
+  @MaxLength(500)
+  reason?: string;
+}
+
+export class ListCampaignsQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  limit?: number;
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page' }) @IsOptional() @IsString() cursor?: string;
+  @ApiPropertyOptional({ enum: CAMPAIGN_STATUSES }) @IsOptional() @IsIn([...CAMPAIGN_STATUSES]) status?: CampaignStatus;
+}
+
+// ---- Views --------------------------------------------------------------------------------------------------------
+
+export class CampaignView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: CAMPAIGN_STATUSES }) status!: CampaignStatus;
+  @ApiProperty({ type: 'string', nullable: true, description: 'Why the campaign is in its status, and who moved it there' })
+  status_reason!: string | null;
+  @ApiProperty({ type: MessageDto }) message!: Record<string, unknown>;
+  @ApiProperty({ type: AudienceDto }) audience!: { segment?: Segment; device_ids?: string[] };
+  @ApiProperty({ type: ScheduleDto }) schedule!: ScheduleDto;
+  @ApiProperty({ type: WavePlanDto }) wave_plan!: WavePlanDto;
+  @ApiProperty({ type: 'string', nullable: true }) room_id!: string | null;
+  @ApiProperty({ type: 'string', nullable: true, description: 'The name of the API key that created it' }) created_by!: string | null;
+  @ApiProperty() created_at!: Date;
+  @ApiProperty() updated_at!: Date;
+}
+
+export class CampaignPageView {
+  @ApiProperty({ type: [CampaignView], description: 'Newest first' }) items!: CampaignView[];
+  @ApiProperty({ type: 'string', nullable: true, description: 'Pass as cursor for the next page; null on the last page' })
+  next_cursor!: string | null;
+}
+
+export class PlanSegmentView {
+  @ApiProperty() from!: Date;
+  @ApiProperty() to!: Date;
+  @ApiProperty({ description: 'Messages expected in this stretch of open window' }) messages!: number;
+}
+
+export class PlannedWaveView {
+  @ApiProperty({ description: '1-based' }) wave!: number;
+  @ApiProperty() starts_at!: Date;
+  @ApiProperty({ description: 'When its last message is expected to go out' }) ends_at!: Date;
+  @ApiProperty() size!: number;
+  @ApiProperty({ description: 'Send jobs: ceil(size / batch_size)' }) batches!: number;
+  @ApiProperty({ enum: ['scheduled', 'interval', 'previous_wave', 'window'] }) start_reason!: string;
+  @ApiProperty({ type: [PlanSegmentView], description: 'More than one when the window closed while the wave was sending' })
+  segments!: PlanSegmentView[];
+}
+
+export class PlanView {
+  @ApiProperty() start_at!: Date;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'null for an empty audience' })
+  finishes_at!: Date | null;
+  @ApiProperty() wave_count!: number;
+  @ApiProperty() batch_count!: number;
+  @ApiProperty({ type: 'number', nullable: true, description: 'Effective messages per minute; null: no limit applies' })
+  rate_per_minute!: number | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'provider:fcm' }) rate_limited_by!: string | null;
+  @ApiProperty({ type: [PlannedWaveView] }) waves!: PlannedWaveView[];
+}
+
+export class AudienceSizeView {
+  @ApiProperty({ description: 'Recipients the plan is for' }) size!: number;
+  @ApiProperty({ description: 'true when counted (or listed) exactly' }) exact!: boolean;
+  @ApiProperty({ enum: ['count', 'planner', 'list'], description: 'count or planner: the segment estimate; list: device_ids' })
+  method!: 'count' | 'planner' | 'list';
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'number' }, description: 'Estimated recipients per platform' })
+  platform_mix?: Partial<Record<PushPlatform, number>>;
+}
+
+export class PreviewView {
+  @ApiProperty({ type: AudienceSizeView }) audience!: AudienceSizeView;
+  @ApiProperty({ type: PlanView }) plan!: PlanView;
+  @ApiProperty({ type: [String] }) warnings!: string[];
+}

@@ -1,0 +1,340 @@
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import type { Caller } from '@tidegate/auth';
+import { CampaignRepository, DeviceRepository, RoomRepository, type Campaign, type CampaignCursor } from '@tidegate/database';
+import { planWaves, type PushPlatform, type WavePlan } from '@tidegate/domain';
+import {
+  MAX_CAMPAIGN_NAME_LENGTH,
+  audiencePlatforms,
+  campaignWarnings,
+  checkCampaign,
+  describe,
+  fromWaveError,
+  planRateLimits,
+  readContent,
+  toApiAudience,
+  toApiBody,
+  toApiMessage,
+  toApiSchedule,
+  toApiWavePlan,
+  type CampaignBody,
+  type CampaignContent,
+  type CampaignProblem,
+  type StoredAudience,
+} from './campaign-content';
+import { EDITABLE_STATUSES, canTransition, isEditable, type CampaignStatus } from './campaign-status';
+import {
+  UPDATABLE_FIELDS,
+  type AudienceSizeView,
+  type CampaignPageView,
+  type CampaignView,
+  type CreateCampaignDto,
+  type ListCampaignsQuery,
+  type PreviewCampaignDto,
+  type PreviewView,
+  type UpdateCampaignDto,
+} from './campaigns.dto';
+
+/** Who acted: the API key of the request. Workers pass a name of their own (`worker`, `error-rate`). */
+export type Actor = Pick<Caller, 'keyId' | 'keyName'>;
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+const COPY_SUFFIX = ' (copy)';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** 400 with one `field: reason` line per problem, and the same problems structured (`errors`) for forms. */
+export function invalid(problems: CampaignProblem[]): BadRequestException {
+  return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: problems.map(describe), errors: problems });
+}
+
+export function parseCampaignId(value: string): string {
+  if (!UUID.test(value)) throw new BadRequestException(['id must be a campaign id (a UUID)']);
+  return value.toLowerCase();
+}
+
+export function encodeCursor(c: CampaignCursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt.toISOString(), c.id])).toString('base64url');
+}
+
+export function decodeCursor(value: string): CampaignCursor {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[];
+    const createdAt = new Date(String(at));
+    if (typeof at === 'string' && typeof id === 'string' && UUID.test(id) && !Number.isNaN(createdAt.getTime())) return { createdAt, id };
+  } catch {
+    // fall through
+  }
+  throw new BadRequestException(['cursor must be the next_cursor of a previous page']);
+}
+
+export function toCampaignView(campaign: Campaign): CampaignView {
+  const content = readContent(campaign);
+  return {
+    id: campaign.id,
+    name: campaign.name,
+    status: campaign.status,
+    status_reason: campaign.statusReason,
+    message: toApiMessage(content.message),
+    audience: toApiAudience(content.audience),
+    schedule: toApiSchedule(content.schedule),
+    wave_plan: toApiWavePlan(content.wavePlan),
+    room_id: campaign.roomId,
+    created_by: campaign.createdBy,
+    created_at: campaign.createdAt,
+    updated_at: campaign.updatedAt,
+  };
+}
+
+function planView(plan: WavePlan): PreviewView['plan'] {
+  return {
+    start_at: plan.startAt,
+    finishes_at: plan.finishesAt,
+    wave_count: plan.waveCount,
+    batch_count: plan.batchCount,
+    rate_per_minute: plan.ratePerMinute,
+    rate_limited_by: plan.rateLimitedBy,
+    waves: plan.waves.map((w) => ({
+      wave: w.wave,
+      starts_at: w.startsAt,
+      ends_at: w.endsAt,
+      size: w.size,
+      batches: w.batches,
+      start_reason: w.startReason,
+      segments: w.segments.map((s) => ({ from: s.from, to: s.to, messages: s.messages })),
+    })),
+  };
+}
+
+const columns = (content: CampaignContent) => ({
+  message: content.message as object,
+  audience: content.audience as object,
+  schedule: content.schedule as object,
+  wavePlan: content.wavePlan as object,
+});
+
+/**
+ * Campaigns over the admin API: content (checked with libs/domain, libs/push and the segment rules), the lifecycle
+ * (every status change through `canTransition`, applied as a compare-and-set, recorded in status_reason and one log
+ * line naming who), and previews of the wave plan. Start, pause and resume belong with the sending workers: they are
+ * `transition(id, 'running' | 'paused', …)` plus the queue work.
+ */
+@Injectable()
+export class CampaignsService {
+  private readonly logger = new Logger('Campaigns');
+
+  constructor(
+    private readonly campaigns: CampaignRepository,
+    private readonly rooms: RoomRepository,
+    private readonly devices: DeviceRepository,
+  ) {}
+
+  /** The clock (one place, so a subclass or a test can fix it). */
+  protected now(): Date {
+    return new Date();
+  }
+
+  async create(dto: CreateCampaignDto, actor: Actor): Promise<CampaignView> {
+    const content = await this.check(dto as unknown as CampaignBody, {});
+    const campaign = await this.campaigns.create({
+      name: dto.name,
+      ...columns(content),
+      roomId: dto.room_id ?? null,
+      createdBy: actor.keyName,
+      statusReason: `created by ${actor.keyName}`,
+    });
+    this.audit(campaign.id, 'created', actor, `draft "${campaign.name}"`);
+    return toCampaignView(campaign);
+  }
+
+  async list(query: ListCampaignsQuery): Promise<CampaignPageView> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    if (limit < 1 || limit > MAX_PAGE_SIZE) throw new BadRequestException([`limit must be from 1 to ${MAX_PAGE_SIZE}`]);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const rows = await this.campaigns.list({ limit: limit + 1, after, status: query.status });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toCampaignView),
+      next_cursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+    };
+  }
+
+  async get(id: string): Promise<CampaignView> {
+    return toCampaignView(await this.find(id));
+  }
+
+  async update(id: string, dto: UpdateCampaignDto, actor: Actor): Promise<CampaignView> {
+    const fields = UPDATABLE_FIELDS.filter((f) => dto[f] !== undefined);
+    if (fields.length === 0) throw new BadRequestException([`the body must set at least one of: ${UPDATABLE_FIELDS.join(', ')}`]);
+    const current = await this.find(id);
+    this.assertEditable(current);
+    const merged: CampaignBody = { ...toApiBody(current.name, readContent(current), current.roomId) };
+    for (const field of fields) Object.assign(merged, { [field]: dto[field] });
+    // A start time kept as it was is not re-judged against the clock; a new one must not be in the past.
+    const content = await this.check(merged, {
+      keepsStart: dto.schedule === undefined,
+      requireFutureStart: current.status === 'scheduled',
+    });
+    const result = await this.campaigns.updateContent(id, EDITABLE_STATUSES, {
+      name: merged.name,
+      ...columns(content),
+      roomId: merged.room_id ?? null,
+    });
+    if (!result.ok) {
+      if (!result.campaign) throw new NotFoundException(`no campaign with id ${id}`);
+      this.assertEditable(result.campaign);
+      throw new ConflictException(`campaign ${id} changed while it was being updated: try again`);
+    }
+    this.audit(id, 'updated', actor, `fields ${fields.join(', ')}`);
+    return toCampaignView(result.campaign);
+  }
+
+  async clone(id: string, actor: Actor): Promise<CampaignView> {
+    const source = await this.find(id);
+    const name = `${source.name.slice(0, MAX_CAMPAIGN_NAME_LENGTH - COPY_SUFFIX.length)}${COPY_SUFFIX}`;
+    const campaign = await this.campaigns.create({
+      name,
+      ...columns(readContent(source)),
+      roomId: source.roomId,
+      createdBy: actor.keyName,
+      statusReason: `cloned from ${source.id} by ${actor.keyName}`,
+    });
+    this.audit(campaign.id, 'created', actor, `draft "${name}", a copy of ${source.id}`);
+    return toCampaignView(campaign);
+  }
+
+  /** draft → scheduled: the campaign needs a start time in the future; the workers start it then. */
+  async schedule(id: string, actor: Actor, reason?: string): Promise<CampaignView> {
+    const current = await this.find(id);
+    this.assertCanMove(current, 'scheduled');
+    const { startAt } = readContent(current).schedule;
+    const problem = startProblem(startAt, this.now());
+    if (problem) throw invalid([problem]);
+    return this.transition(current, 'scheduled', actor, reason ?? `scheduled for ${startAt} by ${actor.keyName}`);
+  }
+
+  async cancel(id: string, actor: Actor, reason?: string): Promise<CampaignView> {
+    const current = await this.find(id);
+    return this.transition(
+      current,
+      'cancelled',
+      actor,
+      reason ? `${reason} (cancelled by ${actor.keyName})` : `cancelled by ${actor.keyName}`,
+    );
+  }
+
+  /**
+   * Moves a campaign to `to` if the lifecycle allows it from its current status, atomically: if another request or
+   * a worker changed the status meanwhile, this one fails with 409 rather than overwrite it.
+   */
+  async transition(current: Campaign, to: CampaignStatus, actor: Actor, reason: string): Promise<CampaignView> {
+    this.assertCanMove(current, to);
+    const result = await this.campaigns.transition(current.id, [current.status], to, reason);
+    if (!result.ok) {
+      if (!result.campaign) throw new NotFoundException(`no campaign with id ${current.id}`);
+      throw new ConflictException(`campaign ${current.id} is ${result.campaign.status} now: it cannot become ${to}`);
+    }
+    this.audit(current.id, `${current.status} → ${to}`, actor, reason);
+    return toCampaignView(result.campaign);
+  }
+
+  async previewStored(id: string): Promise<PreviewView> {
+    return this.preview(readContent(await this.find(id)));
+  }
+
+  async previewBody(dto: PreviewCampaignDto): Promise<PreviewView> {
+    return this.preview(await this.check(dto as unknown as CampaignBody, {}));
+  }
+
+  /** The wave plan for the audience's estimated size, from the start time (or now, if that has passed). Sends nothing. */
+  private async preview(content: CampaignContent): Promise<PreviewView> {
+    const now = this.now();
+    const audience = await this.audienceSize(content.audience);
+    const stored = content.schedule.startAt === null ? null : new Date(content.schedule.startAt);
+    const startAt = stored && stored.getTime() > now.getTime() ? stored : now;
+    const mix = audience.platform_mix;
+    const result = planWaves(
+      {
+        audienceSize: audience.size,
+        batchSize: content.wavePlan.batchSize,
+        waveSize: content.wavePlan.waveSize,
+        intervalSeconds: content.wavePlan.intervalSeconds,
+        rateLimits: planRateLimits(content.wavePlan.rateLimits),
+        platformMix: mix && Object.values(mix).some((n) => n > 0) ? mix : null,
+        sendWindow: content.schedule.sendWindow,
+        startAt,
+      },
+      { now },
+    );
+    if (!result.ok) throw invalid(result.errors.map(fromWaveError));
+    return { audience, plan: planView(result.plan), warnings: campaignWarnings(content, now) };
+  }
+
+  /** How many recipients: the inline list's length, or the segment's estimate (with one estimate per platform). */
+  private async audienceSize(audience: StoredAudience): Promise<AudienceSizeView> {
+    if ('deviceIds' in audience) return { size: audience.deviceIds.length, exact: true, method: 'list' };
+    const total = await this.devices.estimate(audience.segment);
+    const mix: Partial<Record<PushPlatform, number>> = {};
+    for (const platform of audiencePlatforms(audience)) {
+      mix[platform] = (await this.devices.estimate({ ...audience.segment, platforms: [platform] })).estimate;
+    }
+    return { size: total.estimate, exact: total.exact, method: total.method, platform_mix: mix };
+  }
+
+  /** Checks a body (content rules, then the room): its stored content, or 400 listing every problem. */
+  private async check(body: CampaignBody, options: { keepsStart?: boolean; requireFutureStart?: boolean }): Promise<CampaignContent> {
+    const now = this.now();
+    const checked = checkCampaign(body, { now, startToleranceMs: options.keepsStart ? Infinity : undefined });
+    const problems = checked.ok ? [] : [...checked.errors];
+    if (checked.ok && options.requireFutureStart) {
+      const problem = startProblem(checked.content.schedule.startAt, now);
+      if (problem) problems.push({ ...problem, message: `${problem.message} (the campaign is scheduled)` });
+    }
+    if (body.room_id !== undefined && body.room_id !== null && !(await this.rooms.findById(body.room_id))) {
+      problems.push({ field: 'room_id', code: 'unknown_room', message: `no room with id ${JSON.stringify(body.room_id)}` });
+    }
+    if (!checked.ok || problems.length > 0) throw invalid(problems);
+    return checked.content;
+  }
+
+  private async find(id: string): Promise<Campaign> {
+    const campaign = await this.campaigns.findById(id);
+    if (!campaign) throw new NotFoundException(`no campaign with id ${id}`);
+    return campaign;
+  }
+
+  private assertEditable(campaign: Campaign): void {
+    if (!isEditable(campaign.status)) {
+      throw new ConflictException(`campaign ${campaign.id} is ${campaign.status}: it can be changed only while draft or scheduled`);
+    }
+  }
+
+  private assertCanMove(campaign: Campaign, to: CampaignStatus): void {
+    if (!canTransition(campaign.status, to)) {
+      throw new ConflictException(`campaign ${campaign.id} is ${campaign.status}: it cannot become ${to}`);
+    }
+  }
+
+  /** One structured log line per change: which campaign, what happened, who. */
+  private audit(campaignId: string, action: string, actor: Actor, detail: string): void {
+    this.logger.log({
+      msg: `campaign ${campaignId} ${action} by ${actor.keyName}: ${detail}`,
+      event: 'campaign.change',
+      action,
+      campaignId,
+      actor: actor.keyName,
+      actorKeyId: actor.keyId,
+    });
+  }
+}
+
+/** Why a campaign with this start cannot be scheduled: none, or in the past. */
+function startProblem(startAt: string | null, now: Date): CampaignProblem | null {
+  if (startAt === null) {
+    return { field: 'schedule.start_at', code: 'required', message: 'is required to schedule a campaign (ISO 8601 with an offset)' };
+  }
+  if (new Date(startAt).getTime() <= now.getTime()) {
+    return { field: 'schedule.start_at', code: 'in_the_past', message: `${startAt} is not in the future` };
+  }
+  return null;
+}

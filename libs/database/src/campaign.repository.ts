@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma, type Campaign, type CampaignStatus } from '@prisma/client';
+import { PrismaService } from './prisma.service';
+
+/**
+ * A campaign's content as stored: the four JSON columns (their shapes are owned by the scheduler's campaign code,
+ * apps/scheduler/src/campaigns/campaign-content.ts), the name and the optional room.
+ */
+export interface CampaignContentData {
+  name: string;
+  message: Prisma.InputJsonValue;
+  audience: Prisma.InputJsonValue;
+  schedule: Prisma.InputJsonValue;
+  wavePlan: Prisma.InputJsonValue;
+  roomId: string | null;
+}
+
+export interface CampaignCreateData extends CampaignContentData {
+  createdBy: string | null;
+  statusReason?: string | null;
+}
+
+/** A page position: the last campaign of the previous page (the list is ordered by created_at, then id, descending). */
+export interface CampaignCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export interface CampaignListOptions {
+  limit: number;
+  after?: CampaignCursor;
+  status?: CampaignStatus;
+}
+
+/** An update refused because the campaign is not in one of the statuses the caller required. */
+export type ConditionalResult = { ok: true; campaign: Campaign } | { ok: false; campaign: Campaign | null };
+
+/**
+ * Campaigns in PostgreSQL. Status changes are compare-and-set (`UPDATE … WHERE status IN (…)`), so two requests (or
+ * an admin request and a worker) racing on one campaign cannot both win: the loser sees the status that beat it.
+ */
+@Injectable()
+export class CampaignRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(data: CampaignCreateData): Promise<Campaign> {
+    return this.prisma.campaign.create({
+      data: {
+        name: data.name,
+        message: data.message,
+        audience: data.audience,
+        schedule: data.schedule,
+        wavePlan: data.wavePlan,
+        roomId: data.roomId,
+        createdBy: data.createdBy,
+        statusReason: data.statusReason ?? null,
+      },
+    });
+  }
+
+  findById(id: string): Promise<Campaign | null> {
+    return this.prisma.campaign.findUnique({ where: { id } });
+  }
+
+  /** Newest first (created_at, then id, descending), `limit` at most, after the cursor when given. */
+  list(options: CampaignListOptions): Promise<Campaign[]> {
+    const where: Prisma.CampaignWhereInput = {};
+    if (options.status) where.status = options.status;
+    if (options.after) {
+      where.OR = [{ createdAt: { lt: options.after.createdAt } }, { createdAt: options.after.createdAt, id: { lt: options.after.id } }];
+    }
+    return this.prisma.campaign.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: options.limit });
+  }
+
+  /** Replaces the content of a campaign whose status is one of `statuses`. */
+  async updateContent(id: string, statuses: readonly CampaignStatus[], data: Partial<CampaignContentData>): Promise<ConditionalResult> {
+    const { count } = await this.prisma.campaign.updateMany({ where: { id, status: { in: [...statuses] } }, data });
+    const campaign = await this.findById(id);
+    return count === 1 && campaign ? { ok: true, campaign } : { ok: false, campaign };
+  }
+
+  /**
+   * Moves a campaign to `to` if its status is one of `from`, recording why (`status_reason`). Not ok when the campaign
+   * is missing (campaign null) or in another status (the current row, for the 409).
+   */
+  async transition(id: string, from: readonly CampaignStatus[], to: CampaignStatus, reason: string): Promise<ConditionalResult> {
+    const { count } = await this.prisma.campaign.updateMany({
+      where: { id, status: { in: [...from] } },
+      data: { status: to, statusReason: reason },
+    });
+    const campaign = await this.findById(id);
+    return count === 1 && campaign ? { ok: true, campaign } : { ok: false, campaign };
+  }
+}

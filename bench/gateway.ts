@@ -9,15 +9,16 @@
  * Options: --duration (seconds per round and server, default 5), --rounds (default 3), --warmup (seconds, default
  * 2), --connections (default 50), --tickets (default 1000000), --cpu-prof=<dir> (a V8 CPU profile of the gateway).
  */
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { AdmissionStore } from '@tidegate/admission';
 import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
-import { loadScript, RoomConfigStore, type RedisClient } from '@tidegate/redis';
+import { RoomConfigStore, type RedisClient } from '@tidegate/redis';
 import { LatencyRecorder, runLoad, type LoadResult } from './lib/load';
+import { PipelinedClient } from './lib/pipelined';
 import { baseEnv, freePort, processCpuSeconds, sleep, startChild, waitFor, type Child } from './lib/processes';
 import { round } from './lib/results';
+import { scriptNames } from './lib/scripts';
 import {
   commandDelta,
   createBenchDatabase,
@@ -373,18 +374,6 @@ async function sample(gateway: Child, redis: BenchRedis): Promise<Sample> {
   return { at: Date.now(), client: reply.counts, server };
 }
 
-/** `evalsha:<sha1>` labels → `script:<file>` for the project's Lua scripts. */
-function scriptNames(root: string): Map<string, string> {
-  const dir = path.join(root, 'dist', 'libs', 'redis', 'src', 'scripts');
-  const names = new Map<string, string>();
-  for (const file of fs.readdirSync(dir)) {
-    if (!file.endsWith('.lua') || file.startsWith('_')) continue;
-    const sha = createHash('sha1').update(loadScript(file)).digest('hex');
-    names.set(`evalsha:${sha}`, `script:${file.replace(/\.lua$/, '')}`);
-  }
-  return names;
-}
-
 function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, n] of Object.entries(after)) {
@@ -449,38 +438,6 @@ function roundTrips(s: { idle: Sample; idleEnd: Sample; loads: Array<{ before: S
       scriptUsecPerArrival: round((loadScripts.usec - rate(idleScripts.usec) * loadSeconds) / arrivals),
     },
   };
-}
-
-/**
- * Hands the commands of an AdmissionStore to one Redis pipeline at a time: the store's own code (keys, arguments,
- * reply parsing) with a round trip per batch instead of per call. `defineScript` calls `defineCommand`, then the
- * command by name; both are served here.
- */
-class PipelinedClient {
-  private pending: Array<{ name: string; args: unknown[]; resolve: (r: unknown) => void; reject: (e: Error) => void }> = [];
-
-  constructor(private readonly redis: RedisClient) {}
-
-  defineCommand(name: string, definition: { lua: string; numberOfKeys: number }): void {
-    this.redis.defineCommand(name, definition);
-    (this as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
-      new Promise((resolve, reject) => this.pending.push({ name, args, resolve, reject }));
-  }
-
-  async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    const pipeline = this.redis.pipeline() as unknown as Record<string, (...args: unknown[]) => unknown> & {
-      exec(): Promise<Array<[Error | null, unknown]> | null>;
-    };
-    for (const call of batch) (pipeline[call.name] as (...args: unknown[]) => unknown)(...call.args);
-    const results = (await pipeline.exec()) ?? [];
-    batch.forEach((call, i) => {
-      const [err, result] = results[i] ?? [new Error('no reply'), null];
-      if (err) call.reject(err);
-      else call.resolve(result);
-    });
-  }
 }
 
 async function measureMemory(ctx: BenchContext, redis: BenchRedis, tickets: number) {

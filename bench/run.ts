@@ -10,9 +10,10 @@ import path from 'node:path';
 import { formatTable, round, toResult, writeResult } from './lib/results';
 import type { BenchContext, Benchmark } from './lib/types';
 
-/** Loaded on demand, so one benchmark's dependencies do not slow down another. Next: `dispatch`, `ws`. */
+/** Loaded on demand, so one benchmark's dependencies do not slow down another. Next: `dispatch`. */
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   gateway: async () => (await import('./gateway.js')).benchmark,
+  ws: async () => (await import('./ws.js')).benchmark,
 };
 
 /** How long one clean-up step may take before the runner moves on (a stuck step must not hang the run). */

@@ -1,8 +1,8 @@
 /** The admin API's keys and roles, over HTTP against a booted scheduler. */
 import { generateApiKey } from '@tidegate/auth';
 import type { Role } from '@tidegate/contracts';
-import { ApiKeyRepository } from '@tidegate/database';
 import { startScheduler, type RunningApp } from '../support/apps';
+import { createRoleKeys } from '../support/keys';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
@@ -15,12 +15,7 @@ describe('admin API authentication', () => {
   beforeAll(async () => {
     [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
     scheduler = await startScheduler({ databaseUrl: db.url, redisPrefix: redis.prefix });
-    const repo = scheduler.app.get(ApiKeyRepository);
-    for (const role of ['viewer', 'marketer', 'sre'] as const) {
-      const k = generateApiKey();
-      await repo.create({ name: role, role, prefix: k.prefix, hash: k.hash });
-      keys[role] = k.key;
-    }
+    Object.assign(keys, await createRoleKeys(scheduler.app, (role) => role));
   });
 
   afterAll(async () => {

@@ -1,8 +1,8 @@
 /** Campaigns over the admin API against a booted scheduler (real PostgreSQL and Redis): CRUD, lifecycle, validation, previews. */
-import { generateApiKey } from '@tidegate/auth';
 import type { Role } from '@tidegate/contracts';
-import { ApiKeyRepository, DeviceRepository, PrismaService, RoomRepository, type DeviceData } from '@tidegate/database';
+import { DeviceRepository, PrismaService, RoomRepository, type DeviceData } from '@tidegate/database';
 import { startScheduler, type RunningApp } from '../support/apps';
+import { createRoleKeys } from '../support/keys';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
@@ -57,12 +57,7 @@ describe('admin API: campaigns', () => {
     [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
     scheduler = await startScheduler({ databaseUrl: db.url, redisPrefix: redis.prefix }, 'api');
     prisma = scheduler.app.get(PrismaService);
-    const repo = scheduler.app.get(ApiKeyRepository);
-    for (const role of ['viewer', 'marketer', 'sre'] as const) {
-      const k = generateApiKey();
-      await repo.create({ name: `${role}-key`, role, prefix: k.prefix, hash: k.hash });
-      keys[role] = k.key;
-    }
+    Object.assign(keys, await createRoleKeys(scheduler.app));
     await scheduler.app.get(RoomRepository).create({ id: 'spring-sale', name: 'Spring sale', originUrl: 'https://shop.example.com' });
     // The audience: 1,200 devices tagged spring (600 fcm, 400 apns, 200 webpush) and 100 others.
     const devices: DeviceData[] = [];

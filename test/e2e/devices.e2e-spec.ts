@@ -1,9 +1,9 @@
 /** Devices, bulk import and segment estimates over HTTP against a booted scheduler (real PostgreSQL and Redis). */
 import { Readable } from 'node:stream';
-import { generateApiKey } from '@tidegate/auth';
 import type { Role } from '@tidegate/contracts';
-import { ApiKeyRepository, PrismaService } from '@tidegate/database';
+import { PrismaService } from '@tidegate/database';
 import { startScheduler, type RunningApp } from '../support/apps';
+import { createRoleKeys } from '../support/keys';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
@@ -31,12 +31,7 @@ describe('admin API: devices and segments', () => {
     [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
     scheduler = await startScheduler({ databaseUrl: db.url, redisPrefix: redis.prefix });
     prisma = scheduler.app.get(PrismaService);
-    const repo = scheduler.app.get(ApiKeyRepository);
-    for (const role of ['viewer', 'marketer', 'sre'] as const) {
-      const k = generateApiKey();
-      await repo.create({ name: `${role}-key`, role, prefix: k.prefix, hash: k.hash });
-      keys[role] = k.key;
-    }
+    Object.assign(keys, await createRoleKeys(scheduler.app));
   });
 
   afterAll(async () => {

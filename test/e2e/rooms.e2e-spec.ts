@@ -1,12 +1,11 @@
 /** The waiting rooms' admin API over HTTP against a booted scheduler: PostgreSQL rows and their hot copy in Redis. */
 import { Logger } from '@nestjs/common';
-import { generateApiKey } from '@tidegate/auth';
 import { ROOM_DEFAULTS, type Role, type RoomSettings } from '@tidegate/contracts';
-import { ApiKeyRepository } from '@tidegate/database';
 import { RedisKeys, RoomConfigStore } from '@tidegate/redis';
 import { RoomsService } from '../../apps/scheduler/src/rooms/rooms.service';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { waitFor } from '../support/processes';
+import { createRoleKeys } from '../support/keys';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
@@ -27,12 +26,7 @@ describe('admin API: waiting rooms', () => {
     [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
     scheduler = await startScheduler({ databaseUrl: db.url, redisPrefix: redis.prefix });
     store = new RoomConfigStore(redis.client, redis.keys);
-    const repo = scheduler.app.get(ApiKeyRepository);
-    for (const role of ['viewer', 'marketer', 'sre'] as const) {
-      const k = generateApiKey();
-      await repo.create({ name: `${role}-key`, role, prefix: k.prefix, hash: k.hash });
-      keys[role] = k.key;
-    }
+    Object.assign(keys, await createRoleKeys(scheduler.app));
   });
 
   afterAll(async () => {

@@ -129,6 +129,33 @@ describe('ws handshake', () => {
     expect(again.refused?.reason).toBe('ticket_expired');
   });
 
+  it('refuses handshakes past WS_MAX_SOCKETS with server_full, and accepts again once a socket leaves', async () => {
+    const capped = await startWs({ databaseUrl: db.url, redisPrefix: redis.prefix, extra: { WS_MAX_SOCKETS: '2' } });
+    try {
+      const held = [
+        await connect(capped.url, { ticket: await ticketIn('shop'), room: 'shop' }),
+        await connect(capped.url, { ticket: await ticketIn('shop'), room: 'shop' }),
+      ];
+      expect(held.every((h) => h.socket?.connected)).toBe(true);
+      const third = await ticketIn('shop');
+      const refused = await connect(capped.url, { ticket: third, room: 'shop' });
+      expect(refused.refused?.reason).toBe('server_full');
+      held[0]!.socket!.disconnect();
+      await waitFor(
+        async () => {
+          const again = await connect(capped.url, { ticket: third, room: 'shop' });
+          again.socket?.disconnect();
+          return again.socket !== undefined;
+        },
+        3000,
+        'a place on the capped ws process',
+      );
+      held[1]!.socket!.disconnect();
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('serves health next to socket.io on the same port', async () => {
     expect((await fetch(`${ws.url}/health/ready`)).status).toBe(200);
   });

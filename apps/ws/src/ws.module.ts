@@ -5,6 +5,7 @@ import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observabil
 import { AdmissionStore, AdmissionTokens, TicketSigner } from '@tidegate/admission';
 import { REDIS, RedisKeys, RedisModule, type RedisClient } from '@tidegate/redis';
 import { LineWatcher, WS_TIMING } from './socket/line-watcher';
+import { WS_MAX_SOCKETS } from './socket/waiting-room.gateway';
 import { WaitingRoomGateway } from './socket/waiting-room.gateway';
 
 @Module({})
@@ -27,6 +28,7 @@ export class WsModule {
       providers: [
         WaitingRoomGateway,
         LineWatcher,
+        { provide: WS_MAX_SOCKETS, useValue: config.WS_MAX_SOCKETS ?? null },
         {
           provide: WS_TIMING,
           useValue: {

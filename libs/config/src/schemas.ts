@@ -141,6 +141,11 @@ export const wsEnvSchema = z
     WS_TICK_MS: positiveInt(500),
     /** The least time between two position updates to one socket. */
     WS_POSITION_INTERVAL_MS: positiveInt(1000),
+    /**
+     * Sockets one ws process accepts before refusing handshakes (`server_full`, so clients fall back to polling or
+     * another process). Keep it below the process's open-file limit. Unset: no cap.
+     */
+    WS_MAX_SOCKETS: z.coerce.number().int('must be an integer').positive('must be > 0').optional(),
   })
   .superRefine(exactlyOneRedis, { when: () => true });
 

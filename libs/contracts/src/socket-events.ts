@@ -7,7 +7,7 @@
 
 /** Why the ws app refused a handshake, sent as `connect_error` data (`err.data.reason`). */
 export type HandshakeRefusal =
-  'ticket_missing' | 'ticket_invalid' | 'ticket_expired' | 'ticket_other_room' | 'room_unknown' | 'unavailable';
+  'ticket_missing' | 'ticket_invalid' | 'ticket_expired' | 'ticket_other_room' | 'room_unknown' | 'server_full' | 'unavailable';
 
 export interface PositionUpdate {
   /** 1 = next in line. Never goes up. */

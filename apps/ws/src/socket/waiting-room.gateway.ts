@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
 import { ConnectedSocket, SubscribeMessage, WebSocketGateway, type OnGatewayDisconnect, type OnGatewayInit } from '@nestjs/websockets';
 import type { Server } from 'socket.io';
 import { AdmissionStore, TicketError, TicketSigner, type StatusResult, type Ticket } from '@tidegate/admission';
@@ -6,6 +6,8 @@ import type { ClientToServerEvents, HandshakeAuth, HandshakeRefusal, PositionUpd
 import { LineWatcher, type WaitingSocket, type WaitingSocketData } from './line-watcher';
 
 export type WaitingRoomServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, WaitingSocketData>;
+
+export const WS_MAX_SOCKETS = Symbol('WS_MAX_SOCKETS');
 
 /** A handshake error whose `data.reason` tells the client why it was refused. */
 export function refusal(reason: HandshakeRefusal, message: string): Error & { data: { reason: HandshakeRefusal } } {
@@ -28,13 +30,17 @@ const TICKET_REFUSAL: Record<TicketError['problem'], HandshakeRefusal> = {
 export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
   private readonly logger = new Logger(WaitingRoomGateway.name);
 
+  private server: WaitingRoomServer | undefined;
+
   constructor(
     private readonly tickets: TicketSigner,
     private readonly store: AdmissionStore,
     private readonly watcher: LineWatcher,
+    @Inject(WS_MAX_SOCKETS) private readonly maxSockets: number | null,
   ) {}
 
   afterInit(server: WaitingRoomServer): void {
+    this.server = server;
     server.use((socket, next) => {
       this.handshake(socket).then(
         () => next(),
@@ -47,6 +53,9 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
 
   /** Verifies the ticket and asks Redis where it stands; sets socket.data or throws a refusal. */
   private async handshake(socket: WaitingSocket): Promise<void> {
+    if (this.maxSockets !== null && (this.server?.engine.clientsCount ?? 0) > this.maxSockets) {
+      throw refusal('server_full', 'this ws process holds as many sockets as it may; check in over HTTP, or retry shortly');
+    }
     const auth = (socket.handshake.auth ?? {}) as HandshakeAuth;
     if (typeof auth.ticket !== 'string' || auth.ticket === '') {
       throw refusal('ticket_missing', 'a ticket is required: pass { auth: { ticket, room } } when connecting');

@@ -57,3 +57,4 @@ export {
   planWaves,
   validateWavePlan,
 } from './wave-plan';
+export { DEFAULT_DISPATCH_SETTINGS, type DispatchSettings } from './dispatch-settings';

@@ -161,9 +161,29 @@ describe('admin API: campaigns', () => {
 
       const got = await viewer('GET', `/admin/campaigns/${id}`);
       expect(got.status).toBe(200);
-      expect(got.body).toEqual(created.body);
+      // One campaign also carries its totals so far (nothing sent for a draft); lists do not.
+      expect(got.body).toEqual({
+        ...created.body,
+        stats: { targeted: 0, sent: 0, failed: 0, invalid: 0, skipped: 0, inactive: 0, opened: 0, source: 'none' },
+      });
       expect((await viewer('GET', '/admin/campaigns/00000000-0000-4000-8000-000000000000')).status).toBe(404);
       expect((await viewer('GET', '/admin/campaigns/not-a-uuid')).status).toBe(400);
+    });
+
+    it('takes the system defaults for wave-plan fields left out, and stores them resolved', async () => {
+      const { wave_plan: _omitted, ...withoutPlan } = validBody();
+      const all = await marketer('POST', '/admin/campaigns', { ...withoutPlan, name: 'defaults' });
+      expect(all.status).toBe(201);
+      expect(all.body.wave_plan).toEqual({ batch_size: 500, wave_size: 50_000, interval_seconds: 60, rate_limits: null });
+      const some = await marketer('POST', '/admin/campaigns', { ...withoutPlan, name: 'some', wave_plan: { wave_size: 800 } });
+      expect(some.status).toBe(201);
+      expect(some.body.wave_plan).toEqual({ batch_size: 500, wave_size: 800, interval_seconds: 60, rate_limits: null });
+      const row = await prisma.campaign.findUniqueOrThrow({ where: { id: some.body.id as string } });
+      expect(row.wavePlan).toEqual({ batchSize: 500, waveSize: 800, intervalSeconds: 60, rateLimits: null });
+      const preview = await marketer('POST', '/admin/campaigns/preview', { ...withoutPlan, wave_plan: { batch_size: 100 } });
+      expect(preview.status).toBe(200);
+      expect(preview.body.plan.batch_count).toBe(12);
+      await prisma.campaign.deleteMany({ where: { id: { in: [all.body.id as string, some.body.id as string] } } });
     });
 
     it('creates a campaign for an inline list of device ids', async () => {
@@ -291,7 +311,7 @@ describe('admin API: campaigns', () => {
   describe('invalid bodies: 400 naming the field, nothing created', () => {
     const big = 'x'.repeat(5000);
     const cases: Array<[string, (b: Json) => void, RegExp[]]> = [
-      ['an empty body', (b) => Object.keys(b).forEach((k) => delete b[k]), [/^name /m, /^message /m, /^audience /m, /^wave_plan /m]],
+      ['an empty body', (b) => Object.keys(b).forEach((k) => delete b[k]), [/^name /m, /^message /m, /^audience /m]],
       ['a missing title', (b) => delete b.message.title, [/^message\.title /m]],
       ['a data value that is not a string', (b) => (b.message.data = { n: 1 }), [/^message\.data\.n: must be a string/m]],
       [
@@ -321,6 +341,8 @@ describe('admin API: campaigns', () => {
       ['empty quiet hours', (b) => (b.schedule.quiet_hours = { start: '22:00', end: '22:00' }), [/^schedule\.quiet_hours\.end: /m]],
       ['wave size 0', (b) => (b.wave_plan.wave_size = 0), [/^wave_plan\.wave_size: must be at least 1/m]],
       ['batch size 501', (b) => (b.wave_plan.batch_size = 501), [/^wave_plan\.batch_size: must be between 1 and 500/m]],
+      ['batch size 0', (b) => (b.wave_plan.batch_size = 0), [/^wave_plan\.batch_size: must be between 1 and 500/m]],
+      ['a null batch size', (b) => (b.wave_plan.batch_size = null), [/^wave_plan\.batch_size must be a number/m]],
       ['a negative interval', (b) => (b.wave_plan.interval_seconds = -1), [/^wave_plan\.interval_seconds: /m]],
       [
         'negative rates',

@@ -7,7 +7,7 @@
  * aes128gcm`, at most 4096 bytes, and the body is DECRYPTED with the subscription's keys (RFC 8291); the plaintext
  * is recorded. `fail(subscriptionId, status)` scripts errors per subscription; `unsubscribe` makes it answer 410.
  */
-import { createECDH, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
+import { createECDH, createPublicKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { type WebPushSubscription } from '@tidegate/push';
 import { decryptAes128gcm, type UserAgentKeys } from './ece';
@@ -48,7 +48,19 @@ interface Subscriber {
 
 const URGENCIES = new Set(['very-low', 'low', 'normal', 'high']);
 
-function vapidKey(k: string) {
+const vapidKeys = new Map<string, KeyObject>();
+
+/** The VAPID public key `k` as a key object (imported once per key: a push service sees few distinct keys). */
+function vapidKey(k: string): KeyObject {
+  let key = vapidKeys.get(k);
+  if (!key) {
+    key = importVapidKey(k);
+    vapidKeys.set(k, key);
+  }
+  return key;
+}
+
+function importVapidKey(k: string): KeyObject {
   const raw = Buffer.from(k, 'base64url');
   if (raw.length !== 65 || raw[0] !== 0x04) throw new Error('k is not an uncompressed P-256 public key');
   return createPublicKey({

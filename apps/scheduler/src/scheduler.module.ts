@@ -9,12 +9,15 @@ import { CampaignsModule } from './campaigns/campaigns.module';
 import { DevicesModule } from './devices/devices.module';
 import { QueuesModule } from './queues/queues.module';
 import { RoomsModule } from './rooms/rooms.module';
-import { servesApi } from './role';
+import { TuningModule } from './tuning/tuning.module';
+import { DispatchModule } from './dispatch/dispatch.module';
+import { runsWorkers, servesApi } from './role';
 
 @Module({})
 export class SchedulerModule {
   static forRoot(config: SchedulerConfig, role: SchedulerRole): DynamicModule {
     const api = servesApi(role);
+    const workers = runsWorkers(role);
     return {
       module: SchedulerModule,
       imports: [
@@ -33,7 +36,10 @@ export class SchedulerModule {
         MetricsModule.forRoot('scheduler'),
         HealthModule.forRoot(),
         QueuesModule.forRoot({ api }),
-        ...(api ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule, CampaignsModule] : []),
+        DispatchModule.forRoot(config, { api, workers }),
+        ...(api
+          ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule, CampaignsModule, TuningModule]
+          : []),
       ],
     };
   }

@@ -65,6 +65,75 @@ function exactlyOneRedis(cfg: RedisFields, ctx: z.RefinementCtx) {
   }
 }
 
+const optionalUrl = z.string().url('must be an absolute URL').optional();
+const booleanFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/**
+ * Campaign sending (the scheduler's workers): concurrency, the providers' credentials and endpoints, timers. A
+ * provider without credentials is not configured: its devices' messages are recorded as failed (and the error-rate
+ * guard pauses the campaign), unless PUSH_SINK sends everything to the sink.
+ */
+const dispatch = {
+  /** Send jobs (batches) one worker process runs at once. */
+  SEND_CONCURRENCY: positiveInt(4),
+  /** Every platform goes to the sink provider (demos, benchmarks): nothing leaves the machine. */
+  PUSH_SINK: booleanFlag.default(false),
+  /** Per request to a provider, ms. */
+  PUSH_TIMEOUT_MS: positiveInt(10_000),
+  /** Extra trusted CA certificates (PEM file) for provider endpoints: a proxy's, or a local fake's. */
+  PUSH_CA_FILE: z.string().min(1).optional(),
+  /** FCM: the service-account JSON key, as text or as a file path (one of the two). */
+  FCM_SERVICE_ACCOUNT: z.string().min(1).optional(),
+  FCM_SERVICE_ACCOUNT_FILE: z.string().min(1).optional(),
+  FCM_PROJECT_ID: z.string().min(1).optional(),
+  /** Default https://fcm.googleapis.com. */
+  FCM_ENDPOINT: optionalUrl,
+  /** APNs token auth: the .p8 key (PEM, `\n` escapes allowed), its key id, the team id and the app's bundle id. */
+  APNS_KEY: z.string().min(1).optional(),
+  APNS_KEY_ID: z.string().min(1).optional(),
+  APNS_TEAM_ID: z.string().min(1).optional(),
+  APNS_TOPIC: z.string().min(1).optional(),
+  /** Default production (https://api.push.apple.com); https://api.sandbox.push.apple.com for development builds. */
+  APNS_ENDPOINT: optionalUrl,
+  /** Web Push VAPID keys (base64url, as `npx web-push generate-vapid-keys` prints) and the contact (mailto: or https:). */
+  VAPID_PUBLIC_KEY: z.string().min(1).optional(),
+  VAPID_PRIVATE_KEY: z.string().min(1).optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .refine((v) => /^mailto:.+@.+/.test(v) || v.startsWith('https://'), 'must be a mailto: address or an https: URL')
+    .optional(),
+  /** Accept http:// subscription endpoints (local fakes only; real push services are https). */
+  WEBPUSH_ALLOW_HTTP: booleanFlag.default(false),
+  /** How often counters are written from Redis to PostgreSQL (write-behind), ms. */
+  STATS_FLUSH_MS: positiveInt(2000),
+  /** How often workers look for scheduled campaigns whose start time has come, ms. */
+  DISPATCH_TICK_MS: positiveInt(1000),
+};
+
+type ProviderFields = { [K in keyof typeof dispatch]?: unknown };
+/** A provider is configured with all of its settings or none. */
+function pushProviders(cfg: ProviderFields, ctx: z.RefinementCtx): void {
+  if (cfg.FCM_SERVICE_ACCOUNT && cfg.FCM_SERVICE_ACCOUNT_FILE) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['FCM_SERVICE_ACCOUNT_FILE'],
+      message: 'set either FCM_SERVICE_ACCOUNT or FCM_SERVICE_ACCOUNT_FILE, not both',
+    });
+  }
+  const groups: Array<[string, Array<keyof ProviderFields>]> = [
+    ['APNs', ['APNS_KEY', 'APNS_KEY_ID', 'APNS_TEAM_ID', 'APNS_TOPIC']],
+    ['Web Push', ['VAPID_PUBLIC_KEY', 'VAPID_PRIVATE_KEY', 'VAPID_SUBJECT']],
+  ];
+  for (const [name, fields] of groups) {
+    const set = fields.filter((f) => cfg[f] !== undefined);
+    if (set.length > 0 && set.length < fields.length) {
+      for (const f of fields.filter((f) => cfg[f] === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [f], message: `required with ${set.join(', ')} (${name} needs all of ${fields.join(', ')})` });
+      }
+    }
+  }
+}
+
 export const SCHEDULER_ROLES = ['api', 'worker', 'all'] as const;
 export type SchedulerRole = (typeof SCHEDULER_ROLES)[number];
 
@@ -80,10 +149,10 @@ export const schedulerEnvSchema = z
         'must look like tg_<8 letters or digits>_<32 to 128 letters or digits> (`npm run apikey -- generate` makes one)',
       )
       .optional(),
+    ...dispatch,
   })
-  .superRefine(exactlyOneRedis, { when: () => true });
-
-const booleanFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
+  .superRefine(exactlyOneRedis, { when: () => true })
+  .superRefine(pushProviders);
 
 /** PEM in an environment variable: real newlines, or `\n` escapes as one-line env files need. */
 const pemPrivateKey = z

@@ -17,8 +17,18 @@ export const QUEUE_NAMES: readonly QueueName[] = Object.values(QueueName);
 
 /** Job names per queue, and each job's payload: `JobPayload<'plan-wave'>` gives the payload type. */
 export interface JobPayloads {
-  'plan-wave': { campaignId: string; wave: number };
-  'send-batch': { campaignId: string; wave: number; batch: number; deviceIds: string[] };
+  /**
+   * Materialise wave `wave` of a campaign when it is due (`dueAt`, ms since the epoch): the plan's time, before any
+   * wait for the send window, the room or the previous wave. `note` says why it waited (`window`, `room_pressure`,
+   * `previous_wave`), for the wave's checkpoint.
+   */
+  'plan-wave': { campaignId: string; wave: number; dueAt: number; note?: string };
+  /**
+   * Send one batch (at most 500 device ids, as decimal strings) of a wave. `attempt` counts provider retries of
+   * these recipients (0: first send); `batch` is the batch's number in its wave.
+   */
+  'send-batch': { campaignId: string; wave: number; batch: number; deviceIds: string[]; attempt: number };
+  /** Write campaign counters from Redis to PostgreSQL (write-behind): the campaigns marked dirty, or this one. */
   'flush-stats': { campaignId?: string };
 }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma, type Campaign, type CampaignStatus } from '@prisma/client';
+import { Prisma, type Campaign, type CampaignStats, type CampaignStatus, type CampaignWave, type SettingChange } from '@prisma/client';
+import { settingChangeData, type SettingChangeInput } from './dispatch-settings.repository';
 import { PrismaService } from './prisma.service';
 
 /**
@@ -34,6 +35,21 @@ export interface CampaignListOptions {
 
 /** An update refused because the campaign is not in one of the statuses the caller required. */
 export type ConditionalResult = { ok: true; campaign: Campaign } | { ok: false; campaign: Campaign | null };
+
+export interface WavePlanUpdateOptions {
+  /** Also require the stored wave plan to equal this (as JSON): refused if another change landed since it was read. */
+  expected?: Prisma.JsonValue;
+  /** A change-log entry written in the same transaction as the new plan, only if the plan was written. */
+  change?: SettingChangeInput;
+}
+
+export type WavePlanUpdateResult = ConditionalResult & { change?: SettingChange };
+
+/** A campaign's counters as last flushed to PostgreSQL (write-behind from Redis), and its waves in order. */
+export interface CampaignFlushedStats {
+  stats: CampaignStats | null;
+  waves: CampaignWave[];
+}
 
 /**
  * Campaigns in PostgreSQL. Status changes are compare-and-set (`UPDATE … WHERE status IN (…)`), so two requests (or
@@ -77,6 +93,48 @@ export class CampaignRepository {
     const { count } = await this.prisma.campaign.updateMany({ where: { id, status: { in: [...statuses] } }, data });
     const campaign = await this.findById(id);
     return count === 1 && campaign ? { ok: true, campaign } : { ok: false, campaign };
+  }
+
+  /**
+   * Replaces the wave plan of a campaign whose status is one of `statuses` (and, with `expected`, whose plan is still
+   * the one read), with the change-log entry in the same transaction. The sending workers re-read the plan each wave.
+   */
+  updateWavePlan(
+    id: string,
+    statuses: readonly CampaignStatus[],
+    wavePlan: Prisma.InputJsonValue,
+    options: WavePlanUpdateOptions = {},
+  ): Promise<WavePlanUpdateResult> {
+    return this.prisma.$transaction(async (tx) => {
+      const where: Prisma.CampaignWhereInput = { id, status: { in: [...statuses] } };
+      if (options.expected !== undefined) where.wavePlan = { equals: options.expected ?? Prisma.JsonNull };
+      const { count } = await tx.campaign.updateMany({ where, data: { wavePlan } });
+      const campaign = await tx.campaign.findUnique({ where: { id } });
+      if (count !== 1 || !campaign) return { ok: false, campaign };
+      const change = options.change ? await tx.settingChange.create({ data: settingChangeData(options.change) }) : undefined;
+      return { ok: true, campaign, change };
+    });
+  }
+
+  /**
+   * The counters flushed to PostgreSQL (the fallback when Redis has lost the live ones) and the waves materialised so
+   * far, in order (due and start times, sizes).
+   */
+  async flushedStats(id: string): Promise<CampaignFlushedStats> {
+    const [stats, waves] = await Promise.all([
+      this.prisma.campaignStats.findUnique({ where: { campaignId: id } }),
+      this.prisma.campaignWave.findMany({ where: { campaignId: id }, orderBy: { wave: 'asc' } }),
+    ]);
+    return { stats, waves };
+  }
+
+  /**
+   * Records that `opener` (`user:<id>` or `device:<id>`) opened the campaign's message. Each opener counts once per
+   * campaign (the primary key; `ON CONFLICT DO NOTHING`): true when this call counted it, false when it already was.
+   */
+  async recordOpen(campaignId: string, opener: string, deviceId: bigint | null): Promise<boolean> {
+    const { count } = await this.prisma.campaignOpen.createMany({ data: [{ campaignId, opener, deviceId }], skipDuplicates: true });
+    return count === 1;
   }
 
   /**

@@ -5,6 +5,7 @@ import { ApiKeyRepository } from './api-key.repository';
 import { RoomRepository } from './room.repository';
 import { DeviceRepository } from './device.repository';
 import { CampaignRepository } from './campaign.repository';
+import { DispatchSettingsRepository } from './dispatch-settings.repository';
 
 @Global()
 @Module({})
@@ -18,8 +19,9 @@ export class DatabaseModule {
         RoomRepository,
         DeviceRepository,
         CampaignRepository,
+        DispatchSettingsRepository,
       ],
-      exports: [PrismaService, ApiKeyRepository, RoomRepository, DeviceRepository, CampaignRepository],
+      exports: [PrismaService, ApiKeyRepository, RoomRepository, DeviceRepository, CampaignRepository, DispatchSettingsRepository],
     };
   }
 }

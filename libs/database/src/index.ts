@@ -7,4 +7,7 @@ export * from './device.repository';
 export * from './campaign.repository';
 export * from './segment';
 export { Prisma } from '@prisma/client';
-export type { ApiKey, Role, Room, Campaign, CampaignStatus, Device } from '@prisma/client';
+export type { ApiKey, Role, Room, Campaign, CampaignStatus, CampaignWave, Device } from '@prisma/client';
+export * from './dispatch.repository';
+export * from './dispatch-settings.repository';
+export type { CampaignOpen, CampaignStats, SettingChange } from '@prisma/client';

@@ -30,7 +30,7 @@ export const DEFAULT_DISPATCH_SETTINGS: Readonly<DispatchSettings> = Object.free
   waveSize: 50_000,
   intervalSeconds: 60,
   globalPerMinute: null,
-  providerPerMinute: Object.freeze({ fcm: 600_000, apns: null, webpush: null }) as Record<PushPlatform, number | null>,
+  providerPerMinute: Object.freeze({ fcm: 600_000, apns: null, webpush: null }),
   errorRateThreshold: 0.5,
   errorRateMinSample: 200,
   maxAttempts: 5,

@@ -58,3 +58,20 @@ export {
   validateWavePlan,
 } from './wave-plan';
 export { DEFAULT_DISPATCH_SETTINGS, type DispatchSettings } from './dispatch-settings';
+export * from './dispatch-settings-rules';
+export {
+  type ProviderResult,
+  type ResultPlan,
+  type RetryPolicy,
+  batchJobId,
+  chunk,
+  errorRateReason,
+  heldJobId,
+  heldRelease,
+  nextWaveDue,
+  planJobId,
+  planResults,
+  retryJobId,
+  shouldAutoPause,
+  windowDelay,
+} from './dispatch';

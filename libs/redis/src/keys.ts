@@ -65,9 +65,33 @@ export class RedisKeys {
     return {
       /** Bitmap of device ids whose message the provider accepted. */
       sentLedger: `${base}:sent`,
-      /** Counters per campaign (hash). */
+      /** Counters per campaign and per wave (hash; layout in docs/dispatch.md, "Stats"). */
       stats: `${base}:stats`,
+      /** Bitmap of device ids with a final outcome in this campaign (sent, invalid, failed, inactive): never sent again. */
+      settled: `${base}:settled`,
+      /** Bitmap of device ids held for their quiet hours at least once (counted once as skipped). */
+      held: `${base}:held`,
+      /** Set of `<queue>|<job id>` parked while the campaign is paused; resume promotes them. */
+      parked: `${base}:parked`,
     };
+  }
+
+  /**
+   * Rate-limit buckets (GCRA state: hashes). They share the `{limits}` hash tag so one script takes from the global,
+   * campaign and provider buckets atomically on a Cluster too.
+   */
+  get limits() {
+    const base = `${this.prefix}:{limits}`;
+    return {
+      global: `${base}:global`,
+      campaign: (campaignId: string) => `${base}:campaign:${checkId('campaign', campaignId)}`,
+      provider: (provider: string) => `${base}:provider:${checkId('provider', provider)}`,
+    };
+  }
+
+  /** Campaigns whose counters changed since the last write-behind flush (a set). */
+  get dispatchDirty(): string {
+    return `${this.prefix}:dispatch:dirty`;
   }
 
   /** Per-client throttling counters, one key per throttler name and client. */

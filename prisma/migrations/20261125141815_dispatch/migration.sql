@@ -6,6 +6,7 @@ CREATE TABLE "campaign_waves" (
     "last_id" BIGINT NOT NULL,
     "size" INTEGER NOT NULL,
     "batches" INTEGER NOT NULL,
+    "last" BOOLEAN NOT NULL DEFAULT false,
     "due_at" TIMESTAMP(3) NOT NULL,
     "started_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "start_note" TEXT,

@@ -1,4 +1,12 @@
-import { apiWaveField, checkCampaign, describe as describeProblem, toApiMessage, toPayload, type CampaignBody } from './campaign-content';
+import {
+  apiWaveField,
+  checkCampaign,
+  describe as describeProblem,
+  needsWaveDefaults,
+  toApiMessage,
+  toPayload,
+  type CampaignBody,
+} from './campaign-content';
 
 const now = new Date('2026-06-01T12:00:00Z');
 const body = (): CampaignBody => ({
@@ -50,7 +58,7 @@ describe('campaign content', () => {
     expect(apiWaveField('rateLimits.providerPerMinute.fcm')).toBe('wave_plan.rate_limits.per_provider.fcm');
     expect(apiWaveField('sendWindow.end')).toBe('schedule.send_window.end');
     const b = body();
-    b.wave_plan.wave_size = 0;
+    b.wave_plan!.wave_size = 0;
     b.message.overrides = { apns: { badge: -1 } };
     const checked = checkCampaign(b, { now });
     expect(checked.ok).toBe(false);
@@ -76,5 +84,42 @@ describe('campaign content', () => {
     b.schedule = { start_at: '2020-01-01T00:00:00Z' };
     expect(checkCampaign(b, { now }).ok).toBe(false);
     expect(checkCampaign(b, { now, startToleranceMs: Infinity }).ok).toBe(true);
+  });
+
+  it('fills a wave plan’s missing sizes and interval with the defaults given, and stores them resolved', () => {
+    const waveDefaults = { batchSize: 250, waveSize: 2500, intervalSeconds: 30 };
+    const b = body();
+    delete b.wave_plan;
+    expect(needsWaveDefaults(b)).toBe(true);
+    const all = checkCampaign(b, { now, waveDefaults });
+    expect(all.ok && all.content.wavePlan).toEqual({ batchSize: 250, waveSize: 2500, intervalSeconds: 30, rateLimits: null });
+
+    const some = body();
+    some.wave_plan = { wave_size: 1000, rate_limits: { campaign: 10 } };
+    const checked = checkCampaign(some, { now, waveDefaults });
+    expect(checked.ok && checked.content.wavePlan).toEqual({
+      batchSize: 250,
+      waveSize: 1000,
+      intervalSeconds: 30,
+      rateLimits: { campaignPerMinute: 10 },
+    });
+    // Without defaults given, the built-in ones.
+    const builtIn = checkCampaign(some, { now });
+    expect(builtIn.ok && builtIn.content.wavePlan).toMatchObject({ batchSize: 500, intervalSeconds: 60 });
+    expect(needsWaveDefaults(body())).toBe(false);
+  });
+
+  it('still refuses a bad size, and says when a default is what does not fit', () => {
+    const b = body();
+    b.wave_plan = { batch_size: 501 };
+    expect(checkCampaign(b, { now }).ok).toBe(false);
+    b.wave_plan = { batch_size: 0 };
+    const zero = checkCampaign(b, { now });
+    expect(zero.ok ? [] : zero.errors.map(describeProblem)).toEqual(['wave_plan.batch_size: must be between 1 and 500']);
+    b.wave_plan = { batch_size: 400 };
+    const tooSmall = checkCampaign(b, { now, waveDefaults: { batchSize: 100, waveSize: 300, intervalSeconds: 0 } });
+    expect(tooSmall.ok ? [] : tooSmall.errors.map(describeProblem)).toEqual([
+      'wave_plan.wave_size: must be at least the batch size (400) (the system default)',
+    ]);
   });
 });

@@ -13,11 +13,13 @@
  */
 import { validateSegment, type Segment } from '@tidegate/database';
 import {
+  DEFAULT_DISPATCH_SETTINGS,
   DEFAULT_PROVIDER_RATES_PER_MINUTE,
   PUSH_PLATFORMS,
   nextSendTime,
   validateQuietHours,
   validateWavePlan,
+  type DispatchSettings,
   type FieldError,
   type PushPlatform,
   type QuietHours,
@@ -40,12 +42,19 @@ export interface ApiRateLimits {
   per_provider?: Partial<Record<PushPlatform, number | null>> | null;
 }
 
+/** On create, patch and preview a missing size or interval takes the system default (GET /admin/dispatch/settings). */
 export interface ApiWavePlan {
-  batch_size: number;
-  wave_size: number;
-  interval_seconds: number;
+  batch_size?: number;
+  wave_size?: number;
+  interval_seconds?: number;
   rate_limits?: ApiRateLimits | null;
 }
+
+/** The wave plan as stored and shown: every field resolved. */
+export type ResolvedApiWavePlan = Required<Omit<ApiWavePlan, 'rate_limits'>> & { rate_limits: ApiRateLimits | null };
+
+/** The system defaults a wave plan's missing fields take (resolved when the campaign is saved, never later). */
+export type WavePlanDefaults = Pick<DispatchSettings, 'batchSize' | 'waveSize' | 'intervalSeconds'>;
 
 export interface ApiSchedule {
   start_at?: string | null;
@@ -67,7 +76,8 @@ export interface CampaignBody {
   message: ApiMessage;
   audience: ApiAudience;
   schedule?: ApiSchedule | null;
-  wave_plan: ApiWavePlan;
+  /** Optional: missing fields (or all of it) take the system defaults. */
+  wave_plan?: ApiWavePlan;
   room_id?: string | null;
 }
 
@@ -198,7 +208,7 @@ export function toApiSchedule(schedule: StoredSchedule): ApiSchedule {
   return { start_at: schedule.startAt, send_window: schedule.sendWindow, quiet_hours: schedule.quietHours };
 }
 
-export function toApiWavePlan(plan: StoredWavePlan): ApiWavePlan {
+export function toApiWavePlan(plan: StoredWavePlan): ResolvedApiWavePlan {
   return {
     batch_size: plan.batchSize,
     wave_size: plan.waveSize,
@@ -279,13 +289,29 @@ export function audiencePlatforms(audience: StoredAudience | null): readonly Pus
 
 export interface CheckOptions {
   now: Date;
+  /** What a missing batch size, wave size or interval becomes (default: the built-in DEFAULT_DISPATCH_SETTINGS). */
+  waveDefaults?: WavePlanDefaults;
   /** How far in the past `schedule.start_at` may be (default 5 minutes; a PATCH that keeps the start passes Infinity). */
   startToleranceMs?: number;
 }
 
+/** Domain fields that may hold a system default, and the body field that would have set them. */
+const DEFAULTED_NOTE: Record<string, 'batch_size' | 'wave_size' | 'interval_seconds'> = {
+  batchSize: 'batch_size',
+  waveSize: 'wave_size',
+  intervalSeconds: 'interval_seconds',
+};
+
+/** True when the body leaves a wave-plan field to the system defaults (so the caller must read them). */
+export function needsWaveDefaults(body: Pick<CampaignBody, 'wave_plan'>): boolean {
+  const plan = body.wave_plan;
+  return plan === undefined || plan.batch_size === undefined || plan.wave_size === undefined || plan.interval_seconds === undefined;
+}
+
 /**
  * Every problem of a campaign body (shapes already checked by class-validator), or its stored content. The room is
- * not checked here (it needs the database).
+ * not checked here (it needs the database). Wave-plan fields the body leaves out take `options.waveDefaults`, and the
+ * content holds them resolved: later changes of the defaults never change a saved campaign.
  */
 export function checkCampaign(body: CampaignBody, options: CheckOptions): CampaignCheck {
   const errors: CampaignProblem[] = [];
@@ -302,21 +328,29 @@ export function checkCampaign(body: CampaignBody, options: CheckOptions): Campai
   if (schedule.quiet_hours !== undefined && schedule.quiet_hours !== null) {
     errors.push(...validateQuietHours(schedule.quiet_hours, 'schedule.quiet_hours'));
   }
-  const plan = body.wave_plan;
+  const plan = body.wave_plan ?? {};
+  const defaults = options.waveDefaults ?? DEFAULT_DISPATCH_SETTINGS;
+  const batchSize = plan.batch_size ?? defaults.batchSize;
+  const waveSize = plan.wave_size ?? defaults.waveSize;
+  const intervalSeconds = plan.interval_seconds ?? defaults.intervalSeconds;
   const rateLimits = toRateLimits(plan.rate_limits);
   errors.push(
     ...validateWavePlan(
       {
         audienceSize: 0,
-        batchSize: plan.batch_size,
-        waveSize: plan.wave_size,
-        intervalSeconds: plan.interval_seconds,
+        batchSize,
+        waveSize,
+        intervalSeconds,
         rateLimits,
         sendWindow: schedule.send_window ?? null,
         startAt: schedule.start_at ?? null,
       },
       { now: options.now, startToleranceMs: options.startToleranceMs },
-    ).map(fromWaveError),
+    ).map((e) => {
+      const problem = fromWaveError(e);
+      const defaulted = DEFAULTED_NOTE[e.field];
+      return defaulted && plan[defaulted] === undefined ? { ...problem, message: `${problem.message} (the system default)` } : problem;
+    }),
   );
 
   if (errors.length > 0 || audience === null) return { ok: false, errors };
@@ -326,7 +360,7 @@ export function checkCampaign(body: CampaignBody, options: CheckOptions): Campai
       message,
       audience,
       schedule: { startAt: schedule.start_at ?? null, sendWindow: schedule.send_window ?? null, quietHours: schedule.quiet_hours ?? null },
-      wavePlan: { batchSize: plan.batch_size, waveSize: plan.wave_size, intervalSeconds: plan.interval_seconds, rateLimits },
+      wavePlan: { batchSize, waveSize, intervalSeconds, rateLimits },
     },
   };
 }

@@ -11,7 +11,9 @@ import {
 } from '@nestjs/swagger';
 import { RequireRole, type Caller } from '@tidegate/auth';
 import {
+  CampaignDetailView,
   CampaignPageView,
+  CampaignStatsView,
   CampaignView,
   CreateCampaignDto,
   ListCampaignsQuery,
@@ -78,12 +80,30 @@ export class CampaignsController {
 
   @Get(':id')
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'One campaign' })
+  @ApiOperation({
+    summary: 'One campaign, with its totals so far (`stats`)',
+    description: 'The totals are live from Redis, or the counters last flushed to PostgreSQL when Redis has none. Lists carry no stats.',
+  })
   @ApiParam(ID_PARAM)
-  @ApiOkResponse({ type: CampaignView })
+  @ApiOkResponse({ type: CampaignDetailView })
   @ApiNotFoundResponse({ description: 'No campaign with this id' })
-  get(@Param('id', CampaignIdPipe) id: string): Promise<CampaignView> {
+  get(@Param('id', CampaignIdPipe) id: string): Promise<CampaignDetailView> {
     return this.campaigns.get(id);
+  }
+
+  @Get(':id/stats')
+  @RequireRole('viewer')
+  @ApiOperation({
+    summary: "A campaign's counters: totals, sent per provider, and per wave with its due and start times",
+    description:
+      'Live from the stats hash in Redis that the sending workers update; when Redis holds none for the campaign (or does ' +
+      'not answer), the counters last flushed to PostgreSQL (`source: postgres`). `opened` counts distinct openers. See docs/tuning.md.',
+  })
+  @ApiParam(ID_PARAM)
+  @ApiOkResponse({ type: CampaignStatsView })
+  @ApiNotFoundResponse({ description: 'No campaign with this id' })
+  stats(@Param('id', CampaignIdPipe) id: string): Promise<CampaignStatsView> {
+    return this.campaigns.liveStats(id);
   }
 
   @Patch(':id')

@@ -188,20 +188,30 @@ export class RateLimitsDto {
   per_provider?: PerProviderDto | null;
 }
 
+const DEFAULTED = 'absent: the system default (GET /admin/dispatch/settings), stored with the campaign';
+
 export class WavePlanDto {
-  @ApiProperty({ minimum: 1, maximum: MAX_BATCH_SIZE, example: 500, description: 'Recipients per send job' })
-  @IsDefined()
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_BATCH_SIZE, example: 500, description: `Recipients per send job; ${DEFAULTED}` })
+  @OptionalNotNull()
   @IsNumber()
-  batch_size!: number;
-  @ApiProperty({ minimum: 1, example: 50_000, description: 'Recipients per wave, at least batch_size' })
-  @IsDefined()
+  batch_size?: number;
+  @ApiPropertyOptional({ minimum: 1, example: 50_000, description: `Recipients per wave, at least batch_size; ${DEFAULTED}` })
+  @OptionalNotNull()
   @IsNumber()
-  wave_size!: number;
-  @ApiProperty({ minimum: 0, example: 600, description: "Seconds from one wave's start to the next's, at least" })
-  @IsDefined()
+  wave_size?: number;
+  @ApiPropertyOptional({ minimum: 0, example: 600, description: `Seconds from one wave's start to the next's, at least; ${DEFAULTED}` })
+  @OptionalNotNull()
   @IsNumber()
-  interval_seconds!: number;
+  interval_seconds?: number;
   @ApiPropertyOptional({ type: RateLimitsDto, nullable: true }) @Nullable() @Nested(() => RateLimitsDto) rate_limits?: RateLimitsDto | null;
+}
+
+/** A saved campaign's wave plan: every field resolved. */
+export class WavePlanView {
+  @ApiProperty({ minimum: 1, maximum: MAX_BATCH_SIZE }) batch_size!: number;
+  @ApiProperty({ minimum: 1 }) wave_size!: number;
+  @ApiProperty({ minimum: 0 }) interval_seconds!: number;
+  @ApiProperty({ type: RateLimitsDto, nullable: true }) rate_limits!: RateLimitsDto | null;
 }
 
 const NAME_DOC = { example: 'Spring sale, France', maxLength: MAX_CAMPAIGN_NAME_LENGTH };
@@ -217,7 +227,10 @@ class CampaignFieldsDto {
   @ApiProperty({ type: MessageDto }) @IsDefined() @Nested(() => MessageDto) message!: MessageDto;
   @ApiProperty({ type: AudienceDto, description: 'Exactly one of segment or device_ids' }) @IsDefined() @IsObject() audience!: AudienceDto;
   @ApiPropertyOptional({ type: ScheduleDto }) @OptionalNotNull() @Nested(() => ScheduleDto) schedule?: ScheduleDto;
-  @ApiProperty({ type: WavePlanDto }) @IsDefined() @Nested(() => WavePlanDto) wave_plan!: WavePlanDto;
+  @ApiPropertyOptional({ type: WavePlanDto, description: `Sizes and interval of the waves, rate limits; ${DEFAULTED}` })
+  @OptionalNotNull()
+  @Nested(() => WavePlanDto)
+  wave_plan?: WavePlanDto;
   @ApiPropertyOptional(ROOM_DOC) @Nullable() @IsString() room_id?: string | null;
 }
 
@@ -272,7 +285,7 @@ export class CampaignView {
   @ApiProperty({ type: MessageDto }) message!: Record<string, unknown>;
   @ApiProperty({ type: AudienceDto }) audience!: { segment?: Segment; device_ids?: string[] };
   @ApiProperty({ type: ScheduleDto }) schedule!: ScheduleDto;
-  @ApiProperty({ type: WavePlanDto }) wave_plan!: WavePlanDto;
+  @ApiProperty({ type: WavePlanView }) wave_plan!: WavePlanView;
   @ApiProperty({ type: 'string', nullable: true }) room_id!: string | null;
   @ApiProperty({ type: 'string', nullable: true, description: 'The name of the API key that created it' }) created_by!: string | null;
   @ApiProperty() created_at!: Date;
@@ -327,4 +340,68 @@ export class PreviewView {
   @ApiProperty({ type: AudienceSizeView }) audience!: AudienceSizeView;
   @ApiProperty({ type: PlanView }) plan!: PlanView;
   @ApiProperty({ type: [String] }) warnings!: string[];
+}
+
+// ---- Live stats ---------------------------------------------------------------------------------------------------
+
+const STATS_SOURCE = {
+  enum: ['redis', 'postgres', 'none'],
+  description:
+    'redis: live counters; postgres: the counters last flushed to PostgreSQL (Redis has none for this campaign); ' +
+    'none: no counters yet (nothing was sent: a draft or scheduled campaign)',
+};
+
+export class WaveCountersView {
+  @ApiProperty({ description: 'Recipients in the wave (or the campaign) when it was materialised' }) targeted!: number;
+  @ApiProperty({ description: 'Accepted by the provider' }) sent!: number;
+  @ApiProperty({ description: 'Refused after every attempt, or a permanent error' }) failed!: number;
+  @ApiProperty({ description: 'The provider said the token is no longer valid (the device was deactivated)' }) invalid!: number;
+  @ApiProperty({ description: "Held for the recipient's quiet hours (counted once)" }) skipped!: number;
+  @ApiProperty({ description: 'The device was deactivated before its turn' }) inactive!: number;
+}
+
+/** A campaign's totals: what GET /admin/campaigns/:id shows. */
+export class CampaignTotalsView extends WaveCountersView {
+  @ApiProperty({ description: 'Distinct openers reported (POST /admin/campaigns/:id/opens): users, or devices without a user' })
+  opened!: number;
+  @ApiProperty(STATS_SOURCE) source!: 'redis' | 'postgres' | 'none';
+}
+
+/** One campaign as GET /admin/campaigns/:id shows it: the campaign and its totals so far. */
+export class CampaignDetailView extends CampaignView {
+  @ApiProperty({ type: CampaignTotalsView }) stats!: CampaignTotalsView;
+}
+
+export class ProviderCountsView {
+  @ApiProperty() fcm!: number;
+  @ApiProperty() apns!: number;
+  @ApiProperty() webpush!: number;
+}
+
+export class WaveStatsView extends WaveCountersView {
+  @ApiProperty({ description: '1-based' }) wave!: number;
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Recipients materialised for the wave (null: no PostgreSQL row yet)' })
+  size!: number | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'When the plan wanted the wave to leave' })
+  due_at!: Date | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'When it did' })
+  started_at!: Date | null;
+  @ApiProperty({ type: 'string', nullable: true, description: 'Why it left when it did (interval, window, room_pressure…)' })
+  start_note!: string | null;
+}
+
+export class CampaignStatsView extends CampaignTotalsView {
+  @ApiProperty({ format: 'uuid' }) campaign_id!: string;
+  @ApiProperty({ enum: CAMPAIGN_STATUSES }) status!: CampaignStatus;
+  @ApiProperty({ type: ProviderCountsView, description: 'Sent per provider' }) by_provider!: ProviderCountsView;
+  @ApiProperty({ description: 'Waves materialised so far' }) waves_planned!: number;
+  @ApiProperty({ type: 'integer', nullable: true, description: "The last wave's number once it is planned" }) final_wave!: number | null;
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description: 'When the counters were flushed to PostgreSQL (source postgres only)',
+  })
+  flushed_at!: Date | null;
+  @ApiProperty({ type: [WaveStatsView] }) waves!: WaveStatsView[];
 }

@@ -1,6 +1,13 @@
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { Caller } from '@tidegate/auth';
-import { CampaignRepository, DeviceRepository, RoomRepository, type Campaign, type CampaignCursor } from '@tidegate/database';
+import {
+  CampaignRepository,
+  DeviceRepository,
+  DispatchSettingsRepository,
+  RoomRepository,
+  type Campaign,
+  type CampaignCursor,
+} from '@tidegate/database';
 import { planWaves, type PushPlatform, type WavePlan } from '@tidegate/domain';
 import {
   MAX_CAMPAIGN_NAME_LENGTH,
@@ -9,6 +16,7 @@ import {
   checkCampaign,
   describe,
   fromWaveError,
+  needsWaveDefaults,
   planRateLimits,
   readContent,
   toApiAudience,
@@ -22,10 +30,13 @@ import {
   type StoredAudience,
 } from './campaign-content';
 import { EDITABLE_STATUSES, canTransition, isEditable, type CampaignStatus } from './campaign-status';
+import { CampaignStatsService } from '../tuning/campaign-stats.service';
 import {
   UPDATABLE_FIELDS,
   type AudienceSizeView,
+  type CampaignDetailView,
   type CampaignPageView,
+  type CampaignStatsView,
   type CampaignView,
   type CreateCampaignDto,
   type ListCampaignsQuery,
@@ -126,6 +137,8 @@ export class CampaignsService {
     private readonly campaigns: CampaignRepository,
     private readonly rooms: RoomRepository,
     private readonly devices: DeviceRepository,
+    private readonly settings: DispatchSettingsRepository,
+    private readonly stats: CampaignStatsService,
   ) {}
 
   /** The clock (one place, so a subclass or a test can fix it). */
@@ -159,8 +172,15 @@ export class CampaignsService {
     };
   }
 
-  async get(id: string): Promise<CampaignView> {
-    return toCampaignView(await this.find(id));
+  /** One campaign with its totals so far (live from Redis, or as last flushed to PostgreSQL). Lists carry no stats. */
+  async get(id: string): Promise<CampaignDetailView> {
+    const campaign = await this.find(id);
+    return { ...toCampaignView(campaign), stats: await this.stats.totals(campaign) };
+  }
+
+  /** The counters of a campaign: totals, per provider and per wave (with the waves' times and sizes). */
+  async liveStats(id: string): Promise<CampaignStatsView> {
+    return this.stats.detail(await this.find(id));
   }
 
   async update(id: string, dto: UpdateCampaignDto, actor: Actor): Promise<CampaignView> {
@@ -284,7 +304,9 @@ export class CampaignsService {
   /** Checks a body (content rules, then the room): its stored content, or 400 listing every problem. */
   private async check(body: CampaignBody, options: { keepsStart?: boolean; requireFutureStart?: boolean }): Promise<CampaignContent> {
     const now = this.now();
-    const checked = checkCampaign(body, { now, startToleranceMs: options.keepsStart ? Infinity : undefined });
+    // Wave-plan fields left out take the system settings of this moment, stored resolved with the campaign.
+    const waveDefaults = needsWaveDefaults(body) ? await this.settings.get() : undefined;
+    const checked = checkCampaign(body, { now, waveDefaults, startToleranceMs: options.keepsStart ? Infinity : undefined });
     const problems = checked.ok ? [] : [...checked.errors];
     if (checked.ok && options.requireFutureStart) {
       const problem = startProblem(checked.content.schedule.startAt, now);

@@ -3,6 +3,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { QUEUE_NAMES } from '@tidegate/contracts';
 import { RedisKeys } from '@tidegate/redis';
 import { BullConnection } from './bull-connection';
+import { QueueBoard } from './queue-board';
 import { QueueStatsService } from './queue-stats.service';
 import { QueuesController } from './queues.controller';
 
@@ -12,13 +13,16 @@ class BullConnectionModule {}
 
 /**
  * Every queue of libs/contracts, on one shared connection with the hash-tagged prefix from the key builder
- * (`<prefix>:{bull}`), so the same code runs on Redis Cluster.
+ * (`<prefix>:{bull}`), so the same code runs on Redis Cluster. Processes serving the API also mount the queue
+ * dashboard (Bull Board, `sre` only) at `/admin/board`: see queue-board.ts.
  */
 @Module({})
 export class QueuesModule {
   static forRoot(options: { api: boolean }): DynamicModule {
     return {
       module: QueuesModule,
+      // Global: the dispatch module's producers and processors use these queues.
+      global: true,
       imports: [
         BullConnectionModule,
         BullModule.forRootAsync({
@@ -28,7 +32,7 @@ export class QueuesModule {
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
       ],
       controllers: options.api ? [QueuesController] : [],
-      providers: [QueueStatsService],
+      providers: options.api ? [QueueStatsService, QueueBoard] : [QueueStatsService],
       exports: [BullModule, QueueStatsService],
     };
   }

@@ -1,0 +1,248 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { QueueName, type JobPayload } from '@tidegate/contracts';
+import { DispatchRepository, type SendableDevice } from '@tidegate/database';
+import {
+  PUSH_PLATFORMS,
+  heldJobId,
+  heldRelease,
+  planResults,
+  quietUntil,
+  isQuiet,
+  retryJobId,
+  windowDelay,
+  type DispatchSettings,
+  type PushPlatform,
+} from '@tidegate/domain';
+import { backoffMs, type NotificationPayload, type PushMessage, type SendResult } from '@tidegate/push';
+import { RedisKeys, type RateTake, type RecordedOutcome } from '@tidegate/redis';
+import type { CampaignContent } from '../campaigns/campaign-content';
+import { CampaignLifecycle } from './campaign-lifecycle';
+import { DispatchContext } from './dispatch-context';
+import { DispatchQueues, type JobControl } from './dispatch-queues';
+import { PushProviders } from './push-providers';
+
+/** Provider retries back off from one second, doubling, to a minute (full jitter). */
+export const RETRY_BASE_MS = 1000;
+export const RETRY_CAP_MS = 60_000;
+/** A Retry-After longer than this fails the recipients rather than parking them for days. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+/** Results judged by the error-rate guard: a window of about this many recent sends. */
+export const ERROR_WINDOW = 2000;
+
+export type BatchOutcome =
+  | { kind: 'sent'; sent: number; invalid: number; failed: number; inactive: number; held: number; retrying: number }
+  | { kind: 'skipped'; why: string };
+
+const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 0, retrying: 0 });
+
+/**
+ * The sender: one job is one batch (≤ 500 recipients) of one wave. In order:
+ *
+ * 1. the campaign must be running (paused: park the job; cancelled or ended: drop it) and its window open (else
+ *    wait for the next opening);
+ * 2. the ledger check: recipients with a final outcome in this campaign are dropped (a retry, a restarted worker,
+ *    a resumed wave send nothing twice);
+ * 3. devices are read; those gone or deactivated since planning are recorded `inactive`;
+ * 4. quiet hours: recipients whose local time is quiet are held: one delayed job per release time (the first
+ *    instant out of their quiet hours that is inside the window), recorded as skipped once;
+ * 5. the rate limits: global, campaign, and each provider's, taken at once for the whole batch (or wait);
+ * 6. send, one provider call per platform, concurrently;
+ * 7. invalid tokens deactivate their devices (before the next wave reads the audience); 429 blocks and slows the
+ *    provider's limiter; retryable recipients become a new delayed job (backoff with jitter, or Retry-After);
+ * 8. record outcomes in the ledger (sent set only after the provider accepted), then the error-rate guard and the
+ *    completion check.
+ *
+ * A crash between 6 and 8 re-sends that batch's accepted messages when the job runs again: at most what was in
+ * flight (SEND_CONCURRENCY batches per worker).
+ */
+@Injectable()
+export class BatchSender {
+  private readonly logger = new Logger('BatchSender');
+
+  constructor(
+    private readonly context: DispatchContext,
+    private readonly repo: DispatchRepository,
+    private readonly queues: DispatchQueues,
+    private readonly lifecycle: CampaignLifecycle,
+    private readonly providers: PushProviders,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async run(data: JobPayload<'send-batch'>, job: JobControl): Promise<BatchOutcome> {
+    const { campaignId, wave } = data;
+    const snapshot = await this.context.campaign(campaignId);
+    if (!snapshot) return { kind: 'skipped', why: 'the campaign no longer exists' };
+    const { campaign, content } = snapshot;
+    if (campaign.status === 'paused') return this.queues.park(job, campaignId, QueueName.Send);
+    if (campaign.status !== 'running') return { kind: 'skipped', why: `the campaign is ${campaign.status}` };
+    const now = new Date();
+    const opens = windowDelay(content.schedule.sendWindow, now);
+    if (opens > now) return this.queues.wait(job, opens.getTime());
+
+    const store = this.lifecycle.store;
+    const ids = await store.unsettled(campaignId, data.deviceIds);
+    if (ids.length === 0) {
+      await this.lifecycle.completeIfDone(campaignId, await store.summary(campaignId));
+      return { kind: 'skipped', why: 'every recipient already has an outcome' };
+    }
+    const found = new Map((await this.repo.devices(ids)).map((d) => [d.id, d]));
+    const outcomes: RecordedOutcome[] = [];
+    const counts = emptyCounts();
+    const ready: SendableDevice[] = [];
+    for (const id of ids) {
+      const device = found.get(id);
+      if (!device || !device.active) outcomes.push({ deviceId: id, outcome: 'inactive' });
+      else ready.push(device);
+    }
+    counts.inactive = outcomes.length;
+
+    const toSend = await this.holdQuiet(data, job, content, ready, now, outcomes, counts);
+    const settings = await this.context.settings();
+    const wait = await store.takeRate(this.rateTakes(campaignId, content, settings, toSend));
+    if (wait > 0) {
+      if (outcomes.length > 0) await store.record(campaignId, wave, outcomes, ERROR_WINDOW);
+      return this.queues.wait(job, Date.now() + wait);
+    }
+
+    const results = await this.send(content.message, toSend);
+    const retry: string[] = [];
+    let retryDelayMs = 0;
+    for (const [platform, platformResults] of results) {
+      const plan = planResults(platformResults, {
+        attempt: data.attempt,
+        maxAttempts: settings.maxAttempts,
+        backoffMs: backoffMs(data.attempt, RETRY_BASE_MS, RETRY_CAP_MS),
+        maxRetryAfterMs: MAX_RETRY_AFTER_MS,
+      });
+      const provider = this.providers.for(platform)?.name ?? platform;
+      if (plan.throttledForMs !== null) await store.penalise(provider, plan.throttledForMs);
+      if (plan.invalid.length > 0) {
+        await this.repo.deactivate(
+          plan.invalid.map((i) => ({ deviceId: i.deviceId, reason: `${platform}: ${i.reason} (campaign ${campaignId})` })),
+        );
+      }
+      for (const id of plan.sent) outcomes.push({ deviceId: id, outcome: 'sent', provider });
+      for (const i of plan.invalid) outcomes.push({ deviceId: i.deviceId, outcome: 'invalid' });
+      for (const f of plan.failed) outcomes.push({ deviceId: f.deviceId, outcome: 'failed' });
+      if (plan.failed.length > 0)
+        this.logger.warn({
+          msg: `campaign ${campaignId}: ${plan.failed.length} ${platform} messages failed: ${plan.failed[0]?.reason}`,
+          campaignId,
+        });
+      counts.sent += plan.sent.length;
+      counts.invalid += plan.invalid.length;
+      counts.failed += plan.failed.length;
+      retry.push(...plan.retry.deviceIds);
+      retryDelayMs = Math.max(retryDelayMs, plan.retry.delayMs);
+    }
+    if (retry.length > 0) {
+      counts.retrying = retry.length;
+      await this.queues.add(
+        QueueName.Send,
+        'send-batch',
+        { ...data, deviceIds: retry, attempt: data.attempt + 1 },
+        { jobId: retryJobId(job.id, data.attempt + 1), delay: retryDelayMs },
+      );
+    }
+    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW);
+    if (!(await this.lifecycle.pauseIfFailing(campaignId, summary, settings))) await this.lifecycle.completeIfDone(campaignId, summary);
+    return { kind: 'sent', ...counts };
+  }
+
+  /**
+   * Splits off the recipients in their quiet hours: each group goes into a delayed job at its release time (the
+   * same id however often this batch runs), recorded as held. Returns who can be sent to now.
+   */
+  private async holdQuiet(
+    data: JobPayload<'send-batch'>,
+    job: JobControl,
+    content: CampaignContent,
+    devices: SendableDevice[],
+    now: Date,
+    outcomes: RecordedOutcome[],
+    counts: ReturnType<typeof emptyCounts>,
+  ): Promise<SendableDevice[]> {
+    const quiet = content.schedule.quietHours;
+    if (!quiet) return devices;
+    const ready: SendableDevice[] = [];
+    const groups = new Map<number, string[]>();
+    const releaseByZone = new Map<string, Date | null>();
+    for (const device of devices) {
+      if (!isQuiet(quiet, device.timezone, now)) {
+        ready.push(device);
+        continue;
+      }
+      let release = releaseByZone.get(device.timezone);
+      if (release === undefined) {
+        release = heldRelease(content.schedule.sendWindow, quiet, device.timezone, quietUntil(quiet, device.timezone, now));
+        releaseByZone.set(device.timezone, release);
+      }
+      if (release === null) {
+        // The window and this recipient's quiet hours never meet: no time is allowed, so it cannot be sent.
+        outcomes.push({ deviceId: device.id, outcome: 'failed' });
+        counts.failed++;
+        continue;
+      }
+      groups.set(release.getTime(), [...(groups.get(release.getTime()) ?? []), device.id]);
+      outcomes.push({ deviceId: device.id, outcome: 'held' });
+      counts.held++;
+    }
+    for (const [at, deviceIds] of groups) {
+      await this.queues.add(
+        QueueName.Send,
+        'send-batch',
+        { ...data, deviceIds, attempt: 0 },
+        { jobId: heldJobId(job.id, new Date(at)), delay: Math.max(0, at - Date.now()) },
+      );
+    }
+    return ready;
+  }
+
+  /** The limits this batch takes from: global and campaign for all of it, each provider for its share. */
+  private rateTakes(campaignId: string, content: CampaignContent, settings: DispatchSettings, devices: SendableDevice[]): RateTake[] {
+    const perPlatform: Record<PushPlatform, number> = { fcm: 0, apns: 0, webpush: 0 };
+    for (const d of devices) perPlatform[d.platform]++;
+    const limits = content.wavePlan.rateLimits;
+    const takes: RateTake[] = [
+      { key: this.keys.limits.global, count: devices.length, perMinute: settings.globalPerMinute },
+      { key: this.keys.limits.campaign(campaignId), count: devices.length, perMinute: limits?.campaignPerMinute ?? null },
+    ];
+    for (const p of PUSH_PLATFORMS) {
+      const quota = [settings.providerPerMinute[p], limits?.providerPerMinute?.[p]].filter((q): q is number => typeof q === 'number');
+      takes.push({ key: this.keys.limits.provider(p), count: perPlatform[p], perMinute: quota.length > 0 ? Math.min(...quota) : null });
+    }
+    // The campaign's own global limit, if stricter than the system's, is applied through the campaign bucket.
+    if (typeof limits?.globalPerMinute === 'number') {
+      const campaign = takes[1] as RateTake;
+      campaign.perMinute = Math.min(campaign.perMinute ?? Infinity, limits.globalPerMinute);
+    }
+    return takes;
+  }
+
+  /** One provider call per platform, concurrently; an unconfigured platform's messages fail. */
+  private async send(payload: NotificationPayload, devices: SendableDevice[]): Promise<Map<PushPlatform, SendResult[]>> {
+    const byPlatform = new Map<PushPlatform, PushMessage[]>();
+    for (const d of devices) {
+      const target: PushMessage['target'] =
+        d.platform === 'webpush'
+          ? { platform: 'webpush', subscription: { endpoint: d.token, keys: { p256dh: d.p256dh ?? '', auth: d.auth ?? '' } } }
+          : { platform: d.platform, token: d.token };
+      const list = byPlatform.get(d.platform) ?? [];
+      list.push({ deviceId: d.id, target, payload });
+      byPlatform.set(d.platform, list);
+    }
+    const out = new Map<PushPlatform, SendResult[]>();
+    await Promise.all(
+      [...byPlatform].map(async ([platform, messages]) => {
+        const provider = this.providers.for(platform);
+        out.set(
+          platform,
+          provider
+            ? await provider.send(messages)
+            : messages.map((m) => ({ deviceId: m.deviceId, outcome: 'failed' as const, reason: `no ${platform} provider is configured` })),
+        );
+      }),
+    );
+    return out;
+  }
+}

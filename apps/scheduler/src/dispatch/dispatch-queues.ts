@@ -1,0 +1,99 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { DelayedError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import { QueueName, type JobName, type JobPayload } from '@tidegate/contracts';
+import { DispatchStore } from '@tidegate/redis';
+
+/** How long a job of a paused campaign sleeps before it looks again (resume wakes it at once). */
+export const PARK_MS = 60_000;
+
+/**
+ * Completed jobs are kept for an hour (so a deterministic id added again meanwhile is a no-op, and Bull Board shows
+ * recent work), failed ones for a week. Attempts cover infrastructure errors (PostgreSQL or Redis down): provider
+ * retries are new jobs for the recipients concerned, not attempts of the batch.
+ */
+export const DISPATCH_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 100_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** The running job, as a processor may steer it: move it to later (a wait that consumes no attempt). */
+export interface JobControl {
+  readonly id: string;
+  readonly data: unknown;
+  moveToDelayed(at: number): Promise<void>;
+  updateData(data: unknown): Promise<void>;
+}
+
+export function jobControl(job: Job, token: string | undefined): JobControl {
+  return {
+    id: job.id ?? '',
+    data: job.data as unknown,
+    moveToDelayed: (at) => job.moveToDelayed(at, token),
+    updateData: (data) => job.updateData(data),
+  };
+}
+
+/** The queues the dispatch code writes to, and the moves of a running job. */
+@Injectable()
+export class DispatchQueues {
+  private readonly logger = new Logger('DispatchQueues');
+  private readonly byName: Record<QueueName, Queue>;
+
+  constructor(
+    @InjectQueue(QueueName.Plan) plan: Queue,
+    @InjectQueue(QueueName.Send) send: Queue,
+    @InjectQueue(QueueName.Stats) stats: Queue,
+    readonly store: DispatchStore,
+  ) {
+    this.byName = { [QueueName.Plan]: plan, [QueueName.Send]: send, [QueueName.Stats]: stats };
+  }
+
+  queue(name: QueueName): Queue {
+    return this.byName[name];
+  }
+
+  async add<N extends JobName>(queue: QueueName, name: N, data: JobPayload<N>, opts: JobsOptions): Promise<void> {
+    await this.byName[queue].add(name, data, { ...DISPATCH_JOB_OPTIONS, ...opts });
+  }
+
+  /** One wave's batches in one call (BullMQ addBulk: a single MULTI). */
+  async addBatches(batches: ReadonlyArray<{ name: 'send-batch'; data: JobPayload<'send-batch'>; opts: JobsOptions }>): Promise<void> {
+    if (batches.length === 0) return;
+    await this.byName[QueueName.Send].addBulk(batches.map((b) => ({ ...b, opts: { ...DISPATCH_JOB_OPTIONS, ...b.opts } })));
+  }
+
+  /** Moves the running job to `until` (recording why in its data) and ends this run of it. */
+  async wait(job: JobControl, until: number, note?: string): Promise<never> {
+    if (note !== undefined && (job.data as { note?: string }).note !== note) await job.updateData({ ...(job.data as object), note });
+    await job.moveToDelayed(until);
+    throw new DelayedError();
+  }
+
+  /** Parks the running job of a paused campaign: remembered first (so resume finds it), then put to sleep. */
+  async park(job: JobControl, campaignId: string, queue: QueueName): Promise<never> {
+    await this.store.park(campaignId, queue, job.id);
+    await job.moveToDelayed(Date.now() + PARK_MS);
+    throw new DelayedError();
+  }
+
+  /** Wakes the parked jobs of a campaign (resume, cancel). Jobs that already woke or finished are skipped. */
+  async wakeParked(campaignId: string): Promise<number> {
+    let woken = 0;
+    for (const { queue, jobId } of await this.store.takeParked(campaignId)) {
+      const q = this.byName[queue as QueueName];
+      if (!q) continue;
+      const job = await q.getJob(jobId);
+      if (!job || !(await job.isDelayed())) continue;
+      try {
+        await job.promote();
+        woken++;
+      } catch (err) {
+        this.logger.debug?.(`job ${jobId} of campaign ${campaignId} could not be woken: ${(err as Error).message}`);
+      }
+    }
+    return woken;
+  }
+}

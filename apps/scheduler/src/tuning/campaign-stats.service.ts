@@ -1,0 +1,155 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CampaignRepository, type Campaign, type CampaignStats, type CampaignWave } from '@tidegate/database';
+import {
+  REDIS,
+  RedisKeys,
+  STATS_PROVIDERS,
+  emptyWaveCounters,
+  readCampaignStats,
+  type CampaignStatsSnapshot,
+  type RedisClient,
+  type WaveCounters,
+} from '@tidegate/redis';
+import type { CampaignStatsView, CampaignTotalsView, WaveStatsView } from '../campaigns/campaigns.dto';
+
+type Source = CampaignTotalsView['source'];
+
+/** Statuses in which nothing was sent yet: their counters are zero, nothing is read. */
+const NOTHING_SENT: ReadonlySet<Campaign['status']> = new Set(['draft', 'scheduled']);
+
+const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function emptySnapshot(): CampaignStatsSnapshot {
+  return {
+    ...emptyWaveCounters(),
+    opened: 0,
+    by_provider: { fcm: 0, apns: 0, webpush: 0 },
+    waves: [],
+    waves_planned: 0,
+    final_wave: null,
+  };
+}
+
+const countersOf = (row: WaveCounters): WaveCounters => ({
+  targeted: row.targeted,
+  sent: row.sent,
+  failed: row.failed,
+  invalid: row.invalid,
+  skipped: row.skipped,
+  inactive: row.inactive,
+});
+
+/**
+ * The counters flushed to PostgreSQL as a snapshot: campaign_stats for the totals (summed from the waves when it has
+ * no row yet), campaign_waves for each wave. The final wave is known only once the campaign completed.
+ */
+export function snapshotFromFlushed(
+  stats: CampaignStats | null,
+  waves: readonly CampaignWave[],
+  status: Campaign['status'],
+): CampaignStatsSnapshot {
+  const out = emptySnapshot();
+  out.waves = waves.map((w) => ({ wave: w.wave, ...countersOf(w) }));
+  out.waves_planned = Math.max(stats?.waves ?? 0, ...waves.map((w) => w.wave));
+  out.final_wave = status === 'completed' && out.waves_planned > 0 ? out.waves_planned : null;
+  if (stats) {
+    Object.assign(out, countersOf(stats), { opened: stats.opened });
+    const byProvider = (stats.byProvider ?? {}) as Partial<Record<string, unknown>>;
+    for (const provider of STATS_PROVIDERS) {
+      const n = byProvider[provider];
+      out.by_provider[provider] = typeof n === 'number' && Number.isSafeInteger(n) ? n : 0;
+    }
+  } else {
+    for (const w of out.waves) for (const key of Object.keys(emptyWaveCounters()) as Array<keyof WaveCounters>) out[key] += w[key];
+  }
+  return out;
+}
+
+/** Each wave once: counters from the snapshot, times and size from its PostgreSQL row (when there is one). */
+export function mergeWaves(snapshot: CampaignStatsSnapshot, rows: readonly CampaignWave[]): WaveStatsView[] {
+  const byWave = new Map<number, WaveStatsView>();
+  const entry = (wave: number): WaveStatsView => {
+    let view = byWave.get(wave);
+    if (!view) byWave.set(wave, (view = { wave, ...emptyWaveCounters(), size: null, due_at: null, started_at: null, start_note: null }));
+    return view;
+  };
+  for (const row of rows)
+    Object.assign(entry(row.wave), countersOf(row), {
+      size: row.size,
+      due_at: row.dueAt,
+      started_at: row.startedAt,
+      start_note: row.startNote,
+    });
+  for (const wave of snapshot.waves) Object.assign(entry(wave.wave), countersOf(wave));
+  return [...byWave.values()].sort((a, b) => a.wave - b.wave);
+}
+
+/**
+ * A campaign's counters: live from its stats hash in Redis (which the dispatch workers write), or, when Redis holds
+ * none for it (lost, expired) or does not answer, the counters last flushed to PostgreSQL. Draft and scheduled
+ * campaigns have sent nothing: zeros, without a read.
+ */
+@Injectable()
+export class CampaignStatsService {
+  private readonly logger = new Logger('CampaignStats');
+
+  constructor(
+    @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+    private readonly campaigns: CampaignRepository,
+  ) {}
+
+  /** The totals (for the campaign view). */
+  async totals(campaign: Campaign): Promise<CampaignTotalsView> {
+    const { snapshot, source } = await this.snapshot(campaign, false);
+    return { ...countersOf(snapshot), opened: snapshot.opened, source };
+  }
+
+  /** Totals, per provider, and per wave merged with the waves' rows (due and start times, sizes). */
+  async detail(campaign: Campaign): Promise<CampaignStatsView> {
+    const { snapshot, source, rows, flushedAt } = await this.snapshot(campaign, true);
+    return {
+      campaign_id: campaign.id,
+      status: campaign.status,
+      source,
+      ...countersOf(snapshot),
+      opened: snapshot.opened,
+      by_provider: snapshot.by_provider,
+      waves_planned: snapshot.waves_planned,
+      final_wave: snapshot.final_wave,
+      flushed_at: flushedAt,
+      waves: mergeWaves(snapshot, rows),
+    };
+  }
+
+  private async snapshot(
+    campaign: Campaign,
+    withWaves: boolean,
+  ): Promise<{ snapshot: CampaignStatsSnapshot; source: Source; rows: CampaignWave[]; flushedAt: Date | null }> {
+    if (NOTHING_SENT.has(campaign.status)) return { snapshot: emptySnapshot(), source: 'none', rows: [], flushedAt: null };
+    const [live, flushed] = await Promise.all([
+      this.live(campaign.id),
+      // The waves' rows are needed for the detail anyway; the totals read PostgreSQL only when Redis has nothing.
+      withWaves ? this.campaigns.flushedStats(campaign.id) : null,
+    ]);
+    if (live) return { snapshot: live, source: 'redis', rows: flushed?.waves ?? [], flushedAt: null };
+    const { stats, waves } = flushed ?? (await this.campaigns.flushedStats(campaign.id));
+    if (!stats && waves.length === 0) return { snapshot: emptySnapshot(), source: 'none', rows: [], flushedAt: null };
+    return {
+      snapshot: snapshotFromFlushed(stats, waves, campaign.status),
+      source: 'postgres',
+      rows: waves,
+      flushedAt: stats?.flushedAt ?? null,
+    };
+  }
+
+  /** The live counters, or null when Redis has none or does not answer (the caller falls back to PostgreSQL). */
+  private async live(campaignId: string): Promise<CampaignStatsSnapshot | null> {
+    try {
+      return await readCampaignStats(this.redis, this.keys, campaignId);
+    } catch (err) {
+      this.logger.warn({ msg: `campaign ${campaignId}: live counters unavailable, reading PostgreSQL: ${errorMessage(err)}`, campaignId });
+      return null;
+    }
+  }
+}

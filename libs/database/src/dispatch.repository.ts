@@ -1,0 +1,146 @@
+import { Injectable } from '@nestjs/common';
+import { type CampaignWave, type Platform } from '@prisma/client';
+import { PrismaService } from './prisma.service';
+import { segmentWhere, type Segment } from './segment';
+
+/** A device as the sender needs it. */
+export interface SendableDevice {
+  id: string;
+  platform: Platform;
+  token: string;
+  p256dh: string | null;
+  auth: string | null;
+  timezone: string;
+  active: boolean;
+}
+
+export interface WaveCheckpoint {
+  campaignId: string;
+  wave: number;
+  afterId: bigint;
+  lastId: bigint;
+  size: number;
+  batches: number;
+  dueAt: Date;
+  startNote: string | null;
+  last: boolean;
+}
+
+/** Counters of a campaign or a wave, as flushed from Redis. */
+export interface DispatchCounters {
+  targeted: number;
+  sent: number;
+  failed: number;
+  invalid: number;
+  skipped: number;
+  inactive: number;
+}
+
+const MAX_INT = 2_147_483_647;
+const clampInt = (n: number) => Math.min(MAX_INT, Math.max(0, Math.trunc(n)));
+
+/**
+ * What the campaign workers read and write in PostgreSQL: audiences by keyset pagination, the per-wave checkpoints,
+ * the devices of a batch, deactivations, and the write-behind of counters.
+ */
+@Injectable()
+export class DispatchRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Up to `limit` ids of a segment's devices after `afterId`, in id order: one page of a wave, by keyset. */
+  async segmentPage(segment: Segment, afterId: bigint, limit: number): Promise<bigint[]> {
+    const rows = await this.prisma.$queryRaw<Array<{ id: bigint }>>`
+      SELECT id FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY id LIMIT ${limit}`;
+    return rows.map((r) => r.id);
+  }
+
+  findWave(campaignId: string, wave: number): Promise<CampaignWave | null> {
+    return this.prisma.campaignWave.findUnique({ where: { campaignId_wave: { campaignId, wave } } });
+  }
+
+  /**
+   * Writes a wave's checkpoint unless one exists, and returns the one that stands: two planners racing on a wave
+   * (a stalled job run twice) agree on the first one written.
+   */
+  async saveWave(wave: WaveCheckpoint): Promise<CampaignWave> {
+    await this.prisma.$executeRaw`
+      INSERT INTO campaign_waves (campaign_id, wave, after_id, last_id, size, batches, last, due_at, start_note, targeted)
+      VALUES (CAST(${wave.campaignId} AS uuid), ${wave.wave}, ${wave.afterId}, ${wave.lastId}, ${wave.size}, ${wave.batches},
+              ${wave.last}, ${wave.dueAt}, ${wave.startNote}, ${wave.size})
+      ON CONFLICT (campaign_id, wave) DO NOTHING`;
+    const saved = await this.findWave(wave.campaignId, wave.wave);
+    if (!saved) throw new Error(`wave ${wave.wave} of campaign ${wave.campaignId} vanished after it was written`);
+    return saved;
+  }
+
+  /** The waves of a campaign, in order. */
+  waves(campaignId: string): Promise<CampaignWave[]> {
+    return this.prisma.campaignWave.findMany({ where: { campaignId }, orderBy: { wave: 'asc' } });
+  }
+
+  /** The devices with these ids (missing ids are simply absent). */
+  async devices(ids: readonly string[]): Promise<SendableDevice[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<Array<Omit<SendableDevice, 'id'> & { id: bigint }>>`
+      SELECT id, platform, token, p256dh, auth, timezone, active FROM devices WHERE id = ANY(CAST(${ids} AS bigint[]))`;
+    return rows.map((r) => ({ ...r, id: r.id.toString() }));
+  }
+
+  /** Deactivates devices whose token the provider says is gone; returns how many were still active. */
+  async deactivate(entries: ReadonlyArray<{ deviceId: string; reason: string }>): Promise<number> {
+    const byReason = new Map<string, string[]>();
+    for (const e of entries) byReason.set(e.reason, [...(byReason.get(e.reason) ?? []), e.deviceId]);
+    let changed = 0;
+    for (const [reason, ids] of byReason) {
+      changed += await this.prisma.$executeRaw`
+        UPDATE devices SET active = false, deactivated_reason = ${reason}, updated_at = now()
+        WHERE id = ANY(CAST(${ids} AS bigint[])) AND active`;
+    }
+    return changed;
+  }
+
+  /** Scheduled campaigns whose start time has come (oldest first). */
+  async dueCampaigns(now: Date, limit = 100): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM campaigns
+      WHERE status = 'scheduled' AND schedule->>'startAt' IS NOT NULL AND CAST(schedule->>'startAt' AS timestamptz) <= ${now}
+      ORDER BY CAST(schedule->>'startAt' AS timestamptz) LIMIT ${limit}`;
+    return rows.map((r) => r.id);
+  }
+
+  /** Campaigns still sending or paused (their counters may change without a record: opens, the flush after a crash). */
+  async liveCampaigns(limit = 1000): Promise<string[]> {
+    const rows = await this.prisma.campaign.findMany({
+      where: { status: { in: ['running', 'paused'] } },
+      select: { id: true },
+      take: limit,
+    });
+    return rows.map((r) => r.id);
+  }
+
+  /** Writes a campaign's counters (absolute values, so flushing twice is harmless) and its waves' counters. */
+  async flushStats(
+    campaignId: string,
+    totals: DispatchCounters & { opened: number; byProvider: Record<string, number>; waves: number },
+    waves: ReadonlyArray<{ wave: number } & DispatchCounters>,
+  ): Promise<void> {
+    const t = totals;
+    const byProvider = JSON.stringify(t.byProvider);
+    await this.prisma.$transaction([
+      this.prisma.$executeRaw`
+        INSERT INTO campaign_stats (campaign_id, targeted, sent, failed, invalid, skipped, inactive, opened, by_provider, waves, flushed_at)
+        SELECT id, ${clampInt(t.targeted)}, ${clampInt(t.sent)}, ${clampInt(t.failed)}, ${clampInt(t.invalid)}, ${clampInt(t.skipped)},
+               ${clampInt(t.inactive)}, ${clampInt(t.opened)}, CAST(${byProvider} AS jsonb), ${clampInt(t.waves)}, now()
+        FROM campaigns WHERE id = CAST(${campaignId} AS uuid)
+        ON CONFLICT (campaign_id) DO UPDATE SET targeted = EXCLUDED.targeted, sent = EXCLUDED.sent, failed = EXCLUDED.failed,
+          invalid = EXCLUDED.invalid, skipped = EXCLUDED.skipped, inactive = EXCLUDED.inactive, opened = EXCLUDED.opened,
+          by_provider = EXCLUDED.by_provider, waves = EXCLUDED.waves, flushed_at = now()`,
+      ...waves.map(
+        (w) => this.prisma.$executeRaw`
+        UPDATE campaign_waves SET targeted = ${clampInt(w.targeted)}, sent = ${clampInt(w.sent)}, failed = ${clampInt(w.failed)},
+          invalid = ${clampInt(w.invalid)}, skipped = ${clampInt(w.skipped)}, inactive = ${clampInt(w.inactive)}, flushed_at = now()
+        WHERE campaign_id = CAST(${campaignId} AS uuid) AND wave = ${w.wave}`,
+      ),
+    ]);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The sending side of a campaign, as pure decisions: job ids, how provider results turn into ledger outcomes,
+ * retries and provider penalties, when a campaign is paused for its error rate, and when held recipients go. The
+ * scheduler's workers (apps/scheduler/src/dispatch) do the I/O around these; docs/dispatch.md tells the whole story.
+ */
+import { type DispatchSettings } from './dispatch-settings';
+import { type QuietHours } from './quiet-hours';
+import { nextSendTime } from './send-time';
+import { type SendWindow, isInsideWindow, nextWindowOpen } from './send-window';
+
+/**
+ * Deterministic job ids: the same wave, batch and variant always gives the same id, so enqueueing twice (a planner
+ * that crashed after enqueueing, a retry of a retry) adds one job. BullMQ refuses `:` in custom ids, hence dots.
+ *
+ * - `<campaign>.p<wave>`: the planner of a wave;
+ * - `<campaign>.w<wave>.b<batch>`: a batch as planned;
+ * - `…b<batch>.r<attempt>`: the recipients of a batch that a provider asked to retry;
+ * - `…b<batch>.h<until ms>`: the recipients held for quiet hours until that instant;
+ * - `…b<batch>.h<until ms>.r<attempt>`: and so on, combined.
+ */
+export const planJobId = (campaignId: string, wave: number): string => `${campaignId}.p${wave}`;
+export const batchJobId = (campaignId: string, wave: number, batch: number): string => `${campaignId}.w${wave}.b${batch}`;
+export const retryJobId = (jobId: string, attempt: number): string => `${jobId.replace(/\.r\d+$/, '')}.r${attempt}`;
+export const heldJobId = (jobId: string, until: Date): string => `${jobId.replace(/\.r\d+$/, '')}.h${until.getTime()}`;
+
+/** Splits ids into batches of at most `size` (the last may be short). */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError('batch size must be a whole number, 1 or more');
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** A provider's answer for one message (libs/push SendResult, restated to keep this library free of libs/push). */
+export interface ProviderResult {
+  deviceId: string;
+  outcome: 'sent' | 'invalid_token' | 'retry' | 'failed';
+  retryAfterMs?: number;
+  status?: number;
+  reason?: string;
+}
+
+export interface ResultPlan {
+  sent: string[];
+  invalid: Array<{ deviceId: string; reason: string }>;
+  failed: Array<{ deviceId: string; reason: string }>;
+  /** Recipients to try again after `delayMs` (empty when none). */
+  retry: { deviceIds: string[]; delayMs: number };
+  /** Set when the provider answered 429: block it for this long and slow it down. */
+  throttledForMs: number | null;
+}
+
+export interface RetryPolicy {
+  /** Attempts so far for these recipients (0 for the first send). */
+  attempt: number;
+  maxAttempts: number;
+  /** Backoff for this attempt when the provider gave no Retry-After (exponential with jitter, libs/push backoffMs). */
+  backoffMs: number;
+  /** Longest we wait for a Retry-After; a longer one counts as failed rather than parking the batch for days. */
+  maxRetryAfterMs: number;
+}
+
+/**
+ * What to do with one provider's results: sent and invalid are final; `failed` is final (other 4xx, a payload
+ * refused); `retry` goes again after the longest Retry-After in the batch (or the backoff), unless this was the
+ * last attempt or the provider asked for longer than `maxRetryAfterMs`, which makes it failed.
+ */
+export function planResults(results: readonly ProviderResult[], policy: RetryPolicy): ResultPlan {
+  const plan: ResultPlan = { sent: [], invalid: [], failed: [], retry: { deviceIds: [], delayMs: 0 }, throttledForMs: null };
+  let retryAfter = 0;
+  const retrying: ProviderResult[] = [];
+  for (const r of results) {
+    if (r.outcome === 'sent') plan.sent.push(r.deviceId);
+    else if (r.outcome === 'invalid_token') plan.invalid.push({ deviceId: r.deviceId, reason: r.reason ?? 'invalid token' });
+    else if (r.outcome === 'failed') plan.failed.push({ deviceId: r.deviceId, reason: describeResult(r) });
+    else {
+      retrying.push(r);
+      if (r.retryAfterMs !== undefined) retryAfter = Math.max(retryAfter, r.retryAfterMs);
+      if (r.status === 429) plan.throttledForMs = Math.max(plan.throttledForMs ?? 0, r.retryAfterMs ?? policy.backoffMs);
+    }
+  }
+  const delayMs = retryAfter > 0 ? retryAfter : policy.backoffMs;
+  const exhausted = policy.attempt + 1 >= policy.maxAttempts;
+  for (const r of retrying) {
+    if (exhausted) plan.failed.push({ deviceId: r.deviceId, reason: `${describeResult(r)} (after ${policy.maxAttempts} attempts)` });
+    else if (delayMs > policy.maxRetryAfterMs)
+      plan.failed.push({ deviceId: r.deviceId, reason: `${describeResult(r)} (retry after ${delayMs} ms)` });
+    else plan.retry.deviceIds.push(r.deviceId);
+  }
+  plan.retry.delayMs = plan.retry.deviceIds.length > 0 ? delayMs : 0;
+  return plan;
+}
+
+function describeResult(r: ProviderResult): string {
+  if (r.status !== undefined && r.reason) return `${r.status} ${r.reason}`;
+  return r.reason ?? (r.status !== undefined ? `HTTP ${r.status}` : 'failed');
+}
+
+/** Whether the recent failure rate should pause the campaign: enough results seen, and above the threshold. */
+export function shouldAutoPause(
+  recentTotal: number,
+  recentFailed: number,
+  settings: Pick<DispatchSettings, 'errorRateThreshold' | 'errorRateMinSample'>,
+): boolean {
+  return recentTotal >= settings.errorRateMinSample && recentTotal > 0 && recentFailed / recentTotal > settings.errorRateThreshold;
+}
+
+/** Why a campaign was paused for its error rate (kept as its status reason). */
+export function errorRateReason(recentTotal: number, recentFailed: number, threshold: number): string {
+  const pct = (n: number) => `${Math.round(n * 1000) / 10}%`;
+  return `paused automatically: ${recentFailed} of the last ${recentTotal} sends failed (${pct(recentFailed / recentTotal)}, above ${pct(threshold)})`;
+}
+
+/** When a wave shut out by the send window may go: `at` itself when the window is open (or there is none). */
+export function windowDelay(window: SendWindow | null, at: Date): Date {
+  if (window === null || isInsideWindow(window, at)) return at;
+  return nextWindowOpen(window, at);
+}
+
+/**
+ * When recipients held until `until` (their quiet hours end) may be sent: the first instant from then that is also
+ * inside the campaign's window, or `until` when there is no window. Null when no such instant exists soon (the
+ * window and their quiet hours exclude each other): the caller records them as failed.
+ */
+export function heldRelease(window: SendWindow | null, quietHours: QuietHours | null, timezone: string, until: Date): Date | null {
+  if (window === null) return until;
+  return nextSendTime(window, quietHours, timezone, until);
+}
+
+/** When the planner of the next wave is due: the interval after this wave started. */
+export function nextWaveDue(startedAt: Date, intervalSeconds: number): Date {
+  return new Date(startedAt.getTime() + intervalSeconds * 1000);
+}

@@ -1,0 +1,98 @@
+/**
+ * Reads a campaign's live counters from its stats hash (`keys.campaign(id).stats`), which the dispatch workers write
+ * with Lua. The hash's layout is the contract:
+ *
+ * - `targeted`, `sent`, `failed`, `invalid`, `skipped`, `inactive`, `opened`: campaign totals (missing: 0)
+ * - `sent:fcm`, `sent:apns`, `sent:webpush`: sent per provider
+ * - `w<k>:targeted`, `w<k>:sent`, … `w<k>:inactive`: per wave k (1-based)
+ * - `waves`: waves materialised so far; `last_wave`: set (to k) once the final wave is planned
+ *
+ * Other fields (`settled`, `recent_total`, …) belong to the workers and are ignored here.
+ */
+import type { RedisClient } from './connection';
+import type { RedisKeys } from './keys';
+
+export const STATS_COUNTERS = ['targeted', 'sent', 'failed', 'invalid', 'skipped', 'inactive'] as const;
+export type StatsCounter = (typeof STATS_COUNTERS)[number];
+export const STATS_PROVIDERS = ['fcm', 'apns', 'webpush'] as const;
+export type StatsProvider = (typeof STATS_PROVIDERS)[number];
+
+export type WaveCounters = Record<StatsCounter, number>;
+
+export interface WaveStats extends WaveCounters {
+  /** 1-based. */
+  wave: number;
+}
+
+export interface CampaignStatsSnapshot extends WaveCounters {
+  /** Distinct openers (users, or devices without a user) reported by the app. */
+  opened: number;
+  by_provider: Record<StatsProvider, number>;
+  /** Waves that have counters, in order. */
+  waves: WaveStats[];
+  /** Waves materialised so far. */
+  waves_planned: number;
+  /** The last wave's number once it is planned; null before. */
+  final_wave: number | null;
+}
+
+const WAVE_FIELD = /^w([1-9][0-9]{0,8}):([a-z]+)$/;
+
+/** A counter's value: a whole number, anything else (missing, garbage) 0. */
+function count(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+const isCounter = (name: string): name is StatsCounter => (STATS_COUNTERS as readonly string[]).includes(name);
+
+export const emptyWaveCounters = (): WaveCounters => ({ targeted: 0, sent: 0, failed: 0, invalid: 0, skipped: 0, inactive: 0 });
+
+/**
+ * The snapshot a stats hash holds, or null when it holds no campaign counters at all (missing, or Redis lost it):
+ * the caller then falls back to the counters flushed to PostgreSQL.
+ */
+export function parseCampaignStats(hash: Readonly<Record<string, string>>): CampaignStatsSnapshot | null {
+  if (hash.targeted === undefined && hash.waves === undefined && hash.sent === undefined) return null;
+  const waves = new Map<number, WaveStats>();
+  for (const [field, value] of Object.entries(hash)) {
+    const match = WAVE_FIELD.exec(field);
+    if (!match || !isCounter(match[2]!)) continue;
+    const wave = Number(match[1]);
+    let entry = waves.get(wave);
+    if (!entry) waves.set(wave, (entry = { wave, ...emptyWaveCounters() }));
+    entry[match[2]] = count(value);
+  }
+  const lastWave = count(hash.last_wave);
+  return {
+    targeted: count(hash.targeted),
+    sent: count(hash.sent),
+    failed: count(hash.failed),
+    invalid: count(hash.invalid),
+    skipped: count(hash.skipped),
+    inactive: count(hash.inactive),
+    opened: count(hash.opened),
+    by_provider: { fcm: count(hash['sent:fcm']), apns: count(hash['sent:apns']), webpush: count(hash['sent:webpush']) },
+    waves: [...waves.values()].sort((a, b) => a.wave - b.wave),
+    waves_planned: count(hash.waves),
+    final_wave: lastWave > 0 ? lastWave : null,
+  };
+}
+
+/** A campaign's live counters, or null when Redis holds none for it. */
+export async function readCampaignStats(redis: RedisClient, keys: RedisKeys, campaignId: string): Promise<CampaignStatsSnapshot | null> {
+  return parseCampaignStats(await redis.hgetall(keys.campaign(campaignId).stats));
+}
+
+/**
+ * Counts one more opener in the campaign's stats hash, only if the hash exists: a hash Redis lost is not re-created
+ * holding `opened` alone (the write-behind flush would then copy that partial count over PostgreSQL's). Returns the
+ * new count, or null when the hash was missing. Two commands, not one script: a hash that vanishes between them is
+ * re-created with `opened` only, which `parseCampaignStats` treats as missing.
+ */
+export async function countCampaignOpen(redis: RedisClient, keys: RedisKeys, campaignId: string): Promise<number | null> {
+  const key = keys.campaign(campaignId).stats;
+  if ((await redis.exists(key)) === 0) return null;
+  return redis.hincrby(key, 'opened', 1);
+}

@@ -1,0 +1,185 @@
+/**
+ * Campaign dispatch state in Redis: the per-campaign ledgers (bitmaps indexed by device id), the counters, the parked
+ * jobs of a paused campaign, and the rate-limit buckets. Everything a retry or a restarted worker might do twice goes
+ * through a Lua script that counts each device once (scripts/dispatch-*.lua have the contracts).
+ *
+ * Memory: a bitmap takes one bit per device id up to the largest id sent to (1.25 MB per 10 M ids), whatever the
+ * campaign's size; the stats hash holds a few fields per wave. Nothing here grows with a campaign's recipients
+ * beyond that. Device ids must stay below 2^32 (Redis's largest bit offset).
+ */
+import type { RedisClient } from './connection';
+import type { RedisKeys } from './keys';
+import { defineScript, type ScriptCall } from './scripts';
+
+/** How one device's send ended, as the ledger records it. `held` is not final: the device is sent later. */
+export type RecordedOutcome =
+  { deviceId: string; outcome: 'sent'; provider: string } | { deviceId: string; outcome: 'invalid' | 'failed' | 'inactive' | 'held' };
+
+const CODES = { invalid: 'i', failed: 'f', inactive: 'x', held: 'h' } as const;
+
+export interface RecordSummary {
+  /** Devices of the campaign with a final outcome, all waves. */
+  settled: number;
+  /** Recipients of the waves materialised so far. */
+  targeted: number;
+  /** The last wave's number once it is planned, else null. */
+  lastWave: number | null;
+  /** The error-rate window: sends and failures recently (decayed by halving). */
+  recentTotal: number;
+  recentFailed: number;
+  /** Outcomes this call counted (the rest had been recorded before). */
+  counted: number;
+}
+
+/** Whether every recipient of every wave has a final outcome, the last wave planned. */
+export function isCampaignDone(s: Pick<RecordSummary, 'settled' | 'targeted' | 'lastWave'>): boolean {
+  return s.lastWave !== null && s.settled >= s.targeted;
+}
+
+/** A rate limit to take from: its bucket key, how many messages, and its rate per minute (null: no limit). */
+export interface RateTake {
+  key: string;
+  count: number;
+  perMinute: number | null;
+}
+
+export const RATE_BUCKETS_PER_CALL = 5;
+/** How far ahead of now a bucket may be booked: one second of sending at the limit. */
+export const RATE_BURST_MS = 1000;
+const MIN_PENALTY_FACTOR = 0.05;
+
+export class DispatchStore {
+  private readonly scripts: {
+    plan: ScriptCall<number[]>;
+    record: ScriptCall<number[]>;
+    rate: ScriptCall<number>;
+    penalty: ScriptCall<string>;
+  };
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+  ) {
+    this.scripts = {
+      plan: defineScript(redis, 'tidegateDispatchPlan', 'dispatch-plan-1.lua'),
+      record: defineScript(redis, 'tidegateDispatchRecord', 'dispatch-record-4.lua'),
+      rate: defineScript(redis, 'tidegateDispatchRate', 'dispatch-rate-5.lua'),
+      penalty: defineScript(redis, 'tidegateDispatchPenalty', 'dispatch-penalty-1.lua'),
+    };
+  }
+
+  /** Counts a materialised wave once (targeted, waves, last_wave). */
+  async planned(
+    campaignId: string,
+    wave: number,
+    size: number,
+    last: boolean,
+  ): Promise<Pick<RecordSummary, 'settled' | 'targeted' | 'lastWave'>> {
+    const [settled, targeted, lastWave] = await this.scripts.plan([this.keys.campaign(campaignId).stats], [wave, size, last ? 1 : 0]);
+    return { settled: Number(settled), targeted: Number(targeted), lastWave: Number(lastWave) || null };
+  }
+
+  /** The ids of `deviceIds` that have no final outcome yet (the ledger check before sending), in the given order. */
+  async unsettled(campaignId: string, deviceIds: readonly string[]): Promise<string[]> {
+    if (deviceIds.length === 0) return [];
+    const args: string[] = [];
+    for (const id of deviceIds) args.push('GET', 'u1', id);
+    // BITFIELD with GET only: one round trip for the whole batch (ioredis's overloads cannot type a variable list).
+    const bitfield = this.redis.bitfield.bind(this.redis) as unknown as (key: string, ...a: string[]) => Promise<number[]>;
+    const bits = await bitfield(this.keys.campaign(campaignId).settled, ...args);
+    return deviceIds.filter((_, i) => bits[i] === 0);
+  }
+
+  /** Records outcomes of one wave's sends; each device is counted once however often it is recorded. */
+  async record(campaignId: string, wave: number, outcomes: readonly RecordedOutcome[], errorWindow: number): Promise<RecordSummary> {
+    const k = this.keys.campaign(campaignId);
+    const args: Array<string | number> = [wave, errorWindow];
+    for (const o of outcomes) args.push(o.deviceId, o.outcome === 'sent' ? `s:${o.provider}` : CODES[o.outcome]);
+    const [settled, targeted, lastWave, recentTotal, recentFailed, counted] = await this.scripts.record(
+      [k.settled, k.sentLedger, k.held, k.stats],
+      args,
+    );
+    await this.redis.sadd(this.keys.dispatchDirty, campaignId);
+    return {
+      settled: Number(settled),
+      targeted: Number(targeted),
+      lastWave: Number(lastWave) || null,
+      recentTotal: Number(recentTotal),
+      recentFailed: Number(recentFailed),
+      counted: Number(counted),
+    };
+  }
+
+  /** Progress of one wave: recipients, those with a final outcome, those held for quiet hours now. */
+  async waveProgress(campaignId: string, wave: number): Promise<{ targeted: number | null; settled: number; holding: number }> {
+    const [targeted, settled, holding] = await this.redis.hmget(
+      this.keys.campaign(campaignId).stats,
+      `w${wave}:targeted`,
+      `w${wave}:settled`,
+      `w${wave}:holding`,
+    );
+    return { targeted: targeted === null ? null : Number(targeted), settled: Number(settled ?? 0), holding: Number(holding ?? 0) };
+  }
+
+  /** The campaign's totals as the last record or plan left them. */
+  async summary(campaignId: string): Promise<Pick<RecordSummary, 'settled' | 'targeted' | 'lastWave'>> {
+    const [settled, targeted, lastWave] = await this.redis.hmget(this.keys.campaign(campaignId).stats, 'settled', 'targeted', 'last_wave');
+    return { settled: Number(settled ?? 0), targeted: Number(targeted ?? 0), lastWave: lastWave === null ? null : Number(lastWave) };
+  }
+
+  /** Starts a fresh error-rate window (after a resume, so the failures that paused it do not pause it again). */
+  async resetErrorWindow(campaignId: string): Promise<void> {
+    await this.redis.hset(this.keys.campaign(campaignId).stats, 'recent_total', 0, 'recent_failed', 0);
+  }
+
+  /** Takes messages from every limit given, or from none: 0 when taken, else the milliseconds to wait. */
+  async takeRate(takes: readonly RateTake[], now = Date.now()): Promise<number> {
+    if (takes.length > RATE_BUCKETS_PER_CALL) throw new Error(`at most ${RATE_BUCKETS_PER_CALL} rate limits per call`);
+    const keys: string[] = [];
+    const args: Array<string | number> = [now, RATE_BURST_MS];
+    for (let i = 0; i < RATE_BUCKETS_PER_CALL; i++) {
+      const take = takes[i];
+      // Unused slots still need a key in the same slot: the global bucket with a count of 0 is never touched.
+      keys.push(take?.key ?? this.keys.limits.global);
+      args.push(take?.count ?? 0, take?.perMinute ?? 0);
+    }
+    return Number(await this.scripts.rate(keys, args));
+  }
+
+  /** A provider answered 429: block its bucket for `blockMs` and halve its rate factor. Returns the new factor. */
+  async penalise(provider: string, blockMs: number, now = Date.now()): Promise<number> {
+    return Number(
+      await this.scripts.penalty([this.keys.limits.provider(provider)], [now, Math.max(0, Math.ceil(blockMs)), MIN_PENALTY_FACTOR]),
+    );
+  }
+
+  /** Remembers a job parked while its campaign is paused (`<queue>|<job id>`). */
+  async park(campaignId: string, queue: string, jobId: string): Promise<void> {
+    await this.redis.sadd(this.keys.campaign(campaignId).parked, `${queue}|${jobId}`);
+  }
+
+  /** Takes every parked job of a campaign (they are to be woken now). */
+  async takeParked(campaignId: string): Promise<Array<{ queue: string; jobId: string }>> {
+    const key = this.keys.campaign(campaignId).parked;
+    const members = await this.redis.smembers(key);
+    if (members.length > 0) await this.redis.srem(key, ...members);
+    return members.map((m) => {
+      const at = m.indexOf('|');
+      return { queue: m.slice(0, at), jobId: m.slice(at + 1) };
+    });
+  }
+
+  /** Up to `count` campaigns whose counters changed since they were last flushed (removed from the set). */
+  async takeDirty(count: number): Promise<string[]> {
+    return (await this.redis.spop(this.keys.dispatchDirty, count)) ?? [];
+  }
+
+  async markDirty(campaignId: string): Promise<void> {
+    await this.redis.sadd(this.keys.dispatchDirty, campaignId);
+  }
+
+  /** The raw stats hash (for the write-behind flush). */
+  stats(campaignId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.campaign(campaignId).stats);
+  }
+}

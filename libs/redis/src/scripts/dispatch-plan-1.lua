@@ -1,0 +1,26 @@
+--[[
+dispatch-plan: records that wave `wave` of a campaign was materialised with `size` recipients. Idempotent: a planner
+that crashed and runs again for the same wave changes nothing the second time.
+
+KEYS[1]  the campaign's stats hash ({campaign:<id>}:stats)
+ARGV[1]  wave number (1-based)
+ARGV[2]  recipients in the wave (0 or more)
+ARGV[3]  1 when this is the campaign's last wave, else 0
+
+Writes w<wave>:targeted (once), adds it to `targeted`, raises `waves` to at least `wave`, sets `last_wave` when last.
+Returns { settled, targeted, last_wave (0 if none yet) } after the update.
+]]
+local stats = KEYS[1]
+local wave = ARGV[1]
+local size = tonumber(ARGV[2])
+if redis.call('HSETNX', stats, 'w' .. wave .. ':targeted', size) == 1 then
+  redis.call('HINCRBY', stats, 'targeted', size)
+end
+local waves = tonumber(redis.call('HGET', stats, 'waves') or '0')
+if tonumber(wave) > waves then redis.call('HSET', stats, 'waves', wave) end
+if ARGV[3] == '1' then redis.call('HSET', stats, 'last_wave', wave) end
+return {
+  tonumber(redis.call('HGET', stats, 'settled') or '0'),
+  tonumber(redis.call('HGET', stats, 'targeted') or '0'),
+  tonumber(redis.call('HGET', stats, 'last_wave') or '0'),
+}

@@ -1,0 +1,44 @@
+--[[
+dispatch-rate: takes `count` messages from up to five rate limits at once (global, campaign, and one per provider),
+or none of them. Each limit is a GCRA bucket: `tat` is the theoretical arrival time of the next message; a request
+fits when every bucket's tat is at most `burst_ms` ahead of now. A provider bucket may also be blocked until a time
+(its Retry-After) and slowed by a factor (halved on each 429, recovering 5 % per accepted request once unblocked).
+
+KEYS[1…5]  bucket hashes ({limits}:global, {limits}:campaign:<id>, {limits}:provider:<p> …), all in one slot
+ARGV[1]    now (ms since the epoch)
+ARGV[2]    burst_ms: how far ahead of now a bucket may be booked
+ARGV[3…]   per key, two values: count (messages this request takes from it), rate (messages per minute; 0: no limit)
+
+Returns 0 when taken (every bucket with a rate advanced by count × 60000 / (rate × factor)), else the milliseconds
+to wait before asking again (nothing taken).
+]]
+local now = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local wait = 0
+local plan = {}
+for k = 1, #KEYS do
+  local count = tonumber(ARGV[1 + 2 * k])
+  local rate = tonumber(ARGV[2 + 2 * k])
+  if count > 0 then
+    local state = redis.call('HMGET', KEYS[k], 'tat', 'blocked_until', 'factor')
+    local blocked = tonumber(state[2] or '0')
+    local factor = tonumber(state[3] or '1')
+    if blocked > now then
+      wait = math.max(wait, blocked - now)
+    elseif factor < 1 then
+      factor = math.min(1, factor * 1.05)
+      redis.call('HSET', KEYS[k], 'factor', tostring(factor))
+    end
+    if rate > 0 then
+      local tat = math.max(tonumber(state[1] or '0'), now)
+      if tat - now > burst then wait = math.max(wait, tat - now - burst) end
+      plan[#plan + 1] = { KEYS[k], tat + count * 60000 / (rate * factor) }
+    end
+  end
+end
+if wait > 0 then return math.ceil(wait) end
+for _, p in ipairs(plan) do
+  redis.call('HSET', p[1], 'tat', tostring(p[2]))
+  redis.call('PEXPIRE', p[1], math.ceil(p[2] - now) + 3600000)
+end
+return 0

@@ -1,0 +1,68 @@
+--[[
+dispatch-record: records the outcome of sends for one wave of a campaign, each device counted once however often a
+retry or a restarted worker records it again. The settled bitmap is the ledger the sender checks before sending.
+
+KEYS[1]  settled bitmap ({campaign:<id>}:settled): a final outcome was recorded for the device
+KEYS[2]  sent ledger bitmap ({campaign:<id>}:sent): the provider accepted the device's message
+KEYS[3]  held bitmap ({campaign:<id>}:held): the device was held for its quiet hours at least once
+KEYS[4]  stats hash ({campaign:<id>}:stats)
+ARGV[1]  wave number
+ARGV[2]  size of the error-rate window: when recent_total passes it, recent_total and recent_failed are halved
+ARGV[3…] pairs: device id, outcome — s:<provider> (sent), i (invalid token), f (failed), x (inactive), h (held)
+
+Counters: <outcome> and w<wave>:<outcome> (sent, invalid, failed, inactive, skipped for held), sent:<provider>,
+settled and w<wave>:settled, w<wave>:holding (held now, not yet settled), recent_total/recent_failed (sent + failed).
+Returns { settled, targeted, last_wave (0: not planned yet), recent_total, recent_failed, newly counted }.
+]]
+local settledKey, sentKey, heldKey, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local w = 'w' .. ARGV[1] .. ':'
+local window = tonumber(ARGV[2])
+local names = { i = 'invalid', f = 'failed', x = 'inactive' }
+local counted = 0
+for n = 3, #ARGV, 2 do
+  local id = tonumber(ARGV[n])
+  local outcome = ARGV[n + 1]
+  if outcome == 'h' then
+    if redis.call('SETBIT', heldKey, id, 1) == 0 then
+      redis.call('HINCRBY', stats, 'skipped', 1)
+      redis.call('HINCRBY', stats, w .. 'skipped', 1)
+      redis.call('HINCRBY', stats, w .. 'holding', 1)
+    end
+  elseif redis.call('SETBIT', settledKey, id, 1) == 0 then
+    counted = counted + 1
+    local name
+    if string.sub(outcome, 1, 2) == 's:' then
+      name = 'sent'
+      redis.call('SETBIT', sentKey, id, 1)
+      redis.call('HINCRBY', stats, 'sent:' .. string.sub(outcome, 3), 1)
+      redis.call('HINCRBY', stats, 'recent_total', 1)
+    else
+      name = names[outcome]
+      if not name then return redis.error_reply('unknown outcome ' .. outcome) end
+      if name == 'failed' then
+        redis.call('HINCRBY', stats, 'recent_total', 1)
+        redis.call('HINCRBY', stats, 'recent_failed', 1)
+      end
+    end
+    redis.call('HINCRBY', stats, name, 1)
+    redis.call('HINCRBY', stats, w .. name, 1)
+    redis.call('HINCRBY', stats, 'settled', 1)
+    redis.call('HINCRBY', stats, w .. 'settled', 1)
+    if redis.call('GETBIT', heldKey, id) == 1 then redis.call('HINCRBY', stats, w .. 'holding', -1) end
+  end
+end
+local recentTotal = tonumber(redis.call('HGET', stats, 'recent_total') or '0')
+local recentFailed = tonumber(redis.call('HGET', stats, 'recent_failed') or '0')
+if recentTotal > window then
+  recentTotal = math.floor(recentTotal / 2)
+  recentFailed = math.floor(recentFailed / 2)
+  redis.call('HSET', stats, 'recent_total', recentTotal, 'recent_failed', recentFailed)
+end
+return {
+  tonumber(redis.call('HGET', stats, 'settled') or '0'),
+  tonumber(redis.call('HGET', stats, 'targeted') or '0'),
+  tonumber(redis.call('HGET', stats, 'last_wave') or '0'),
+  recentTotal,
+  recentFailed,
+  counted,
+}

@@ -1,0 +1,118 @@
+/**
+ * Campaign dispatch end to end: the scheduler's API (in this process) and a worker process (the built app) send
+ * real provider requests to the three fakes on loopback. Every active device gets exactly one message, invalid tokens are deactivated, waves leave on time,
+ * and the counters flushed to PostgreSQL equal what the fakes received.
+ */
+import { PrismaService } from '@tidegate/database';
+import { startScheduler, type RunningApp } from '../support/apps';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createRoleKeys } from '../support/keys';
+import { waitFor, type Proc } from '../support/processes';
+import { deliveriesByDevice, seedDevices, spawnWorker, startPushFakes, type PushFakes, type SeededDevice } from '../support/push-fakes';
+import { createTestRedis, type TestRedis } from '../support/redis';
+
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access */
+type Json = Record<string, any>;
+
+const DEVICES = 20_000;
+const WAVE = 5000;
+const INTERVAL_S = 2;
+
+describe('dispatch: 20,000 devices across FCM, APNs and Web Push', () => {
+  let db: TestDatabase;
+  let redis: TestRedis;
+  let fakes: PushFakes;
+  let scheduler: RunningApp;
+  let worker: Proc;
+  let prisma: PrismaService;
+  let marketer: string;
+  let devices: SeededDevice[];
+  const invalid = new Set<string>();
+
+  async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+    const res = await fetch(`${scheduler.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${marketer}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  }
+
+  beforeAll(async () => {
+    [db, redis, fakes] = await Promise.all([createTestDatabase(), createTestRedis(), startPushFakes()]);
+    scheduler = await startScheduler({ databaseUrl: db.url, redisPrefix: redis.prefix }, 'api');
+    worker = await spawnWorker({
+      databaseUrl: db.url,
+      redisPrefix: redis.prefix,
+      fakes,
+      extra: { SEND_CONCURRENCY: '8', STATS_FLUSH_MS: '500' },
+    });
+    prisma = scheduler.app.get(PrismaService);
+    marketer = (await createRoleKeys(scheduler.app)).marketer;
+    devices = await seedDevices(prisma, fakes, DEVICES, { tags: ['spring'] });
+    // Every 97th device's token is gone, each provider saying so its own way.
+    for (const d of devices.filter((_, i) => i % 97 === 5)) {
+      invalid.add(d.id);
+      if (d.platform === 'fcm') fakes.fcm.fail(d.key, 'unregistered');
+      else if (d.platform === 'apns') fakes.apns.fail(d.key, 'Unregistered');
+      else fakes.webpush.unsubscribe(d.key);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all([scheduler?.close(), worker?.stop()]);
+    await Promise.all([fakes?.close(), redis?.cleanup(), db?.drop()]);
+  });
+
+  it('sends every active device exactly one message, in waves at the planned times', async () => {
+    const startAt = new Date(Date.now() + 3000);
+    const created = await api('POST', '/admin/campaigns', {
+      name: 'Spring sale',
+      message: { title: 'Spring sale', body: 'Everything -30%', data: { sku: '42' }, deep_link: 'https://shop.example/sale' },
+      audience: { segment: { tagsAll: ['spring'] } },
+      schedule: { start_at: startAt.toISOString() },
+      wave_plan: { batch_size: 500, wave_size: WAVE, interval_seconds: INTERVAL_S },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const preview = await api('POST', `/admin/campaigns/${id}/preview`);
+    expect(preview.status).toBe(200);
+    const planned = (preview.body.plan.waves as Json[]).map((w) => new Date(w.starts_at as string).getTime());
+    expect(planned).toHaveLength(DEVICES / WAVE);
+    expect((await api('POST', `/admin/campaigns/${id}/schedule`)).status).toBe(200);
+
+    await waitFor(async () => (await api('GET', `/admin/campaigns/${id}`)).body.status === 'completed', 90_000, 'the campaign to complete');
+
+    // Exactly once: every active device one message, no device two; invalid ones got none and are deactivated.
+    const received = deliveriesByDevice(fakes, devices);
+    const twice = [...received].filter(([, n]) => n > 1);
+    const missing = devices.filter((d) => !invalid.has(d.id) && received.get(d.id) !== 1);
+    expect(twice).toEqual([]);
+    expect(missing).toEqual([]);
+    const deactivated = await prisma.device.findMany({ where: { active: false }, select: { id: true, deactivatedReason: true } });
+    expect(new Set(deactivated.map((d) => d.id.toString()))).toEqual(invalid);
+
+    // Waves left at the planned times (the plan's start was the requested start_at, rounded to the tick).
+    const waves = await prisma.campaignWave.findMany({ where: { campaignId: id }, orderBy: { wave: 'asc' } });
+    expect(waves.map((w) => w.size)).toEqual([WAVE, WAVE, WAVE, WAVE]);
+    const lateness = waves.map((w, i) => w.startedAt.getTime() - (planned[i] as number));
+    process.stdout.write(`dispatch: waves left ${lateness.map((ms) => `${ms} ms`).join(', ')} after their planned times\n`);
+    for (const ms of lateness) {
+      expect(ms).toBeGreaterThanOrEqual(-50);
+      expect(ms).toBeLessThan(2500);
+    }
+
+    // Stats in PostgreSQL (after the final flush) equal what the fakes received.
+    const delivered = { fcm: fakes.fcm.delivered().length, apns: fakes.apns.delivered().length, webpush: fakes.webpush.delivered().length };
+    const stats = await prisma.campaignStats.findUniqueOrThrow({ where: { campaignId: id } });
+    expect(stats).toMatchObject({
+      targeted: DEVICES,
+      sent: delivered.fcm + delivered.apns + delivered.webpush,
+      invalid: invalid.size,
+      failed: 0,
+    });
+    expect(stats.byProvider).toEqual(delivered);
+    const waveSent = (await prisma.campaignWave.findMany({ where: { campaignId: id } })).reduce((n, w) => n + w.sent, 0);
+    expect(waveSent).toBe(stats.sent);
+  });
+});

@@ -108,6 +108,11 @@ const dispatch = {
   STATS_FLUSH_MS: positiveInt(2000),
   /** How often workers look for scheduled campaigns whose start time has come, ms. */
   DISPATCH_TICK_MS: positiveInt(1000),
+  /**
+   * A job's lock, ms (BullMQ lockDuration and stalled-check interval): a worker that dies mid-batch has its jobs
+   * taken over within one to two of these. Shorter finds crashes sooner but a worker blocked that long loses its job.
+   */
+  JOB_LOCK_MS: positiveInt(30_000),
 };
 
 type ProviderFields = { [K in keyof typeof dispatch]?: unknown };

@@ -88,11 +88,14 @@ export async function readCampaignStats(redis: RedisClient, keys: RedisKeys, cam
 /**
  * Counts one more opener in the campaign's stats hash, only if the hash exists: a hash Redis lost is not re-created
  * holding `opened` alone (the write-behind flush would then copy that partial count over PostgreSQL's). Returns the
- * new count, or null when the hash was missing. Two commands, not one script: a hash that vanishes between them is
+ * new count, or null when the hash was missing. The campaign is marked for the next write-behind flush. Two commands, not one script: a hash that vanishes between them is
  * re-created with `opened` only, which `parseCampaignStats` treats as missing.
  */
 export async function countCampaignOpen(redis: RedisClient, keys: RedisKeys, campaignId: string): Promise<number | null> {
   const key = keys.campaign(campaignId).stats;
   if ((await redis.exists(key)) === 0) return null;
-  return redis.hincrby(key, 'opened', 1);
+  const opened = await redis.hincrby(key, 'opened', 1);
+  // Marked for the workers' write-behind flush, which otherwise visits only running and paused campaigns.
+  await redis.sadd(keys.dispatchDirty, campaignId);
+  return opened;
 }

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { QueueName, type JobPayload } from '@tidegate/contracts';
 import { DispatchRepository, type SendableDevice } from '@tidegate/database';
 import {
@@ -17,7 +17,7 @@ import { backoffMs, type NotificationPayload, type PushMessage, type SendResult 
 import { RedisKeys, type RateTake, type RecordedOutcome } from '@tidegate/redis';
 import type { CampaignContent } from '../campaigns/campaign-content';
 import { CampaignLifecycle } from './campaign-lifecycle';
-import { DispatchContext } from './dispatch-context';
+import { DISPATCH_NOW, DispatchContext, type Now } from './dispatch-context';
 import { DispatchQueues, type JobControl } from './dispatch-queues';
 import { PushProviders } from './push-providers';
 
@@ -66,6 +66,7 @@ export class BatchSender {
     private readonly lifecycle: CampaignLifecycle,
     private readonly providers: PushProviders,
     private readonly keys: RedisKeys,
+    @Inject(DISPATCH_NOW) private readonly now: Now,
   ) {}
 
   async run(data: JobPayload<'send-batch'>, job: JobControl): Promise<BatchOutcome> {
@@ -75,7 +76,7 @@ export class BatchSender {
     const { campaign, content } = snapshot;
     if (campaign.status === 'paused') return this.queues.park(job, campaignId, QueueName.Send);
     if (campaign.status !== 'running') return { kind: 'skipped', why: `the campaign is ${campaign.status}` };
-    const now = new Date();
+    const now = new Date(this.now());
     const opens = windowDelay(content.schedule.sendWindow, now);
     if (opens > now) return this.queues.wait(job, opens.getTime());
 
@@ -98,10 +99,10 @@ export class BatchSender {
 
     const toSend = await this.holdQuiet(data, job, content, ready, now, outcomes, counts);
     const settings = await this.context.settings();
-    const wait = await store.takeRate(this.rateTakes(campaignId, content, settings, toSend));
+    const wait = await store.takeRate(this.rateTakes(campaignId, content, settings, toSend), this.now());
     if (wait > 0) {
       if (outcomes.length > 0) await store.record(campaignId, wave, outcomes, ERROR_WINDOW);
-      return this.queues.wait(job, Date.now() + wait);
+      return this.queues.wait(job, this.now() + wait);
     }
 
     const results = await this.send(content.message, toSend);
@@ -115,7 +116,7 @@ export class BatchSender {
         maxRetryAfterMs: MAX_RETRY_AFTER_MS,
       });
       const provider = this.providers.for(platform)?.name ?? platform;
-      if (plan.throttledForMs !== null) await store.penalise(provider, plan.throttledForMs);
+      if (plan.throttledForMs !== null) await store.penalise(provider, plan.throttledForMs, this.now());
       if (plan.invalid.length > 0) {
         await this.repo.deactivate(
           plan.invalid.map((i) => ({ deviceId: i.deviceId, reason: `${platform}: ${i.reason} (campaign ${campaignId})` })),
@@ -192,7 +193,7 @@ export class BatchSender {
         QueueName.Send,
         'send-batch',
         { ...data, deviceIds, attempt: 0 },
-        { jobId: heldJobId(job.id, new Date(at)), delay: Math.max(0, at - Date.now()) },
+        { jobId: heldJobId(job.id, new Date(at)), delay: Math.max(0, at - this.now()) },
       );
     }
     return ready;

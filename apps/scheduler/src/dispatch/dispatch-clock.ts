@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { CampaignRepository, DispatchRepository } from '@tidegate/database';
 import { readContent } from '../campaigns/campaign-content';
 import { CampaignLifecycle } from './campaign-lifecycle';
-import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch.processors';
+import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-workers';
 
 /**
  * Starts scheduled campaigns when their time comes: every DISPATCH_TICK_MS each worker looks for scheduled

@@ -3,6 +3,10 @@ import { CampaignRepository, DispatchSettingsRepository, type Campaign } from '@
 import { type DispatchSettings } from '@tidegate/domain';
 import { readContent, type CampaignContent } from '../campaigns/campaign-content';
 
+/** The dispatch code's clock (ms since the epoch): injected, so scenario tests can fix the instant. */
+export const DISPATCH_NOW = Symbol('DISPATCH_NOW');
+export type Now = () => number;
+
 /** How long a worker trusts what it read: SRE changes and pauses reach every batch within about this long. */
 export const CONTEXT_MAX_AGE_MS = 1000;
 

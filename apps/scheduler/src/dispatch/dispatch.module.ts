@@ -6,16 +6,9 @@ import { CampaignsModule } from '../campaigns/campaigns.module';
 import { BatchSender } from './batch-sender';
 import { CampaignLifecycle } from './campaign-lifecycle';
 import { DispatchClock } from './dispatch-clock';
-import { DispatchContext } from './dispatch-context';
+import { DISPATCH_NOW, DispatchContext } from './dispatch-context';
 import { DispatchController } from './dispatch.controller';
-import {
-  DISPATCH_OPTIONS,
-  DispatchWorkers,
-  PlanProcessor,
-  SendProcessor,
-  StatsProcessor,
-  type DispatchOptions,
-} from './dispatch.processors';
+import { DISPATCH_OPTIONS, DispatchWorkers, type DispatchOptions } from './dispatch-workers';
 import { DispatchQueues } from './dispatch-queues';
 import { PushProviders } from './push-providers';
 import { StatsFlusher } from './stats-flusher';
@@ -33,9 +26,11 @@ export class DispatchModule {
       sendConcurrency: config.SEND_CONCURRENCY,
       statsFlushMs: config.STATS_FLUSH_MS,
       tickMs: config.DISPATCH_TICK_MS,
+      lockMs: config.JOB_LOCK_MS,
     };
     const shared: Provider[] = [
       { provide: DISPATCH_OPTIONS, useValue: options },
+      { provide: DISPATCH_NOW, useValue: Date.now },
       {
         provide: DispatchStore,
         inject: [REDIS, RedisKeys],
@@ -48,16 +43,7 @@ export class DispatchModule {
       CampaignLifecycle,
     ];
     const workers: Provider[] = roles.workers
-      ? [
-          { provide: PushProviders, useFactory: () => new PushProviders(config) },
-          WavePlanner,
-          BatchSender,
-          PlanProcessor,
-          SendProcessor,
-          StatsProcessor,
-          DispatchWorkers,
-          DispatchClock,
-        ]
+      ? [{ provide: PushProviders, useFactory: () => new PushProviders(config) }, WavePlanner, BatchSender, DispatchWorkers, DispatchClock]
       : [];
     return {
       module: DispatchModule,

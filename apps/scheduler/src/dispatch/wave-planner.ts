@@ -6,7 +6,7 @@ import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import type { RoomSnapshot } from '@tidegate/contracts';
 import type { StoredAudience } from '../campaigns/campaign-content';
 import { CampaignLifecycle } from './campaign-lifecycle';
-import { DispatchContext } from './dispatch-context';
+import { DISPATCH_NOW, DispatchContext, type Now } from './dispatch-context';
 import { DispatchQueues, type JobControl } from './dispatch-queues';
 
 /**
@@ -52,6 +52,7 @@ export class WavePlanner {
     private readonly lifecycle: CampaignLifecycle,
     private readonly keys: RedisKeys,
     @Inject(REDIS) private readonly redis: RedisClient,
+    @Inject(DISPATCH_NOW) private readonly now: Now,
   ) {}
 
   async run(data: JobPayload<'plan-wave'>, job: JobControl): Promise<PlanOutcome> {
@@ -62,7 +63,7 @@ export class WavePlanner {
     if (campaign.status === 'paused') return this.queues.park(job, campaignId, QueueName.Plan);
     if (campaign.status !== 'running') return { kind: 'skipped', why: `the campaign is ${campaign.status}` };
 
-    const now = Date.now();
+    const now = this.now();
     if (data.dueAt > now) return this.queues.wait(job, data.dueAt, data.note);
     const existing = await this.repo.findWave(campaignId, wave);
     if (!existing) {
@@ -155,7 +156,7 @@ export class WavePlanner {
       JOB_QUEUE['plan-wave'],
       'plan-wave',
       { campaignId, wave: wave + 1, dueAt },
-      { jobId: planJobId(campaignId, wave + 1), delay: Math.max(0, dueAt - Date.now()) },
+      { jobId: planJobId(campaignId, wave + 1), delay: Math.max(0, dueAt - this.now()) },
     );
   }
 

@@ -11,7 +11,7 @@ import { waitFor, type Proc } from '../support/processes';
 import { deliveriesByDevice, seedDevices, spawnWorker, startPushFakes, type PushFakes, type SeededDevice } from '../support/push-fakes';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access */
+/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
 
 const DEVICES = 6000;

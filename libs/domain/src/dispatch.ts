@@ -7,6 +7,7 @@ import { type DispatchSettings } from './dispatch-settings';
 import { type QuietHours } from './quiet-hours';
 import { nextSendTime } from './send-time';
 import { type SendWindow, isInsideWindow, nextWindowOpen } from './send-window';
+import { type PushPlatform, type RateLimits } from './wave-plan';
 
 /**
  * Deterministic job ids: the same wave, batch and variant always gives the same id, so enqueueing twice (a planner
@@ -125,6 +126,42 @@ export function windowDelay(window: SendWindow | null, at: Date): Date {
 export function heldRelease(window: SendWindow | null, quietHours: QuietHours | null, timezone: string, until: Date): Date | null {
   if (window === null) return until;
   return nextSendTime(window, quietHours, timezone, until);
+}
+
+/** The limits one campaign's sends go through, messages per minute; null: none. */
+export interface CampaignLimits {
+  /** The system's limits, shared by every campaign (the SREs' settings). */
+  system: { globalPerMinute: number | null; providerPerMinute: Record<PushPlatform, number | null> };
+  /** The campaign's own: its rate (the stricter of its `campaign` and `global`), and its per-provider limits. */
+  campaign: { perMinute: number | null; providerPerMinute: Record<PushPlatform, number | null> };
+}
+
+const stricter = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  typeof a === 'number' ? (typeof b === 'number' ? Math.min(a, b) : a) : typeof b === 'number' ? b : null;
+
+/** A campaign's rate limits next to the system's: what the sender takes from, and what the preview plans with. */
+export function campaignLimits(
+  limits: RateLimits | null,
+  settings: Pick<DispatchSettings, 'globalPerMinute' | 'providerPerMinute'>,
+): CampaignLimits {
+  const own = (p: PushPlatform) => limits?.providerPerMinute?.[p] ?? null;
+  return {
+    system: { globalPerMinute: settings.globalPerMinute, providerPerMinute: { ...settings.providerPerMinute } },
+    campaign: {
+      perMinute: stricter(limits?.campaignPerMinute, limits?.globalPerMinute),
+      providerPerMinute: { fcm: own('fcm'), apns: own('apns'), webpush: own('webpush') },
+    },
+  };
+}
+
+/** The same limits as one RateLimits for planWaves: the stricter of the system's and the campaign's, per kind. */
+export function planningLimits(limits: CampaignLimits): RateLimits {
+  const provider = (p: PushPlatform) => stricter(limits.system.providerPerMinute[p], limits.campaign.providerPerMinute[p]);
+  return {
+    globalPerMinute: limits.system.globalPerMinute,
+    campaignPerMinute: limits.campaign.perMinute,
+    providerPerMinute: { fcm: provider('fcm'), apns: provider('apns'), webpush: provider('webpush') },
+  };
 }
 
 /** When the planner of the next wave is due: the interval after this wave started. */

@@ -60,10 +60,12 @@ export {
 export { DEFAULT_DISPATCH_SETTINGS, type DispatchSettings } from './dispatch-settings';
 export * from './dispatch-settings-rules';
 export {
+  type CampaignLimits,
   type ProviderResult,
   type ResultPlan,
   type RetryPolicy,
   batchJobId,
+  campaignLimits,
   chunk,
   errorRateReason,
   heldJobId,
@@ -71,6 +73,7 @@ export {
   nextWaveDue,
   planJobId,
   planResults,
+  planningLimits,
   retryJobId,
   shouldAutoPause,
   windowDelay,

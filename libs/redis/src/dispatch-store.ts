@@ -43,7 +43,7 @@ export interface RateTake {
   perMinute: number | null;
 }
 
-export const RATE_BUCKETS_PER_CALL = 5;
+export const RATE_BUCKETS_PER_CALL = 8;
 /** How far ahead of now a bucket may be booked: one second of sending at the limit. */
 export const RATE_BURST_MS = 1000;
 const MIN_PENALTY_FACTOR = 0.05;
@@ -63,7 +63,7 @@ export class DispatchStore {
     this.scripts = {
       plan: defineScript(redis, 'tidegateDispatchPlan', 'dispatch-plan-1.lua'),
       record: defineScript(redis, 'tidegateDispatchRecord', 'dispatch-record-4.lua'),
-      rate: defineScript(redis, 'tidegateDispatchRate', 'dispatch-rate-5.lua'),
+      rate: defineScript(redis, 'tidegateDispatchRate', 'dispatch-rate-8.lua'),
       penalty: defineScript(redis, 'tidegateDispatchPenalty', 'dispatch-penalty-1.lua'),
     };
   }

@@ -85,6 +85,9 @@ export class RedisKeys {
     return {
       global: `${base}:global`,
       campaign: (campaignId: string) => `${base}:campaign:${checkId('campaign', campaignId)}`,
+      /** A campaign's own limit for one provider. */
+      campaignProvider: (campaignId: string, provider: string) =>
+        `${base}:campaign:${checkId('campaign', campaignId)}:${checkId('provider', provider)}`,
       provider: (provider: string) => `${base}:provider:${checkId('provider', provider)}`,
     };
   }

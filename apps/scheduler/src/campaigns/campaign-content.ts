@@ -14,7 +14,6 @@
 import { validateSegment, type Segment } from '@tidegate/database';
 import {
   DEFAULT_DISPATCH_SETTINGS,
-  DEFAULT_PROVIDER_RATES_PER_MINUTE,
   PUSH_PLATFORMS,
   nextSendTime,
   validateQuietHours,
@@ -193,11 +192,6 @@ export function toApiRateLimits(limits: RateLimits | null): ApiRateLimits | null
   if (limits.campaignPerMinute !== undefined) api.campaign = limits.campaignPerMinute;
   if (limits.providerPerMinute !== undefined) api.per_provider = limits.providerPerMinute;
   return api;
-}
-
-/** The limits a plan uses: the campaign's, over the system defaults (FCM's 600,000/min). A null limit means none. */
-export function planRateLimits(limits: RateLimits | null): RateLimits {
-  return { ...limits, providerPerMinute: { ...DEFAULT_PROVIDER_RATES_PER_MINUTE, ...limits?.providerPerMinute } };
 }
 
 export function toApiAudience(audience: StoredAudience): { segment?: Segment; device_ids?: string[] } {

@@ -8,7 +8,7 @@ import {
   type Campaign,
   type CampaignCursor,
 } from '@tidegate/database';
-import { planWaves, type PushPlatform, type WavePlan } from '@tidegate/domain';
+import { campaignLimits, planWaves, planningLimits, type PushPlatform, type WavePlan } from '@tidegate/domain';
 import {
   MAX_CAMPAIGN_NAME_LENGTH,
   audiencePlatforms,
@@ -17,7 +17,6 @@ import {
   describe,
   fromWaveError,
   needsWaveDefaults,
-  planRateLimits,
   readContent,
   toApiAudience,
   toApiBody,
@@ -279,7 +278,7 @@ export class CampaignsService {
         batchSize: content.wavePlan.batchSize,
         waveSize: content.wavePlan.waveSize,
         intervalSeconds: content.wavePlan.intervalSeconds,
-        rateLimits: planRateLimits(content.wavePlan.rateLimits),
+        rateLimits: planningLimits(campaignLimits(content.wavePlan.rateLimits, await this.settings.get())),
         platformMix: mix && Object.values(mix).some((n) => n > 0) ? mix : null,
         sendWindow: content.schedule.sendWindow,
         startAt,

@@ -3,6 +3,7 @@ import { QueueName, type JobPayload } from '@tidegate/contracts';
 import { DispatchRepository, type SendableDevice } from '@tidegate/database';
 import {
   PUSH_PLATFORMS,
+  campaignLimits,
   heldJobId,
   heldRelease,
   planResults,
@@ -18,6 +19,7 @@ import { RedisKeys, type RateTake, type RecordedOutcome } from '@tidegate/redis'
 import type { CampaignContent } from '../campaigns/campaign-content';
 import { CampaignLifecycle } from './campaign-lifecycle';
 import { DISPATCH_NOW, DispatchContext, type Now } from './dispatch-context';
+import { DispatchMetrics } from './dispatch-metrics';
 import { DispatchQueues, type JobControl } from './dispatch-queues';
 import { PushProviders } from './push-providers';
 
@@ -67,6 +69,7 @@ export class BatchSender {
     private readonly providers: PushProviders,
     private readonly keys: RedisKeys,
     @Inject(DISPATCH_NOW) private readonly now: Now,
+    private readonly metrics: DispatchMetrics,
   ) {}
 
   async run(data: JobPayload<'send-batch'>, job: JobControl): Promise<BatchOutcome> {
@@ -74,14 +77,23 @@ export class BatchSender {
     const snapshot = await this.context.campaign(campaignId);
     if (!snapshot) return { kind: 'skipped', why: 'the campaign no longer exists' };
     const { campaign, content } = snapshot;
-    if (campaign.status === 'paused') return this.queues.park(job, campaignId, QueueName.Send);
+    if (campaign.status === 'paused') {
+      this.metrics.waits.inc({ reason: 'paused' });
+      return this.queues.park(job, campaignId, QueueName.Send);
+    }
     if (campaign.status !== 'running') return { kind: 'skipped', why: `the campaign is ${campaign.status}` };
     const now = new Date(this.now());
     const opens = windowDelay(content.schedule.sendWindow, now);
-    if (opens > now) return this.queues.wait(job, opens.getTime());
+    if (opens > now) {
+      this.metrics.waits.inc({ reason: 'window' });
+      return this.queues.wait(job, opens.getTime());
+    }
 
     const store = this.lifecycle.store;
     const ids = await store.unsettled(campaignId, data.deviceIds);
+    if (ids.length < data.deviceIds.length) {
+      this.metrics.messages.inc({ provider: 'ledger', outcome: 'duplicate_skipped' }, data.deviceIds.length - ids.length);
+    }
     if (ids.length === 0) {
       await this.lifecycle.completeIfDone(campaignId, await store.summary(campaignId));
       return { kind: 'skipped', why: 'every recipient already has an outcome' };
@@ -102,6 +114,7 @@ export class BatchSender {
     const wait = await store.takeRate(this.rateTakes(campaignId, content, settings, toSend), this.now());
     if (wait > 0) {
       if (outcomes.length > 0) await store.record(campaignId, wave, outcomes, ERROR_WINDOW);
+      this.metrics.waits.inc({ reason: 'rate_limit' });
       return this.queues.wait(job, this.now() + wait);
     }
 
@@ -130,6 +143,11 @@ export class BatchSender {
           msg: `campaign ${campaignId}: ${plan.failed.length} ${platform} messages failed: ${plan.failed[0]?.reason}`,
           campaignId,
         });
+      const count = (outcome: string, n: number) => n > 0 && this.metrics.messages.inc({ provider, outcome }, n);
+      count('sent', plan.sent.length);
+      count('invalid', plan.invalid.length);
+      count('failed', plan.failed.length);
+      count('retry', plan.retry.deviceIds.length);
       counts.sent += plan.sent.length;
       counts.invalid += plan.invalid.length;
       counts.failed += plan.failed.length;
@@ -145,6 +163,8 @@ export class BatchSender {
         { jobId: retryJobId(job.id, data.attempt + 1), delay: retryDelayMs },
       );
     }
+    if (counts.held > 0) this.metrics.messages.inc({ provider: 'none', outcome: 'held' }, counts.held);
+    if (counts.inactive > 0) this.metrics.messages.inc({ provider: 'none', outcome: 'inactive' }, counts.inactive);
     const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW);
     if (!(await this.lifecycle.pauseIfFailing(campaignId, summary, settings))) await this.lifecycle.completeIfDone(campaignId, summary);
     return { kind: 'sent', ...counts };
@@ -199,23 +219,22 @@ export class BatchSender {
     return ready;
   }
 
-  /** The limits this batch takes from: global and campaign for all of it, each provider for its share. */
+  /**
+   * The limits this batch takes from: the system's global limit and the campaign's own for all of it, each
+   * provider's quota (system) and the campaign's own per-provider limit for its share. All or nothing.
+   */
   private rateTakes(campaignId: string, content: CampaignContent, settings: DispatchSettings, devices: SendableDevice[]): RateTake[] {
     const perPlatform: Record<PushPlatform, number> = { fcm: 0, apns: 0, webpush: 0 };
     for (const d of devices) perPlatform[d.platform]++;
-    const limits = content.wavePlan.rateLimits;
+    const limits = campaignLimits(content.wavePlan.rateLimits, settings);
+    const k = this.keys.limits;
     const takes: RateTake[] = [
-      { key: this.keys.limits.global, count: devices.length, perMinute: settings.globalPerMinute },
-      { key: this.keys.limits.campaign(campaignId), count: devices.length, perMinute: limits?.campaignPerMinute ?? null },
+      { key: k.global, count: devices.length, perMinute: limits.system.globalPerMinute },
+      { key: k.campaign(campaignId), count: devices.length, perMinute: limits.campaign.perMinute },
     ];
     for (const p of PUSH_PLATFORMS) {
-      const quota = [settings.providerPerMinute[p], limits?.providerPerMinute?.[p]].filter((q): q is number => typeof q === 'number');
-      takes.push({ key: this.keys.limits.provider(p), count: perPlatform[p], perMinute: quota.length > 0 ? Math.min(...quota) : null });
-    }
-    // The campaign's own global limit, if stricter than the system's, is applied through the campaign bucket.
-    if (typeof limits?.globalPerMinute === 'number') {
-      const campaign = takes[1] as RateTake;
-      campaign.perMinute = Math.min(campaign.perMinute ?? Infinity, limits.globalPerMinute);
+      takes.push({ key: k.provider(p), count: perPlatform[p], perMinute: limits.system.providerPerMinute[p] });
+      takes.push({ key: k.campaignProvider(campaignId, p), count: perPlatform[p], perMinute: limits.campaign.providerPerMinute[p] });
     }
     return takes;
   }
@@ -236,12 +255,16 @@ export class BatchSender {
     await Promise.all(
       [...byPlatform].map(async ([platform, messages]) => {
         const provider = this.providers.for(platform);
-        out.set(
-          platform,
-          provider
-            ? await provider.send(messages)
-            : messages.map((m) => ({ deviceId: m.deviceId, outcome: 'failed' as const, reason: `no ${platform} provider is configured` })),
-        );
+        if (!provider) {
+          out.set(
+            platform,
+            messages.map((m) => ({ deviceId: m.deviceId, outcome: 'failed' as const, reason: `no ${platform} provider is configured` })),
+          );
+          return;
+        }
+        const stop = this.metrics.providerSeconds.startTimer({ provider: provider.name });
+        out.set(platform, await provider.send(messages));
+        stop();
       }),
     );
     return out;

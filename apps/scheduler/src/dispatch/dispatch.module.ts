@@ -8,6 +8,7 @@ import { CampaignLifecycle } from './campaign-lifecycle';
 import { DispatchClock } from './dispatch-clock';
 import { DISPATCH_NOW, DispatchContext } from './dispatch-context';
 import { DispatchController } from './dispatch.controller';
+import { DispatchMetrics } from './dispatch-metrics';
 import { DISPATCH_OPTIONS, DispatchWorkers, type DispatchOptions } from './dispatch-workers';
 import { DispatchQueues } from './dispatch-queues';
 import { PushProviders } from './push-providers';
@@ -43,7 +44,14 @@ export class DispatchModule {
       CampaignLifecycle,
     ];
     const workers: Provider[] = roles.workers
-      ? [{ provide: PushProviders, useFactory: () => new PushProviders(config) }, WavePlanner, BatchSender, DispatchWorkers, DispatchClock]
+      ? [
+          { provide: PushProviders, useFactory: () => new PushProviders(config) },
+          WavePlanner,
+          BatchSender,
+          DispatchMetrics,
+          DispatchWorkers,
+          DispatchClock,
+        ]
       : [];
     return {
       module: DispatchModule,

@@ -1,10 +1,11 @@
 --[[
-dispatch-rate: takes `count` messages from up to five rate limits at once (global, campaign, and one per provider),
-or none of them. Each limit is a GCRA bucket: `tat` is the theoretical arrival time of the next message; a request
+dispatch-rate: takes messages from up to eight rate limits at once, or from none of them: the system's global
+limit and its quota per provider (buckets every campaign shares), the campaign's own limit and its own per-provider
+limits. Each limit is a GCRA bucket: `tat` is the theoretical arrival time of the next message; a request
 fits when every bucket's tat is at most `burst_ms` ahead of now. A provider bucket may also be blocked until a time
 (its Retry-After) and slowed by a factor (halved on each 429, recovering 5 % per accepted request once unblocked).
 
-KEYS[1…5]  bucket hashes ({limits}:global, {limits}:campaign:<id>, {limits}:provider:<p> …), all in one slot
+KEYS[1…8]  bucket hashes ({limits}:global, {limits}:provider:<p>, {limits}:campaign:<id>, …:<p>), all in one slot
 ARGV[1]    now (ms since the epoch)
 ARGV[2]    burst_ms: how far ahead of now a bucket may be booked
 ARGV[3…]   per key, two values: count (messages this request takes from it), rate (messages per minute; 0: no limit)

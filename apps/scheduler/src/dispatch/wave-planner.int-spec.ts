@@ -1,0 +1,114 @@
+/**
+ * The wave planner against a fixed clock (DISPATCH_NOW): a wave due while the 01:00–06:00 Paris window is shut waits
+ * for the next opening (across the Paris DST nights), and a wave due inside it is materialised. Real PostgreSQL,
+ * Redis and BullMQ; BullMQ's workers are not running, so the jobs the planner enqueues stay where it put them.
+ */
+import { DelayedError } from 'bullmq';
+import type { JobPayload } from '@tidegate/contracts';
+import { batchJobId, planJobId, type QuietHours, type SendWindow } from '@tidegate/domain';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import {
+  FakeJob,
+  insertDevices,
+  insertRunningCampaign,
+  startDispatchScenario,
+  type DispatchScenario,
+} from '../../../../test/support/dispatch-scenario';
+import { createTestRedis, type TestRedis } from '../../../../test/support/redis';
+
+const quiet: QuietHours = { start: '22:00', end: '08:00' };
+const parisNight: SendWindow = { start: '01:00', end: '06:00', timezone: 'Europe/Paris' };
+const ms = (iso: string) => Date.parse(iso);
+
+type PlanData = JobPayload<'plan-wave'>;
+
+describe('WavePlanner with a fixed clock: the send window', () => {
+  let db: TestDatabase;
+  let redis: TestRedis;
+  let s: DispatchScenario;
+
+  beforeAll(async () => {
+    [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
+    s = await startDispatchScenario({ databaseUrl: db.url, redisPrefix: redis.prefix }, '2026-03-29T12:00:00Z');
+  });
+
+  afterAll(async () => {
+    await s?.close();
+    await Promise.all([redis?.cleanup(), db?.drop()]);
+  });
+
+  async function campaign(options: { waveSize?: number; batchSize?: number; intervalSeconds?: number } = {}) {
+    const devices = await insertDevices(s.prisma, ['Europe/Paris', 'America/New_York', 'Asia/Tokyo']);
+    const ids = devices.map((d) => d.id);
+    const id = await insertRunningCampaign(s.prisma, { deviceIds: ids, quietHours: quiet, sendWindow: parisNight, ...options });
+    return { id, ids };
+  }
+
+  const planJob = (data: PlanData) => new FakeJob(planJobId(data.campaignId, data.wave), data);
+  const sendJobs = async (campaignId: string) =>
+    (await s.sendQueue.getJobs(['waiting', 'delayed', 'prioritized'])).filter(
+      (j) => (j.data as JobPayload<'send-batch'>).campaignId === campaignId,
+    );
+
+  it.each([
+    { when: 'a Paris afternoon', now: '2026-03-29T12:00:00Z', opens: '2026-03-29T23:00:00Z' },
+    {
+      when: 'the closing instant of the 4-hour spring-forward night (06:00 CEST)',
+      now: '2026-03-29T04:00:00Z',
+      opens: '2026-03-29T23:00:00Z',
+    },
+    { when: 'before the spring-forward night opens (00:59 CET)', now: '2026-03-28T23:59:00Z', opens: '2026-03-29T00:00:00Z' },
+    { when: 'the day before the fall-back night (opens 01:00 CEST)', now: '2026-10-24T12:00:00Z', opens: '2026-10-24T23:00:00Z' },
+    { when: 'the closing instant of the 6-hour fall-back night (06:00 CET)', now: '2026-10-25T05:00:00Z', opens: '2026-10-26T00:00:00Z' },
+  ])('a wave due in $when waits for the next opening, noted `window`', async ({ now, opens }) => {
+    s.clock.set(now);
+    const c = await campaign();
+    const data: PlanData = { campaignId: c.id, wave: 1, dueAt: ms(now) - 60_000 };
+    const job = planJob(data);
+    await expect(s.planner.run(data, job)).rejects.toBeInstanceOf(DelayedError);
+    expect(job.moves).toEqual([ms(opens)]);
+    expect(job.updates).toEqual([{ ...data, note: 'window' }]);
+    // Nothing materialised: no checkpoint, no batches, no count.
+    expect(await s.prisma.campaignWave.count({ where: { campaignId: c.id } })).toBe(0);
+    expect(await sendJobs(c.id)).toEqual([]);
+    expect(await s.store.summary(c.id)).toEqual({ settled: 0, targeted: 0, lastWave: null });
+  });
+
+  it('a wave not yet due waits for its due time first, keeping its note', async () => {
+    s.clock.set('2026-03-29T00:30:00Z');
+    const c = await campaign();
+    const data: PlanData = { campaignId: c.id, wave: 1, dueAt: ms('2026-03-29T00:45:00Z'), note: 'scheduled' };
+    const job = planJob(data);
+    await expect(s.planner.run(data, job)).rejects.toBeInstanceOf(DelayedError);
+    expect(job.moves).toEqual([ms('2026-03-29T00:45:00Z')]);
+    expect(job.updates).toEqual([]);
+  });
+
+  it('a wave due inside the window (04:30Z, open only because the fall-back night lasts 6 hours) is materialised', async () => {
+    s.clock.set('2026-10-25T04:30:00Z');
+    const c = await campaign({ batchSize: 2 });
+    const data: PlanData = { campaignId: c.id, wave: 1, dueAt: ms('2026-10-25T04:00:00Z') };
+    expect(await s.planner.run(data, planJob(data))).toEqual({ kind: 'planned', wave: 1, size: 3, last: true });
+    const jobs = await sendJobs(c.id);
+    expect(jobs.map((j) => j.id).sort()).toEqual([batchJobId(c.id, 1, 1), batchJobId(c.id, 1, 2)].sort());
+    expect(jobs.flatMap((j) => (j.data as JobPayload<'send-batch'>).deviceIds).sort()).toEqual([...c.ids].sort());
+    expect(await s.store.summary(c.id)).toEqual({ settled: 0, targeted: 3, lastWave: 1 });
+    const wave = await s.prisma.campaignWave.findUniqueOrThrow({ where: { campaignId_wave: { campaignId: c.id, wave: 1 } } });
+    expect(wave).toMatchObject({ size: 3, batches: 2, last: true, dueAt: new Date('2026-10-25T04:00:00Z') });
+  });
+
+  // BUG (apps/scheduler/src/dispatch/wave-planner.ts, materialise → repo.saveWave, and scheduleNext): the wave's
+  // start is not taken from DISPATCH_NOW. saveWave passes no startedAt, so campaign_waves.started_at is PostgreSQL's
+  // now(); scheduleNext computes the next wave's dueAt from it (nextWaveDue(checkpoint.startedAt, interval)) but its
+  // delay from DISPATCH_NOW. With a fixed clock, wave 2 is due at the real time + interval, not the fixed instant +
+  // interval (and its delay mixes the two clocks); in production the two clocks differ by the DB/worker clock skew.
+  it.failing('schedules the next wave the interval after this one started, by the dispatch clock', async () => {
+    s.clock.set('2026-03-29T01:00:00Z'); // 03:00 CEST: inside the spring-forward window
+    const c = await campaign({ waveSize: 2, intervalSeconds: 600 });
+    const data: PlanData = { campaignId: c.id, wave: 1, dueAt: ms('2026-03-29T01:00:00Z') };
+    expect(await s.planner.run(data, planJob(data))).toEqual({ kind: 'planned', wave: 1, size: 2, last: false });
+    const next = await s.planQueue.getJob(planJobId(c.id, 2));
+    expect(next?.data).toEqual({ campaignId: c.id, wave: 2, dueAt: ms('2026-03-29T01:10:00Z') });
+    expect(next?.delay).toBe(600_000);
+  });
+});

@@ -123,4 +123,38 @@ describe('dispatch: provider results', () => {
     const sentBefore = deliveriesByDevice(fakes, devices);
     expect([...sentBefore.values()].filter((n) => n > 0).length).toBeLessThan(200);
   });
+
+  it("applies an SRE's new rate and wave size to a running campaign without a restart, and logs the change", async () => {
+    const devices = await seedDevices(prisma, fakes, 400, { tags: ['tuned'] });
+    const created = await api('POST', '/admin/campaigns', {
+      name: 'tuned',
+      message: { title: 'Hello', body: 'Tidegate' },
+      audience: { segment: { tagsAll: ['tuned'] } },
+      // 60 a minute: 400 recipients would take almost 7 minutes.
+      wave_plan: { batch_size: 20, wave_size: 100, interval_seconds: 0, rate_limits: { campaign: 60 } },
+    });
+    const id = created.body.id as string;
+    expect((await api('POST', `/admin/campaigns/${id}/start`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    const early = [...deliveriesByDevice(fakes, devices).values()].filter((n) => n > 0).length;
+    expect(early).toBeLessThan(100);
+
+    const tuned = await api(
+      'PATCH',
+      `/admin/campaigns/${id}/dispatch`,
+      { rate_per_minute: 600_000, wave_size: 200, reason: 'the room is empty' },
+      'sre',
+    );
+    expect(tuned.status).toBe(200);
+    await waitFor(async () => (await campaign(id)).status === 'completed', 30_000, 'the campaign to finish at the new rate');
+    expect([...deliveriesByDevice(fakes, devices).values()].every((n) => n === 1)).toBe(true);
+    // Waves planned after the change are of the new size.
+    const waves = await prisma.campaignWave.findMany({ where: { campaignId: id }, orderBy: { wave: 'asc' } });
+    expect(waves.at(-1)!.wave).toBeLessThan(4);
+    expect(waves.some((w) => w.size === 200)).toBe(true);
+
+    const changes = await api('GET', `/admin/dispatch/changes?scope=campaign:${id}`, undefined, 'sre');
+    expect(changes.status).toBe(200);
+    expect(JSON.stringify(changes.body)).toContain('sre-key');
+  });
 });

@@ -25,7 +25,14 @@ describe('queue dashboard (Bull Board) for the sre role', () => {
   let scheduler: RunningApp;
   let send: Queue;
   const keys: Partial<Record<Role, string>> = {};
-  const payload: JobPayload<'send-batch'> = { campaignId: 'c-board', wave: 0, batch: 3, deviceIds: ['d1', 'd2'], attempt: 0 };
+  const payload: JobPayload<'send-batch'> = {
+    campaignId: 'c-board',
+    wave: 0,
+    batch: 3,
+    deviceIds: ['d1', 'd2'],
+    attempt: 0,
+    platforms: { fcm: 2, apns: 0, webpush: 0 },
+  };
 
   beforeAll(async () => {
     [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);

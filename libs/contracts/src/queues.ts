@@ -24,10 +24,18 @@ export interface JobPayloads {
    */
   'plan-wave': { campaignId: string; wave: number; dueAt: number; note?: string };
   /**
-   * Send one batch (at most 500 device ids, as decimal strings) of a wave. `attempt` counts provider retries of
-   * these recipients (0: first send); `batch` is the batch's number in its wave.
+   * Send one batch (at most 500 device ids, as decimal strings, in id order) of a wave. `attempt` counts provider
+   * retries of these recipients (0: first send); `batch` is the batch's number in its wave.
    */
-  'send-batch': { campaignId: string; wave: number; batch: number; deviceIds: string[]; attempt: number };
+  'send-batch': {
+    campaignId: string;
+    wave: number;
+    batch: number;
+    deviceIds: string[];
+    attempt: number;
+    /** How many of the devices are on each platform (as planned): the rate limits are taken before any read. */
+    platforms: { fcm: number; apns: number; webpush: number };
+  };
   /** Write campaign counters from Redis to PostgreSQL (write-behind): the campaigns marked dirty, or this one. */
   'flush-stats': { campaignId?: string };
 }

@@ -3,6 +3,12 @@ import { type CampaignWave, type Platform } from '@prisma/client';
 import { PrismaService } from './prisma.service';
 import { segmentWhere, type Segment } from './segment';
 
+/** A device as the planner lists it. */
+export interface PlannedDevice {
+  id: bigint;
+  platform: Platform;
+}
+
 /** A device as the sender needs it. */
 export interface SendableDevice {
   id: string;
@@ -47,11 +53,17 @@ const clampInt = (n: number) => Math.min(MAX_INT, Math.max(0, Math.trunc(n)));
 export class DispatchRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Up to `limit` ids of a segment's devices after `afterId`, in id order: one page of a wave, by keyset. */
-  async segmentPage(segment: Segment, afterId: bigint, limit: number): Promise<bigint[]> {
-    const rows = await this.prisma.$queryRaw<Array<{ id: bigint }>>`
-      SELECT id FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY id LIMIT ${limit}`;
-    return rows.map((r) => r.id);
+  /** Up to `limit` devices of a segment after `afterId`, in id order: one page of a wave, by keyset. */
+  async segmentPage(segment: Segment, afterId: bigint, limit: number): Promise<PlannedDevice[]> {
+    return this.prisma.$queryRaw<PlannedDevice[]>`
+      SELECT id, platform FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY id LIMIT ${limit}`;
+  }
+
+  /** The platform of each listed device that exists (an inline audience), in id order. */
+  async platformsOf(ids: readonly bigint[]): Promise<PlannedDevice[]> {
+    if (ids.length === 0) return [];
+    return this.prisma.$queryRaw<PlannedDevice[]>`
+      SELECT id, platform FROM devices WHERE id = ANY(CAST(${ids.map(String)} AS bigint[])) ORDER BY id`;
   }
 
   findWave(campaignId: string, wave: number): Promise<CampaignWave | null> {
@@ -122,7 +134,7 @@ export class DispatchRepository {
   async flushStats(
     campaignId: string,
     totals: DispatchCounters & { opened: number; byProvider: Record<string, number>; waves: number },
-    waves: ReadonlyArray<{ wave: number } & DispatchCounters>,
+    waves: ReadonlyArray<{ wave: number; finishedAt: Date | null } & DispatchCounters>,
   ): Promise<void> {
     const t = totals;
     const byProvider = JSON.stringify(t.byProvider);
@@ -138,7 +150,8 @@ export class DispatchRepository {
       ...waves.map(
         (w) => this.prisma.$executeRaw`
         UPDATE campaign_waves SET targeted = ${clampInt(w.targeted)}, sent = ${clampInt(w.sent)}, failed = ${clampInt(w.failed)},
-          invalid = ${clampInt(w.invalid)}, skipped = ${clampInt(w.skipped)}, inactive = ${clampInt(w.inactive)}, flushed_at = now()
+          invalid = ${clampInt(w.invalid)}, skipped = ${clampInt(w.skipped)}, inactive = ${clampInt(w.inactive)},
+          finished_at = ${w.finishedAt}, flushed_at = now()
         WHERE campaign_id = CAST(${campaignId} AS uuid) AND wave = ${w.wave}`,
       ),
     ]);

@@ -74,8 +74,9 @@ export class DispatchStore {
     wave: number,
     size: number,
     last: boolean,
+    now = Date.now(),
   ): Promise<Pick<RecordSummary, 'settled' | 'targeted' | 'lastWave'>> {
-    const [settled, targeted, lastWave] = await this.scripts.plan([this.keys.campaign(campaignId).stats], [wave, size, last ? 1 : 0]);
+    const [settled, targeted, lastWave] = await this.scripts.plan([this.keys.campaign(campaignId).stats], [wave, size, last ? 1 : 0, now]);
     return { settled: Number(settled), targeted: Number(targeted), lastWave: Number(lastWave) || null };
   }
 
@@ -91,9 +92,15 @@ export class DispatchStore {
   }
 
   /** Records outcomes of one wave's sends; each device is counted once however often it is recorded. */
-  async record(campaignId: string, wave: number, outcomes: readonly RecordedOutcome[], errorWindow: number): Promise<RecordSummary> {
+  async record(
+    campaignId: string,
+    wave: number,
+    outcomes: readonly RecordedOutcome[],
+    errorWindow: number,
+    now = Date.now(),
+  ): Promise<RecordSummary> {
     const k = this.keys.campaign(campaignId);
-    const args: Array<string | number> = [wave, errorWindow];
+    const args: Array<string | number> = [wave, errorWindow, now];
     for (const o of outcomes) args.push(o.deviceId, o.outcome === 'sent' ? `s:${o.provider}` : CODES[o.outcome]);
     const [settled, targeted, lastWave, recentTotal, recentFailed, counted] = await this.scripts.record(
       [k.settled, k.sentLedger, k.held, k.stats],

@@ -10,6 +10,7 @@ CREATE TABLE "campaign_waves" (
     "due_at" TIMESTAMP(3) NOT NULL,
     "started_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "start_note" TEXT,
+    "finished_at" TIMESTAMP(3),
     "targeted" INTEGER NOT NULL DEFAULT 0,
     "sent" INTEGER NOT NULL DEFAULT 0,
     "failed" INTEGER NOT NULL DEFAULT 0,

@@ -21,6 +21,7 @@ import { CampaignLifecycle } from './campaign-lifecycle';
 import { DISPATCH_NOW, DispatchContext, type Now } from './dispatch-context';
 import { DispatchMetrics } from './dispatch-metrics';
 import { DispatchQueues, type JobControl } from './dispatch-queues';
+import { countPlatforms } from './wave-planner';
 import { PushProviders } from './push-providers';
 
 /** Provider retries back off from one second, doubling, to a minute (full jitter). */
@@ -28,6 +29,8 @@ export const RETRY_BASE_MS = 1000;
 export const RETRY_CAP_MS = 60_000;
 /** A Retry-After longer than this fails the recipients rather than parking them for days. */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
+/** Longest a batch waiting for a rate limit sleeps before it asks again (a raised limit applies within this). */
+export const MAX_RATE_WAIT_MS = 2000;
 /** Results judged by the error-rate guard: a window of about this many recent sends. */
 export const ERROR_WINDOW = 2000;
 
@@ -89,7 +92,16 @@ export class BatchSender {
       return this.queues.wait(job, opens.getTime());
     }
 
+    // The rate limits first, from the batch's planned platform counts: a batch that must wait costs one script.
     const store = this.lifecycle.store;
+    const settings = await this.context.settings();
+    const wait = await store.takeRate(this.rateTakes(campaignId, content, settings, data.deviceIds.length, data.platforms), this.now());
+    if (wait > 0) {
+      this.metrics.waits.inc({ reason: 'rate_limit' });
+      // Capped, so a limit an SRE raises meanwhile applies within MAX_RATE_WAIT_MS.
+      return this.queues.wait(job, this.now() + Math.min(wait, MAX_RATE_WAIT_MS));
+    }
+
     const ids = await store.unsettled(campaignId, data.deviceIds);
     if (ids.length < data.deviceIds.length) {
       this.metrics.messages.inc({ provider: 'ledger', outcome: 'duplicate_skipped' }, data.deviceIds.length - ids.length);
@@ -108,15 +120,7 @@ export class BatchSender {
       else ready.push(device);
     }
     counts.inactive = outcomes.length;
-
     const toSend = await this.holdQuiet(data, job, content, ready, now, outcomes, counts);
-    const settings = await this.context.settings();
-    const wait = await store.takeRate(this.rateTakes(campaignId, content, settings, toSend), this.now());
-    if (wait > 0) {
-      if (outcomes.length > 0) await store.record(campaignId, wave, outcomes, ERROR_WINDOW);
-      this.metrics.waits.inc({ reason: 'rate_limit' });
-      return this.queues.wait(job, this.now() + wait);
-    }
 
     const results = await this.send(content.message, toSend);
     const retry: string[] = [];
@@ -159,13 +163,18 @@ export class BatchSender {
       await this.queues.add(
         QueueName.Send,
         'send-batch',
-        { ...data, deviceIds: retry, attempt: data.attempt + 1 },
+        {
+          ...data,
+          deviceIds: retry,
+          attempt: data.attempt + 1,
+          platforms: countPlatforms(retry.map((id) => found.get(id) as SendableDevice)),
+        },
         { jobId: retryJobId(job.id, data.attempt + 1), delay: retryDelayMs },
       );
     }
     if (counts.held > 0) this.metrics.messages.inc({ provider: 'none', outcome: 'held' }, counts.held);
     if (counts.inactive > 0) this.metrics.messages.inc({ provider: 'none', outcome: 'inactive' }, counts.inactive);
-    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW);
+    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now());
     if (!(await this.lifecycle.pauseIfFailing(campaignId, summary, settings))) await this.lifecycle.completeIfDone(campaignId, summary);
     return { kind: 'sent', ...counts };
   }
@@ -186,7 +195,7 @@ export class BatchSender {
     const quiet = content.schedule.quietHours;
     if (!quiet) return devices;
     const ready: SendableDevice[] = [];
-    const groups = new Map<number, string[]>();
+    const groups = new Map<number, SendableDevice[]>();
     const releaseByZone = new Map<string, Date | null>();
     for (const device of devices) {
       if (!isQuiet(quiet, device.timezone, now)) {
@@ -204,15 +213,17 @@ export class BatchSender {
         counts.failed++;
         continue;
       }
-      groups.set(release.getTime(), [...(groups.get(release.getTime()) ?? []), device.id]);
+      const group = groups.get(release.getTime()) ?? [];
+      group.push(device);
+      groups.set(release.getTime(), group);
       outcomes.push({ deviceId: device.id, outcome: 'held' });
       counts.held++;
     }
-    for (const [at, deviceIds] of groups) {
+    for (const [at, group] of groups) {
       await this.queues.add(
         QueueName.Send,
         'send-batch',
-        { ...data, deviceIds, attempt: 0 },
+        { ...data, deviceIds: group.map((d) => d.id), attempt: 0, platforms: countPlatforms(group) },
         { jobId: heldJobId(job.id, new Date(at)), delay: Math.max(0, at - this.now()) },
       );
     }
@@ -223,14 +234,18 @@ export class BatchSender {
    * The limits this batch takes from: the system's global limit and the campaign's own for all of it, each
    * provider's quota (system) and the campaign's own per-provider limit for its share. All or nothing.
    */
-  private rateTakes(campaignId: string, content: CampaignContent, settings: DispatchSettings, devices: SendableDevice[]): RateTake[] {
-    const perPlatform: Record<PushPlatform, number> = { fcm: 0, apns: 0, webpush: 0 };
-    for (const d of devices) perPlatform[d.platform]++;
+  private rateTakes(
+    campaignId: string,
+    content: CampaignContent,
+    settings: DispatchSettings,
+    total: number,
+    perPlatform: Record<PushPlatform, number>,
+  ): RateTake[] {
     const limits = campaignLimits(content.wavePlan.rateLimits, settings);
     const k = this.keys.limits;
     const takes: RateTake[] = [
-      { key: k.global, count: devices.length, perMinute: limits.system.globalPerMinute },
-      { key: k.campaign(campaignId), count: devices.length, perMinute: limits.campaign.perMinute },
+      { key: k.global, count: total, perMinute: limits.system.globalPerMinute },
+      { key: k.campaign(campaignId), count: total, perMinute: limits.campaign.perMinute },
     ];
     for (const p of PUSH_PLATFORMS) {
       takes.push({ key: k.provider(p), count: perPlatform[p], perMinute: limits.system.providerPerMinute[p] });

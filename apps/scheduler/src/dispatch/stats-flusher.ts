@@ -4,12 +4,12 @@ import { DispatchStore } from '@tidegate/redis';
 
 const COUNTERS = ['targeted', 'sent', 'failed', 'invalid', 'skipped', 'inactive'] as const;
 const PROVIDERS = ['fcm', 'apns', 'webpush', 'sink'] as const;
-const WAVE_FIELD = /^w(\d+):([a-z]+)$/;
+const WAVE_FIELD = /^w(\d+):([a-z_]+)$/;
 
 /** A campaign's stats hash (layout: docs/dispatch.md, "Stats") as the rows of campaign_stats and campaign_waves. */
 export function countersFromHash(hash: Record<string, string>): {
   totals: DispatchCounters & { opened: number; byProvider: Record<string, number>; waves: number };
-  waves: Array<{ wave: number } & DispatchCounters>;
+  waves: Array<{ wave: number; finishedAt: Date | null } & DispatchCounters>;
 } {
   const n = (v: string | undefined) => Number(v ?? 0) || 0;
   const totals = {
@@ -22,13 +22,15 @@ export function countersFromHash(hash: Record<string, string>): {
   };
   const byProvider: Record<string, number> = {};
   for (const p of PROVIDERS) if (hash[`sent:${p}`] !== undefined) byProvider[p] = n(hash[`sent:${p}`]);
-  const waves = new Map<number, { wave: number } & DispatchCounters>();
+  const waves = new Map<number, { wave: number; finishedAt: Date | null } & DispatchCounters>();
   for (const [field, value] of Object.entries(hash)) {
     const m = WAVE_FIELD.exec(field);
-    if (!m || !(COUNTERS as readonly string[]).includes(m[2] as string)) continue;
+    if (!m) continue;
     const wave = Number(m[1]);
-    const row = waves.get(wave) ?? { wave, targeted: 0, sent: 0, failed: 0, invalid: 0, skipped: 0, inactive: 0 };
-    row[m[2] as (typeof COUNTERS)[number]] = n(value);
+    const row = waves.get(wave) ?? { wave, finishedAt: null, targeted: 0, sent: 0, failed: 0, invalid: 0, skipped: 0, inactive: 0 };
+    if (m[2] === 'finished_at') row.finishedAt = new Date(n(value));
+    else if ((COUNTERS as readonly string[]).includes(m[2] as string)) row[m[2] as (typeof COUNTERS)[number]] = n(value);
+    else continue;
     waves.set(wave, row);
   }
   return { totals: { ...totals, byProvider }, waves: [...waves.values()].sort((a, b) => a.wave - b.wave) };

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JOB_QUEUE, QueueName, type JobPayload } from '@tidegate/contracts';
-import { DispatchRepository } from '@tidegate/database';
-import { batchJobId, chunk, nextWaveDue, planJobId, windowDelay } from '@tidegate/domain';
+import { DispatchRepository, type PlannedDevice } from '@tidegate/database';
+import { batchJobId, chunk, nextWaveDue, planJobId, windowDelay, type PushPlatform } from '@tidegate/domain';
 import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import type { RoomSnapshot } from '@tidegate/contracts';
 import type { StoredAudience } from '../campaigns/campaign-content';
@@ -19,6 +19,18 @@ export const WAVES_IN_FLIGHT = 2;
 export const WAVE_POLL_MS = 500;
 /** A room snapshot older than this is ignored: no gateway is releasing that room, so it cannot be judged. */
 export const ROOM_SNAPSHOT_MAX_AGE_MS = 30_000;
+
+interface Recipient {
+  id: string;
+  platform: PushPlatform;
+}
+
+/** How many recipients of a batch are on each platform. */
+export function countPlatforms(recipients: ReadonlyArray<{ platform: PushPlatform }>): Record<PushPlatform, number> {
+  const counts: Record<PushPlatform, number> = { fcm: 0, apns: 0, webpush: 0 };
+  for (const r of recipients) counts[r.platform]++;
+  return counts;
+}
 
 export type PlanOutcome =
   | { kind: 'planned'; wave: number; size: number; last: boolean }
@@ -99,7 +111,7 @@ export class WavePlanner {
   ): Promise<PlanOutcome> {
     const { campaignId, wave } = data;
     let checkpoint = await this.repo.findWave(campaignId, wave);
-    let ids: string[];
+    let ids: Recipient[];
     let more: boolean;
     if (!checkpoint) {
       const previous = wave > 1 ? await this.repo.findWave(campaignId, wave - 1) : null;
@@ -113,7 +125,7 @@ export class WavePlanner {
         campaignId,
         wave,
         afterId,
-        lastId: ids.length > 0 ? BigInt(ids[ids.length - 1] as string) : afterId,
+        lastId: ids.length > 0 ? BigInt((ids[ids.length - 1] as Recipient).id) : afterId,
         size: ids.length,
         batches: Math.ceil(ids.length / batchSize),
         dueAt: new Date(data.dueAt),
@@ -131,13 +143,13 @@ export class WavePlanner {
       ids = await this.page(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId);
     }
     const last = !more;
-    const batches = chunk(ids, batchSize).map((deviceIds, i) => ({
+    const batches = chunk(ids, batchSize).map((recipients, i) => ({
       name: 'send-batch' as const,
-      data: { campaignId, wave, batch: i + 1, deviceIds, attempt: 0 },
+      data: { campaignId, wave, batch: i + 1, deviceIds: recipients.map((r) => r.id), attempt: 0, platforms: countPlatforms(recipients) },
       opts: { jobId: batchJobId(campaignId, wave, i + 1) },
     }));
     await this.queues.addBatches(batches);
-    const summary = await this.lifecycle.store.planned(campaignId, wave, ids.length, last);
+    const summary = await this.lifecycle.store.planned(campaignId, wave, ids.length, last, this.now());
     this.logger.log({
       msg: `campaign ${campaignId} wave ${wave}: ${ids.length} recipients in ${batches.length} batches${last ? ' (last)' : ''}`,
       campaignId,
@@ -160,19 +172,21 @@ export class WavePlanner {
     );
   }
 
-  /** The next page of the audience after `afterId` (up to `upTo` when re-listing a checkpointed wave), as strings. */
-  private async page(audience: StoredAudience, afterId: bigint, limit: number, upTo: bigint | null): Promise<string[]> {
-    let ids: bigint[];
+  /** The next page of the audience after `afterId` (up to `upTo` when re-listing a checkpointed wave). */
+  private async page(audience: StoredAudience, afterId: bigint, limit: number, upTo: bigint | null): Promise<Recipient[]> {
+    let rows: PlannedDevice[];
     if ('segment' in audience) {
-      ids = await this.repo.segmentPage(audience.segment, afterId, limit);
+      rows = await this.repo.segmentPage(audience.segment, afterId, limit);
     } else {
-      ids = audience.deviceIds
+      const ids = audience.deviceIds
         .map((s) => BigInt(s))
         .filter((id) => id > afterId)
         .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
         .slice(0, limit);
+      // Listed ids that are not devices (deleted since) are left out here, so they are not counted as recipients.
+      rows = await this.repo.platformsOf(ids);
     }
-    return (upTo === null ? ids : ids.filter((id) => id <= upTo)).map(String);
+    return (upTo === null ? rows : rows.filter((r) => r.id <= upTo)).map((r) => ({ id: r.id.toString(), platform: r.platform }));
   }
 
   /**

@@ -29,7 +29,11 @@ describe('scheduler queues (BullMQ on real Redis)', () => {
 
   it('registers every queue of the contracts under the hash-tagged prefix', async () => {
     const queue = scheduler.app.get<Queue>(getQueueToken(QueueName.Send), { strict: false });
-    await queue.add('send-batch', { campaignId: 'c', wave: 0, batch: 0, deviceIds: ['1'], attempt: 0 }, { jobId: 'c:0:0' });
+    await queue.add(
+      'send-batch',
+      { campaignId: 'c', wave: 0, batch: 0, deviceIds: ['1'], attempt: 0, platforms: { fcm: 1, apns: 0, webpush: 0 } },
+      { jobId: 'c:0:0' },
+    );
     expect(await countByPattern(redis.client, `${redis.prefix}:{bull}:send:*`)).toBeGreaterThan(0);
     expect(await countByPattern(redis.client, `bull:send:*`)).toBe(0);
   });

@@ -10,6 +10,9 @@ ARGV[1]    now (ms since the epoch)
 ARGV[2]    burst_ms: how far ahead of now a bucket may be booked
 ARGV[3…]   per key, two values: count (messages this request takes from it), rate (messages per minute; 0: no limit)
 
+Each bucket remembers the rate it was booked at: when the rate given differs (an SRE changed it), the time booked
+ahead is re-timed at the new rate, so a raised limit applies at once instead of after the old booking runs out.
+
 Returns 0 when taken (every bucket with a rate advanced by count × 60000 / (rate × factor)), else the milliseconds
 to wait before asking again (nothing taken).
 ]]
@@ -21,7 +24,7 @@ for k = 1, #KEYS do
   local count = tonumber(ARGV[1 + 2 * k])
   local rate = tonumber(ARGV[2 + 2 * k])
   if count > 0 then
-    local state = redis.call('HMGET', KEYS[k], 'tat', 'blocked_until', 'factor')
+    local state = redis.call('HMGET', KEYS[k], 'tat', 'blocked_until', 'factor', 'rate')
     local blocked = tonumber(state[2] or '0')
     local factor = tonumber(state[3] or '1')
     if blocked > now then
@@ -32,14 +35,17 @@ for k = 1, #KEYS do
     end
     if rate > 0 then
       local tat = math.max(tonumber(state[1] or '0'), now)
+      -- The rate changed (an SRE's PATCH): what is booked ahead is re-timed at the new rate.
+      local booked = tonumber(state[4] or '0')
+      if booked > 0 and booked ~= rate and tat > now then tat = now + (tat - now) * booked / rate end
       if tat - now > burst then wait = math.max(wait, tat - now - burst) end
-      plan[#plan + 1] = { KEYS[k], tat + count * 60000 / (rate * factor) }
+      plan[#plan + 1] = { KEYS[k], tat + count * 60000 / (rate * factor), rate }
     end
   end
 end
 if wait > 0 then return math.ceil(wait) end
 for _, p in ipairs(plan) do
-  redis.call('HSET', p[1], 'tat', tostring(p[2]))
+  redis.call('HSET', p[1], 'tat', tostring(p[2]), 'rate', p[3])
   redis.call('PEXPIRE', p[1], math.ceil(p[2] - now) + 3600000)
 end
 return 0

@@ -8,18 +8,21 @@ KEYS[3]  held bitmap ({campaign:<id>}:held): the device was held for its quiet h
 KEYS[4]  stats hash ({campaign:<id>}:stats)
 ARGV[1]  wave number
 ARGV[2]  size of the error-rate window: when recent_total passes it, recent_total and recent_failed are halved
-ARGV[3…] pairs: device id, outcome — s:<provider> (sent), i (invalid token), f (failed), x (inactive), h (held)
+ARGV[3]  now (ms since the epoch): recorded as w<wave>:finished_at when the wave's last recipient settles or is held
+ARGV[4…] pairs: device id, outcome — s:<provider> (sent), i (invalid token), f (failed), x (inactive), h (held)
 
 Counters: <outcome> and w<wave>:<outcome> (sent, invalid, failed, inactive, skipped for held), sent:<provider>,
-settled and w<wave>:settled, w<wave>:holding (held now, not yet settled), recent_total/recent_failed (sent + failed).
+settled and w<wave>:settled, w<wave>:holding (held now, not yet settled), recent_total/recent_failed (sent + failed),
+w<wave>:finished_at (once).
 Returns { settled, targeted, last_wave (0: not planned yet), recent_total, recent_failed, newly counted }.
 ]]
 local settledKey, sentKey, heldKey, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local w = 'w' .. ARGV[1] .. ':'
 local window = tonumber(ARGV[2])
+local now = ARGV[3]
 local names = { i = 'invalid', f = 'failed', x = 'inactive' }
 local counted = 0
-for n = 3, #ARGV, 2 do
+for n = 4, #ARGV, 2 do
   local id = tonumber(ARGV[n])
   local outcome = ARGV[n + 1]
   if outcome == 'h' then
@@ -50,6 +53,10 @@ for n = 3, #ARGV, 2 do
     redis.call('HINCRBY', stats, w .. 'settled', 1)
     if redis.call('GETBIT', heldKey, id) == 1 then redis.call('HINCRBY', stats, w .. 'holding', -1) end
   end
+end
+local progress = redis.call('HMGET', stats, w .. 'targeted', w .. 'settled', w .. 'holding')
+if progress[1] and tonumber(progress[2] or '0') + tonumber(progress[3] or '0') >= tonumber(progress[1]) then
+  redis.call('HSETNX', stats, w .. 'finished_at', now)
 end
 local recentTotal = tonumber(redis.call('HGET', stats, 'recent_total') or '0')
 local recentFailed = tonumber(redis.call('HGET', stats, 'recent_failed') or '0')

@@ -1,5 +1,7 @@
 /**
- * The demo data of `npm start`: one waiting room (`demo`) and one draft campaign in front of it.
+ * The demo data of `npm start`: one waiting room (`demo`), 3,000 demo devices (tag `demo`, the three platforms in
+ * turn) and one draft campaign to them in front of the room. `npm start` runs the workers with the sink provider
+ * unless provider credentials are configured, so starting the campaign sends nothing anywhere.
  * Idempotent: rows that exist already are left as they are (so changes made through the API survive a restart);
  * `--reset` puts them back to these values.
  *
@@ -30,12 +32,26 @@ const campaign = {
     body: 'Everything in the Demo shop is 30% off until noon.',
     deepLink: 'http://127.0.0.1:3005/sale',
   },
-  audience: { segment: {} },
-  schedule: { startAt: null, sendWindow: { start: '01:00', end: '06:00', timezone: 'UTC' } },
-  wavePlan: { batchSize: 500, waveSize: 5000, intervalSeconds: 60, provider: 'sink' },
+  audience: { segment: { tagsAll: ['demo'] } },
+  schedule: { startAt: null, sendWindow: null, quietHours: null },
+  wavePlan: { batchSize: 100, waveSize: 500, intervalSeconds: 10, rateLimits: { campaignPerMinute: 6000 } },
   roomId: DEMO_ROOM_ID,
   createdBy: 'demo seed',
 } satisfies Omit<Prisma.CampaignUncheckedCreateInput, 'id'>;
+
+/** Demo devices: tokens that only the sink provider accepts (no real push service knows them). */
+export const DEMO_DEVICES = 3000;
+const PLATFORMS = ['fcm', 'apns', 'webpush'] as const;
+
+function demoDevice(i: number): Prisma.DeviceCreateManyInput {
+  const platform = PLATFORMS[i % 3] as (typeof PLATFORMS)[number];
+  const n = String(i).padStart(6, '0');
+  const base = { platform, tags: ['demo'], timezone: ['Europe/Paris', 'America/New_York', 'Asia/Tokyo', 'UTC'][i % 4] as string };
+  if (platform === 'webpush') {
+    return { ...base, token: `https://push.demo.invalid/sub/${n}`, p256dh: `demo-p256dh-${n}`, auth: `demo-auth-${n}` };
+  }
+  return { ...base, token: platform === 'apns' ? `de00${n}`.padEnd(64, '0') : `demo-fcm-${n}` };
+}
 
 export interface SeedOptions {
   /** Overwrite the demo room and campaign with the values above if they exist. */
@@ -50,6 +66,7 @@ export async function seedDemo(databaseUrl: string, options: SeedOptions = {}): 
       create: { id: DEMO_ROOM_ID, ...room },
       update: options.reset ? room : {},
     });
+    await prisma.device.createMany({ data: Array.from({ length: DEMO_DEVICES }, (_, i) => demoDevice(i + 1)), skipDuplicates: true });
     await prisma.campaign.upsert({
       where: { id: DEMO_CAMPAIGN_ID },
       create: { id: DEMO_CAMPAIGN_ID, ...campaign },

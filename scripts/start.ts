@@ -26,6 +26,9 @@ import { summary } from './start/summary';
 import { Supervisor } from './start/supervisor';
 import { seedDemo } from './seed';
 
+/** Any of these set: the workers send through real providers (else the demo uses the sink). */
+const PROVIDER_VARS = ['FCM_SERVICE_ACCOUNT', 'FCM_SERVICE_ACCOUNT_FILE', 'APNS_KEY', 'VAPID_PRIVATE_KEY'];
+
 const READY_TIMEOUT_MS = 60_000;
 const USAGE = `usage: npm start [-- --check]
   --check   start everything, wait until ready, print the summary, stop everything, exit 0 (also TIDEGATE_START_CHECK=1)
@@ -90,6 +93,8 @@ async function run(root: string, sup: Supervisor, check: boolean): Promise<void>
     ...redis.env,
     HOST: host,
     LOG_LEVEL: process.env.LOG_LEVEL || 'info',
+    // Without provider credentials the demo sends to the sink: nothing leaves this machine.
+    PUSH_SINK: process.env.PUSH_SINK || (PROVIDER_VARS.some((v) => process.env[v]) ? 'false' : 'true'),
   };
   delete env.BOOTSTRAP_API_KEY;
   delete env.TIDEGATE_START_CHECK;
@@ -115,6 +120,10 @@ async function run(root: string, sup: Supervisor, check: boolean): Promise<void>
       roomId: demo.roomId,
       demoShop: shop.url,
       campaignId: demo.campaignId,
+      push:
+        env.PUSH_SINK === 'true'
+          ? 'the sink: nothing leaves this machine (set FCM_*, APNS_*, VAPID_* in .env to send for real)'
+          : `configured in the environment (${PROVIDER_VARS.filter((v) => process.env[v]).join(', ')})`,
       apiKey: key.key,
       apiKeySource: key.source,
       readyMs: Date.now() - began,

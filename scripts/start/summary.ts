@@ -8,6 +8,8 @@ export interface SummaryInput {
   roomId: string;
   demoShop: string;
   campaignId: string;
+  /** Where the workers send: the sink, or the providers configured. */
+  push: string;
   apiKey: string;
   apiKeySource: string;
   readyMs: number;
@@ -35,7 +37,8 @@ export function summary(input: SummaryInput): string {
     row('Redis', input.redis),
     '',
     row('Demo room', `${input.roomId}: the gateway protects every path of the demo shop (${input.demoShop})`),
-    row('Demo campaign', input.campaignId),
+    row('Demo campaign', `${input.campaignId}: 3,000 demo devices, waves of 500 every 10 s, paced by the demo room`),
+    row('Push providers', input.push),
     row('Bootstrap API key', `${input.apiKey}`),
     row('', `(role sre; ${input.apiKeySource})`),
     '',
@@ -44,6 +47,9 @@ export function summary(input: SummaryInput): string {
     `    curl -H "X-API-Key: ${input.apiKey}" ${scheduler}/admin/rooms/${input.roomId}/status`,
     `    open ${gateway}/ in a browser: you are admitted to the demo shop (the room holds 3 people)`,
     `    for i in 1 2 3 4 5; do curl -s -H 'accept: application/json' ${gateway}/; echo; done   # then you wait in line`,
+    `    curl -X POST -H "X-API-Key: ${input.apiKey}" ${scheduler}/admin/campaigns/${input.campaignId}/start   # send the demo campaign`,
+    `    curl -H "X-API-Key: ${input.apiKey}" ${scheduler}/admin/campaigns/${input.campaignId}/stats          # its waves and counters`,
+    `    open ${scheduler}/admin/board in a browser (any user name, the key as password): the queues`,
     '',
     input.check ? '  --check: everything answered; stopping now.' : '  Press Ctrl-C to stop everything.',
     rule,

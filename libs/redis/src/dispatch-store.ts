@@ -13,7 +13,8 @@ import { defineScript, type ScriptCall } from './scripts';
 
 /** How one device's send ended, as the ledger records it. `held` is not final: the device is sent later. */
 export type RecordedOutcome =
-  { deviceId: string; outcome: 'sent'; provider: string } | { deviceId: string; outcome: 'invalid' | 'failed' | 'inactive' | 'held' };
+  | { deviceId: string; outcome: 'sent'; /** The platform (fcm, apns, webpush): counted as sent:<platform>. */ provider: string }
+  | { deviceId: string; outcome: 'invalid' | 'failed' | 'inactive' | 'held' };
 
 const CODES = { invalid: 'i', failed: 'f', inactive: 'x', held: 'h' } as const;
 

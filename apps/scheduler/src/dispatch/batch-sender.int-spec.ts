@@ -59,10 +59,20 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
     return { id, ids: devices.map((d) => d.id), byZone, zone: (zone: string) => byZone(zone)[0] as string };
   }
 
-  /** Runs a batch job of wave 1 (batch 1 unless the job is given) at the clock's instant. */
-  async function run(campaignId: string, deviceIds: string[], jobId = batchJobId(campaignId, 1, 1)) {
-    const data: SendData = { campaignId, wave: 1, batch: 1, deviceIds, attempt: 0 };
-    const job = new FakeJob(jobId, data);
+  /** Batch 1 of wave 1 as the planner enqueues it (every scenario device is on FCM). */
+  const batch = (campaignId: string, deviceIds: string[]): SendData => ({
+    campaignId,
+    wave: 1,
+    batch: 1,
+    deviceIds,
+    attempt: 0,
+    platforms: { fcm: deviceIds.length, apns: 0, webpush: 0 },
+  });
+
+  /** Runs a send job at the clock's instant: batch 1 of wave 1, or the given job (a held one, from the queue). */
+  async function run(campaignId: string, deviceIds: string[], from?: { id: string; data: SendData }) {
+    const data = from?.data ?? batch(campaignId, deviceIds);
+    const job = new FakeJob(from?.id ?? batchJobId(campaignId, 1, 1), data);
     return { outcome: await s.sender.run(data, job), job };
   }
 
@@ -76,7 +86,7 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
   async function held(campaignId: string) {
     const jobs = (await s.sendQueue.getDelayed()).filter((j) => (j.data as SendData).campaignId === campaignId);
     return jobs
-      .map((j) => ({ id: j.id, deviceIds: (j.data as SendData).deviceIds, delay: j.delay, data: j.data as SendData }))
+      .map((j) => ({ id: j.id as string, deviceIds: (j.data as SendData).deviceIds, delay: j.delay, data: j.data as SendData }))
       .sort((a, b) => a.delay - b.delay);
   }
 
@@ -125,12 +135,16 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
 
       // 06:00Z: 08:00 CEST in Paris, the end of the quiet hours (half-open): the Paris job sends.
       const [paris, utc] = await held(c.id);
+      if (!paris || !utc) throw new Error('the two held jobs are missing');
+      // A held job is a batch of its own: attempt 0, its own platform counts (for the rate limits).
+      expect(paris.data).toEqual({ ...batch(c.id, [c.zone(PARIS)]), platforms: { fcm: 1, apns: 0, webpush: 0 } });
+      expect(utc.data.platforms).toEqual({ fcm: 2, apns: 0, webpush: 0 });
       s.clock.set('2026-03-29T06:00:00Z');
-      expect((await run(c.id, paris!.data.deviceIds, paris!.id)).outcome).toEqual(sentOutcome({ sent: 1 }));
+      expect((await run(c.id, [], paris)).outcome).toEqual(sentOutcome({ sent: 1 }));
       expect(await s.store.waveProgress(c.id, 1)).toEqual({ targeted: 5, settled: 3, holding: 2 });
 
       s.clock.set('2026-03-29T08:00:00Z');
-      expect((await run(c.id, utc!.data.deviceIds, utc!.id)).outcome).toEqual(sentOutcome({ sent: 2 }));
+      expect((await run(c.id, [], utc)).outcome).toEqual(sentOutcome({ sent: 2 }));
       expect(received()).toEqual([...c.ids].sort());
       expect(await s.store.waveProgress(c.id, 1)).toEqual({ targeted: 5, settled: 5, holding: 0 });
       expect(await stats(c.id)).toMatchObject({ sent: '5', skipped: '3' });
@@ -234,7 +248,7 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
     ])('window shut ($when): the job moves to the next opening and nothing is sent', async ({ now, opens }) => {
       s.clock.set(now);
       const c = await campaign([NEW_YORK, TOKYO, 'UTC'], { sendWindow: parisNight });
-      const data: SendData = { campaignId: c.id, wave: 1, batch: 1, deviceIds: c.ids, attempt: 0 };
+      const data = batch(c.id, c.ids);
       const job = new FakeJob(batchJobId(c.id, 1, 1), data);
       await expect(s.sender.run(data, job)).rejects.toBeInstanceOf(DelayedError);
       expect(job.moves).toEqual([ms(opens)]);

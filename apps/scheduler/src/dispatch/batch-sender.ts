@@ -133,13 +133,14 @@ export class BatchSender {
         maxRetryAfterMs: MAX_RETRY_AFTER_MS,
       });
       const provider = this.providers.for(platform)?.name ?? platform;
-      if (plan.throttledForMs !== null) await store.penalise(provider, plan.throttledForMs, this.now());
+      if (plan.throttledForMs !== null) await store.penalise(platform, plan.throttledForMs, this.now());
       if (plan.invalid.length > 0) {
         await this.repo.deactivate(
           plan.invalid.map((i) => ({ deviceId: i.deviceId, reason: `${platform}: ${i.reason} (campaign ${campaignId})` })),
         );
       }
-      for (const id of plan.sent) outcomes.push({ deviceId: id, outcome: 'sent', provider });
+      // Stats count sent per platform (what marketers see as the provider), whatever adapter carried it (the sink).
+      for (const id of plan.sent) outcomes.push({ deviceId: id, outcome: 'sent', provider: platform });
       for (const i of plan.invalid) outcomes.push({ deviceId: i.deviceId, outcome: 'invalid' });
       for (const f of plan.failed) outcomes.push({ deviceId: f.deviceId, outcome: 'failed' });
       if (plan.failed.length > 0)

@@ -3,7 +3,7 @@ import { DispatchRepository, type DispatchCounters } from '@tidegate/database';
 import { DispatchStore } from '@tidegate/redis';
 
 const COUNTERS = ['targeted', 'sent', 'failed', 'invalid', 'skipped', 'inactive'] as const;
-const PROVIDERS = ['fcm', 'apns', 'webpush', 'sink'] as const;
+const PROVIDERS = ['fcm', 'apns', 'webpush'] as const;
 const WAVE_FIELD = /^w(\d+):([a-z_]+)$/;
 
 /** A campaign's stats hash (layout: docs/dispatch.md, "Stats") as the rows of campaign_stats and campaign_waves. */

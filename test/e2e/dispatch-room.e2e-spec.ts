@@ -13,7 +13,7 @@ import { waitFor } from '../support/processes';
 import { deliveriesByDevice, seedDevices, startPushFakes, type PushFakes } from '../support/push-fakes';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access */
+/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
 
 describe('dispatch paced by the waiting room', () => {

@@ -28,6 +28,8 @@ export interface WaveCheckpoint {
   size: number;
   batches: number;
   dueAt: Date;
+  /** When it left (the dispatch clock's now). */
+  startedAt: Date;
   startNote: string | null;
   last: boolean;
 }
@@ -76,9 +78,9 @@ export class DispatchRepository {
    */
   async saveWave(wave: WaveCheckpoint): Promise<CampaignWave> {
     await this.prisma.$executeRaw`
-      INSERT INTO campaign_waves (campaign_id, wave, after_id, last_id, size, batches, last, due_at, start_note, targeted)
+      INSERT INTO campaign_waves (campaign_id, wave, after_id, last_id, size, batches, last, due_at, started_at, start_note, targeted)
       VALUES (CAST(${wave.campaignId} AS uuid), ${wave.wave}, ${wave.afterId}, ${wave.lastId}, ${wave.size}, ${wave.batches},
-              ${wave.last}, ${wave.dueAt}, ${wave.startNote}, ${wave.size})
+              ${wave.last}, ${wave.dueAt}, ${wave.startedAt}, ${wave.startNote}, ${wave.size})
       ON CONFLICT (campaign_id, wave) DO NOTHING`;
     const saved = await this.findWave(wave.campaignId, wave.wave);
     if (!saved) throw new Error(`wave ${wave.wave} of campaign ${wave.campaignId} vanished after it was written`);

@@ -15,14 +15,17 @@ import { type PushPlatform, type RateLimits } from './wave-plan';
  *
  * - `<campaign>.p<wave>`: the planner of a wave;
  * - `<campaign>.w<wave>.b<batch>`: a batch as planned;
- * - `…b<batch>.r<attempt>`: the recipients of a batch that a provider asked to retry;
- * - `…b<batch>.h<until ms>`: the recipients held for quiet hours until that instant;
- * - `…b<batch>.h<until ms>.r<attempt>`: and so on, combined.
+ * - `<job>.r<attempt>`: the recipients of a job that a provider asked to retry (a retry of a retry replaces the
+ *   attempt: `….r1` → `….r2`);
+ * - `<job>.h<until ms>`: the recipients of a job held for quiet hours until that instant.
+ *
+ * Each id derives from its parent's whole id, so two different parents never produce the same child id (BullMQ
+ * ignores an add whose id it still holds, even a completed one: a collision would drop recipients).
  */
 export const planJobId = (campaignId: string, wave: number): string => `${campaignId}.p${wave}`;
 export const batchJobId = (campaignId: string, wave: number, batch: number): string => `${campaignId}.w${wave}.b${batch}`;
 export const retryJobId = (jobId: string, attempt: number): string => `${jobId.replace(/\.r\d+$/, '')}.r${attempt}`;
-export const heldJobId = (jobId: string, until: Date): string => `${jobId.replace(/\.r\d+$/, '')}.h${until.getTime()}`;
+export const heldJobId = (jobId: string, until: Date): string => `${jobId}.h${until.getTime()}`;
 
 /** Splits ids into batches of at most `size` (the last may be short). */
 export function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -97,12 +97,8 @@ describe('WavePlanner with a fixed clock: the send window', () => {
     expect(wave).toMatchObject({ size: 3, batches: 2, last: true, dueAt: new Date('2026-10-25T04:00:00Z') });
   });
 
-  // BUG (apps/scheduler/src/dispatch/wave-planner.ts, materialise → repo.saveWave, and scheduleNext): the wave's
-  // start is not taken from DISPATCH_NOW. saveWave passes no startedAt, so campaign_waves.started_at is PostgreSQL's
-  // now(); scheduleNext computes the next wave's dueAt from it (nextWaveDue(checkpoint.startedAt, interval)) but its
-  // delay from DISPATCH_NOW. With a fixed clock, wave 2 is due at the real time + interval, not the fixed instant +
-  // interval (and its delay mixes the two clocks); in production the two clocks differ by the DB/worker clock skew.
-  it.failing('schedules the next wave the interval after this one started, by the dispatch clock', async () => {
+  // The wave's start, and so the next wave's due time, come from the dispatch clock (not PostgreSQL's now()).
+  it('schedules the next wave the interval after this one started, by the dispatch clock', async () => {
     s.clock.set('2026-03-29T01:00:00Z'); // 03:00 CEST: inside the spring-forward window
     const c = await campaign({ waveSize: 2, intervalSeconds: 600 });
     const data: PlanData = { campaignId: c.id, wave: 1, dueAt: ms('2026-03-29T01:00:00Z') };

@@ -130,6 +130,7 @@ export class WavePlanner {
         batches: Math.ceil(ids.length / batchSize),
         dueAt: new Date(data.dueAt),
         startNote: data.note ?? null,
+        startedAt: new Date(this.now()),
         last: !more,
       });
     } else {

@@ -20,6 +20,7 @@ local now = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local wait = 0
 local plan = {}
+local recover = {}
 for k = 1, #KEYS do
   local count = tonumber(ARGV[1 + 2 * k])
   local rate = tonumber(ARGV[2 + 2 * k])
@@ -30,8 +31,9 @@ for k = 1, #KEYS do
     if blocked > now then
       wait = math.max(wait, blocked - now)
     elseif factor < 1 then
+      -- Recovers only if this request is taken (applied below, with the bookings).
       factor = math.min(1, factor * 1.05)
-      redis.call('HSET', KEYS[k], 'factor', tostring(factor))
+      recover[#recover + 1] = { KEYS[k], factor }
     end
     if rate > 0 then
       local tat = math.max(tonumber(state[1] or '0'), now)
@@ -44,6 +46,7 @@ for k = 1, #KEYS do
   end
 end
 if wait > 0 then return math.ceil(wait) end
+for _, r in ipairs(recover) do redis.call('HSET', r[1], 'factor', tostring(r[2])) end
 for _, p in ipairs(plan) do
   redis.call('HSET', p[1], 'tat', tostring(p[2]), 'rate', p[3])
   redis.call('PEXPIRE', p[1], math.ceil(p[2] - now) + 3600000)

@@ -1,0 +1,407 @@
+/**
+ * The dispatch ledger, counters and rate limits against real Redis (standalone here, a 6-node Cluster under
+ * `npm run test:cluster`): every script's keys share one hash tag, so each runs in one slot.
+ *
+ * Rate-limit tests pass their own `now` (a simulated clock far from the real one, a fresh stretch per test), so
+ * nothing depends on how fast this machine is.
+ */
+import { randomUUID } from 'node:crypto';
+import calculateSlot from 'cluster-key-slot';
+import { createTestRedis, type TestRedis } from '../../../test/support/redis';
+import { readCampaignStats } from './campaign-stats';
+import { DispatchStore, RATE_BURST_MS, isCampaignDone, type RecordedOutcome } from './dispatch-store';
+
+const WINDOW = 2000;
+
+describe('DispatchStore (Redis)', () => {
+  let redis: TestRedis;
+  let store: DispatchStore;
+
+  beforeAll(async () => {
+    redis = await createTestRedis();
+    store = new DispatchStore(redis.client, redis.keys);
+  });
+  afterAll(() => redis.cleanup());
+
+  const stats = (campaignId: string) => redis.client.hgetall(redis.keys.campaign(campaignId).stats);
+  const sent = (deviceId: string, provider = 'fcm'): RecordedOutcome => ({ deviceId, outcome: 'sent', provider });
+  const other = (deviceId: string, outcome: 'invalid' | 'failed' | 'inactive' | 'held'): RecordedOutcome => ({ deviceId, outcome });
+  const bit = (key: string, id: number) => redis.client.getbit(key, id);
+
+  it('keeps every key of one script in one Cluster slot', () => {
+    const c = redis.keys.campaign(randomUUID());
+    const slots = (keys: string[]) => new Set(keys.map((k) => calculateSlot(k)));
+    expect(slots([c.settled, c.sentLedger, c.held, c.stats, c.parked]).size).toBe(1);
+    const l = redis.keys.limits;
+    const id = randomUUID();
+    const limits = [l.global, l.campaign(id), ...['fcm', 'apns', 'webpush'].flatMap((p) => [l.provider(p), l.campaignProvider(id, p)])];
+    expect(slots(limits).size).toBe(1);
+  });
+
+  describe('planned', () => {
+    it('counts a wave once however often it is planned, and sets last_wave on the last', async () => {
+      const c = randomUUID();
+      expect(await store.planned(c, 1, 500, false)).toEqual({ settled: 0, targeted: 500, lastWave: null });
+      // A planner that crashed after counting runs again: nothing changes, even with another size.
+      expect(await store.planned(c, 1, 500, false)).toEqual({ settled: 0, targeted: 500, lastWave: null });
+      expect(await store.planned(c, 1, 499, false)).toEqual({ settled: 0, targeted: 500, lastWave: null });
+      expect(await store.planned(c, 2, 120, true)).toEqual({ settled: 0, targeted: 620, lastWave: 2 });
+      expect(await store.planned(c, 2, 120, true)).toEqual({ settled: 0, targeted: 620, lastWave: 2 });
+      expect(await store.waveProgress(c, 1)).toEqual({ targeted: 500, settled: 0, holding: 0 });
+      expect(await store.waveProgress(c, 2)).toEqual({ targeted: 120, settled: 0, holding: 0 });
+      expect(await store.waveProgress(c, 3)).toEqual({ targeted: null, settled: 0, holding: 0 });
+      expect(await store.summary(c)).toEqual({ settled: 0, targeted: 620, lastWave: 2 });
+      const parsed = await readCampaignStats(redis.client, redis.keys, c);
+      expect(parsed).toMatchObject({ targeted: 620, waves_planned: 2, final_wave: 2 });
+      // A late replay of wave 1 does not lower the number of waves or unset the last one.
+      await store.planned(c, 1, 500, false);
+      expect(await stats(c)).toMatchObject({ waves: '2', last_wave: '2', targeted: '620' });
+    });
+
+    it('counts an empty last wave (the audience ended exactly at a wave boundary)', async () => {
+      const c = randomUUID();
+      await store.planned(c, 1, 3, false);
+      expect(await store.planned(c, 2, 0, true, 5000)).toEqual({ settled: 0, targeted: 3, lastWave: 2 });
+      // An empty wave is finished as soon as it is planned; a wave with recipients is not.
+      const s = await stats(c);
+      expect(s['w2:finished_at']).toBe('5000');
+      expect(s['w1:finished_at']).toBeUndefined();
+    });
+  });
+
+  describe('record', () => {
+    it('counts each outcome once, per campaign, per wave and per provider', async () => {
+      const c = randomUUID();
+      await store.planned(c, 1, 6, true);
+      const first = await store.record(
+        c,
+        1,
+        [sent('1', 'fcm'), sent('2', 'apns'), sent('3', 'fcm'), other('4', 'invalid'), other('5', 'failed'), other('6', 'inactive')],
+        WINDOW,
+      );
+      expect(first).toEqual({ settled: 6, targeted: 6, lastWave: 1, recentTotal: 4, recentFailed: 1, counted: 6 });
+      expect(await stats(c)).toMatchObject({
+        sent: '3',
+        'sent:fcm': '2',
+        'sent:apns': '1',
+        invalid: '1',
+        failed: '1',
+        inactive: '1',
+        settled: '6',
+        'w1:sent': '3',
+        'w1:invalid': '1',
+        'w1:failed': '1',
+        'w1:inactive': '1',
+        'w1:settled': '6',
+      });
+      expect(isCampaignDone(first)).toBe(true);
+    });
+
+    it('counts a device once across repeated calls and across outcomes: sent then failed stays sent', async () => {
+      const c = randomUUID();
+      await store.record(c, 1, [sent('7'), other('8', 'failed')], WINDOW);
+      const again = await store.record(c, 1, [sent('7'), other('8', 'failed')], WINDOW);
+      expect(again).toMatchObject({ settled: 2, counted: 0, recentTotal: 2, recentFailed: 1 });
+      // A retry that comes back after the device was accepted, a worker that records it again as failed or invalid…
+      const changed = await store.record(c, 1, [other('7', 'failed'), other('7', 'invalid'), sent('8', 'apns')], WINDOW);
+      expect(changed).toMatchObject({ settled: 2, counted: 0, recentTotal: 2, recentFailed: 1 });
+      // …and the same device twice in one call.
+      expect(await store.record(c, 1, [sent('9'), sent('9'), other('9', 'failed')], WINDOW)).toMatchObject({ settled: 3, counted: 1 });
+      const s = await stats(c);
+      expect(s).toMatchObject({ sent: '2', 'sent:fcm': '2', failed: '1', settled: '3' });
+      expect(s.invalid).toBeUndefined();
+      expect(s['sent:apns']).toBeUndefined();
+      const k = redis.keys.campaign(c);
+      expect([await bit(k.sentLedger, 7), await bit(k.sentLedger, 8), await bit(k.sentLedger, 9)]).toEqual([1, 0, 1]);
+    });
+
+    it('lists exactly the unsettled ids, in the order given, ids above 1,000,000 included', async () => {
+      const c = randomUUID();
+      expect(await store.unsettled(c, [])).toEqual([]);
+      expect(await store.unsettled(c, ['3', '1', '2'])).toEqual(['3', '1', '2']);
+      await store.record(c, 1, [sent('1'), other('1000001', 'invalid'), other('12345678', 'inactive'), other('2000000', 'held')], WINDOW);
+      const ids = ['2000000', '1000002', '1', '5', '1000001', '12345678', '999999', '1000000'];
+      // Held is not final: 2,000,000 is still to be sent.
+      expect(await store.unsettled(c, ids)).toEqual(['2000000', '1000002', '5', '999999', '1000000']);
+      // Another campaign's ledger is its own.
+      expect(await store.unsettled(randomUUID(), ids)).toEqual(ids);
+    });
+
+    it('counts a held device once as skipped, and takes it off `holding` when it settles', async () => {
+      const c = randomUUID();
+      await store.planned(c, 1, 4, false);
+      await store.planned(c, 2, 2, true);
+      await store.record(c, 1, [other('10', 'held'), sent('13')], WINDOW, 1000);
+      expect((await stats(c))['w1:finished_at']).toBeUndefined();
+      const held = await store.record(c, 1, [other('11', 'held'), other('12', 'held')], WINDOW, 2000);
+      expect(held).toMatchObject({ settled: 1, counted: 0, recentTotal: 1 });
+      expect(await store.waveProgress(c, 1)).toEqual({ targeted: 4, settled: 1, holding: 3 });
+      // Every recipient of the wave settled or held: the wave is finished (held ones do not hold it back), once.
+      expect((await stats(c))['w1:finished_at']).toBe('2000');
+      // The same batch runs again (a retry, a restarted worker): still held, counted once.
+      await store.record(c, 1, [other('10', 'held'), other('11', 'held'), other('12', 'held')], WINDOW, 3000);
+      expect(await stats(c)).toMatchObject({ skipped: '3', 'w1:skipped': '3', 'w1:holding': '3', 'w1:finished_at': '2000' });
+      // Released: one sent, one failed, one re-held by a late duplicate run (still counted once).
+      await store.record(c, 1, [sent('10', 'apns'), other('11', 'failed'), other('12', 'held')], WINDOW);
+      expect(await store.waveProgress(c, 1)).toEqual({ targeted: 4, settled: 3, holding: 1 });
+      const done = await store.record(c, 1, [other('12', 'inactive')], WINDOW);
+      expect(await store.waveProgress(c, 1)).toEqual({ targeted: 4, settled: 4, holding: 0 });
+      expect(await stats(c)).toMatchObject({ skipped: '3', 'w1:skipped': '3', sent: '2', 'sent:apns': '1', failed: '1', inactive: '1' });
+      // Settling it again does not drive `holding` below zero.
+      await store.record(c, 1, [sent('10'), other('11', 'failed'), other('12', 'inactive')], WINDOW);
+      expect(await store.waveProgress(c, 1)).toEqual({ targeted: 4, settled: 4, holding: 0 });
+      expect(isCampaignDone(done)).toBe(false); // wave 2 has not settled
+      const last = await store.record(c, 2, [sent('20'), sent('21')], WINDOW);
+      expect(last).toMatchObject({ settled: 6, targeted: 6, lastWave: 2 });
+      expect(isCampaignDone(last)).toBe(true);
+    });
+
+    it('halves the error-rate window when it passes its size, counting sends and failures only', async () => {
+      const c = randomUUID();
+      const batch: RecordedOutcome[] = [
+        ...['1', '2', '3', '4', '5', '6', '7', '8'].map((id) => sent(id)),
+        ...['9', '10', '11'].map((id) => other(id, 'failed')),
+        other('12', 'invalid'),
+        other('13', 'inactive'),
+        other('14', 'held'),
+      ];
+      // 8 sent + 3 failed = 11 > 10: halved (rounded down) to 5 and 1.
+      expect(await store.record(c, 1, batch, 10)).toMatchObject({ recentTotal: 5, recentFailed: 1, counted: 13 });
+      expect(await stats(c)).toMatchObject({ recent_total: '5', recent_failed: '1' });
+      expect(await store.record(c, 1, [other('15', 'failed'), other('16', 'failed')], 10)).toMatchObject({
+        recentTotal: 7,
+        recentFailed: 3,
+      });
+      // Exactly the window size is kept as it is.
+      expect(
+        await store.record(
+          c,
+          1,
+          ['17', '18', '19'].map((id) => sent(id)),
+          10,
+        ),
+      ).toMatchObject({ recentTotal: 10, recentFailed: 3 });
+      await store.resetErrorWindow(c);
+      expect(await store.record(c, 1, [other('20', 'failed')], 10)).toMatchObject({ recentTotal: 1, recentFailed: 1 });
+    });
+
+    it('marks the campaign dirty for the write-behind flush', async () => {
+      await store.takeDirty(10_000);
+      const [a, b] = [randomUUID(), randomUUID()];
+      await store.record(a, 1, [sent('1')], WINDOW);
+      await store.record(a, 1, [sent('2')], WINDOW);
+      await store.markDirty(b);
+      await store.markDirty(b);
+      const first = await store.takeDirty(1);
+      expect(first).toHaveLength(1);
+      const rest = await store.takeDirty(10);
+      expect([...first, ...rest].sort()).toEqual([a, b].sort());
+      expect(await store.takeDirty(10)).toEqual([]);
+    });
+  });
+
+  describe('isCampaignDone', () => {
+    it('needs the last wave planned and every recipient settled', () => {
+      expect(isCampaignDone({ settled: 10, targeted: 10, lastWave: null })).toBe(false);
+      expect(isCampaignDone({ settled: 9, targeted: 10, lastWave: 3 })).toBe(false);
+      expect(isCampaignDone({ settled: 10, targeted: 10, lastWave: 3 })).toBe(true);
+      expect(isCampaignDone({ settled: 0, targeted: 0, lastWave: 1 })).toBe(true);
+    });
+  });
+
+  describe('takeRate', () => {
+    // A fresh stretch of simulated time per test, far from the previous ones: old bucket state is in the past.
+    let base = Date.parse('2030-01-01T00:00:00Z');
+    const clock = () => (base += 86_400_000);
+    const bucket = async (key: string) => {
+      const [tat, factor, blocked, rate] = await redis.client.hmget(key, 'tat', 'factor', 'blocked_until', 'rate');
+      const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+      return { tat: num(tat), factor: num(factor), blocked: num(blocked), rate: num(rate) };
+    };
+
+    it('takes anything when no limit applies', async () => {
+      const t = clock();
+      const c = redis.keys.limits.campaign(randomUUID());
+      expect(await store.takeRate([], t)).toBe(0);
+      expect(await store.takeRate([{ key: c, count: 1_000_000, perMinute: null }], t)).toBe(0);
+      expect(await store.takeRate([{ key: c, count: 500, perMinute: null }], t)).toBe(0);
+      expect(await redis.client.exists(c)).toBe(0);
+    });
+
+    it('at 600/min lets a one-second burst through, then one message per 100 ms', async () => {
+      let t = clock();
+      const take = (count: number) => store.takeRate([{ key: redis.keys.limits.campaign('burst'), count, perMinute: 600 }], t);
+      // GCRA: a request fits while the bucket is booked at most RATE_BURST_MS ahead: 0, 100, … 1000 ms → 11 single sends.
+      expect(RATE_BURST_MS).toBe(1000);
+      const accepted: number[] = [];
+      for (let i = 0; i < 15; i++) accepted.push(await take(1));
+      expect(accepted).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 100, 100, 100, 100]);
+      // Refused requests took nothing: after the wait, one fits and the next waits again.
+      t += 100;
+      expect(await take(1)).toBe(0);
+      expect(await take(1)).toBe(100);
+      // Ten at a time: about a second apart.
+      t += 100;
+      expect(await take(10)).toBe(0);
+      expect(await take(10)).toBe(1000);
+      t += 999;
+      expect(await take(10)).toBe(1);
+      t += 1;
+      expect(await take(10)).toBe(0);
+      expect(await take(10)).toBe(1000);
+      // Over a simulated minute of asking whenever told, about 600 go through (plus the burst).
+      let total = 0;
+      const end = t + 60_000;
+      while (t < end) {
+        const wait = await take(10);
+        if (wait === 0) total += 10;
+        else t += wait;
+      }
+      expect(total).toBeGreaterThanOrEqual(590);
+      expect(total).toBeLessThanOrEqual(620);
+    });
+
+    it('takes from all eight buckets or from none', async () => {
+      const t = clock();
+      const c = randomUUID();
+      const l = redis.keys.limits;
+      // Provider names of this test's own, so the system's provider buckets start empty.
+      const p = (name: string) => `${name}-${c.slice(0, 8)}`;
+      const keys = {
+        global: l.global,
+        fcm: l.provider(p('fcm')),
+        apns: l.provider(p('apns')),
+        webpush: l.provider(p('webpush')),
+        campaign: l.campaign(c),
+        campaignFcm: l.campaignProvider(c, 'fcm'),
+        campaignApns: l.campaignProvider(c, 'apns'),
+        campaignWebpush: l.campaignProvider(c, 'webpush'),
+      };
+      const takes = (count: number) => [
+        { key: keys.global, count, perMinute: 60_000 }, // 1 ms a message
+        { key: keys.fcm, count, perMinute: 600 }, // 100 ms
+        { key: keys.apns, count: 0, perMinute: 600 }, // nothing to take
+        { key: keys.webpush, count, perMinute: null }, // no limit
+        { key: keys.campaign, count, perMinute: 6000 }, // 10 ms
+        { key: keys.campaignFcm, count, perMinute: 1200 }, // 50 ms
+        { key: keys.campaignApns, count: 0, perMinute: null },
+        { key: keys.campaignWebpush, count, perMinute: 3000 }, // 20 ms
+      ];
+      const tats = async () =>
+        Promise.all([keys.global, keys.fcm, keys.campaign, keys.campaignFcm, keys.campaignWebpush].map(async (k) => (await bucket(k)).tat));
+      expect(await store.takeRate(takes(10), t)).toBe(0);
+      expect(await tats()).toEqual([t + 10, t + 1000, t + 100, t + 500, t + 200]);
+      expect(await store.takeRate(takes(10), t + 1)).toBe(0);
+      expect(await tats()).toEqual([t + 20, t + 2000, t + 200, t + 1000, t + 400]);
+      // The system's FCM bucket is booked 1,998 ms ahead: wait 998 ms. The others have room, but none is advanced.
+      expect(await store.takeRate(takes(10), t + 2)).toBe(998);
+      expect(await tats()).toEqual([t + 20, t + 2000, t + 200, t + 1000, t + 400]);
+      // A bucket with nothing to take, or no rate, is never written.
+      for (const k of [keys.apns, keys.webpush, keys.campaignApns]) expect(await redis.client.exists(k)).toBe(0);
+      // When several buckets must wait, the longest wait is the answer.
+      const [a, b] = [l.campaign(randomUUID()), l.campaign(randomUUID())];
+      expect(await store.takeRate([{ key: a, count: 30, perMinute: 600 }], t)).toBe(0); // 3 s ahead
+      expect(await store.takeRate([{ key: b, count: 15, perMinute: 600 }], t)).toBe(0); // 1.5 s ahead
+      const both = [
+        { key: a, count: 1, perMinute: 600 },
+        { key: b, count: 1, perMinute: 600 },
+      ];
+      expect(await store.takeRate(both, t)).toBe(2000);
+      expect(await store.takeRate([...both].reverse(), t)).toBe(2000);
+      await expect(store.takeRate([...takes(1), takes(1)[0]!], t)).rejects.toThrow(/at most 8/);
+    });
+
+    it('re-times what was booked ahead when the rate changes (an SRE raised or lowered it)', async () => {
+      const t = clock();
+      const key = redis.keys.limits.campaign(randomUUID());
+      const take = (count: number, perMinute: number) => store.takeRate([{ key, count, perMinute }], t);
+      expect(await take(20, 600)).toBe(0); // booked 2 s ahead
+      expect(await take(1, 600)).toBe(1000);
+      // Raised to 6,000/min: the 2 s booked become 0.2 s, so it fits at once (and books 10 ms more).
+      expect(await take(1, 6000)).toBe(0);
+      expect(await bucket(key)).toMatchObject({ tat: t + 210, rate: 6000 });
+      // Lowered to 60/min: the 210 ms booked become 21 s; refused, so nothing is rewritten.
+      expect(await take(1, 60)).toBe(20_000);
+      expect(await bucket(key)).toMatchObject({ tat: t + 210, rate: 6000 });
+    });
+
+    it('penalise blocks a provider for the Retry-After and halves its factor, not below 0.05', async () => {
+      const t = clock();
+      const p = `blocked-${randomUUID().slice(0, 8)}`;
+      const key = redis.keys.limits.provider(p);
+      expect(await store.penalise(p, 30_000, t)).toBe(0.5);
+      expect(await store.takeRate([{ key, count: 1, perMinute: 600 }], t + 1000)).toBe(29_000);
+      // Blocked even without a rate: the provider said to stop.
+      expect(await store.takeRate([{ key, count: 1, perMinute: null }], t + 29_999)).toBe(1);
+      // Nothing was taken meanwhile.
+      expect((await bucket(key)).tat).toBeNull();
+      // Another 429 with a shorter Retry-After does not shorten the block; the factor halves each time, down to 0.05.
+      expect(await store.penalise(p, 1000, t + 10)).toBe(0.25);
+      expect(await store.takeRate([{ key, count: 1, perMinute: 600 }], t + 20_000)).toBe(10_000);
+      expect(await store.penalise(p, 0, t + 11)).toBe(0.125);
+      expect(await store.penalise(p, 0, t + 12)).toBe(0.0625);
+      expect(await store.penalise(p, 0, t + 13)).toBe(0.05);
+      expect(await store.penalise(p, 0, t + 14)).toBe(0.05);
+      expect(await store.takeRate([{ key, count: 1, perMinute: 600 }], t + 30_000)).toBe(0);
+      // Slowed: one message at 0.05 × 1.05 of 600/min books about 1.9 s (Lua keeps 14 significant digits: 0.1 ms).
+      expect((await bucket(key)).tat).toBeCloseTo(t + 30_000 + 60_000 / (600 * 0.05 * 1.05), 0);
+    });
+
+    it('recovers a penalised bucket by 5 % per accepted take once the block is over, up to 1', async () => {
+      const t = clock();
+      const p = `recover-${randomUUID().slice(0, 8)}`;
+      const key = redis.keys.limits.provider(p);
+      await store.penalise(p, 5000, t);
+      // While blocked, refused takes do not recover it.
+      for (let i = 0; i < 5; i++) expect(await store.takeRate([{ key, count: 1, perMinute: null }], t + 1000)).toBe(4000);
+      expect((await bucket(key)).factor).toBe(0.5);
+      for (let n = 1; n <= 14; n++) {
+        expect(await store.takeRate([{ key, count: 1, perMinute: null }], t + 5000 + n)).toBe(0);
+        expect((await bucket(key)).factor).toBeCloseTo(0.5 * 1.05 ** n, 9);
+      }
+      expect(await store.takeRate([{ key, count: 1, perMinute: null }], t + 6000)).toBe(0);
+      expect((await bucket(key)).factor).toBe(1);
+      expect(await store.takeRate([{ key, count: 1, perMinute: null }], t + 6001)).toBe(0);
+      expect((await bucket(key)).factor).toBe(1);
+    });
+
+    // A refused take (another bucket made it wait) takes nothing: not even the penalised bucket's recovery.
+    it('does not recover a penalised bucket on a refused take (another bucket made it wait)', async () => {
+      const t = clock();
+      const p = `refused-${randomUUID().slice(0, 8)}`;
+      const key = redis.keys.limits.provider(p);
+      const campaign = redis.keys.limits.campaign(randomUUID());
+      await store.penalise(p, 1000, t);
+      // The campaign bucket is full for the next 99 s.
+      expect(await store.takeRate([{ key: campaign, count: 100, perMinute: 60 }], t)).toBe(0);
+      const takes = [
+        { key: campaign, count: 1, perMinute: 60 },
+        { key, count: 1, perMinute: null },
+      ];
+      for (let i = 0; i < 10; i++) expect(await store.takeRate(takes, t + 2000 + i)).toBeGreaterThan(0);
+      // Expected: 0.5 (no take was accepted). Actual: 0.5 × 1.05^10 ≈ 0.81.
+      expect((await bucket(key)).factor).toBe(0.5);
+    });
+  });
+
+  describe('parked jobs', () => {
+    it('remembers each parked job once and hands them all over once', async () => {
+      const c = randomUUID();
+      await store.park(c, 'send', `${c}.w1.b1`);
+      await store.park(c, 'send', `${c}.w1.b1`);
+      await store.park(c, 'send', `${c}.w1.b2.h1774764000000`);
+      await store.park(c, 'plan', `${c}.p2`);
+      await store.park(randomUUID(), 'send', 'someone-else');
+      const taken = await store.takeParked(c);
+      const byId = (a: { jobId: string }, b: { jobId: string }) => a.jobId.localeCompare(b.jobId);
+      expect(taken.sort(byId)).toEqual(
+        [
+          { queue: 'send', jobId: `${c}.w1.b1` },
+          { queue: 'send', jobId: `${c}.w1.b2.h1774764000000` },
+          { queue: 'plan', jobId: `${c}.p2` },
+        ].sort(byId),
+      );
+      expect(await store.takeParked(c)).toEqual([]);
+    });
+  });
+});

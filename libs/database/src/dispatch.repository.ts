@@ -73,18 +73,19 @@ export class DispatchRepository {
   }
 
   /**
-   * Writes a wave's checkpoint unless one exists, and returns the one that stands: two planners racing on a wave
-   * (a stalled job run twice) agree on the first one written.
+   * Writes a wave's checkpoint unless one exists, and returns the one that stands (`created`: this call wrote it):
+   * two planners racing on a wave (a stalled job run twice) agree on the first one written.
    */
-  async saveWave(wave: WaveCheckpoint): Promise<CampaignWave> {
-    await this.prisma.$executeRaw`
+  async saveWave(wave: WaveCheckpoint): Promise<{ wave: CampaignWave; created: boolean }> {
+    const inserted = await this.prisma.$queryRaw<Array<{ wave: number }>>`
       INSERT INTO campaign_waves (campaign_id, wave, after_id, last_id, size, batches, last, due_at, started_at, start_note, targeted)
       VALUES (CAST(${wave.campaignId} AS uuid), ${wave.wave}, ${wave.afterId}, ${wave.lastId}, ${wave.size}, ${wave.batches},
               ${wave.last}, ${wave.dueAt}, ${wave.startedAt}, ${wave.startNote}, ${wave.size})
-      ON CONFLICT (campaign_id, wave) DO NOTHING`;
+      ON CONFLICT (campaign_id, wave) DO NOTHING
+      RETURNING wave`;
     const saved = await this.findWave(wave.campaignId, wave.wave);
     if (!saved) throw new Error(`wave ${wave.wave} of campaign ${wave.campaignId} vanished after it was written`);
-    return saved;
+    return { wave: saved, created: inserted.length === 1 };
   }
 
   /** The waves of a campaign, in order. */
@@ -119,6 +120,19 @@ export class DispatchRepository {
       SELECT id FROM campaigns
       WHERE status = 'scheduled' AND schedule->>'startAt' IS NOT NULL AND CAST(schedule->>'startAt' AS timestamptz) <= ${now}
       ORDER BY CAST(schedule->>'startAt' AS timestamptz) LIMIT ${limit}`;
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Running campaigns with no wave yet, moved to running more than `graceMs` ago: the process that started them died
+   * before queueing wave 1 (the clock queues it again; its job id makes that harmless).
+   */
+  async startedWithoutWaves(now: Date, graceMs: number, limit = 100): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT c.id FROM campaigns c
+      WHERE c.status = 'running' AND c.updated_at < ${new Date(now.getTime() - graceMs)}
+        AND NOT EXISTS (SELECT 1 FROM campaign_waves w WHERE w.campaign_id = c.id)
+      LIMIT ${limit}`;
     return rows.map((r) => r.id);
   }
 

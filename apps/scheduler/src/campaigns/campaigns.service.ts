@@ -131,6 +131,7 @@ const columns = (content: CampaignContent) => ({
 @Injectable()
 export class CampaignsService {
   private readonly logger = new Logger('Campaigns');
+  private readonly cancelListeners: Array<(campaignId: string) => Promise<void>> = [];
 
   constructor(
     private readonly campaigns: CampaignRepository,
@@ -234,12 +235,21 @@ export class CampaignsService {
 
   async cancel(id: string, actor: Actor, reason?: string): Promise<CampaignView> {
     const current = await this.find(id);
-    return this.transition(
+    const view = await this.transition(
       current,
       'cancelled',
       actor,
       reason ? `${reason} (cancelled by ${actor.keyName})` : `cancelled by ${actor.keyName}`,
     );
+    for (const listener of this.cancelListeners) {
+      await listener(id).catch((err: unknown) => this.logger.warn(`campaign ${id} cancelled; clean-up failed: ${(err as Error).message}`));
+    }
+    return view;
+  }
+
+  /** Called after a campaign is cancelled: the dispatch module wakes its parked jobs so they end now, and flushes. */
+  onCancelled(listener: (campaignId: string) => Promise<void>): void {
+    this.cancelListeners.push(listener);
   }
 
   /**

@@ -45,20 +45,21 @@ const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 
  *
  * 1. the campaign must be running (paused: park the job; cancelled or ended: drop it) and its window open (else
  *    wait for the next opening);
- * 2. the ledger check: recipients with a final outcome in this campaign are dropped (a retry, a restarted worker,
+ * 2. the rate limits: global, campaign, and each provider's, taken at once for the whole batch from its planned
+ *    platform counts, before any read (else wait, at most MAX_RATE_WAIT_MS, and ask again);
+ * 3. the ledger check: recipients with a final outcome in this campaign are dropped (a retry, a restarted worker,
  *    a resumed wave send nothing twice);
- * 3. devices are read; those gone or deactivated since planning are recorded `inactive`;
- * 4. quiet hours: recipients whose local time is quiet are held: one delayed job per release time (the first
+ * 4. devices are read; those gone or deactivated since planning are recorded `inactive`;
+ * 5. quiet hours: recipients whose local time is quiet are held: one delayed job per release time (the first
  *    instant out of their quiet hours that is inside the window), recorded as skipped once;
- * 5. the rate limits: global, campaign, and each provider's, taken at once for the whole batch (or wait);
  * 6. send, one provider call per platform, concurrently;
- * 7. invalid tokens deactivate their devices (before the next wave reads the audience); 429 blocks and slows the
- *    provider's limiter; retryable recipients become a new delayed job (backoff with jitter, or Retry-After);
- * 8. record outcomes in the ledger (sent set only after the provider accepted), then the error-rate guard and the
- *    completion check.
+ * 7. record outcomes in the ledger at once (sent set only after the provider accepted);
+ * 8. invalid tokens deactivate their devices (before the next wave reads the audience); 429 blocks and slows the
+ *    provider's limiter; retryable recipients become a new delayed job (backoff with jitter, or Retry-After); then
+ *    the error-rate guard and the completion check.
  *
- * A crash between 6 and 8 re-sends that batch's accepted messages when the job runs again: at most what was in
- * flight (SEND_CONCURRENCY batches per worker).
+ * A crash (or a failed record) between 6 and 7 re-sends that batch's accepted messages when the job runs again: at
+ * most what was in flight (SEND_CONCURRENCY batches per worker).
  */
 @Injectable()
 export class BatchSender {
@@ -82,7 +83,7 @@ export class BatchSender {
     const { campaign, content } = snapshot;
     if (campaign.status === 'paused') {
       this.metrics.waits.inc({ reason: 'paused' });
-      return this.queues.park(job, campaignId, QueueName.Send);
+      return this.queues.park(job, campaignId, QueueName.Send, () => this.context.isPaused(campaignId));
     }
     if (campaign.status !== 'running') return { kind: 'skipped', why: `the campaign is ${campaign.status}` };
     const now = new Date(this.now());
@@ -125,6 +126,8 @@ export class BatchSender {
     const results = await this.send(content.message, toSend);
     const retry: string[] = [];
     let retryDelayMs = 0;
+    const invalid: Array<{ deviceId: string; reason: string }> = [];
+    const throttled: Array<[PushPlatform, number]> = [];
     for (const [platform, platformResults] of results) {
       const plan = planResults(platformResults, {
         attempt: data.attempt,
@@ -133,21 +136,18 @@ export class BatchSender {
         maxRetryAfterMs: MAX_RETRY_AFTER_MS,
       });
       const provider = this.providers.for(platform)?.name ?? platform;
-      if (plan.throttledForMs !== null) await store.penalise(platform, plan.throttledForMs, this.now());
-      if (plan.invalid.length > 0) {
-        await this.repo.deactivate(
-          plan.invalid.map((i) => ({ deviceId: i.deviceId, reason: `${platform}: ${i.reason} (campaign ${campaignId})` })),
-        );
-      }
+      if (plan.throttledForMs !== null) throttled.push([platform, Math.min(plan.throttledForMs, MAX_RETRY_AFTER_MS)]);
       // Stats count sent per platform (what marketers see as the provider), whatever adapter carried it (the sink).
       for (const id of plan.sent) outcomes.push({ deviceId: id, outcome: 'sent', provider: platform });
       for (const i of plan.invalid) outcomes.push({ deviceId: i.deviceId, outcome: 'invalid' });
       for (const f of plan.failed) outcomes.push({ deviceId: f.deviceId, outcome: 'failed' });
-      if (plan.failed.length > 0)
+      for (const i of plan.invalid) invalid.push({ deviceId: i.deviceId, reason: `${platform}: ${i.reason} (campaign ${campaignId})` });
+      if (plan.failed.length > 0) {
         this.logger.warn({
           msg: `campaign ${campaignId}: ${plan.failed.length} ${platform} messages failed: ${plan.failed[0]?.reason}`,
           campaignId,
         });
+      }
       const count = (outcome: string, n: number) => n > 0 && this.metrics.messages.inc({ provider, outcome }, n);
       count('sent', plan.sent.length);
       count('invalid', plan.invalid.length);
@@ -159,8 +159,17 @@ export class BatchSender {
       retry.push(...plan.retry.deviceIds);
       retryDelayMs = Math.max(retryDelayMs, plan.retry.delayMs);
     }
+    if (counts.held > 0) this.metrics.messages.inc({ provider: 'none', outcome: 'held' }, counts.held);
+    if (counts.inactive > 0) this.metrics.messages.inc({ provider: 'none', outcome: 'inactive' }, counts.inactive);
+
+    // The ledger first, right after the providers answered: from here on, a failure of this job re-sends nothing
+    // that was accepted (a re-run finds these devices settled and sends only what is left: the retries).
+    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now());
+    await this.afterRecord(campaignId, invalid, throttled);
     if (retry.length > 0) {
       counts.retrying = retry.length;
+      // If this add fails the job fails and runs again: its retry recipients are still unsettled, so they are sent
+      // then (sooner than the backoff), and nothing else is.
       await this.queues.add(
         QueueName.Send,
         'send-batch',
@@ -173,11 +182,35 @@ export class BatchSender {
         { jobId: retryJobId(job.id, data.attempt + 1), delay: retryDelayMs },
       );
     }
-    if (counts.held > 0) this.metrics.messages.inc({ provider: 'none', outcome: 'held' }, counts.held);
-    if (counts.inactive > 0) this.metrics.messages.inc({ provider: 'none', outcome: 'inactive' }, counts.inactive);
-    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now());
     if (!(await this.lifecycle.pauseIfFailing(campaignId, summary, settings))) await this.lifecycle.completeIfDone(campaignId, summary);
     return { kind: 'sent', ...counts };
+  }
+
+  /**
+   * What follows a record and must not fail the job (its outcomes are recorded): deactivating invalid tokens (so the
+   * next wave's page skips them) and slowing throttled providers. A failure is logged; a device left active is
+   * deactivated by the next campaign that reaches it.
+   */
+  private async afterRecord(
+    campaignId: string,
+    invalid: Array<{ deviceId: string; reason: string }>,
+    throttled: Array<[PushPlatform, number]>,
+  ): Promise<void> {
+    try {
+      if (invalid.length > 0) await this.repo.deactivate(invalid);
+    } catch (err) {
+      this.logger.warn({
+        msg: `campaign ${campaignId}: ${invalid.length} invalid tokens not deactivated: ${(err as Error).message}`,
+        campaignId,
+      });
+    }
+    for (const [platform, blockMs] of throttled) {
+      try {
+        await this.lifecycle.store.penalise(platform, blockMs, this.now());
+      } catch (err) {
+        this.logger.warn({ msg: `${platform}: the 429 slowdown was not recorded: ${(err as Error).message}`, campaignId });
+      }
+    }
   }
 
   /**

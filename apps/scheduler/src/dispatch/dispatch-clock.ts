@@ -8,8 +8,12 @@ import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-workers';
  * Starts scheduled campaigns when their time comes: every DISPATCH_TICK_MS each worker looks for scheduled
  * campaigns whose start_at has passed and moves them to running (compare-and-set: with several workers, one wins
  * and queues wave 1). Polling PostgreSQL rather than a delayed job keeps a re-scheduled or cancelled campaign
- * right with no job to chase.
+ * right with no job to chase. The same tick re-queues wave 1 of a running campaign that has none (the process
+ * that started it died between the status change and the queueing).
  */
+/** A running campaign with no wave this long after it started gets its wave-1 planner queued again. */
+export const RESTART_GRACE_MS = 10_000;
+
 @Injectable()
 export class DispatchClock implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('DispatchClock');
@@ -56,6 +60,7 @@ export class DispatchClock implements OnApplicationBootstrap, OnApplicationShutd
       });
       started++;
     }
+    for (const id of await this.repo.startedWithoutWaves(now, RESTART_GRACE_MS)) await this.lifecycle.started(id, now.getTime());
     return started;
   }
 }

@@ -47,6 +47,11 @@ export class DispatchContext {
     return value;
   }
 
+  /** Whether the campaign is paused right now (read afresh, and the cache refreshed with it). */
+  async isPaused(id: string): Promise<boolean> {
+    return (await this.campaign(id, 0))?.campaign.status === 'paused';
+  }
+
   /** Forgets a campaign (after this process changed its status). */
   forget(id: string): void {
     this.campaigns.delete(id);

@@ -8,14 +8,15 @@ import { DispatchStore } from '@tidegate/redis';
 export const PARK_MS = 60_000;
 
 /**
- * Completed jobs are kept for an hour (so a deterministic id added again meanwhile is a no-op, and Bull Board shows
- * recent work), failed ones for a week. Attempts cover infrastructure errors (PostgreSQL or Redis down): provider
+ * Completed jobs are kept for an hour but at most the last 1,000 per queue (a send job carries up to 500 device ids:
+ * keeping every finished batch of a 10 M campaign would keep 10 M ids in Redis). Kept, a deterministic id added
+ * again is a no-op, and Bull Board shows recent work. Failed ones are kept for a week. Attempts cover infrastructure errors (PostgreSQL or Redis down): provider
  * retries are new jobs for the recipients concerned, not attempts of the batch.
  */
 export const DISPATCH_JOB_OPTIONS: JobsOptions = {
   attempts: 8,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 3600, count: 100_000 },
+  removeOnComplete: { age: 3600, count: 1000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
@@ -59,6 +60,11 @@ export class DispatchQueues {
     await this.byName[queue].add(name, data, { ...DISPATCH_JOB_OPTIONS, ...opts });
   }
 
+  /** Whether a job with this id is held by the queue (waiting, delayed, active, or kept after it finished). */
+  async hasJob(queue: QueueName, jobId: string): Promise<boolean> {
+    return (await this.byName[queue].getJob(jobId)) !== undefined;
+  }
+
   /** One wave's batches in one call (BullMQ addBulk: a single MULTI). */
   async addBatches(batches: ReadonlyArray<{ name: 'send-batch'; data: JobPayload<'send-batch'>; opts: JobsOptions }>): Promise<void> {
     if (batches.length === 0) return;
@@ -72,10 +78,14 @@ export class DispatchQueues {
     throw new DelayedError();
   }
 
-  /** Parks the running job of a paused campaign: remembered first (so resume finds it), then put to sleep. */
-  async park(job: JobControl, campaignId: string, queue: QueueName): Promise<never> {
+  /**
+   * Parks the running job of a paused campaign: remembered first (so resume finds it), then put to sleep. `stillPaused`
+   * reads the status afresh after the job is remembered: a resume that came in between (and woke what it found)
+   * must not leave this job asleep for PARK_MS.
+   */
+  async park(job: JobControl, campaignId: string, queue: QueueName, stillPaused: () => Promise<boolean>): Promise<never> {
     await this.store.park(campaignId, queue, job.id);
-    await job.moveToDelayed(Date.now() + PARK_MS);
+    await job.moveToDelayed((await stillPaused()) ? Date.now() + PARK_MS : Date.now());
     throw new DelayedError();
   }
 

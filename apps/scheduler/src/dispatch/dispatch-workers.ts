@@ -78,6 +78,9 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
         concurrency: concurrency[queue],
         lockDuration: this.options.lockMs,
         stalledInterval: this.options.lockMs,
+        // A job found stalled twice (its worker died twice with it) fails instead of being run a third time: a job
+        // that kills workers must not take them all down. Its recipients stay unsettled until an SRE retries it.
+        maxStalledCount: 2,
       });
       worker.on('failed', (job, err) => this.logFailure(job, err));
       worker.on('error', (err) => this.logger.warn(`queue ${queue}: ${err.message}`));

@@ -18,7 +18,9 @@ export class DispatchController {
     private readonly campaigns: CampaignsService,
     private readonly repo: CampaignRepository,
     private readonly lifecycle: CampaignLifecycle,
-  ) {}
+  ) {
+    campaigns.onCancelled((id) => lifecycle.stopped(id));
+  }
 
   @Post(':id/start')
   @HttpCode(200)

@@ -107,4 +107,32 @@ describe('WavePlanner with a fixed clock: the send window', () => {
     expect(next?.data).toEqual({ campaignId: c.id, wave: 2, dueAt: ms('2026-03-29T01:10:00Z') });
     expect(next?.delay).toBe(600_000);
   });
+
+  it('an inline audience with a deleted device is not cut short: the next wave starts after the listed ids', async () => {
+    s.clock.set('2026-03-29T01:00:00Z');
+    const devices = await insertDevices(s.prisma, ['UTC', 'UTC', 'UTC', 'UTC', 'UTC', 'UTC', 'UTC']);
+    const ids = devices.map((d) => d.id);
+    await s.prisma.device.delete({ where: { id: BigInt(ids[1] as string) } });
+    const id = await insertRunningCampaign(s.prisma, { deviceIds: ids, quietHours: null, sendWindow: null, waveSize: 3, batchSize: 3 });
+
+    const wave1: PlanData = { campaignId: id, wave: 1, dueAt: ms('2026-03-29T01:00:00Z') };
+    // Listed: 1–3 of seven ids; the deleted one is not a recipient, and more ids follow.
+    expect(await s.planner.run(wave1, planJob(wave1))).toEqual({ kind: 'planned', wave: 1, size: 2, last: false });
+    const checkpoint = await s.prisma.campaignWave.findUniqueOrThrow({ where: { campaignId_wave: { campaignId: id, wave: 1 } } });
+    expect(checkpoint.lastId.toString()).toBe(ids[2]);
+
+    const wave2: PlanData = { campaignId: id, wave: 2, dueAt: ms('2026-03-29T01:00:00Z') };
+    expect(await s.planner.run(wave2, planJob(wave2))).toEqual({ kind: 'planned', wave: 2, size: 3, last: false });
+    // Wave 3 waits for wave 1 to finish (two waves in flight at most): its two recipients are sent.
+    await s.store.record(
+      id,
+      1,
+      [ids[0], ids[2]].map((deviceId) => ({ deviceId: deviceId as string, outcome: 'sent' as const, provider: 'fcm' })),
+      100,
+    );
+    const wave3: PlanData = { campaignId: id, wave: 3, dueAt: ms('2026-03-29T01:00:00Z') };
+    expect(await s.planner.run(wave3, planJob(wave3))).toEqual({ kind: 'planned', wave: 3, size: 1, last: true });
+    const planned = (await sendJobs(id)).flatMap((j) => (j.data as JobPayload<'send-batch'>).deviceIds);
+    expect(planned.sort()).toEqual(ids.filter((_, i) => i !== 1).sort());
+  });
 });

@@ -72,7 +72,7 @@ export class WavePlanner {
     const snapshot = await this.context.campaign(campaignId, 0);
     if (!snapshot) return { kind: 'skipped', why: 'the campaign no longer exists' };
     const { campaign, content } = snapshot;
-    if (campaign.status === 'paused') return this.queues.park(job, campaignId, QueueName.Plan);
+    if (campaign.status === 'paused') return this.queues.park(job, campaignId, QueueName.Plan, () => this.context.isPaused(campaignId));
     if (campaign.status !== 'running') return { kind: 'skipped', why: `the campaign is ${campaign.status}` };
 
     const now = this.now();
@@ -111,54 +111,71 @@ export class WavePlanner {
   ): Promise<PlanOutcome> {
     const { campaignId, wave } = data;
     let checkpoint = await this.repo.findWave(campaignId, wave);
-    let ids: Recipient[];
-    let more: boolean;
+    let recipients: Recipient[] | null = null;
     if (!checkpoint) {
       const previous = wave > 1 ? await this.repo.findWave(campaignId, wave - 1) : null;
       if (wave > 1 && !previous) throw new Error(`wave ${wave - 1} of campaign ${campaignId} has no checkpoint`);
       const afterId = previous?.lastId ?? 0n;
-      // One more than a wave: whether anything is left after it says if this wave is the last (no empty last wave).
-      ids = await this.page(audience, afterId, waveSize + 1, null);
-      more = ids.length > waveSize;
-      if (more) ids = ids.slice(0, waveSize);
-      checkpoint = await this.repo.saveWave({
+      const page = await this.page(audience, afterId, waveSize);
+      const saved = await this.repo.saveWave({
         campaignId,
         wave,
         afterId,
-        lastId: ids.length > 0 ? BigInt((ids[ids.length - 1] as Recipient).id) : afterId,
-        size: ids.length,
-        batches: Math.ceil(ids.length / batchSize),
+        lastId: page.lastId,
+        size: page.recipients.length,
+        batches: Math.ceil(page.recipients.length / batchSize),
         dueAt: new Date(data.dueAt),
         startNote: data.note ?? null,
         startedAt: new Date(this.now()),
-        last: !more,
+        last: !page.more,
       });
-    } else {
+      checkpoint = saved.wave;
+      // Another planner of this wave (a stalled job run twice) may have written its checkpoint first: then its
+      // listing is the wave, and this one's is not used.
+      if (saved.created) recipients = page.recipients;
+    }
+    if (recipients === null) {
       const progress = await this.lifecycle.store.waveProgress(campaignId, wave);
       // Counted already: its batches were enqueued before the count. Only the next wave's planner may be missing.
-      more = !checkpoint.last;
       if (progress.targeted !== null) {
-        await this.scheduleNext(campaignId, wave, more, checkpoint.startedAt, intervalSeconds);
-        return { kind: 'planned', wave, size: checkpoint.size, last: !more };
+        await this.scheduleNext(campaignId, wave, !checkpoint.last, checkpoint.startedAt, intervalSeconds);
+        return { kind: 'planned', wave, size: checkpoint.size, last: checkpoint.last };
       }
-      ids = await this.page(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId);
+      if (checkpoint.size > 0 && (await this.queues.hasJob(QueueName.Send, batchJobId(campaignId, wave, 1)))) {
+        // Enqueued (one addBulk: all or none) but not counted: count the checkpoint's recipients, the batches'.
+        return this.counted(data, checkpoint.size, checkpoint.batches, checkpoint.last, checkpoint.startedAt, intervalSeconds);
+      }
+      // Never enqueued: the wave is listed again from its checkpoint (devices deactivated since are left out).
+      recipients = (await this.page(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId)).recipients;
     }
-    const last = !more;
-    const batches = chunk(ids, batchSize).map((recipients, i) => ({
+    const batches = chunk(recipients, batchSize).map((batch, i) => ({
       name: 'send-batch' as const,
-      data: { campaignId, wave, batch: i + 1, deviceIds: recipients.map((r) => r.id), attempt: 0, platforms: countPlatforms(recipients) },
+      data: { campaignId, wave, batch: i + 1, deviceIds: batch.map((r) => r.id), attempt: 0, platforms: countPlatforms(batch) },
       opts: { jobId: batchJobId(campaignId, wave, i + 1) },
     }));
     await this.queues.addBatches(batches);
-    const summary = await this.lifecycle.store.planned(campaignId, wave, ids.length, last, this.now());
+    return this.counted(data, recipients.length, batches.length, checkpoint.last, checkpoint.startedAt, intervalSeconds);
+  }
+
+  /** Counts the wave's recipients (once), then completes the campaign or queues the next wave's planner. */
+  private async counted(
+    data: JobPayload<'plan-wave'>,
+    size: number,
+    batches: number,
+    last: boolean,
+    startedAt: Date,
+    intervalSeconds: number,
+  ): Promise<PlanOutcome> {
+    const { campaignId, wave } = data;
+    const summary = await this.lifecycle.store.planned(campaignId, wave, size, last, this.now());
     this.logger.log({
-      msg: `campaign ${campaignId} wave ${wave}: ${ids.length} recipients in ${batches.length} batches${last ? ' (last)' : ''}`,
+      msg: `campaign ${campaignId} wave ${wave}: ${size} recipients in ${batches} batches${last ? ' (last)' : ''}`,
       campaignId,
       wave,
     });
     if (last) await this.lifecycle.completeIfDone(campaignId, summary);
-    else await this.scheduleNext(campaignId, wave, true, checkpoint.startedAt, intervalSeconds);
-    return { kind: 'planned', wave, size: ids.length, last };
+    else await this.scheduleNext(campaignId, wave, true, startedAt, intervalSeconds);
+    return { kind: 'planned', wave, size, last };
   }
 
   /** Queues the next wave's planner, due the interval after this wave started (unless this wave was the last). */
@@ -173,21 +190,38 @@ export class WavePlanner {
     );
   }
 
-  /** The next page of the audience after `afterId` (up to `upTo` when re-listing a checkpointed wave). */
-  private async page(audience: StoredAudience, afterId: bigint, limit: number, upTo: bigint | null): Promise<Recipient[]> {
+  /**
+   * The next wave of the audience after `afterId`: up to `limit` recipients, whether more follow (one more row is
+   * read to know: no empty last wave), and the id the next wave starts after. `upTo` bounds a wave listed again
+   * from its checkpoint. For an inline list, `more` and `lastId` come from the list itself, so listed ids that are no
+   * longer devices neither end the campaign early nor count as recipients.
+   */
+  private async page(
+    audience: StoredAudience,
+    afterId: bigint,
+    limit: number,
+    upTo: bigint | null = null,
+  ): Promise<{ recipients: Recipient[]; more: boolean; lastId: bigint }> {
+    const within = (id: bigint) => id > afterId && (upTo === null || id <= upTo);
     let rows: PlannedDevice[];
+    let more: boolean;
+    let lastId: bigint;
     if ('segment' in audience) {
-      rows = await this.repo.segmentPage(audience.segment, afterId, limit);
+      rows = (await this.repo.segmentPage(audience.segment, afterId, limit + 1)).filter((r) => within(r.id));
+      more = rows.length > limit;
+      rows = rows.slice(0, limit);
+      lastId = rows.at(-1)?.id ?? afterId;
     } else {
-      const ids = audience.deviceIds
+      const listed = [...new Set(audience.deviceIds)]
         .map((s) => BigInt(s))
-        .filter((id) => id > afterId)
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-        .slice(0, limit);
-      // Listed ids that are not devices (deleted since) are left out here, so they are not counted as recipients.
+        .filter(within)
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      more = listed.length > limit;
+      const ids = listed.slice(0, limit);
+      lastId = ids.at(-1) ?? afterId;
       rows = await this.repo.platformsOf(ids);
     }
-    return (upTo === null ? rows : rows.filter((r) => r.id <= upTo)).map((r) => ({ id: r.id.toString(), platform: r.platform }));
+    return { recipients: rows.map((r) => ({ id: r.id.toString(), platform: r.platform })), more, lastId };
   }
 
   /**

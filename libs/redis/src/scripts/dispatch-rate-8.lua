@@ -41,7 +41,7 @@ for k = 1, #KEYS do
       local booked = tonumber(state[4] or '0')
       if booked > 0 and booked ~= rate and tat > now then tat = now + (tat - now) * booked / rate end
       if tat - now > burst then wait = math.max(wait, tat - now - burst) end
-      plan[#plan + 1] = { KEYS[k], tat + count * 60000 / (rate * factor), rate }
+      plan[#plan + 1] = { KEYS[k], tat + count * 60000 / (rate * factor), rate, blocked }
     end
   end
 end
@@ -49,6 +49,7 @@ if wait > 0 then return math.ceil(wait) end
 for _, r in ipairs(recover) do redis.call('HSET', r[1], 'factor', tostring(r[2])) end
 for _, p in ipairs(plan) do
   redis.call('HSET', p[1], 'tat', tostring(p[2]), 'rate', p[3])
-  redis.call('PEXPIRE', p[1], math.ceil(p[2] - now) + 3600000)
+  -- Kept an hour past both its booking and its block (a 429's Retry-After must outlive the booking).
+  redis.call('PEXPIRE', p[1], math.ceil(math.max(p[2], p[4]) - now) + 3600000)
 end
 return 0

@@ -10,10 +10,11 @@ import path from 'node:path';
 import { formatTable, round, toResult, writeResult } from './lib/results';
 import type { BenchContext, Benchmark } from './lib/types';
 
-/** Loaded on demand, so one benchmark's dependencies do not slow down another. Next: `dispatch`. */
+/** Loaded on demand, so one benchmark's dependencies do not slow down another. */
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   gateway: async () => (await import('./gateway.js')).benchmark,
   ws: async () => (await import('./ws.js')).benchmark,
+  dispatch: async () => (await import('./dispatch.js')).benchmark,
 };
 
 /** How long one clean-up step may take before the runner moves on (a stuck step must not hang the run). */

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * Compiles apps/, libs/, scripts/ and bench/ TypeScript (not tests) into dist/ (same layout), copying Lua and other
- * assets, and removes what no longer has a source.
+ * assets, and removes what no longer has a source. Also test/fakes/ (the providers' fakes, no tests in it): the
+ * benchmarks run from dist/ and load the fake FCM server from there.
  * Usage: node tools/build.js
  */
 const fs = require('node:fs');
@@ -9,7 +10,7 @@ const path = require('node:path');
 const swc = require('@swc/core');
 const { root, swcOptions } = require('./swc-options');
 
-const SOURCE_DIRS = ['apps', 'libs', 'scripts', 'bench'];
+const SOURCE_DIRS = ['apps', 'libs', 'scripts', 'bench', 'test/fakes'];
 const ASSET_EXTENSIONS = new Set(['.lua', '.html', '.css', '.svg', '.ico', '.json']);
 const outDir = path.join(root, 'dist');
 

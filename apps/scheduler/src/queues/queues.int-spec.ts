@@ -15,7 +15,8 @@ describe('scheduler queues (BullMQ on real Redis)', () => {
 
   beforeAll(async () => {
     [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-    scheduler = await startScheduler({ databaseUrl: db.url, redisPrefix: redis.prefix });
+    // The API role: the queues are registered, no worker takes the jobs this test adds.
+    scheduler = await startScheduler({ databaseUrl: db.url, redisPrefix: redis.prefix }, 'api');
     const key = generateApiKey();
     await scheduler.app.get(ApiKeyRepository).create({ name: 'viewer', prefix: key.prefix, hash: key.hash, role: 'viewer' });
     viewerKey = key.key;

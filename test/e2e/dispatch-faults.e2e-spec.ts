@@ -5,14 +5,12 @@
  */
 import { PrismaService } from '@tidegate/database';
 import { startScheduler, type RunningApp } from '../support/apps';
+import { adminCall } from '../support/admin-api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createRoleKeys } from '../support/keys';
 import { waitFor, type Proc } from '../support/processes';
 import { deliveriesByDevice, seedDevices, spawnWorker, startPushFakes, type PushFakes, type SeededDevice } from '../support/push-fakes';
 import { createTestRedis, type TestRedis } from '../support/redis';
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = Record<string, any>;
 
 const DEVICES = 6000;
 const BATCH = 100;
@@ -40,14 +38,7 @@ describe('dispatch under faults', () => {
     return worker;
   };
 
-  async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-    const res = await fetch(`${scheduler.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${marketer}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Json };
-  }
+  const api = (method: string, path: string, body?: unknown) => adminCall(scheduler.url, marketer, method, path, body);
 
   /** Creates and starts a campaign to the devices tagged `tag`; returns its id. */
   async function startCampaign(tag: string): Promise<string> {

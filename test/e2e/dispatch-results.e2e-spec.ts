@@ -7,14 +7,12 @@
 import { PrismaService } from '@tidegate/database';
 import { RedisKeys } from '@tidegate/redis';
 import { startScheduler, type RunningApp } from '../support/apps';
+import { adminCall } from '../support/admin-api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createRoleKeys } from '../support/keys';
 import { waitFor } from '../support/processes';
 import { deliveriesByDevice, seedDevices, startPushFakes, type PushFakes, type SeededDevice } from '../support/push-fakes';
 import { createTestRedis, type TestRedis } from '../support/redis';
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = Record<string, any>;
 
 describe('dispatch: provider results', () => {
   let db: TestDatabase;
@@ -24,14 +22,8 @@ describe('dispatch: provider results', () => {
   let prisma: PrismaService;
   let keys: Record<string, string>;
 
-  async function api(method: string, path: string, body?: unknown, role = 'marketer'): Promise<{ status: number; body: Json }> {
-    const res = await fetch(`${scheduler.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${keys[role]}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Json };
-  }
+  const api = (method: string, path: string, body?: unknown, role = 'marketer') =>
+    adminCall(scheduler.url, keys[role] as string, method, path, body);
 
   async function runCampaign(tag: string): Promise<string> {
     const created = await api('POST', '/admin/campaigns', {

@@ -6,6 +6,7 @@
  */
 import { PrismaService } from '@tidegate/database';
 import { startGateway, startScheduler, type RunningApp } from '../support/apps';
+import { adminCall } from '../support/admin-api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createRoleKeys } from '../support/keys';
 import { startFakeOrigin, type FakeOrigin } from '../support/origin';
@@ -25,14 +26,8 @@ describe('dispatch paced by the waiting room', () => {
   let gateway: RunningApp;
   let keys: Record<string, string>;
 
-  async function api(method: string, path: string, body: unknown, role: string): Promise<{ status: number; body: Json }> {
-    const res = await fetch(`${scheduler.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${keys[role]}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Json };
-  }
+  const api = (method: string, path: string, body: unknown, role: string) =>
+    adminCall(scheduler.url, keys[role] as string, method, path, body);
 
   beforeAll(async () => {
     [db, redis, fakes, origin] = await Promise.all([createTestDatabase(), createTestRedis(), startPushFakes(), startFakeOrigin()]);

@@ -5,6 +5,7 @@
  */
 import { PrismaService } from '@tidegate/database';
 import { startScheduler, type RunningApp } from '../support/apps';
+import { adminCall } from '../support/admin-api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createRoleKeys } from '../support/keys';
 import { waitFor, type Proc } from '../support/processes';
@@ -31,14 +32,7 @@ describe('dispatch: 20,000 devices across FCM, APNs and Web Push', () => {
   let devices: SeededDevice[];
   const invalid = new Set<string>();
 
-  async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-    const res = await fetch(`${scheduler.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${marketer}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Json };
-  }
+  const api = (method: string, path: string, body?: unknown) => adminCall(scheduler.url, marketer, method, path, body);
 
   beforeAll(async () => {
     [db, redis, fakes] = await Promise.all([createTestDatabase(), createTestRedis(), startPushFakes()]);

@@ -4,6 +4,9 @@ import { readContent } from '../campaigns/campaign-content';
 import { CampaignLifecycle } from './campaign-lifecycle';
 import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-workers';
 
+/** A running campaign with no wave this long after it started gets its wave-1 planner queued again. */
+export const RESTART_GRACE_MS = 10_000;
+
 /**
  * Starts scheduled campaigns when their time comes: every DISPATCH_TICK_MS each worker looks for scheduled
  * campaigns whose start_at has passed and moves them to running (compare-and-set: with several workers, one wins
@@ -11,9 +14,6 @@ import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-workers';
  * right with no job to chase. The same tick re-queues wave 1 of a running campaign that has none (the process
  * that started it died between the status change and the queueing).
  */
-/** A running campaign with no wave this long after it started gets its wave-1 planner queued again. */
-export const RESTART_GRACE_MS = 10_000;
-
 @Injectable()
 export class DispatchClock implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('DispatchClock');

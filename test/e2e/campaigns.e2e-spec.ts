@@ -348,7 +348,7 @@ describe('admin API: campaigns', () => {
         'negative rates',
         (b) => (b.wave_plan.rate_limits = { global: 0, campaign: -5, per_provider: { fcm: -1 } }),
         [
-          /^wave_plan\.rate_limits\.global: must be greater than 0/m,
+          /^wave_plan\.rate_limits\.global: must be at least 1 message per minute/m,
           /^wave_plan\.rate_limits\.campaign: /m,
           /^wave_plan\.rate_limits\.per_provider\.fcm: /m,
         ],

@@ -185,6 +185,8 @@ describe('admin API: run-time tuning', () => {
       ['a room pressure limit of 0', { room_pressure_limit: 0 }, /^room_pressure_limit: must be greater than 0/],
       ['an unknown field', { batch_size: 100, turbo: true }, /property turbo should not exist/],
       ['no setting at all', { reason: 'why not' }, /^the body must set at least one of: batch_size/],
+      ['an empty group', { rate_limits: { per_provider: {} } }, /^the body must set at least one of: batch_size/],
+      ['a global rate below 1 a minute', { rate_limits: { global: 0.5 } }, /^rate_limits.global: must be at least 1/],
     ];
 
     it.each(bad)('refuses %s with a 400 naming the field, and changes nothing', async (_name, body, expected) => {
@@ -286,7 +288,7 @@ describe('admin API: run-time tuning', () => {
       for (const [body, expected] of [
         [{ wave_size: 100 }, /^wave_size: must be at least the batch size \(200\)/],
         [{ wave_size: 0 }, /^wave_size: must be at least 1/],
-        [{ rate_per_minute: 0 }, /^rate_per_minute: must be greater than 0/],
+        [{ rate_per_minute: 0 }, /^rate_per_minute: must be at least 1 message per minute/],
         [{ rate_per_minute: 'fast' }, /^rate_per_minute must be a number/],
         [{ batch_size: 10 }, /property batch_size should not exist/],
         [{}, /^the body must set at least one of: rate_per_minute, wave_size/],
@@ -354,6 +356,9 @@ describe('admin API: run-time tuning', () => {
         [{ user_id: '' }, /^user_id should not be empty/],
         [{ user_id: 'u2', device_id: device.u1a }, /^device_id: device \d+ does not belong to user "u2"/],
         [{ user_id: 'u1', campaign: 'x' }, /property campaign should not exist/],
+        // Values PostgreSQL itself refuses: past bigint, a NUL byte in text. A 400, never a 500.
+        [{ device_id: '9999999999999999999' }, /^device_id: no device with id "9999999999999999999"/],
+        [{ user_id: 'u\u0000x' }, /not valid: invalid byte sequence/],
       ] as const) {
         const answer = await open(body);
         expect(answer.status).toBe(400);

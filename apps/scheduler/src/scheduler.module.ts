@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { AdminAuthModule } from '@tidegate/auth';
 import type { SchedulerConfig, SchedulerRole } from '@tidegate/config';
-import { DatabaseModule } from '@tidegate/database';
+import { DatabaseInputErrorFilter, DatabaseModule } from '@tidegate/database';
 import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observability';
 import { RedisModule } from '@tidegate/redis';
 import { ApiKeysModule } from './api-keys/api-keys.module';
@@ -41,6 +42,8 @@ export class SchedulerModule {
           ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule, CampaignsModule, TuningModule]
           : []),
       ],
+      // A value PostgreSQL refuses as data (out of range, a NUL byte) is a 400, not a 500.
+      providers: [{ provide: APP_FILTER, useClass: DatabaseInputErrorFilter }],
     };
   }
 }

@@ -133,8 +133,18 @@ export class CampaignRepository {
    * campaign (the primary key; `ON CONFLICT DO NOTHING`): true when this call counted it, false when it already was.
    */
   async recordOpen(campaignId: string, opener: string, deviceId: bigint | null): Promise<boolean> {
-    const { count } = await this.prisma.campaignOpen.createMany({ data: [{ campaignId, opener, deviceId }], skipDuplicates: true });
-    return count === 1;
+    // One statement: the open and, only if it is new, one more on the flushed counters (campaign_stats.opened is
+    // kept here, exactly, not copied from Redis by the write-behind).
+    const [row] = await this.prisma.$queryRaw<Array<{ n: number }>>`
+      WITH inserted AS (
+        INSERT INTO campaign_opens (campaign_id, opener, device_id) VALUES (CAST(${campaignId} AS uuid), ${opener}, ${deviceId})
+        ON CONFLICT DO NOTHING RETURNING 1
+      ), counted AS (
+        UPDATE campaign_stats SET opened = opened + 1
+        WHERE campaign_id = CAST(${campaignId} AS uuid) AND EXISTS (SELECT 1 FROM inserted) RETURNING 1
+      )
+      SELECT CAST(count(*) AS int) AS n FROM inserted`;
+    return row?.n === 1;
   }
 
   /**

@@ -146,10 +146,14 @@ export class DispatchRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Writes a campaign's counters (absolute values, so flushing twice is harmless) and its waves' counters. */
+  /**
+   * Writes a campaign's counters (absolute values, so flushing twice is harmless) and its waves' counters. `opened`
+   * is not copied: PostgreSQL keeps its own exact count (CampaignRepository.recordOpen; the first flush counts the
+   * opens recorded before the row existed).
+   */
   async flushStats(
     campaignId: string,
-    totals: DispatchCounters & { opened: number; byProvider: Record<string, number>; waves: number },
+    totals: DispatchCounters & { byProvider: Record<string, number>; waves: number },
     waves: ReadonlyArray<{ wave: number; finishedAt: Date | null } & DispatchCounters>,
   ): Promise<void> {
     const t = totals;
@@ -158,10 +162,11 @@ export class DispatchRepository {
       this.prisma.$executeRaw`
         INSERT INTO campaign_stats (campaign_id, targeted, sent, failed, invalid, skipped, inactive, opened, by_provider, waves, flushed_at)
         SELECT id, ${clampInt(t.targeted)}, ${clampInt(t.sent)}, ${clampInt(t.failed)}, ${clampInt(t.invalid)}, ${clampInt(t.skipped)},
-               ${clampInt(t.inactive)}, ${clampInt(t.opened)}, CAST(${byProvider} AS jsonb), ${clampInt(t.waves)}, now()
+               ${clampInt(t.inactive)}, (SELECT CAST(count(*) AS int) FROM campaign_opens WHERE campaign_id = CAST(${campaignId} AS uuid)),
+               CAST(${byProvider} AS jsonb), ${clampInt(t.waves)}, now()
         FROM campaigns WHERE id = CAST(${campaignId} AS uuid)
         ON CONFLICT (campaign_id) DO UPDATE SET targeted = EXCLUDED.targeted, sent = EXCLUDED.sent, failed = EXCLUDED.failed,
-          invalid = EXCLUDED.invalid, skipped = EXCLUDED.skipped, inactive = EXCLUDED.inactive, opened = EXCLUDED.opened,
+          invalid = EXCLUDED.invalid, skipped = EXCLUDED.skipped, inactive = EXCLUDED.inactive,
           by_provider = EXCLUDED.by_provider, waves = EXCLUDED.waves, flushed_at = now()`,
       ...waves.map(
         (w) => this.prisma.$executeRaw`

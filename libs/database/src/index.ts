@@ -11,3 +11,4 @@ export type { ApiKey, Role, Room, Campaign, CampaignStatus, CampaignWave, Device
 export * from './dispatch.repository';
 export * from './dispatch-settings.repository';
 export type { CampaignOpen, CampaignStats, SettingChange } from '@prisma/client';
+export * from './input-error.filter';

@@ -72,7 +72,7 @@ describe('dispatch settings rules', () => {
     { maxAttempts: 1 },
     { maxAttempts: 20 },
     { globalPerMinute: null, roomPressureLimit: null },
-    { roomPressureLimit: 0.75, globalPerMinute: 0.5 },
+    { roomPressureLimit: 0.75, globalPerMinute: 1.5 },
   ])('accepts %j', (change) => {
     expect(fields({ ...valid(), ...change })).toEqual([]);
   });

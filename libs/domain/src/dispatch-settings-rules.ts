@@ -7,7 +7,7 @@
  */
 import { DEFAULT_DISPATCH_SETTINGS, type DispatchSettings } from './dispatch-settings';
 import { fieldPath, isRecord, type FieldError } from './field-errors';
-import { MAX_BATCH_SIZE, PUSH_PLATFORMS, type PushPlatform } from './wave-plan';
+import { MAX_BATCH_SIZE, MIN_RATE_PER_MINUTE, PUSH_PLATFORMS, type PushPlatform } from './wave-plan';
 
 /** Attempts per recipient, at most (retries of 429, 5xx and timeouts). */
 export const MAX_DISPATCH_ATTEMPTS = 20;
@@ -104,7 +104,7 @@ export function validateDispatchSettings(value: unknown): FieldError[] {
       message: `must be between 0 and ${MAX_DEFAULT_INTERVAL_SECONDS} seconds`,
     });
   }
-  positiveOrNull(value.globalPerMinute, 'globalPerMinute', 'messages per minute', errors);
+  positiveOrNull(value.globalPerMinute, 'globalPerMinute', 'messages per minute', errors, MIN_RATE_PER_MINUTE);
   const providers = value.providerPerMinute;
   if (!isRecord(providers)) {
     errors.push({ field: 'providerPerMinute', code: 'invalid_type', message: 'must be an object, e.g. { "fcm": 600000 }' });
@@ -113,7 +113,7 @@ export function validateDispatchSettings(value: unknown): FieldError[] {
       const field = fieldPath('providerPerMinute', key);
       if (!(PUSH_PLATFORMS as readonly string[]).includes(key)) {
         errors.push({ field, code: 'unknown_platform', message: `must be one of ${PUSH_PLATFORMS.join(', ')}` });
-      } else positiveOrNull(quota, field, 'messages per minute', errors);
+      } else positiveOrNull(quota, field, 'messages per minute', errors, MIN_RATE_PER_MINUTE);
     }
   }
   const threshold = value.errorRateThreshold;
@@ -161,11 +161,13 @@ function wholeNumber(value: unknown, field: string, min: number, max: number, er
   return null;
 }
 
-/** Above 0, or null (no limit). Absent is refused: a whole settings value names every field. */
-function positiveOrNull(value: unknown, field: string, unit: string, errors: FieldError[]): void {
+/** Above 0 (at least `min` when given), or null (no limit). Absent is refused: a whole settings value names every field. */
+function positiveOrNull(value: unknown, field: string, unit: string, errors: FieldError[], min?: number): void {
   if (value === null) return;
   if (value === undefined) errors.push({ field, code: 'required', message: `is required (${unit}, or null for no limit)` });
   else if (typeof value !== 'number' || !Number.isFinite(value))
     errors.push({ field, code: 'invalid_type', message: `must be a number (${unit})` });
   else if (value <= 0) errors.push({ field, code: 'out_of_range', message: 'must be greater than 0 (null for no limit)' });
+  else if (min !== undefined && value < min)
+    errors.push({ field, code: 'out_of_range', message: `must be at least ${min} (${unit}; null for no limit)` });
 }

@@ -40,6 +40,7 @@ export {
   MAX_BATCH_SIZE,
   MAX_PLAN_SPAN_MS,
   MAX_PLAN_WAVES,
+  MIN_RATE_PER_MINUTE,
   PUSH_PLATFORMS,
   type EffectiveRate,
   type PlanOptions,

@@ -297,6 +297,12 @@ describe('wave plan validation', () => {
     ]);
   });
 
+  it('refuses rates below one message a minute (they would book the limiter years ahead)', () => {
+    expect(errorsOf({ ...valid, rateLimits: { campaignPerMinute: 1e-300 } })).toEqual([['rateLimits.campaignPerMinute', 'out_of_range']]);
+    expect(errorsOf({ ...valid, rateLimits: { campaignPerMinute: 0.5 } })).toEqual([['rateLimits.campaignPerMinute', 'out_of_range']]);
+    expect(errorsOf({ ...valid, rateLimits: { campaignPerMinute: 1 } })).toEqual([]);
+  });
+
   it('checks the batch size (1 to 500, whole) and the wave size against it', () => {
     expect(errorsOf({ ...valid, batchSize: 501 })).toEqual([['batchSize', 'out_of_range']]);
     expect(errorsOf({ ...valid, batchSize: 1.5 })).toEqual([['batchSize', 'not_an_integer']]);

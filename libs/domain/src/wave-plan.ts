@@ -23,6 +23,11 @@ export type PushPlatform = (typeof PUSH_PLATFORMS)[number];
 
 /** Largest batch a send job may carry (FCM's and our own per-job bound). */
 export const MAX_BATCH_SIZE = 500;
+/**
+ * The smallest rate limit, messages per minute. Lower ones mean nothing useful and break the arithmetic of the rate
+ * buckets (a booking years ahead).
+ */
+export const MIN_RATE_PER_MINUTE = 1;
 /** FCM HTTP v1's default quota per project, messages per minute. */
 export const FCM_DEFAULT_RATE_PER_MINUTE = 600_000;
 /**
@@ -243,13 +248,17 @@ function wholeNumber(value: unknown, field: string, min: number, max: number, er
   return value;
 }
 
-/** A positive rate (messages per minute); null or absent is allowed (no limit). */
+/** A rate of at least MIN_RATE_PER_MINUTE (messages per minute); null or absent is allowed (no limit). */
 function rate(value: unknown, field: string, errors: FieldError[]): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'number' || !Number.isFinite(value))
     errors.push({ field, code: 'invalid_type', message: 'must be a number (messages per minute)' });
-  else if (value <= 0)
-    errors.push({ field, code: 'out_of_range', message: 'must be greater than 0 messages per minute (omit it for no limit)' });
+  else if (value < MIN_RATE_PER_MINUTE)
+    errors.push({
+      field,
+      code: 'out_of_range',
+      message: `must be at least ${MIN_RATE_PER_MINUTE} message per minute (omit it for no limit)`,
+    });
 }
 
 function validateRateLimits(value: unknown, errors: FieldError[]): void {

@@ -60,7 +60,9 @@ export class StatsFlusher {
 
   async flush(campaignId: string): Promise<void> {
     const hash = await this.store.stats(campaignId);
-    if (Object.keys(hash).length === 0) return;
+    // No `targeted`: nothing was planned, or Redis lost the hash and something re-created part of it (an open, an
+    // error-window reset). Copying that would overwrite PostgreSQL's counters with zeros.
+    if (hash.targeted === undefined) return;
     const { totals, waves } = countersFromHash(hash);
     try {
       await this.repo.flushStats(campaignId, totals, waves);

@@ -16,14 +16,24 @@ export interface CampaignDispatchValue {
   campaignPerMinute: number | null;
 }
 
+/** The rate the sender applies to the campaign: the stricter of its `campaign` and `global` limits. */
+const campaignRate = (limits: RateLimits | null): number | null => {
+  const rates = [limits?.campaignPerMinute, limits?.globalPerMinute].filter((r): r is number => typeof r === 'number');
+  return rates.length > 0 ? Math.min(...rates) : null;
+};
+
 export const dispatchValue = (plan: StoredWavePlan): CampaignDispatchValue => ({
   waveSize: plan.waveSize,
-  campaignPerMinute: plan.rateLimits?.campaignPerMinute ?? null,
+  campaignPerMinute: campaignRate(plan.rateLimits),
 });
 
-/** The campaign's own rate replaced (null removes it); its other limits are kept. No limit left: null. */
+/**
+ * The campaign's own rate replaced (null removes it); its per-provider limits are kept. The campaign's `global` limit
+ * goes too: the sender applies the stricter of `campaign` and `global` as the campaign's rate, so keeping it would
+ * leave a raised rate without effect. No limit left: null.
+ */
 function withCampaignRate(limits: RateLimits | null, rate: number | null): RateLimits | null {
-  const { campaignPerMinute: _old, ...rest } = limits ?? {};
+  const { campaignPerMinute: _old, globalPerMinute: _global, ...rest } = limits ?? {};
   const next: RateLimits = rate === null ? rest : { ...rest, campaignPerMinute: rate };
   return Object.keys(next).length === 0 ? null : next;
 }

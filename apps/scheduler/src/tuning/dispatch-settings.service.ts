@@ -106,6 +106,13 @@ export function toChangeView(c: SettingChange): SettingChangeView {
   };
 }
 
+/** Whether a body field sets a value: null does (no limit); an object only if one of its fields does (`{}` does not). */
+function setsSomething(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'object' || value === null) return true;
+  return Object.values(value).some(setsSomething);
+}
+
 /**
  * The system-wide dispatch settings SREs tune at run time, and the change log. A change is judged on the merged
  * result (a wave size below the new batch size is refused) and written with its log row in one transaction; the
@@ -123,7 +130,7 @@ export class DispatchSettingsService {
   }
 
   async update(dto: UpdateDispatchSettingsDto, actor: Actor): Promise<DispatchSettingsView> {
-    if (!SETTING_FIELDS.some((f) => dto[f] !== undefined)) {
+    if (!SETTING_FIELDS.some((f) => setsSomething(dto[f]))) {
       throw new BadRequestException([`the body must set at least one of: ${SETTING_FIELDS.join(', ')}`]);
     }
     try {

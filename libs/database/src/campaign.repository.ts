@@ -88,9 +88,20 @@ export class CampaignRepository {
     return this.prisma.campaign.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: options.limit });
   }
 
-  /** Replaces the content of a campaign whose status is one of `statuses`. */
-  async updateContent(id: string, statuses: readonly CampaignStatus[], data: Partial<CampaignContentData>): Promise<ConditionalResult> {
-    const { count } = await this.prisma.campaign.updateMany({ where: { id, status: { in: [...statuses] } }, data });
+  /**
+   * Replaces the content of a campaign whose status is one of `statuses` and, when `readAt` is given, that nobody
+   * changed since it was read at that `updatedAt` (an SRE's rate change must not be overwritten by a stale edit).
+   */
+  async updateContent(
+    id: string,
+    statuses: readonly CampaignStatus[],
+    data: Partial<CampaignContentData>,
+    readAt?: Date,
+  ): Promise<ConditionalResult> {
+    const { count } = await this.prisma.campaign.updateMany({
+      where: { id, status: { in: [...statuses] }, ...(readAt && { updatedAt: readAt }) },
+      data,
+    });
     const campaign = await this.findById(id);
     return count === 1 && campaign ? { ok: true, campaign } : { ok: false, campaign };
   }

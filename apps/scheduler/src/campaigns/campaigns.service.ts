@@ -195,11 +195,12 @@ export class CampaignsService {
       keepsStart: dto.schedule === undefined,
       requireFutureStart: current.status === 'scheduled',
     });
-    const result = await this.campaigns.updateContent(id, EDITABLE_STATUSES, {
-      name: merged.name,
-      ...columns(content),
-      roomId: merged.room_id ?? null,
-    });
+    const result = await this.campaigns.updateContent(
+      id,
+      EDITABLE_STATUSES,
+      { name: merged.name, ...columns(content), roomId: merged.room_id ?? null },
+      current.updatedAt,
+    );
     if (!result.ok) {
       if (!result.campaign) throw new NotFoundException(`no campaign with id ${id}`);
       this.assertEditable(result.campaign);

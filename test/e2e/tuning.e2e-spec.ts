@@ -409,6 +409,7 @@ describe('admin API: run-time tuning', () => {
             size: 4,
             due_at: '2026-01-01T01:00:00.000Z',
             started_at: expect.any(String),
+            finished_at: null,
             start_note: 'scheduled',
           },
         ],

@@ -88,11 +88,6 @@ export class DispatchRepository {
     return { wave: saved, created: inserted.length === 1 };
   }
 
-  /** The waves of a campaign, in order. */
-  waves(campaignId: string): Promise<CampaignWave[]> {
-    return this.prisma.campaignWave.findMany({ where: { campaignId }, orderBy: { wave: 'asc' } });
-  }
-
   /** The devices with these ids (missing ids are simply absent). */
   async devices(ids: readonly string[]): Promise<SendableDevice[]> {
     if (ids.length === 0) return [];

@@ -34,9 +34,9 @@ describe('parseCampaignStats', () => {
       opened: 42,
       by_provider: { fcm: 600, apns: 300, webpush: 0 },
       waves: [
-        { wave: 1, targeted: 500, sent: 480, failed: 10, invalid: 0, skipped: 0, inactive: 0 },
-        { wave: 2, targeted: 500, sent: 420, failed: 0, invalid: 0, skipped: 0, inactive: 0 },
-        { wave: 10, targeted: 200, sent: 0, failed: 0, invalid: 0, skipped: 0, inactive: 0 },
+        { wave: 1, targeted: 500, sent: 480, failed: 10, invalid: 0, skipped: 0, inactive: 0, finished_at: null },
+        { wave: 2, targeted: 500, sent: 420, failed: 0, invalid: 0, skipped: 0, inactive: 0, finished_at: null },
+        { wave: 10, targeted: 200, sent: 0, failed: 0, invalid: 0, skipped: 0, inactive: 0, finished_at: null },
       ],
       waves_planned: 10,
       final_wave: null,
@@ -58,5 +58,28 @@ describe('parseCampaignStats', () => {
       sent: 0,
       waves: [],
     });
+  });
+
+  it('reads when each wave finished, and garbage as zero rather than failing', () => {
+    const snapshot = parseCampaignStats({
+      targeted: '10',
+      sent: 'x',
+      'sent:fcm': '4',
+      'w1:targeted': '5',
+      'w1:finished_at': '1795600000000',
+      'w2:targeted': '5',
+      'w2:holding': '1',
+    });
+    expect(snapshot?.sent).toBe(0);
+    expect(snapshot?.by_provider.fcm).toBe(4);
+    expect(snapshot?.waves.map((w) => [w.wave, w.finished_at])).toEqual([
+      [1, new Date(1795600000000)],
+      [2, null],
+    ]);
+  });
+
+  it('is null for a hash that holds no campaign counters (only an open, or an error window re-created after a loss)', () => {
+    expect(parseCampaignStats({ opened: '1' })).toBeNull();
+    expect(parseCampaignStats({ recent_total: '0', recent_failed: '0' })).toBeNull();
   });
 });

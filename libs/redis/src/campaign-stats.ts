@@ -4,7 +4,8 @@
  *
  * - `targeted`, `sent`, `failed`, `invalid`, `skipped`, `inactive`, `opened`: campaign totals (missing: 0)
  * - `sent:fcm`, `sent:apns`, `sent:webpush`: sent per provider
- * - `w<k>:targeted`, `w<k>:sent`, … `w<k>:inactive`: per wave k (1-based)
+ * - `w<k>:targeted`, `w<k>:sent`, … `w<k>:inactive`: per wave k (1-based); `w<k>:finished_at`: when its last
+ *   recipient had an outcome or was held (ms since the epoch)
  * - `waves`: waves materialised so far; `last_wave`: set (to k) once the final wave is planned
  *
  * Other fields (`settled`, `recent_total`, …) belong to the workers and are ignored here.
@@ -22,6 +23,8 @@ export type WaveCounters = Record<StatsCounter, number>;
 export interface WaveStats extends WaveCounters {
   /** 1-based. */
   wave: number;
+  /** When the wave finished sending (every recipient an outcome, or held for quiet hours); null while it sends. */
+  finished_at: Date | null;
 }
 
 export interface CampaignStatsSnapshot extends WaveCounters {
@@ -36,7 +39,7 @@ export interface CampaignStatsSnapshot extends WaveCounters {
   final_wave: number | null;
 }
 
-const WAVE_FIELD = /^w([1-9][0-9]{0,8}):([a-z]+)$/;
+const WAVE_FIELD = /^w([1-9][0-9]{0,8}):([a-z_]+)$/;
 
 /** A counter's value: a whole number, anything else (missing, garbage) 0. */
 function count(value: string | undefined): number {
@@ -58,11 +61,13 @@ export function parseCampaignStats(hash: Readonly<Record<string, string>>): Camp
   const waves = new Map<number, WaveStats>();
   for (const [field, value] of Object.entries(hash)) {
     const match = WAVE_FIELD.exec(field);
-    if (!match || !isCounter(match[2]!)) continue;
+    const name = match?.[2];
+    if (!match || (name !== 'finished_at' && !isCounter(name!))) continue;
     const wave = Number(match[1]);
     let entry = waves.get(wave);
-    if (!entry) waves.set(wave, (entry = { wave, ...emptyWaveCounters() }));
-    entry[match[2]] = count(value);
+    if (!entry) waves.set(wave, (entry = { wave, ...emptyWaveCounters(), finished_at: null }));
+    if (name === 'finished_at') entry.finished_at = count(value) > 0 ? new Date(count(value)) : null;
+    else entry[name] = count(value);
   }
   const lastWave = count(hash.last_wave);
   return {

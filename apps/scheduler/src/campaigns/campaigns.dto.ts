@@ -386,6 +386,13 @@ export class WaveStatsView extends WaveCountersView {
   due_at!: Date | null;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'When it did' })
   started_at!: Date | null;
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description: 'When its last recipient had an outcome or was held for quiet hours (null while it sends)',
+  })
+  finished_at!: Date | null;
   @ApiProperty({ type: 'string', nullable: true, description: 'Why it left when it did (interval, window, room_pressure…)' })
   start_note!: string | null;
 }

@@ -52,10 +52,6 @@ export class DispatchQueues {
     this.byName = { [QueueName.Plan]: plan, [QueueName.Send]: send, [QueueName.Stats]: stats };
   }
 
-  queue(name: QueueName): Queue {
-    return this.byName[name];
-  }
-
   async add<N extends JobName>(queue: QueueName, name: N, data: JobPayload<N>, opts: JobsOptions): Promise<void> {
     await this.byName[queue].add(name, data, { ...DISPATCH_JOB_OPTIONS, ...opts });
   }

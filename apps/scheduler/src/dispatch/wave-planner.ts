@@ -34,7 +34,6 @@ export function countPlatforms(recipients: ReadonlyArray<{ platform: PushPlatfor
 
 export type PlanOutcome =
   | { kind: 'planned'; wave: number; size: number; last: boolean }
-  | { kind: 'waiting'; until: number; why: string }
   | { kind: 'skipped'; why: string };
 
 /**

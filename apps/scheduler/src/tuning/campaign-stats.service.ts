@@ -49,7 +49,7 @@ export function snapshotFromFlushed(
   status: Campaign['status'],
 ): CampaignStatsSnapshot {
   const out = emptySnapshot();
-  out.waves = waves.map((w) => ({ wave: w.wave, ...countersOf(w) }));
+  out.waves = waves.map((w) => ({ wave: w.wave, ...countersOf(w), finished_at: w.finishedAt }));
   out.waves_planned = Math.max(stats?.waves ?? 0, ...waves.map((w) => w.wave));
   out.final_wave = status === 'completed' && out.waves_planned > 0 ? out.waves_planned : null;
   if (stats) {
@@ -70,7 +70,11 @@ export function mergeWaves(snapshot: CampaignStatsSnapshot, rows: readonly Campa
   const byWave = new Map<number, WaveStatsView>();
   const entry = (wave: number): WaveStatsView => {
     let view = byWave.get(wave);
-    if (!view) byWave.set(wave, (view = { wave, ...emptyWaveCounters(), size: null, due_at: null, started_at: null, start_note: null }));
+    if (!view)
+      byWave.set(
+        wave,
+        (view = { wave, ...emptyWaveCounters(), size: null, due_at: null, started_at: null, finished_at: null, start_note: null }),
+      );
     return view;
   };
   for (const row of rows)
@@ -78,9 +82,13 @@ export function mergeWaves(snapshot: CampaignStatsSnapshot, rows: readonly Campa
       size: row.size,
       due_at: row.dueAt,
       started_at: row.startedAt,
+      finished_at: row.finishedAt,
       start_note: row.startNote,
     });
-  for (const wave of snapshot.waves) Object.assign(entry(wave.wave), countersOf(wave));
+  for (const wave of snapshot.waves) {
+    const view = Object.assign(entry(wave.wave), countersOf(wave));
+    if (wave.finished_at) view.finished_at = wave.finished_at;
+  }
   return [...byWave.values()].sort((a, b) => a.wave - b.wave);
 }
 

@@ -32,9 +32,7 @@ export function countPlatforms(recipients: ReadonlyArray<{ platform: PushPlatfor
   return counts;
 }
 
-export type PlanOutcome =
-  | { kind: 'planned'; wave: number; size: number; last: boolean }
-  | { kind: 'skipped'; why: string };
+export type PlanOutcome = { kind: 'planned'; wave: number; size: number; last: boolean } | { kind: 'skipped'; why: string };
 
 /**
  * The planner: materialises one wave when it is due, and schedules the next. One job per wave (`<campaign>.p<wave>`),

@@ -4,6 +4,9 @@ import { PrismaService } from './prisma.service';
 import { segmentWhere, type Segment } from './segment';
 
 /** A device as registered or imported: everything but the bookkeeping columns. */
+/** The largest device id: `devices.id` is a PostgreSQL bigint. A larger number cannot name a device. */
+export const MAX_DEVICE_ID = 9_223_372_036_854_775_807n;
+
 export interface DeviceData {
   platform: Platform;
   /** FCM registration token, APNs device token (lowercase hex), or the Web Push subscription endpoint. */

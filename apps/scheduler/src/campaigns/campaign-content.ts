@@ -11,7 +11,7 @@
  * `checkCampaign` turns a request body (already shape-checked by the DTO's class-validator decorators) into stored
  * content, or lists every problem with the field named in API spelling (`schedule.send_window.end`).
  */
-import { validateSegment, type Segment } from '@tidegate/database';
+import { MAX_DEVICE_ID, validateSegment, type Segment } from '@tidegate/database';
 import {
   DEFAULT_DISPATCH_SETTINGS,
   PUSH_PLATFORMS,
@@ -31,7 +31,6 @@ import { checkPayload, type NotificationPayload } from '@tidegate/push';
 export const MAX_INLINE_DEVICE_IDS = 100_000;
 export const MAX_CAMPAIGN_NAME_LENGTH = 200;
 const DEVICE_ID = /^[1-9][0-9]{0,18}$/;
-const MAX_DEVICE_ID = 9_223_372_036_854_775_807n;
 
 // ---- API spelling -------------------------------------------------------------------------------------------------
 

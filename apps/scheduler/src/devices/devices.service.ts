@@ -7,13 +7,13 @@ import {
   type Device,
   type DeviceUpdateData,
 } from '@tidegate/database';
-import { canonicalLocale, canonicalZone } from '@tidegate/database';
+import { MAX_DEVICE_ID, canonicalLocale, canonicalZone } from '@tidegate/database';
 import { DEVICE_FIELDS, RULES, deviceProblems, toDeviceData } from './device-rules';
 import { UPDATABLE_FIELDS, type DeviceView, type RegisterDeviceDto, type RegisteredDeviceView, type UpdateDeviceDto } from './devices.dto';
 
 /** Device ids in URLs: a positive 64-bit integer in decimal. */
 export function parseDeviceId(value: string): bigint {
-  if (!/^[0-9]{1,19}$/.test(value) || BigInt(value) < 1n || BigInt(value) > 9_223_372_036_854_775_807n) {
+  if (!/^[0-9]{1,19}$/.test(value) || BigInt(value) < 1n || BigInt(value) > MAX_DEVICE_ID) {
     throw new BadRequestException(['id must be a device id: a positive integer (digits only)']);
   }
   return BigInt(value);

@@ -1,10 +1,7 @@
 import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { CampaignRepository, DeviceRepository, type CampaignStatus } from '@tidegate/database';
+import { CampaignRepository, DeviceRepository, MAX_DEVICE_ID, type CampaignStatus } from '@tidegate/database';
 import { REDIS, RedisKeys, countCampaignOpen, type RedisClient } from '@tidegate/redis';
 import type { CampaignOpenDto, CampaignOpenView } from './tuning.dto';
-
-/** PostgreSQL's bigint: a larger id cannot be a device. */
-const MAX_BIGINT = 9_223_372_036_854_775_807n;
 
 /** Nothing was sent yet in these statuses, so nothing can have been opened. */
 const NOT_SENT: readonly CampaignStatus[] = ['draft', 'scheduled'];
@@ -42,7 +39,7 @@ export class CampaignOpensService {
     let userId = dto.user_id ?? null;
     if (dto.device_id !== undefined) {
       deviceId = BigInt(dto.device_id);
-      if (deviceId > MAX_BIGINT) throw new BadRequestException([`device_id: no device with id ${JSON.stringify(dto.device_id)}`]);
+      if (deviceId > MAX_DEVICE_ID) throw new BadRequestException([`device_id: no device with id ${JSON.stringify(dto.device_id)}`]);
       const device = await this.devices.findById(deviceId);
       if (!device) throw new BadRequestException([`device_id: no device with id ${JSON.stringify(dto.device_id)}`]);
       if (userId !== null && device.userId !== userId) {

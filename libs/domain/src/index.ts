@@ -79,3 +79,19 @@ export {
   shouldAutoPause,
   windowDelay,
 } from './dispatch';
+export {
+  CAMPAIGN_STATUSES,
+  CAMPAIGN_TRANSITIONS,
+  EDITABLE_STATUSES,
+  type ActorKind,
+  type CampaignStatus,
+  type CampaignTransition,
+  type TransitionDecision,
+  canMove,
+  decide,
+  isEditable,
+  isFinal,
+  isSending,
+  sourcesOf,
+  targetOf,
+} from './campaign-lifecycle';

@@ -1,7 +1,9 @@
-import { ValidationPipe, type INestApplication, type LogLevel } from '@nestjs/common';
+import type { Server } from 'node:http';
+import { BadRequestException, ValidationPipe, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { MAX_JSON_DEPTH, jsonNestsDeeperThan } from './json-depth';
 import { setupOpenApi, type OpenApiOptions } from './openapi';
 
 export interface HttpAppOptions {
@@ -16,17 +18,20 @@ export interface HttpAppOptions {
 
 /**
  * Creates a NestJS app on Fastify (measured ~5x faster than Express here) with Tidegate's defaults:
- * pino logs, validation that answers 400 with each bad field, OpenAPI at /docs.
+ * pino logs, validation that answers 400 with each bad field, JSON bodies nested at most {@link MAX_JSON_DEPTH} levels
+ * deep (400 beyond), OpenAPI at /docs.
  */
 export async function createHttpApp(module: unknown, options: HttpAppOptions = {}): Promise<NestFastifyApplication> {
   // Fastify accepts a hop count too; Nest's adapter options type leaves it out.
   const trustProxy = (options.trustProxy ?? false) as boolean | string[];
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1_048_576, trustProxy });
+  const bodyLimit = options.bodyLimit ?? 1_048_576;
+  const adapter = new FastifyAdapter({ bodyLimit, trustProxy });
   const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, {
     bufferLogs: true,
     logger: options.bootLogs === false ? (['error'] satisfies LogLevel[]) : undefined,
   });
   app.useLogger(app.get(Logger));
+  limitJsonDepth(app, bodyLimit);
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
@@ -37,6 +42,21 @@ export async function createHttpApp(module: unknown, options: HttpAppOptions = {
   );
   if (options.openApi) setupOpenApi(app, options.openApi);
   return app;
+}
+
+/**
+ * Replaces the JSON body parser with Fastify's own (same prototype-poisoning checks) behind a nesting check: a body
+ * nested deeper than {@link MAX_JSON_DEPTH} levels is a 400 naming the limit, before anything recurses into it.
+ */
+function limitJsonDepth(app: NestFastifyApplication, bodyLimit: number): void {
+  const parseJson = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
+  app.useBodyParser<Server>('application/json', { bodyLimit }, (request, body, done) => {
+    if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH)) {
+      done(new BadRequestException(`JSON body nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    void parseJson(request, body.toString('utf8'), done);
+  });
 }
 
 /**

@@ -1,2 +1,3 @@
 export * from './http-app';
 export * from './openapi';
+export * from './json-depth';

@@ -213,7 +213,8 @@ export class FakeApns {
     const expiration = h('apns-expiration');
     if (expiration !== undefined && !/^\d+$/.test(expiration)) return reject(400, 'BadExpirationDate');
     const collapseId = h('apns-collapse-id');
-    if (collapseId !== undefined && Buffer.byteLength(collapseId) > 64) return reject(400, 'BadCollapseId');
+    if (collapseId !== undefined && (Buffer.byteLength(collapseId) > 64 || !/^[\x20-\x7e]+$/.test(collapseId)))
+      return reject(400, 'BadCollapseId');
     const apnsId = h('apns-id');
     if (apnsId !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(apnsId))
       return reject(400, 'BadMessageId');

@@ -6,6 +6,8 @@ export { ManualClock } from './clock';
 export { type Decrypted, DecryptError, type UserAgentKeys, decryptAes128gcm } from './ece';
 export { type ApnsFailure, type ApnsReceived, FakeApns, type FakeApnsOptions } from './fake-apns';
 export { type FakeFcmOptions, FakeFcm, type FcmFailure, type FcmReceived, type TokenRequest } from './fake-fcm';
+export { type HeaderField, HpackDecoder, HpackError, huffmanDecode } from './hpack';
+export { RawHttp2Server, type RawRequest } from './raw-http2';
 export { type FakeSubscription, FakeWebPush, type FakeWebPushOptions, type WebPushFailure, type WebPushReceived } from './fake-webpush';
 export {
   type FakeAnswer,

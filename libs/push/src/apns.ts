@@ -43,7 +43,7 @@ export function apnsHeaders(payload: ApnsPayload, topic: string, nowMs: number):
     'apns-push-type': 'alert',
     'apns-priority': payload.priority === 'high' ? '10' : '5',
     'apns-expiration': String(payload.ttlSeconds === 0 ? 0 : Math.floor(nowMs / 1000) + payload.ttlSeconds),
-    ...(payload.collapseKey !== undefined && { 'apns-collapse-id': payload.collapseKey }),
+    ...(payload.collapseId !== undefined && { 'apns-collapse-id': payload.collapseId }),
     'content-type': 'application/json',
   };
 }
@@ -58,6 +58,8 @@ export function apnsReason(body: Buffer): string | undefined {
   }
 }
 
+/** A bundle id (with a suffix such as `.voip` where the push type needs one): what may go in `apns-topic`. */
+const BUNDLE_ID = /^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*$/;
 /** Device tokens are hexadecimal (64 characters today); anything else is refused without a request. */
 const DEVICE_TOKEN = /^[0-9a-fA-F]{8,400}$/;
 
@@ -73,6 +75,8 @@ export class ApnsProvider implements PushProvider {
 
   constructor(private readonly options: ApnsProviderOptions) {
     if (!options.topic) throw new PushConfigError('APNs needs the app bundle id (topic)');
+    if (!BUNDLE_ID.test(options.topic))
+      throw new PushConfigError(`the APNs topic must be a bundle id (letters, digits, '.', '-'): ${JSON.stringify(options.topic)}`);
     this.clock = options.clock ?? systemClock;
     this.tokens = new ApnsProviderToken({
       teamId: options.teamId,

@@ -80,7 +80,7 @@ export function fcmRequest(payload: FcmPayload, token: string, nowMs: number): F
         headers: {
           'apns-priority': high ? '10' : '5',
           'apns-expiration': String(payload.ttlSeconds === 0 ? 0 : Math.floor(nowMs / 1000) + payload.ttlSeconds),
-          ...(payload.collapseKey !== undefined && { 'apns-collapse-id': payload.collapseKey }),
+          ...(payload.apnsCollapseId !== undefined && { 'apns-collapse-id': payload.apnsCollapseId }),
         },
         ...((payload.sound !== undefined || payload.imageUrl !== undefined) && {
           payload: {

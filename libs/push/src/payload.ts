@@ -12,8 +12,10 @@
  *
  * The deep link travels in the data map under `deep_link` on every platform (the app or service worker opens it).
  */
-import { createHash } from 'node:crypto';
 import { PUSH_PLATFORMS, type PushPlatform } from '@tidegate/domain';
+import { apnsCollapseId, webPushTopic } from './header-key';
+
+export { apnsCollapseId, webPushTopic };
 
 export const PAYLOAD_LIMITS: Readonly<Record<PushPlatform, number>> = { fcm: 4096, apns: 4096, webpush: 3993 };
 /** The data key that carries the deep link. */
@@ -95,6 +97,8 @@ interface ResolvedCommon {
 
 export interface FcmPayload extends ResolvedCommon {
   platform: 'fcm';
+  /** The `apns-collapse-id` FCM forwards to APNs for iOS apps: header-safe (see header-key.ts). */
+  apnsCollapseId?: string;
   channelId?: string;
   sound?: string;
   clickAction?: string;
@@ -117,6 +121,8 @@ export interface ApnsPayload extends ResolvedCommon {
   platform: 'apns';
   /** The exact request body. */
   json: string;
+  /** The `apns-collapse-id` header: the collapse key if it is header-safe ASCII, else a digest of it (header-key.ts). */
+  collapseId?: string;
 }
 
 /** The JSON a service worker receives (decrypted) in its `push` event: `event.data.json()`. */
@@ -135,7 +141,7 @@ export interface WebPushPayload extends ResolvedCommon {
   /** The exact plaintext that is encrypted (JSON of WebPushContent). */
   plaintext: string;
   urgency: WebPushUrgency;
-  /** The `Topic` header: the collapse key if it is at most 32 base64url characters, else a digest of it. */
+  /** The `Topic` header: the collapse key if it is under 32 base64url characters, else a digest of it (header-key.ts). */
   topic?: string;
 }
 
@@ -175,7 +181,6 @@ export class PayloadTooLargeError extends PayloadError {
 /** FCM refuses these data keys (and any key starting with `google` or `gcm`). */
 const FCM_RESERVED_KEYS = new Set(['from', 'notification', 'message_type']);
 const isFcmReserved = (key: string) => FCM_RESERVED_KEYS.has(key) || /^(google|gcm)/i.test(key);
-const TOPIC_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const URGENCIES: readonly WebPushUrgency[] = ['very-low', 'low', 'normal', 'high'];
 
 const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -255,6 +260,7 @@ function resolveFcm(payload: NotificationPayload, problems: Problems): FcmPayloa
   return {
     platform: 'fcm',
     ...common,
+    ...(common.collapseKey !== undefined && { apnsCollapseId: apnsCollapseId(common.collapseKey) }),
     ...(o?.channelId !== undefined && { channelId: o.channelId }),
     ...(o?.sound !== undefined && { sound: o.sound }),
     ...(o?.clickAction !== undefined && { clickAction: o.clickAction }),
@@ -290,7 +296,13 @@ function resolveApns(payload: NotificationPayload, problems: Problems): ApnsPayl
     },
   };
   const json = JSON.stringify(body);
-  return { platform: 'apns', ...common, json, size: byteLength(json) };
+  return {
+    platform: 'apns',
+    ...common,
+    json,
+    ...(common.collapseKey !== undefined && { collapseId: apnsCollapseId(common.collapseKey) }),
+    size: byteLength(json),
+  };
 }
 
 function resolveWebPush(payload: NotificationPayload, problems: Problems): WebPushPayload {
@@ -320,11 +332,6 @@ function resolveWebPush(payload: NotificationPayload, problems: Problems): WebPu
     ...(topic !== undefined && { topic }),
     size: byteLength(plaintext),
   };
-}
-
-/** A Web Push `Topic` (at most 32 base64url characters): the key itself when it qualifies, else a digest of it. */
-export function webPushTopic(collapseKey: string): string {
-  return TOPIC_PATTERN.test(collapseKey) ? collapseKey : createHash('sha256').update(collapseKey).digest('base64url').slice(0, 32);
 }
 
 const RESOLVERS: { [P in PushPlatform]: (payload: NotificationPayload, problems: Problems) => PayloadOf[P] } = {

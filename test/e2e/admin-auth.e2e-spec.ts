@@ -101,6 +101,41 @@ describe('admin API authentication', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('answers 400 naming the limit for a JSON body nested 3,000 deep, for every role, and creates nothing', async () => {
+    const before = (await (await call('/admin/api-keys', { key: keys.sre })).json()) as unknown[];
+    const deep = '{"name":'.repeat(3000) + '"x"' + '}'.repeat(3000);
+    for (const role of ['viewer', 'marketer', 'sre'] as const) {
+      const res = await call('/admin/api-keys', { method: 'POST', key: keys[role], body: deep });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { message: string }).message).toBe('JSON body nested deeper than 64 levels');
+    }
+    const after = (await (await call('/admin/api-keys', { key: keys.sre })).json()) as unknown[];
+    expect(after).toHaveLength(before.length);
+  });
+
+  it('marks every admin answer no-store and nosniff: the created key, errors, and unknown routes alike', async () => {
+    const created = await call('/admin/api-keys', {
+      method: 'POST',
+      key: keys.sre,
+      body: JSON.stringify({ name: 'cached', role: 'viewer' }),
+    });
+    expect(created.status).toBe(201);
+    const answers = [
+      created,
+      await call('/admin/whoami', { key: keys.viewer }),
+      await call('/admin/api-keys', { key: keys.sre }),
+      await call('/admin/whoami'),
+      await call('/admin/api-keys', { key: keys.viewer }),
+      await call('/admin/api-keys', { method: 'POST', key: keys.sre, body: '{"name":' }),
+      await call('/admin/no-such-route', { key: keys.sre }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([201, 200, 200, 401, 403, 400, 404]);
+    for (const res of answers) {
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+
   it('keeps health, metrics and the OpenAPI document public', async () => {
     expect((await call('/health/live')).status).toBe(200);
     expect((await call('/metrics')).status).toBe(200);

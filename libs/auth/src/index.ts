@@ -2,3 +2,4 @@ export * from './api-key';
 export * from './api-key.guard';
 export * from './roles.decorator';
 export * from './auth.module';
+export * from './admin-response-headers';

@@ -136,6 +136,30 @@ describe('admin API authentication', () => {
     }
   });
 
+  it('keeps a revoked bootstrap key revoked across restarts', async () => {
+    const bootstrap = generateApiKey().key;
+    const boot = () => startScheduler({ databaseUrl: db.url, redisPrefix: redis.prefix, extra: { BOOTSTRAP_API_KEY: bootstrap } }, 'api');
+    const whoami = (app: RunningApp) => fetch(`${app.url}/admin/whoami`, { headers: { 'x-api-key': bootstrap } });
+    const first = await boot();
+    try {
+      expect(await (await whoami(first)).json()).toMatchObject({ keyName: 'bootstrap', role: 'sre' });
+      const listed = (await (await call('/admin/api-keys', { key: keys.sre })).json()) as Array<{ id: string; name: string }>;
+      const id = listed.find((k) => k.name === 'bootstrap')?.id;
+      expect((await call(`/admin/api-keys/${id}`, { method: 'DELETE', key: keys.sre })).status).toBe(200);
+      expect((await whoami(first)).status).toBe(401);
+    } finally {
+      await first.close();
+    }
+    const second = await boot();
+    try {
+      const res = await whoami(second);
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { message: string }).message).toContain('revoked');
+    } finally {
+      await second.close();
+    }
+  });
+
   it('keeps health, metrics and the OpenAPI document public', async () => {
     expect((await call('/health/live')).status).toBe(200);
     expect((await call('/metrics')).status).toBe(200);

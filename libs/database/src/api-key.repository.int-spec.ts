@@ -32,15 +32,15 @@ describe('ApiKeyRepository (PostgreSQL)', () => {
     await expect(repo.create({ name: 'two', prefix: 'BBBBBBBB', hash: 'c'.repeat(64), role: 'viewer' })).rejects.toThrow();
   });
 
-  it('ensure() is idempotent and un-revokes the bootstrap key', async () => {
+  it('ensure() is idempotent and never un-revokes the bootstrap key', async () => {
     const data = { name: 'bootstrap', prefix: 'CCCCCCCC', hash: 'd'.repeat(64), role: 'sre' as const };
-    await repo.ensure(data);
+    expect(await repo.ensure(data)).toEqual({ revokedAt: null });
     const first = await repo.findByPrefix('CCCCCCCC');
-    await repo.revoke(first!.id);
-    await repo.ensure(data);
+    const revoked = await repo.revoke(first!.id);
+    expect(await repo.ensure(data)).toEqual({ revokedAt: revoked?.revokedAt });
     const again = await repo.findByPrefix('CCCCCCCC');
     expect(again?.id).toBe(first?.id);
-    expect(again?.revokedAt).toBeNull();
+    expect(again?.revokedAt).toEqual(revoked?.revokedAt);
     expect((await repo.list()).filter((k) => k.prefix === 'CCCCCCCC')).toHaveLength(1);
   });
 

@@ -23,12 +23,16 @@ export class ApiKeyRepository {
     return this.prisma.apiKey.create({ data, select: PUBLIC_FIELDS });
   }
 
-  /** Inserts the key unless its prefix exists already (bootstrap keys are upserted at every boot). */
-  async ensure(data: { name: string; prefix: string; hash: string; role: Role }): Promise<void> {
-    await this.prisma.apiKey.upsert({
+  /**
+   * Inserts the key unless its prefix exists already (bootstrap keys are upserted at every boot). A revoked key stays
+   * revoked: the answer says so, and when.
+   */
+  async ensure(data: { name: string; prefix: string; hash: string; role: Role }): Promise<{ revokedAt: Date | null }> {
+    return this.prisma.apiKey.upsert({
       where: { prefix: data.prefix },
       create: data,
-      update: { hash: data.hash, role: data.role, revokedAt: null },
+      update: { hash: data.hash, role: data.role },
+      select: { revokedAt: true },
     });
   }
 

@@ -6,7 +6,8 @@ export const BOOTSTRAP_KEY_NAME = 'bootstrap';
 
 /**
  * Installs BOOTSTRAP_API_KEY (if set) as an `sre` key at boot, so a fresh deployment has a first key without a
- * database shell. Idempotent; if PostgreSQL is down at boot, the app boots anyway and retries in the background.
+ * database shell. Idempotent; if PostgreSQL is down at boot, the app boots anyway and retries in the background. A
+ * bootstrap key revoked through the API stays revoked across restarts (a warning at each boot says so).
  */
 @Injectable()
 export class BootstrapKeyService implements OnApplicationBootstrap {
@@ -27,7 +28,14 @@ export class BootstrapKeyService implements OnApplicationBootstrap {
     const prefix = apiKeyPrefix(key);
     if (!prefix) return; // the config schema has checked the format already
     try {
-      await this.keys.ensure({ name: BOOTSTRAP_KEY_NAME, prefix, hash: hashApiKey(key), role: 'sre' });
+      const { revokedAt } = await this.keys.ensure({ name: BOOTSTRAP_KEY_NAME, prefix, hash: hashApiKey(key), role: 'sre' });
+      if (revokedAt) {
+        this.logger.warn(
+          `BOOTSTRAP_API_KEY names a revoked key (tg_${prefix}_…, revoked ${revokedAt.toISOString()}): it stays revoked. ` +
+            'Set BOOTSTRAP_API_KEY to a new key (npm run apikey -- generate), or unset it.',
+        );
+        return;
+      }
       this.logger.log(`bootstrap API key tg_${prefix}_… is installed (role sre)`);
     } catch (err) {
       const delay = Math.min(1000 * attempt, 10_000);

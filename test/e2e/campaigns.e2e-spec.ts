@@ -1,6 +1,7 @@
 /** Campaigns over the admin API against a booted scheduler (real PostgreSQL and Redis): CRUD, lifecycle, validation, previews. */
 import type { Role } from '@tidegate/contracts';
 import { DeviceRepository, PrismaService, RoomRepository, type DeviceData } from '@tidegate/database';
+import { adminClient, type AdminAnswer } from '../support/admin-api';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { createRoleKeys } from '../support/keys';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -9,10 +10,7 @@ import { createTestRedis, type TestRedis } from '../support/redis';
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return,
    @typescript-eslint/no-unsafe-assignment -- the tests build, mutate and read free-form JSON bodies (bad ones on purpose) */
 type Json = Record<string, any>;
-interface Answer {
-  status: number;
-  body: Json;
-}
+type Answer = AdminAnswer<Json>;
 
 const DAY_MS = 86_400_000;
 /** Tomorrow (UTC) at hh:mm:00Z. */
@@ -83,20 +81,9 @@ describe('admin API: campaigns', () => {
     await db?.drop();
   });
 
-  const call = async (method: string, path: string, options: { role?: Role; body?: unknown } = {}): Promise<Answer> => {
-    const headers = new Headers();
-    if (options.role) headers.set('x-api-key', keys[options.role]!);
-    if (options.body !== undefined) headers.set('content-type', 'application/json');
-    const res = await fetch(`${scheduler.url}${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-  };
-  const marketer = (method: string, path: string, body?: unknown) => call(method, path, { role: 'marketer', body });
-  const viewer = (method: string, path: string, body?: unknown) => call(method, path, { role: 'viewer', body });
+  const { call, as } = adminClient(() => scheduler.url, keys);
+  const marketer = as('marketer');
+  const viewer = as('viewer');
   const messages = (answer: Answer) => [answer.body.message ?? []].flat() as string[];
   const campaignCount = () => prisma.campaign.count();
   const listAll = async () => {

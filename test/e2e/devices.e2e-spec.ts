@@ -2,16 +2,14 @@
 import { Readable } from 'node:stream';
 import type { Role } from '@tidegate/contracts';
 import { PrismaService } from '@tidegate/database';
+import { adminClient, adminFetch, type AdminAnswer } from '../support/admin-api';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { createRoleKeys } from '../support/keys';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
 type Json = Record<string, unknown>;
-interface Answer {
-  status: number;
-  body: Json & { message?: string | string[] };
-}
+type Answer = AdminAnswer<Json & { message?: string | string[] }>;
 
 const apnsToken = (i: number) => i.toString(16).padStart(64, '0');
 const fcmToken = (i: number) => `fcm:${i.toString().padStart(12, '0')}:${'A1_-'.repeat(30)}`;
@@ -40,25 +38,8 @@ describe('admin API: devices and segments', () => {
     await db?.drop();
   });
 
-  const call = async (
-    method: string,
-    path: string,
-    options: { role?: Role; body?: unknown; raw?: string | Readable; type?: string } = {},
-  ): Promise<Answer> => {
-    const headers = new Headers();
-    if (options.role) headers.set('x-api-key', keys[options.role]!);
-    const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-    if (body !== undefined) headers.set('content-type', options.type ?? 'application/json');
-    const init: RequestInit & { duplex?: 'half' } = { method, headers };
-    if (body instanceof Readable) {
-      init.body = Readable.toWeb(body) as ReadableStream;
-      init.duplex = 'half';
-    } else if (body !== undefined) init.body = body;
-    const res = await fetch(`${scheduler.url}${path}`, init);
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Answer['body']) : {} };
-  };
-  const marketer = (method: string, path: string, body?: unknown) => call(method, path, { role: 'marketer', body });
+  const { call, as } = adminClient<Answer['body']>(() => scheduler.url, keys);
+  const marketer = as('marketer');
   const messages = (answer: Answer) => [answer.body.message ?? []].flat();
   const deviceCount = () => prisma.device.count();
   const importFile = (raw: string | Readable, type: string) => call('POST', '/admin/devices/import', { role: 'marketer', raw, type });
@@ -328,13 +309,11 @@ describe('admin API: devices and segments', () => {
           }
         })(),
       );
-      const headers = { 'x-api-key': keys.marketer!, 'content-type': 'text/csv' };
-      const request = fetch(`${scheduler.url}/admin/devices/import`, {
-        method: 'POST',
-        headers,
-        body: Readable.toWeb(source) as ReadableStream,
+      const request = adminFetch(scheduler.url, 'POST', '/admin/devices/import', {
+        key: keys.marketer!,
+        raw: source,
+        type: 'text/csv',
         signal: controller.signal,
-        duplex: 'half',
       });
       await expect(request).rejects.toThrow();
       source.destroy();

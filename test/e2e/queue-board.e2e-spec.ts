@@ -5,6 +5,7 @@
 import { Queue } from 'bullmq';
 import { generateApiKey } from '@tidegate/auth';
 import { QUEUE_NAMES, QueueName, type JobPayload, type Role } from '@tidegate/contracts';
+import { adminCall, adminFetch } from '../support/admin-api';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { createRoleKeys } from '../support/keys';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -50,11 +51,12 @@ describe('queue dashboard (Bull Board) for the sre role', () => {
     await db?.drop();
   });
 
-  const call = (path: string, init: RequestInit & { auth?: string } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.auth) headers.set('authorization', init.auth);
-    return fetch(`${scheduler.url}${path}`, { ...init, headers });
-  };
+  /** The board answers HTML, assets and Basic challenges: the raw answer, with any `Authorization`. */
+  const call = (path: string, init: { method?: string; auth?: string; headers?: Record<string, string> } = {}) =>
+    adminFetch(scheduler.url, init.method ?? 'GET', path, {
+      ...(init.auth !== undefined && { authorization: init.auth }),
+      ...(init.headers && { headers: init.headers }),
+    });
 
   it('asks a browser for credentials (401, Basic challenge) without a valid key, on every part of the board', async () => {
     const attempts = [undefined, basic('nonsense'), basic(generateApiKey().key), `Bearer ${generateApiKey().key}`, 'Basic !!!'];
@@ -140,14 +142,14 @@ describe('queue dashboard (Bull Board) for the sre role', () => {
     const doc = (await (await call('/docs/json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/admin/board'))).toEqual([]);
     expect(Object.keys(doc.paths)).toContain('/admin/queues');
-    const counts = await call('/admin/queues', { headers: { 'x-api-key': keys.viewer! } });
-    expect(((await counts.json()) as Record<string, Record<string, number>>).send?.waiting).toBe(1);
+    const counts = await adminCall(scheduler.url, keys.viewer!, 'GET', '/admin/queues');
+    expect((counts.body as Record<string, Record<string, number>>).send?.waiting).toBe(1);
   });
 
   it('is not mounted in a worker-only process', async () => {
     const worker = await startScheduler({ databaseUrl: db.url, redisPrefix: redis.prefix }, 'worker');
     try {
-      expect((await fetch(`${worker.url}/admin/board`, { headers: { authorization: basic(keys.sre!) } })).status).toBe(404);
+      expect((await adminFetch(worker.url, 'GET', '/admin/board', { authorization: basic(keys.sre!) })).status).toBe(404);
     } finally {
       await worker.close();
     }

@@ -5,6 +5,7 @@
 import { generateApiKey } from '@tidegate/auth';
 import { RoomRegistry } from '../../apps/gateway/src/admission/room-registry';
 import { ApiKeyRepository } from '@tidegate/database';
+import { adminCall } from '../support/admin-api';
 import { startGateway, startScheduler, type RunningApp } from '../support/apps';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startFakeOrigin, type FakeOrigin } from '../support/origin';
@@ -45,11 +46,8 @@ describe('rooms, live', () => {
     await db?.drop();
   });
 
-  const admin = (path: string, init: RequestInit & { key?: string } = {}) =>
-    fetch(`${scheduler.url}${path}`, {
-      ...init,
-      headers: { 'x-api-key': init.key ?? sre, ...(init.body ? { 'content-type': 'application/json' } : {}) },
-    });
+  /** The admin API as an SRE, or with another key. */
+  const admin = (method: string, path: string, body?: unknown, key: string = sre) => adminCall(scheduler.url, key, method, path, body);
   /** A user's request to the gateway: each user its own device id, so throttling counts them apart. */
   const visit = (g: RunningApp, path: string, device: string, headers: Record<string, string> = {}) =>
     fetch(`${g.url}${path}`, { headers: { accept: 'application/json', 'x-device-id': device, ...headers } });
@@ -57,10 +55,7 @@ describe('rooms, live', () => {
   const device = () => `device-${String(++deviceSeq).padStart(6, '0')}`;
 
   async function createRoom(body: Json): Promise<string> {
-    const res = await admin('/admin/rooms', {
-      method: 'POST',
-      body: JSON.stringify({ origin_url: origin.url, new_users_per_minute: 600000, ...body }),
-    });
+    const res = await admin('POST', '/admin/rooms', { origin_url: origin.url, new_users_per_minute: 600000, ...body });
     expect(res.status).toBe(201);
     return (body as { id: string }).id;
   }
@@ -75,8 +70,8 @@ describe('rooms, live', () => {
     const queued = (await (await visit(gateways[1]!, '/flash/a', device())).json()) as Json;
     expect(queued.inWaitingRoom).toBe(true);
 
-    const patched = await admin(`/admin/rooms/${id}`, { method: 'PATCH', body: JSON.stringify({ total_active_users: 50 }) });
-    expect(((await patched.json()) as Json).live).toBe(true);
+    const patched = await admin('PATCH', `/admin/rooms/${id}`, { total_active_users: 50 });
+    expect(patched.body.live).toBe(true);
     const started = Date.now();
     await waitFor(
       async () => (await visit(gateways[1]!, '/flash/b', device())).headers.get('x-origin') === 'fake',
@@ -85,7 +80,7 @@ describe('rooms, live', () => {
     );
     expect(Date.now() - started).toBeLessThan(1000);
 
-    await admin(`/admin/rooms/${id}`, { method: 'PATCH', body: JSON.stringify({ queue_all: true }) });
+    await admin('PATCH', `/admin/rooms/${id}`, { queue_all: true });
     await waitFor(
       async () =>
         Promise.all(gateways.map(async (g) => ((await (await visit(g, '/flash/c', device())).json()) as Json).inWaitingRoom === true)).then(
@@ -108,8 +103,8 @@ describe('rooms, live', () => {
     let status: Json = {};
     await waitFor(
       async () => {
-        const res = await admin(`/admin/rooms/${id}/status`, { key: viewer });
-        status = res.status === 200 ? ((await res.json()) as Json) : {};
+        const res = await admin('GET', `/admin/rooms/${id}/status`, undefined, viewer);
+        status = res.status === 200 ? res.body : {};
         return status.waiting === 3;
       },
       3000,
@@ -123,28 +118,24 @@ describe('rooms, live', () => {
     // Revoking: the first user's token stops working at once.
     expect(firstToken).toBeTruthy();
     const sub = JSON.parse(Buffer.from(firstToken!.split('.')[1]!, 'base64url').toString()) as { sub: string };
-    expect((await admin(`/admin/rooms/${id}/sessions/${sub.sub}`, { method: 'DELETE', key: viewer })).status).toBe(403);
-    expect((await admin(`/admin/rooms/${id}/sessions/${sub.sub}`, { method: 'DELETE' })).status).toBe(200);
-    expect((await admin(`/admin/rooms/${id}/sessions/${sub.sub}`, { method: 'DELETE' })).status).toBe(404);
+    expect((await admin('DELETE', `/admin/rooms/${id}/sessions/${sub.sub}`, undefined, viewer)).status).toBe(403);
+    expect((await admin('DELETE', `/admin/rooms/${id}/sessions/${sub.sub}`)).status).toBe(200);
+    expect((await admin('DELETE', `/admin/rooms/${id}/sessions/${sub.sub}`)).status).toBe(404);
     const after = await visit(gateways[1]!, '/status-room/x', 'first-user-1', { 'x-tidegate-token': firstToken! });
     expect(after.headers.get('x-origin')).toBeNull();
 
-    expect((await admin('/admin/rooms/no-such-room/status')).status).toBe(404);
-    expect((await admin('/admin/rooms/Bad_Id/status')).status).toBe(400);
+    expect((await admin('GET', '/admin/rooms/no-such-room/status')).status).toBe(404);
+    expect((await admin('GET', '/admin/rooms/Bad_Id/status')).status).toBe(400);
   });
 
   it('refuses a path pattern another room protects already (409), naming the room', async () => {
     await createRoom({ id: 'owner', paths: ['/owned/*', '/checkout'] });
-    const clash = await admin('/admin/rooms', {
-      method: 'POST',
-      body: JSON.stringify({ id: 'intruder', origin_url: origin.url, paths: ['/checkout'] }),
-    });
+    const clash = await admin('POST', '/admin/rooms', { id: 'intruder', origin_url: origin.url, paths: ['/checkout'] });
     expect(clash.status).toBe(409);
-    expect(((await clash.json()) as Json).message).toContain('/checkout (room owner)');
+    expect(clash.body.message).toContain('/checkout (room owner)');
     await createRoom({ id: 'neighbour', paths: ['/owned/special/*'] }); // overlapping but more specific: fine
-    const patch = await admin('/admin/rooms/neighbour', { method: 'PATCH', body: JSON.stringify({ paths: ['/owned/*'] }) });
-    expect(patch.status).toBe(409);
-    expect((await admin('/admin/rooms/owner', { method: 'PATCH', body: JSON.stringify({ paths: ['/owned/*'] }) })).status).toBe(200);
+    expect((await admin('PATCH', '/admin/rooms/neighbour', { paths: ['/owned/*'] })).status).toBe(409);
+    expect((await admin('PATCH', '/admin/rooms/owner', { paths: ['/owned/*'] })).status).toBe(200);
   });
 
   it('throttles a client across both gateways: 429 with RateLimit headers and Retry-After', async () => {

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ROOM_DEFAULTS, type Role, type RoomSettings } from '@tidegate/contracts';
 import { RedisKeys, RoomConfigStore } from '@tidegate/redis';
 import { RoomsService } from '../../apps/scheduler/src/rooms/rooms.service';
+import { adminClient, type AdminAnswer } from '../support/admin-api';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { waitFor } from '../support/processes';
 import { createRoleKeys } from '../support/keys';
@@ -10,10 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
 type Json = Record<string, unknown>;
-interface Answer {
-  status: number;
-  body: Json & { message?: string | string[] };
-}
+type Answer = AdminAnswer<Json & { message?: string | string[] }>;
 
 describe('admin API: waiting rooms', () => {
   let db: TestDatabase;
@@ -35,20 +33,8 @@ describe('admin API: waiting rooms', () => {
     await db?.drop();
   });
 
-  const call = async (
-    method: string,
-    path: string,
-    options: { role?: Role; body?: unknown; raw?: string; app?: RunningApp } = {},
-  ): Promise<Answer> => {
-    const headers = new Headers();
-    if (options.role) headers.set('x-api-key', keys[options.role]!);
-    const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-    if (body !== undefined) headers.set('content-type', 'application/json');
-    const res = await fetch(`${(options.app ?? scheduler).url}${path}`, { method, headers, body });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Answer['body']) : {} };
-  };
-  const sre = (method: string, path: string, body?: unknown) => call(method, path, { role: 'sre', body });
+  const { call, as } = adminClient<Answer['body']>(() => scheduler.url, keys);
+  const sre = as('sre');
   const messages = (answer: Answer) => [answer.body.message ?? []].flat();
   const roomCount = async () => ((await sre('GET', '/admin/rooms')).body as unknown as unknown[]).length;
   const settingsOf = (room: Json): RoomSettings => ({
@@ -331,7 +317,7 @@ describe('admin API: waiting rooms', () => {
 
     it('still saves a change in PostgreSQL and answers 200 with live: false', async () => {
       const hotBefore = await store.read('spring-sale');
-      const patched = await call('PATCH', '/admin/rooms/spring-sale', { role: 'sre', body: { total_active_users: 77 }, app: cut });
+      const patched = await call('PATCH', '/admin/rooms/spring-sale', { role: 'sre', body: { total_active_users: 77 }, baseUrl: cut.url });
       expect(patched.status).toBe(200);
       expect(patched.body).toMatchObject({ total_active_users: 77, live: false });
       expect((await sre('GET', '/admin/rooms/spring-sale')).body).toMatchObject({ total_active_users: 77 });
@@ -340,7 +326,7 @@ describe('admin API: waiting rooms', () => {
       const created = await call('POST', '/admin/rooms', {
         role: 'sre',
         body: { id: 'offline', origin_url: 'https://x.example', paths: ['/offline/*'] },
-        app: cut,
+        baseUrl: cut.url,
       });
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ id: 'offline', live: false });
@@ -355,7 +341,7 @@ describe('admin API: waiting rooms', () => {
     });
 
     it('deletes with live: false, leaving the hot copy to the next resync', async () => {
-      const deleted = await call('DELETE', '/admin/rooms/offline', { role: 'sre', app: cut });
+      const deleted = await call('DELETE', '/admin/rooms/offline', { role: 'sre', baseUrl: cut.url });
       expect(deleted.status).toBe(200);
       expect(deleted.body).toMatchObject({ id: 'offline', live: false });
       expect((await sre('GET', '/admin/rooms/offline')).status).toBe(404);

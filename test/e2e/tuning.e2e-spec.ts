@@ -5,6 +5,7 @@
  */
 import type { Role } from '@tidegate/contracts';
 import { DeviceRepository, PrismaService, type DeviceData } from '@tidegate/database';
+import { adminClient, type AdminAnswer } from '../support/admin-api';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { createRoleKeys } from '../support/keys';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -13,10 +14,7 @@ import { createTestRedis, type TestRedis } from '../support/redis';
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment
    -- the tests build and read free-form JSON bodies (bad ones on purpose) */
 type Json = Record<string, any>;
-interface Answer {
-  status: number;
-  body: Json;
-}
+type Answer = AdminAnswer<Json>;
 
 const campaignBody = (): Json => ({
   name: 'Spring sale',
@@ -66,19 +64,7 @@ describe('admin API: run-time tuning', () => {
     await db?.drop();
   });
 
-  const call = async (method: string, path: string, options: { role?: Role; body?: unknown } = {}): Promise<Answer> => {
-    const headers = new Headers();
-    if (options.role) headers.set('x-api-key', keys[options.role]!);
-    if (options.body !== undefined) headers.set('content-type', 'application/json');
-    const res = await fetch(`${scheduler.url}${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-  };
-  const as = (role: Role) => (method: string, path: string, body?: unknown) => call(method, path, { role, body });
+  const { call, as } = adminClient<Json>(() => scheduler.url, keys);
   const sre = as('sre');
   const marketer = as('marketer');
   const viewer = as('viewer');

@@ -5,8 +5,7 @@ import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observabil
 import { AdmissionStore, AdmissionTokens, TicketSigner } from '@tidegate/admission';
 import { REDIS, RedisKeys, RedisModule, type RedisClient } from '@tidegate/redis';
 import { LineWatcher, WS_TIMING } from './socket/line-watcher';
-import { WS_MAX_SOCKETS } from './socket/waiting-room.gateway';
-import { WaitingRoomGateway } from './socket/waiting-room.gateway';
+import { WaitingRoomGateway, WS_EVENT_LIMITS, WS_MAX_SOCKETS } from './socket/waiting-room.gateway';
 
 @Module({})
 export class WsModule {
@@ -29,6 +28,10 @@ export class WsModule {
         WaitingRoomGateway,
         LineWatcher,
         { provide: WS_MAX_SOCKETS, useValue: config.WS_MAX_SOCKETS ?? null },
+        {
+          provide: WS_EVENT_LIMITS,
+          useValue: { perSecond: config.WS_EVENTS_PER_SECOND, burst: config.WS_EVENT_BURST, floodLimit: config.WS_EVENT_FLOOD_LIMIT },
+        },
         {
           provide: WS_TIMING,
           useValue: {

@@ -220,6 +220,14 @@ export const wsEnvSchema = z
      * another process). Keep it below the process's open-file limit. Unset: no cap.
      */
     WS_MAX_SOCKETS: z.coerce.number().int('must be an integer').positive('must be > 0').optional(),
+    /**
+     * Per-socket event limits, a token bucket per socket and event kind: events of one kind a socket may send per
+     * second (sustained) and at once (burst). Over the limit an event is dropped and the socket told (`rateLimited.v1`).
+     */
+    WS_EVENTS_PER_SECOND: z.coerce.number().positive('must be > 0').default(2),
+    WS_EVENT_BURST: positiveInt(10),
+    /** Events dropped in a row (none accepted between) after which the socket is disconnected for flooding. */
+    WS_EVENT_FLOOD_LIMIT: positiveInt(50),
   })
   .superRefine(exactlyOneRedis, { when: () => true });
 

@@ -23,6 +23,23 @@ export interface Admitted {
   expiresAt: string;
 }
 
+/**
+ * An event from the client was dropped: the socket sent that kind of event faster than its limit (a token bucket per
+ * socket and event kind). Sent once per run of dropped events; `disconnecting` when the socket kept flooding and the
+ * server closes it now.
+ */
+export interface RateLimited {
+  /** The event that was dropped (`heartbeat.v1`, `leave.v1`, or `other` for events the server does not know). */
+  event: string;
+  /** Events of this kind a socket may send per second, sustained, and at once. */
+  perSecond: number;
+  burst: number;
+  /** When the next event of this kind would be accepted. */
+  retryAfterMs: number;
+  disconnecting: boolean;
+  message: string;
+}
+
 export interface ServerToClientEvents {
   'position.v1': (update: PositionUpdate) => void;
   'admitted.v1': (admission: Admitted) => void;
@@ -31,6 +48,8 @@ export interface ServerToClientEvents {
   'roomResumed.v1': () => void;
   /** The ticket's turn came and went, or it was skipped after its holder went silent: join again. */
   'ticketExpired.v1': () => void;
+  /** An event of this socket was dropped for coming too fast (see RateLimited). */
+  'rateLimited.v1': (info: RateLimited) => void;
 }
 
 export interface ClientToServerEvents {

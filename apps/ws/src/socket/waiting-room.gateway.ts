@@ -1,13 +1,20 @@
 import { Inject, Logger } from '@nestjs/common';
 import { ConnectedSocket, SubscribeMessage, WebSocketGateway, type OnGatewayDisconnect, type OnGatewayInit } from '@nestjs/websockets';
+import { Counter } from 'prom-client';
 import type { Server } from 'socket.io';
 import { AdmissionStore, TicketError, TicketSigner, type StatusResult, type Ticket } from '@tidegate/admission';
 import type { ClientToServerEvents, HandshakeAuth, HandshakeRefusal, PositionUpdate, ServerToClientEvents } from '@tidegate/contracts';
+import { MetricsRegistry } from '@tidegate/observability';
+import { SocketEventLimiter, type EventLimits } from './event-limiter';
 import { LineWatcher, type WaitingSocket, type WaitingSocketData } from './line-watcher';
 
 export type WaitingRoomServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, WaitingSocketData>;
 
 export const WS_MAX_SOCKETS = Symbol('WS_MAX_SOCKETS');
+export const WS_EVENT_LIMITS = Symbol('WS_EVENT_LIMITS');
+
+/** The events a client may send (ClientToServerEvents); each has its own bucket, anything else shares one. */
+const CLIENT_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents>(['heartbeat.v1', 'leave.v1']);
 
 /** A handshake error whose `data.reason` tells the client why it was refused. */
 export function refusal(reason: HandshakeRefusal, message: string): Error & { data: { reason: HandshakeRefusal } } {
@@ -24,20 +31,38 @@ const TICKET_REFUSAL: Record<TicketError['problem'], HandshakeRefusal> = {
 /**
  * The waiting room's socket endpoint. A client connects with `auth: { ticket, room }` (the ticket from the
  * gateway); a missing, forged, expired or other-room ticket is refused at the handshake with a reason. Each socket
- * hears only about its own ticket: its position, and `admitted.v1` with its token when its turn comes.
+ * hears only about its own ticket: its position, and `admitted.v1` with its token when its turn comes. Each socket's
+ * events are rate-limited per kind before any handler runs (see SocketEventLimiter): a flooding socket is told
+ * (`rateLimited.v1`) and then disconnected, so it cannot stall the process for everyone else.
  */
 @WebSocketGateway({ path: '/socket.io' })
 export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
   private readonly logger = new Logger(WaitingRoomGateway.name);
 
   private server: WaitingRoomServer | undefined;
+  private readonly dropped: Counter<'event'>;
+  private readonly floodDisconnects: Counter;
 
   constructor(
     private readonly tickets: TicketSigner,
     private readonly store: AdmissionStore,
     private readonly watcher: LineWatcher,
     @Inject(WS_MAX_SOCKETS) private readonly maxSockets: number | null,
-  ) {}
+    @Inject(WS_EVENT_LIMITS) private readonly eventLimits: EventLimits,
+    metrics: MetricsRegistry,
+  ) {
+    this.dropped = new Counter({
+      name: 'tidegate_ws_events_dropped_total',
+      help: 'Client events dropped for exceeding the per-socket limit, by event',
+      labelNames: ['event'],
+      registers: [metrics],
+    });
+    this.floodDisconnects = new Counter({
+      name: 'tidegate_ws_flood_disconnects_total',
+      help: 'Sockets disconnected for flooding events',
+      registers: [metrics],
+    });
+  }
 
   afterInit(server: WaitingRoomServer): void {
     this.server = server;
@@ -83,6 +108,7 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
   }
 
   private onConnection(socket: WaitingSocket): void {
+    this.limitEvents(socket);
     this.watcher.add(socket);
     // Tell the newcomer where it stands right away, or admit it if its turn had come already.
     if (socket.data.initialPosition > 0) this.watcher.sendPosition(socket, socket.data.initialPosition, undefined);
@@ -90,6 +116,38 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
       void this.watcher
         .admit(socket)
         .catch((err: unknown) => this.logger.warn(`admission failed: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** Runs before every handler: an event over its socket's limit is dropped (its ack never called) and told about. */
+  private limitEvents(socket: WaitingSocket): void {
+    const limiter = new SocketEventLimiter(this.eventLimits, CLIENT_EVENTS);
+    const { perSecond, burst } = this.eventLimits;
+    socket.use(([event], next) => {
+      if (!socket.connected) return; // disconnected for flooding: what was already read goes nowhere
+      const name = String(event);
+      const verdict = limiter.check(name, Date.now());
+      if (verdict.kind === 'accept') return next();
+      const kind = limiter.kindOf(name);
+      this.dropped.inc({ event: kind });
+      const disconnecting = verdict.kind === 'disconnect';
+      if (disconnecting || verdict.tell) {
+        socket.emit('rateLimited.v1', {
+          event: kind,
+          perSecond,
+          burst,
+          retryAfterMs: verdict.retryAfterMs,
+          disconnecting,
+          message: disconnecting
+            ? `${kind} sent far faster than ${perSecond} per second: disconnected for flooding`
+            : `${kind} sent faster than ${perSecond} per second (bursts of ${burst}): dropped; retry in ${verdict.retryAfterMs} ms`,
+        });
+      }
+      if (disconnecting) {
+        this.floodDisconnects.inc();
+        this.logger.warn(`disconnected a socket of room ${socket.data.roomId} for flooding ${kind}`);
+        socket.disconnect(true);
+      }
+    });
   }
 
   handleDisconnect(socket: WaitingSocket): void {

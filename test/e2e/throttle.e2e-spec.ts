@@ -69,8 +69,8 @@ async function start(connection: RedisConnectionOptions, keyPrefix: string, wait
   return { url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
 }
 
-const get = (base: Instance, path: string, deviceId?: string) =>
-  fetch(`${base.url}${path}`, { headers: deviceId ? { 'x-device-id': deviceId } : {} });
+const get = (base: Instance, path: string, deviceId?: string, accept?: string) =>
+  fetch(`${base.url}${path}`, { headers: { ...(deviceId ? { 'x-device-id': deviceId } : {}), ...(accept ? { accept } : {}) } });
 
 const header = (res: Response, name: string) => {
   const value = res.headers.get(name);
@@ -127,9 +127,32 @@ describe('gateway throttling', () => {
     await useUpQuota();
     await expectRefused(await get(b, '/hello'));
     await expectRefused(await get(a, '/hello'));
-    // An invalid device id does not escape the IP's count.
-    await expectRefused(await get(a, '/hello', 'bad id!'));
-    await expectRefused(await get(a, '/hello', 'short'));
+  });
+
+  it('answers a browser over its limit with a small HTML page carrying the same headers', async () => {
+    // The IP of this test client is over its limit since the first test.
+    const res = await get(a, '/hello', undefined, 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8');
+    expect(res.status).toBe(429);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(header(res, 'ratelimit-limit')).toBe(LIMIT);
+    expect(header(res, 'ratelimit-remaining')).toBe(0);
+    const retryAfter = header(res, 'retry-after');
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(header(res, 'ratelimit-reset')).toBe(retryAfter);
+    const html = await res.text();
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(html).toContain('Too many requests');
+    expect(html).toContain(`${retryAfter} second`);
+  });
+
+  it('answers a malformed X-Device-Id with 400 naming the header and its format, instead of counting it by IP', async () => {
+    for (const bad of ['bad id!', 'short', 'x'.repeat(129)]) {
+      const res = await get(b, '/hello', bad);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { message: string };
+      expect(body.message).toContain('X-Device-Id');
+      expect(body.message).toContain('8 to 128');
+    }
   });
 
   it('counts each valid X-Device-Id on its own', async () => {

@@ -1,8 +1,19 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Controller, Get, Header } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  Injectable,
+  UseInterceptors,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@tidegate/observability';
+import { API_SECURITY_HEADERS } from '../edge/security-headers';
 import { WAITING_ROOM_CSS, WAITING_ROOM_JS } from './waiting-room.assets';
 
 /** socket.io's browser client, served from here (no CDN): read once at boot. */
@@ -11,9 +22,19 @@ const SOCKET_IO_CLIENT = readFileSync(
   'utf8',
 );
 
+/** nosniff (a script is run only as a script), no referrer, and a CSP that lets nothing load or frame them. */
+@Injectable()
+class SecurityHeadersInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler) {
+    void context.switchToHttp().getResponse<FastifyReply>().headers(API_SECURITY_HEADERS);
+    return next.handle();
+  }
+}
+
 /** The waiting page's script and styles: static and the same for every room, so caches may keep them. */
 @ApiExcludeController()
 @Controller('_tidegate')
+@UseInterceptors(SecurityHeadersInterceptor)
 export class AssetsController {
   @Get('waiting-room.js')
   @Public()

@@ -4,6 +4,8 @@ import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import { MetricsRegistry } from '@tidegate/observability';
+import { pathOf, requestPathProblem } from '../edge/request-path';
+import { API_SECURITY_HEADERS, waitingPageSecurityHeaders, type SecurityHeaders } from '../edge/security-headers';
 import { ClientThrottle } from '../throttle/client-throttle';
 import { readCookie, serializeCookie, ticketCookie, tokenCookie } from './cookies';
 import { GateService, type GateDecision } from './gate.service';
@@ -45,15 +47,20 @@ export function credentialsOf(request: FastifyRequest, roomId: string): { token?
   };
 }
 
+/** Request headers never passed to the origin: `Expect` was answered here (Node sends 100 Continue itself). */
+const NOT_FORWARDED = ['expect'];
+
 /**
- * The gate, as a Fastify onRequest hook in front of Nest's routing: requests to a protected path are decided here
- * (throttle, then one admission script) and either proxied to the room's origin, streaming both ways, or answered
- * with the waiting room. Nothing else runs on that path: no Nest pipeline, no body parsing.
+ * The gate, as a Fastify onRequest hook in front of Nest's routing: a path with dot-segments is refused with 400 (for
+ * every path: see request-path.ts); requests to a protected path are decided here (throttle, then one admission
+ * script) and either proxied to the room's origin, streaming both ways, or answered with the waiting room. Nothing
+ * else runs on that path: no Nest pipeline, no body parsing.
  */
 @Injectable()
 export class GateHook implements OnApplicationBootstrap {
   private readonly logger = new Logger(GateHook.name);
   private readonly decisions: Counter<'room' | 'decision'>;
+  private readonly pageHeaders: SecurityHeaders;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -69,6 +76,7 @@ export class GateHook implements OnApplicationBootstrap {
       labelNames: ['room', 'decision'],
       registers: [metrics],
     });
+    this.pageHeaders = waitingPageSecurityHeaders(options.socketUrl);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -78,6 +86,9 @@ export class GateHook implements OnApplicationBootstrap {
   }
 
   private async onRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const pathProblem = requestPathProblem(request.url);
+    if (pathProblem)
+      return reply.code(400).headers(API_SECURITY_HEADERS).send({ statusCode: 400, error: 'Bad Request', message: pathProblem });
     const path = request.url.split('?', 1)[0] ?? '/';
     if (isReserved(path)) return undefined;
     const room = this.gate.registry.match(path);
@@ -91,6 +102,7 @@ export class GateHook implements OnApplicationBootstrap {
       this.logger.warn(`admission failed in room ${room.id}: ${err instanceof Error ? err.message : String(err)}`);
       return reply
         .code(503)
+        .headers(API_SECURITY_HEADERS)
         .header('retry-after', '5')
         .send({ statusCode: 503, error: 'Service Unavailable', message: 'the waiting room is unavailable; retry shortly' });
     }
@@ -122,6 +134,7 @@ export class GateHook implements OnApplicationBootstrap {
         }
         reply.header('cache-control', 'no-store');
         if (wantsJson(request)) {
+          reply.headers(API_SECURITY_HEADERS);
           const snapshot = this.releaser.snapshot(room.id);
           return reply.send(
             waitingJson({
@@ -134,11 +147,12 @@ export class GateHook implements OnApplicationBootstrap {
             }),
           );
         }
-        return reply.type('text/html; charset=utf-8').send(waitingPage(room));
+        return reply.headers(this.pageHeaders).type('text/html; charset=utf-8').send(waitingPage(room));
       }
       case 'rejected':
         return reply
           .code(503)
+          .headers(API_SECURITY_HEADERS)
           .header('retry-after', '30')
           .header('cache-control', 'no-store')
           .send({
@@ -147,18 +161,25 @@ export class GateHook implements OnApplicationBootstrap {
             message: `${room.name} is full right now; please try again in a little while`,
           });
       case 'unavailable':
-        return reply.code(503).header('retry-after', '5').send({ statusCode: 503, error: 'Service Unavailable', message: decision.reason });
+        return reply
+          .code(503)
+          .headers(API_SECURITY_HEADERS)
+          .header('retry-after', '5')
+          .send({ statusCode: 503, error: 'Service Unavailable', message: decision.reason });
     }
   }
 
   private proxy(request: FastifyRequest, reply: FastifyReply, origin: URL): FastifyReply {
     // The body is still the raw stream (this runs before Fastify parses it): hand it to reply-from to stream on.
     if (request.method !== 'GET' && request.method !== 'HEAD') (request as { body?: unknown }).body = request.raw;
-    return reply.from(originTarget(origin, request.url), {
+    // The path only: reply-from appends the query exactly as it came (it would refuse a query holding "/.." otherwise).
+    return reply.from(originTarget(origin, pathOf(request.url)), {
       rewriteRequestHeaders: (req, headers) => {
         const forwardedFor = headers['x-forwarded-for'];
+        const kept = { ...headers };
+        for (const name of NOT_FORWARDED) delete kept[name];
         return {
-          ...headers,
+          ...kept,
           'x-forwarded-for': forwardedFor ? `${String(forwardedFor)}, ${req.socket.remoteAddress ?? ''}` : (req.socket.remoteAddress ?? ''),
           'x-forwarded-host': req.headers.host ?? '',
           'x-forwarded-proto': req.protocol,

@@ -3,6 +3,7 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nest
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AdmissionTokens } from '@tidegate/admission';
 import { Public } from '@tidegate/observability';
+import { API_SECURITY_HEADERS } from '../edge/security-headers';
 import { serializeCookie, ticketCookie, tokenCookie } from './cookies';
 import { credentialsOf, GATE_OPTIONS, GateHook, type GateOptions } from './gate.hook';
 import { GateService } from './gate.service';
@@ -44,6 +45,7 @@ export class PublicController {
   })
   async status(@Param('roomId') roomId: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const room = this.room(roomId);
+    reply.headers(API_SECURITY_HEADERS);
     const credentials = credentialsOf(request, room.id);
     if (!credentials.ticket && !credentials.token) {
       // Joining happens at a protected path; a status check without a ticket must not take a place in line.
@@ -89,6 +91,7 @@ export class PublicController {
   @ApiHeader({ name: 'X-Tidegate-Token', required: false })
   async leave(@Param('roomId') roomId: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const room = this.room(roomId);
+    reply.headers(API_SECURITY_HEADERS);
     const result = await this.gate.leave(room, credentialsOf(request, room.id));
     if (!result.recognised) {
       await reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'send a valid ticket or admission token of this room' });

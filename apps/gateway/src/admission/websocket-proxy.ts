@@ -8,6 +8,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import { MetricsRegistry } from '@tidegate/observability';
+import { requestPathProblem } from '../edge/request-path';
 import { readCookie, tokenCookie } from './cookies';
 import { isReserved } from './gate.hook';
 import { GateService } from './gate.service';
@@ -29,7 +30,8 @@ type Outcome = 'proxied' | 'declined' | 'refused' | 'unavailable' | 'origin_erro
  * a live admission (the X-Tidegate-Token header or the room's token cookie, which is what a browser sends) or to a
  * suspended room; it never arrives or checks in, so it never takes a ticket. Everyone else gets 401 on the socket.
  * Admitted upgrades are tunnelled to the room's origin: the handshake with X-Forwarded-* added, then the two sockets
- * piped both ways until either side closes.
+ * piped both ways until either side closes. A path with dot-segments is refused with 400 before anything else, as
+ * the gate refuses it over HTTP (request-path.ts).
  */
 @Injectable()
 export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -64,6 +66,12 @@ export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplication
 
   private async onUpgrade(server: http.Server, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = req.url ?? '/';
+    // Refused as the gate refuses it over HTTP, whichever room it would match (or none): one decision for both.
+    const pathProblem = requestPathProblem(url);
+    if (pathProblem) {
+      socket.on('error', () => socket.destroy());
+      return refuse(socket, 400, pathProblem);
+    }
     const path = url.split('?', 1)[0] ?? '/';
     const room = url.startsWith('/') && !isReserved(path) ? this.gate.registry.match(path) : null;
     if (!room) {

@@ -5,10 +5,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectThrottlerStorage, normalizeIp, type ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { deviceIdOf } from './device-id';
 import type { GatewayThrottlerRecord } from './redis-throttler.storage';
+import { sendTooManyRequests } from './too-many-requests';
 
-export const DEVICE_ID_HEADER = 'x-device-id';
-export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 /** The gateway's one throttler: `default`, so a plain `@SkipThrottle()` skips it. It is part of the Redis key. */
 export const GATEWAY_THROTTLER = 'default';
 
@@ -25,11 +25,15 @@ interface HeaderSink {
 
 export type Verdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
-/** `dev:<device id>` for a valid X-Device-Id, else `ip:<address>` (IPv6 by its /64, as the throttler does). */
-export function trackerOf(headers: Record<string, string | string[] | undefined>, ip: string | undefined): string {
-  const deviceId = headers[DEVICE_ID_HEADER];
-  if (typeof deviceId === 'string' && DEVICE_ID_PATTERN.test(deviceId)) return `dev:${deviceId}`;
-  return `ip:${ip ? normalizeIp(ip, 64) : 'unknown'}`;
+/** Who is counted: `dev:<device id>` for a valid X-Device-Id, else `ip:<address>` (IPv6 by its /64, as the
+ *  throttler does); or why the request is refused (a malformed X-Device-Id: see device-id.ts). */
+export type Tracker = { ok: true; tracker: string } | { ok: false; message: string };
+
+export function trackerOf(headers: Record<string, string | string[] | undefined>, ip: string | undefined): Tracker {
+  const deviceId = deviceIdOf(headers);
+  if (deviceId.kind === 'malformed') return { ok: false, message: deviceId.message };
+  if (deviceId.kind === 'valid') return { ok: true, tracker: `dev:${deviceId.id}` };
+  return { ok: true, tracker: `ip:${ip ? normalizeIp(ip, 64) : 'unknown'}` };
 }
 
 @Injectable()
@@ -52,15 +56,19 @@ export class ClientThrottle {
     return { allowed: false, retryAfterSeconds: record.timeToBlockExpire };
   }
 
-  /** For the gate: answers 429 itself and resolves false when the client is over its limit. */
+  /**
+   * For the gate: answers itself and resolves false when the request may not go on: 400 for a malformed X-Device-Id,
+   * 429 (an HTML page for browsers, JSON for apps) when the client is over its limit.
+   */
   async admit(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-    const verdict = await this.check(trackerOf(request.headers, request.ip), reply);
+    const tracker = trackerOf(request.headers, request.ip);
+    if (!tracker.ok) {
+      await reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: tracker.message });
+      return false;
+    }
+    const verdict = await this.check(tracker.tracker, reply);
     if (verdict.allowed) return true;
-    await reply.code(429).send(tooManyRequestsBody(verdict.retryAfterSeconds));
+    await sendTooManyRequests(reply, request.headers.accept, verdict.retryAfterSeconds);
     return false;
   }
-}
-
-export function tooManyRequestsBody(retryAfterSeconds: number) {
-  return { statusCode: 429, error: 'Too Many Requests', message: `Too many requests: retry in ${retryAfterSeconds} s` };
 }

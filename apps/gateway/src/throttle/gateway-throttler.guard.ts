@@ -8,12 +8,15 @@
  *   RateLimit-Reset      seconds until the window (or the block) ends and the count starts again
  *   Retry-After          on 429 only: seconds until a request is allowed again
  *
- * A 429 carries all four and a JSON body `{ statusCode: 429, error: 'Too Many Requests', message }`. When Redis
- * cannot be asked, the request passes without RateLimit headers (the counts are unknown).
+ * A 429 carries all four, with a small HTML page for browsers (`Accept: text/html`) and a JSON body
+ * `{ statusCode: 429, error: 'Too Many Requests', message }` for everyone else (TooManyRequestsFilter). A malformed
+ * X-Device-Id gets 400 naming the header and its format. When Redis cannot be asked, the request passes without
+ * RateLimit headers (the counts are unknown).
  */
-import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
+import { BadRequestException, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerRequest } from '@nestjs/throttler';
-import { ClientThrottle, tooManyRequestsBody, trackerOf } from './client-throttle';
+import { ClientThrottle, trackerOf } from './client-throttle';
+import { TooManyRequestsException } from './too-many-requests';
 
 @Injectable()
 export class GatewayThrottlerGuard extends ThrottlerGuard {
@@ -27,8 +30,10 @@ export class GatewayThrottlerGuard extends ThrottlerGuard {
       ttlMs: this.throttlers[0]?.ttl as number,
       blockMs: (this.throttlers[0]?.blockDuration as number | undefined) ?? 0,
     });
-    const verdict = await this.clientThrottle.check(trackerOf(request.headers, request.ip), res as never);
+    const tracker = trackerOf(request.headers, request.ip);
+    if (!tracker.ok) throw new BadRequestException(tracker.message);
+    const verdict = await this.clientThrottle.check(tracker.tracker, res as never);
     if (verdict.allowed) return true;
-    throw new HttpException(tooManyRequestsBody(verdict.retryAfterSeconds), HttpStatus.TOO_MANY_REQUESTS);
+    throw new TooManyRequestsException(verdict.retryAfterSeconds);
   }
 }

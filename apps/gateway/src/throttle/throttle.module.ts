@@ -7,13 +7,14 @@
  * the throttler. OpenAPI (/docs) is served by Fastify directly and never reaches the guard.
  */
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { getStorageToken, SkipThrottle, ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { HealthController, MetricsController, MetricsRegistry } from '@tidegate/observability';
 import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import { ClientThrottle, GATEWAY_THROTTLER } from './client-throttle';
 import { GatewayThrottlerGuard } from './gateway-throttler.guard';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
+import { TooManyRequestsFilter } from './too-many-requests.filter';
 
 export interface ThrottleOptions {
   /** Requests a client may make per window (THROTTLE_LIMIT). */
@@ -63,6 +64,7 @@ export class ThrottleModule {
       ],
       providers: [
         { provide: APP_GUARD, useClass: GatewayThrottlerGuard },
+        { provide: APP_FILTER, useClass: TooManyRequestsFilter },
         {
           provide: ClientThrottle,
           inject: [getStorageToken()],

@@ -9,21 +9,22 @@
  * Options: --duration (seconds per round and server, default 5), --rounds (default 3), --warmup (seconds, default
  * 2), --connections (default 50), --tickets (default 1000000), --cpu-prof=<dir> (a V8 CPU profile of the gateway).
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { AdmissionStore } from '@tidegate/admission';
 import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
 import { RoomConfigStore, type RedisClient } from '@tidegate/redis';
+import { appEnv, benchServer, cpuProfileArgs, signingKeyPem, startApp, startListeningServer, waitReady, type RunningApp } from './lib/apps';
+import { cpuBetween, cpuReading, type CpuUse } from './lib/cpu';
 import { LatencyRecorder, runLoad, type LoadResult } from './lib/load';
 import { PipelinedClient } from './lib/pipelined';
-import { baseEnv, freePort, processCpuSeconds, sleep, startChild, waitFor, type Child } from './lib/processes';
+import { freePort, sleep, type Child } from './lib/processes';
 import { round } from './lib/results';
 import { scriptNames } from './lib/scripts';
+import { median } from './lib/stats';
 import {
   commandDelta,
   createBenchDatabase,
   createBenchRedis,
-  redisCpuSeconds,
   redisInfo,
   scanKeys,
   serverCounters,
@@ -57,12 +58,6 @@ const LIVE_SEEN_BUCKETS = 4;
 export const benchmark: Benchmark = {
   describe: 'gateway admission decisions/s vs a bare Node HTTP server, latency, Redis round trips and bytes per waiting user',
   run,
-};
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
 async function run(ctx: BenchContext): Promise<BenchOutcome> {
@@ -128,15 +123,15 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const gatewayCpu: CpuUse[] = [];
   for (let r = 1; r <= rounds; r++) {
     ctx.log(`round ${r}/${rounds}: ${durationSeconds} s each, ${connections} connections`);
-    const b0 = await cpuReading({ server: bare.child }, redis);
+    const b0 = await cpuReading(redis, { server: bare.child });
     const b = await runLoad({ url: bareUrl, ...load, verifyBody: bareCheck, latencies: bareLatency });
-    baselineCpu.push(cpuUse(b0, await cpuReading({ server: bare.child }, redis)));
+    baselineCpu.push(cpuBetween(b0, await cpuReading(redis, { server: bare.child }), 'loadGenerator'));
     checkErrors('bare node http', b, bare.child);
 
     const before = await sample(gateway.child, redis);
-    const g0 = await cpuReading({ gateway: gateway.child, origin: origin.child }, redis);
+    const g0 = await cpuReading(redis, { gateway: gateway.child, origin: origin.child });
     const g = await runLoad({ url: gatewayUrl, ...load, headers, verifyBody: gatewayCheck, latencies: gatewayLatency });
-    gatewayCpu.push(cpuUse(g0, await cpuReading({ gateway: gateway.child, origin: origin.child }, redis)));
+    gatewayCpu.push(cpuBetween(g0, await cpuReading(redis, { gateway: gateway.child, origin: origin.child }), 'loadGenerator'));
     samples.push({ before, after: await sample(gateway.child, redis) });
     checkErrors('gateway', g, gateway.child);
 
@@ -209,41 +204,6 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   };
 }
 
-interface CpuReading {
-  at: number;
-  loadGenerator: number;
-  redis: number;
-  children: Record<string, number | null>;
-}
-
-/** CPU time used so far by this process (the load generator), Redis, and the given children. */
-async function cpuReading(children: Record<string, Child>, redis: BenchRedis): Promise<CpuReading> {
-  const self = process.cpuUsage();
-  return {
-    at: Date.now(),
-    loadGenerator: (self.user + self.system) / 1e6,
-    redis: await redisCpuSeconds(redis.client),
-    children: Object.fromEntries(
-      Object.entries(children).map(([name, c]) => [name, c.process.pid ? processCpuSeconds(c.process.pid) : null]),
-    ),
-  };
-}
-
-/** CPU seconds each process used between two readings, and the wall time between them. */
-interface CpuUse {
-  seconds: number;
-  cpu: Record<string, number | null>;
-}
-
-function cpuUse(a: CpuReading, b: CpuReading): CpuUse {
-  const cpu: Record<string, number | null> = { loadGenerator: b.loadGenerator - a.loadGenerator, redis: b.redis - a.redis };
-  for (const [name, before] of Object.entries(a.children)) {
-    const after = b.children[name];
-    cpu[name] = before === null || after === null || after === undefined ? null : after - before;
-  }
-  return { seconds: (b.at - a.at) / 1000, cpu };
-}
-
 /** Average cores each process kept busy over the given periods (1 = one core all the time). */
 function cores(uses: CpuUse[]): Record<string, number | null> {
   const seconds = uses.reduce((a, u) => a + u.seconds, 0);
@@ -281,11 +241,8 @@ function checkErrors(what: string, result: LoadResult, child: Child): void {
   }
 }
 
-async function startBareServer(ctx: BenchContext, name: string, body: string): Promise<{ child: Child; port: number }> {
-  const child = startChild(ctx, { name, script: path.join(__dirname, 'servers', 'bare-http.js'), args: [body], env: baseEnv() });
-  const { port } = await child.request<{ port: number }>(undefined, 'listening', 10_000);
-  return { child, port };
-}
+const startBareServer = (ctx: BenchContext, name: string, body: string) =>
+  startListeningServer(ctx, { name, script: 'bare-http.js', args: [body] });
 
 /** A room as the admin API creates it: the row in PostgreSQL, then the hot copy in Redis and a version bump. */
 async function createRoom(db: BenchDatabase, redis: BenchRedis, id: string, originUrl: string, paths: string[]): Promise<RoomSettings> {
@@ -312,52 +269,22 @@ async function createRoom(db: BenchDatabase, redis: BenchRedis, id: string, orig
   return settings;
 }
 
-async function startGateway(
-  ctx: BenchContext,
-  db: BenchDatabase,
-  redis: BenchRedis,
-  profileDir?: string,
-): Promise<{ child: Child; url: string }> {
-  const port = await freePort();
-  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
-  if (profileDir) ctx.log(`gateway CPU profile: ${path.resolve(profileDir)}`);
-  const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const child = startChild(ctx, {
-    name: 'gateway',
-    script: path.join(ctx.root, 'dist', 'apps', 'gateway', 'src', 'main.js'),
-    execArgv: [...profile, '--require', path.join(__dirname, 'servers', 'redis-counter.js')],
+async function startGateway(ctx: BenchContext, db: BenchDatabase, redis: BenchRedis, profileDir?: string): Promise<RunningApp> {
+  const gateway = startApp(ctx, {
+    app: 'gateway',
+    port: await freePort(),
+    execArgv: [...cpuProfileArgs(ctx, 'gateway', profileDir), '--require', benchServer('redis-counter.js')],
     env: {
-      ...baseEnv(),
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      GATEWAY_PORT: String(port),
-      DATABASE_URL: db.url,
+      ...appEnv(db, redis),
       DATABASE_POOL_SIZE: '2',
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.prefix,
       TICKET_SECRET: randomBytes(32).toString('hex'),
-      ADMISSION_SIGNING_KEY: signingKey,
+      ADMISSION_SIGNING_KEY: signingKeyPem(),
       // The throttle check runs on every request (one Redis call) but never refuses: one client makes all requests.
       THROTTLE_LIMIT: '100000000',
     },
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (child.process.exitCode !== null) throw new Error(`the gateway exited with status ${child.process.exitCode}`);
-      return fetch(`${url}/health/ready`).then(
-        (res) => res.status === 200,
-        () => false, // not listening yet
-      );
-    },
-    30_000,
-    'the gateway to be ready',
-    ctx.signal,
-  ).catch((err: unknown) => {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}; its last output:\n${child.output()}`);
-  });
-  return { child, url };
+  await waitReady(ctx, gateway, 30_000);
+  return gateway;
 }
 
 interface Sample {
@@ -414,7 +341,7 @@ function roundTrips(s: { idle: Sample; idleEnd: Sample; loads: Array<{ before: S
   const idleSeconds = (s.idleEnd.at - s.idle.at) / 1000;
   const backgroundPerSecond = sum(background) / idleSeconds;
   // Every arrival runs the arrive script exactly once (a suspended or unknown room included).
-  const arrivals = during['script:arrive-9'] ?? 0;
+  const arrivals = during['script:arrive-10'] ?? 0;
   if (arrivals === 0) throw new Error(`no arrivals reached Redis during the load: ${JSON.stringify(during)}`);
   const total = sum(during);
   const byCommand: Record<string, number> = {};

@@ -5,7 +5,8 @@ import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
 import { createRedisClient, RoomConfigStore, type RedisClient } from '@tidegate/redis';
 import { redisConnection } from '../../../test/support/env';
 import { createTestRedis, type TestRedis } from '../../../test/support/redis';
-import { AdmissionStore, ticketSessionId } from './admission-store';
+import { ticketSessionId } from './admission-results';
+import { AdmissionStore } from './admission-store';
 
 const GRACE_MS = 400;
 
@@ -116,7 +117,7 @@ describe('AdmissionStore (Redis)', () => {
     }
   });
 
-  it('queue_all queues everyone and admits nobody; reject refuses when full; suspended lets all through', async () => {
+  it('queue_all queues everyone and admits nobody; reject refuses when full; suspended admits nobody', async () => {
     const queued = await room({ totalActiveUsers: 10, queueAll: true });
     expect(await store.arrive(queued)).toMatchObject({ kind: 'ticket', ticket: 1 });
     expect((await store.release(queued, 900)).admitted).toBe(0);
@@ -126,13 +127,76 @@ describe('AdmissionStore (Redis)', () => {
     expect(await store.arrive(rejecting)).toEqual({ kind: 'rejected', active: 1 });
 
     const off = await room({ totalActiveUsers: 1, suspended: true });
-    expect(await store.arrive(off)).toEqual({ kind: 'suspended' });
+    expect(await store.arrive(off)).toMatchObject({ kind: 'ticket', ticket: 1 });
     expect(await sessions(off)).toBe(0);
 
     const passthrough = await room({ totalActiveUsers: 1, queueingMethod: 'passthrough' });
     await store.arrive(passthrough);
     expect(await store.arrive(passthrough)).toMatchObject({ kind: 'admitted' });
     expect(await sessions(passthrough)).toBe(2);
+  });
+
+  it('drains the line when the room switches to passthrough: those already waiting go in', async () => {
+    const id = await room({ totalActiveUsers: 1 });
+    expect(await store.arrive(id)).toMatchObject({ kind: 'admitted' });
+    const waiting = [await store.arrive(id), await store.arrive(id), await store.arrive(id)];
+    expect(waiting.map((w) => w.kind)).toEqual(['ticket', 'ticket', 'ticket']);
+    await rooms.write(id, { ...ROOM_DEFAULTS, newUsersPerMinute: 6_000_000, totalActiveUsers: 1, queueingMethod: 'passthrough' });
+    await store.release(id, 900);
+    for (const t of [1, 2, 3]) expect(await store.status(id, t)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(t) });
+  });
+
+  it('suspended: nobody is admitted, newcomers take a ticket behind those waiting, and the line holds still', async () => {
+    const id = await room({ totalActiveUsers: 2 });
+    expect(await store.arrive(id)).toMatchObject({ kind: 'admitted' });
+    expect(await store.arrive(id)).toMatchObject({ kind: 'admitted' });
+    expect(await store.arrive(id)).toMatchObject({ kind: 'ticket', ticket: 1 });
+    await rooms.write(id, { ...ROOM_DEFAULTS, newUsersPerMinute: 6_000_000, totalActiveUsers: 10, suspended: true });
+    expect(await store.arrive(id)).toMatchObject({ kind: 'ticket', ticket: 2, position: 2 });
+    expect((await store.release(id, 900)).admitted).toBe(0);
+    expect(await store.status(id, 1)).toEqual({ kind: 'waiting', position: 1 });
+    expect(await sessions(id)).toBe(2);
+  });
+
+  it('gives a freed place to a waiter who is there, not to an absent holder, who keeps their place during the grace', async () => {
+    // Presence is judged over 100 ms buckets; the place of an absent holder is kept for the grace (3 s here).
+    const present = new AdmissionStore(redis.client, redis.keys, { graceMs: 3_000, presenceMs: 100, claimWindowMs: 5_000 });
+    const id = await room({ totalActiveUsers: 1 });
+    const holder = await present.arrive(id);
+    const absent = await present.arrive(id); // ticket 1: arrives, then closes the tab
+    const there = await present.arrive(id); // ticket 2: keeps checking in
+    const later = await present.arrive(id); // ticket 3: keeps checking in
+    expect([absent, there, later].map((r) => (r.kind === 'ticket' ? r.ticket : 0))).toEqual([1, 2, 3]);
+    for (let i = 0; i < 5; i++) {
+      await present.status(id, 2);
+      await present.status(id, 3);
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    if (holder.kind === 'admitted') await present.leave(id, { sessionId: holder.sessionId });
+    const step = await present.release(id, 900);
+    expect(step).toMatchObject({ admitted: 1, parked: 1 });
+    expect(await present.status(id, 2)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(2) });
+
+    // The absent holder comes back within the grace: not lost, and first in line, ahead of ticket 3.
+    expect(await present.status(id, 1)).toEqual({ kind: 'waiting', position: 1 });
+    await present.leave(id, { sessionId: ticketSessionId(2) });
+    await present.status(id, 3);
+    await present.release(id, 900);
+    expect(await present.status(id, 1)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(1) });
+    expect(await present.status(id, 3)).toMatchObject({ kind: 'waiting' });
+  });
+
+  it('forgets a deleted room: a room re-created with the same id starts with no sessions and no tickets', async () => {
+    const id = await room({ totalActiveUsers: 1 });
+    expect(await store.arrive(id)).toMatchObject({ kind: 'admitted' });
+    expect(await store.arrive(id)).toMatchObject({ kind: 'ticket', ticket: 1 });
+    await store.release(id, 900);
+    expect(await store.forgetRoom(id)).toBeGreaterThan(0);
+    await rooms.write(id, { ...ROOM_DEFAULTS, newUsersPerMinute: 6_000_000, totalActiveUsers: 1 });
+    expect(await sessions(id)).toBe(0);
+    expect(await store.status(id, 1)).toEqual({ kind: 'invalid' });
+    expect(await store.arrive(id)).toMatchObject({ kind: 'admitted' });
+    expect(await store.arrive(id)).toMatchObject({ kind: 'ticket', ticket: 1, position: 1 });
   });
 
   it('limits admissions to the configured rate', async () => {

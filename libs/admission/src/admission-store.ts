@@ -5,61 +5,76 @@
  * by the highest ticket number since the line last emptied (the gone bitmap is reset then), so a line that never
  * empties costs a bit per ticket issued. `npm run bench -- gateway` measures it: about 0.3 bytes per waiting user
  * with a million tickets out.
+ *
+ * Two kinds of liveness per ticket: *seen* (checked in within the last one or two grace periods: the place is kept) and
+ * *present* (checked in within the last one or two presence buckets, a check-in interval each: the holder is there
+ * now). Places are reserved only for holders who are present; see docs/admission.md, "Away holders".
  */
 import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import type { RoomSnapshot } from '@tidegate/contracts';
 import { defineScript, type RedisClient, type RedisKeys, type ScriptCall } from '@tidegate/redis';
+import {
+  decodeArrive,
+  decodeLeave,
+  decodeRelease,
+  decodeStatus,
+  decodeTouch,
+  type ArriveResult,
+  type LeaveResult,
+  type Reply,
+  type StatusResult,
+} from './admission-results';
 import { estimateWaitSeconds, roomPressure } from './eta';
-
-export type ArriveResult =
-  | { kind: 'admitted'; sessionId: string; expiresAtMs: number }
-  | { kind: 'ticket'; ticket: number; position: number }
-  | { kind: 'suspended' }
-  | { kind: 'rejected'; active: number }
-  | { kind: 'unknown' };
-
-export type StatusResult =
-  | { kind: 'waiting'; position: number }
-  | { kind: 'admitted'; sessionId: string; expiresAtMs: number }
-  | { kind: 'expired' }
-  | { kind: 'invalid' }
-  | { kind: 'unknown' };
+import { RoomSnapshotStore, type StoredRoomSnapshot } from './room-snapshot-store';
 
 /** What a ws node needs each tick to place all its sockets of a room: one pipelined round trip. */
 export interface LineView {
   serving: number;
   /** GETRANGE of the gone bitmap from byte `firstByte` (covers serving .. the largest ticket asked about). */
   gone: { firstByte: number; bytes: Buffer };
-  /** The releaser's latest snapshot (at most a few seconds old), if a gateway is running. */
-  snapshot: RoomSnapshot | null;
+  /** The releaser's latest snapshot, if a gateway has published one (see ROOM_SNAPSHOT_FRESH_MS for `fresh`). */
+  snapshot: StoredRoomSnapshot | null;
 }
 
 export interface ReleaseResult {
   admitted: number;
   skipped: number;
+  /** Tickets passed over by this step while their holders were away (they keep their place for the grace period). */
+  parked: number;
   snapshot: RoomSnapshot | null;
 }
 
 export interface AdmissionOptions {
   /** A waiting ticket not seen (poll, heartbeat) for between one and two of these is skipped when its turn comes. */
   graceMs: number;
-  /** How long a reserved session waits for its ticket holder to claim it. Defaults to graceMs. */
+  /**
+   * A holder seen within the last one or two of these is present (there now). Defaults to the check-in interval
+   * (`checkInIntervalMs(graceMs)`), which is how often pollers check in and the ws app marks its sockets; never
+   * longer than graceMs.
+   */
+  presenceMs?: number;
+  /** How long a reserved session waits for its (present) ticket holder to claim it. Defaults to two presence buckets. */
   claimWindowMs?: number;
   /** Tickets one release call may look at (bounds the script's run time). */
   releaseScanLimit?: number;
 }
 
-type Reply = Array<string | number>;
+/** How often a waiting holder checks in (pollers) or is marked seen (sockets): a third of the grace, at least 1 s. */
+export const checkInIntervalMs = (graceMs: number) => Math.max(1000, Math.floor(graceMs / 3));
 
 export class AdmissionStore {
   private readonly claimWindowMs: number;
+  private readonly presenceMs: number;
   private readonly scanLimit: number;
+  private readonly snapshots: RoomSnapshotStore;
   private readonly scripts: {
     arrive: ScriptCall<Reply>;
     release: ScriptCall<Reply>;
     status: ScriptCall<Reply>;
     leave: ScriptCall<Reply>;
     touch: ScriptCall<number>;
+    away: ScriptCall<number>;
   };
 
   constructor(
@@ -68,14 +83,17 @@ export class AdmissionStore {
     private readonly options: AdmissionOptions,
     private readonly clock: () => number = Date.now,
   ) {
-    this.claimWindowMs = options.claimWindowMs ?? options.graceMs;
+    this.presenceMs = Math.min(options.graceMs, options.presenceMs ?? checkInIntervalMs(options.graceMs));
+    this.claimWindowMs = options.claimWindowMs ?? this.presenceMs * 2;
     this.scanLimit = options.releaseScanLimit ?? 10_000;
+    this.snapshots = new RoomSnapshotStore(redis, keys, clock);
     this.scripts = {
-      arrive: defineScript(redis, 'tidegateArrive', 'arrive-9.lua'),
-      release: defineScript(redis, 'tidegateRelease', 'release-11.lua'),
+      arrive: defineScript(redis, 'tidegateArrive', 'arrive-10.lua'),
+      release: defineScript(redis, 'tidegateRelease', 'release-14.lua'),
       status: defineScript(redis, 'tidegateStatus', 'status-8.lua'),
-      leave: defineScript(redis, 'tidegateLeave', 'leave-5.lua'),
+      leave: defineScript(redis, 'tidegateLeave', 'leave-6.lua'),
       touch: defineScript(redis, 'tidegateTouch', 'touch-2.lua'),
+      away: defineScript(redis, 'tidegateAway', 'away-2.lua'),
     };
   }
 
@@ -86,65 +104,59 @@ export class AdmissionStore {
     return { current: room.seen(bucket), previous: room.seen(bucket - 1), ttlMs: this.options.graceMs * 2 + 1000 };
   }
 
+  private presentKeys(roomId: string): { current: string; previous: string; ttlMs: number } {
+    const bucket = Math.floor(this.clock() / this.presenceMs);
+    const room = this.keys.room(roomId);
+    return { current: room.present(bucket), previous: room.present(bucket - 1), ttlMs: this.presenceMs * 2 + 1000 };
+  }
+
   async arrive(roomId: string): Promise<ArriveResult> {
     const k = this.keys.room(roomId);
     const seen = this.seenKeys(roomId);
+    const present = this.presentKeys(roomId);
     const sessionId = `s${randomBytes(12).toString('base64url')}`;
-    const r = await this.scripts.arrive(
-      [k.config, k.tickets, k.serving, k.sessions, k.rate, k.goneCount, seen.current, k.admits, k.clock],
-      [sessionId, seen.ttlMs],
+    const reply = await this.scripts.arrive(
+      [k.config, k.tickets, k.serving, k.sessions, k.rate, k.goneCount, seen.current, k.admits, k.clock, present.current],
+      [sessionId, seen.ttlMs, present.ttlMs],
     );
-    switch (r[0]) {
-      case 'admitted':
-        return { kind: 'admitted', sessionId, expiresAtMs: Number(r[1]) };
-      case 'ticket':
-        return { kind: 'ticket', ticket: Number(r[1]), position: Number(r[2]) };
-      case 'rejected':
-        return { kind: 'rejected', active: Number(r[1]) };
-      case 'suspended':
-        return { kind: 'suspended' };
-      default:
-        return { kind: 'unknown' };
-    }
+    return decodeArrive(reply, sessionId);
   }
 
-  /** A waiting user checks in: marks the ticket live, and claims the session once the ticket's turn has come. */
+  /** A waiting user checks in: marks the ticket seen and present, and claims the session once the ticket's turn has come. */
   async status(roomId: string, ticket: number): Promise<StatusResult> {
     const k = this.keys.room(roomId);
     const seen = this.seenKeys(roomId);
-    const r = await this.scripts.status(
-      [k.config, k.tickets, k.serving, k.sessions, k.goneCount, k.gone, seen.current, k.admits],
-      [ticket, seen.ttlMs],
+    const present = this.presentKeys(roomId);
+    const reply = await this.scripts.status(
+      [k.config, k.tickets, k.serving, k.sessions, k.gone, seen.current, present.current, k.parked],
+      [ticket, seen.ttlMs, present.ttlMs],
     );
-    switch (r[0]) {
-      case 'waiting':
-        return { kind: 'waiting', position: Number(r[1]) };
-      case 'admitted':
-        return { kind: 'admitted', sessionId: ticketSessionId(ticket), expiresAtMs: Number(r[1]) };
-      case 'expired':
-        return { kind: 'expired' };
-      case 'invalid':
-        return { kind: 'invalid' };
-      default:
-        return { kind: 'unknown' };
-    }
+    return decodeStatus(reply, ticket);
   }
 
   /** Leaves the line (ticket) and/or ends a session; the people behind move up at once. */
-  async leave(roomId: string, leaving: { ticket?: number; sessionId?: string }): Promise<{ ticketLeft: boolean; sessionEnded: boolean }> {
+  async leave(roomId: string, leaving: { ticket?: number; sessionId?: string }): Promise<LeaveResult> {
     const k = this.keys.room(roomId);
-    const r = await this.scripts.leave(
-      [k.tickets, k.serving, k.gone, k.goneCount, k.sessions],
+    const reply = await this.scripts.leave(
+      [k.tickets, k.serving, k.gone, k.goneCount, k.sessions, k.parked],
       [leaving.ticket ?? 0, leaving.sessionId ?? ''],
     );
-    return { ticketLeft: Number(r[0]) === 1, sessionEnded: Number(r[1]) === 1 };
+    return decodeLeave(reply);
+  }
+
+  /**
+   * A waiting holder went away without leaving (their socket closed): no place is reserved for them from now on,
+   * but they keep their place in line for the grace period, to come back to.
+   */
+  async away(roomId: string, ticket: number): Promise<void> {
+    const present = this.presentKeys(roomId);
+    await this.scripts.away([present.current, present.previous], [ticket]);
   }
 
   /** Renews a session on activity; the new expiry in ms, or null when the session is over (expired or revoked). */
   async touch(roomId: string, sessionId: string): Promise<number | null> {
     const k = this.keys.room(roomId);
-    const r = Number(await this.scripts.touch([k.config, k.sessions], [sessionId]));
-    return r > 0 ? r : null;
+    return decodeTouch(await this.scripts.touch([k.config, k.sessions], [sessionId]));
   }
 
   /** The room's line as seen from `serving` up to `maxTicket`: serving, the gone bits in between, the snapshot. */
@@ -153,61 +165,87 @@ export class AdmissionStore {
     const serving = Number((await this.redis.get(k.serving)) ?? 0);
     const firstByte = serving >> 3;
     const lastByte = Math.max(firstByte, maxTicket >> 3);
-    const [bytes, snapshot] = await Promise.all([this.redis.getrangeBuffer(k.gone, firstByte, lastByte), this.redis.get(k.snapshot)]);
-    return { serving, gone: { firstByte, bytes }, snapshot: snapshot ? (JSON.parse(snapshot) as RoomSnapshot) : null };
+    const [bytes, raw] = await Promise.all([this.redis.getrangeBuffer(k.gone, firstByte, lastByte), this.redis.get(k.snapshot)]);
+    return { serving, gone: { firstByte, bytes }, snapshot: raw === null ? null : this.snapshots.judge(raw) };
   }
 
   /** Marks tickets as seen (their holders are connected) in one BITFIELD command. */
   async markSeen(roomId: string, tickets: readonly number[]): Promise<void> {
     if (tickets.length === 0) return;
-    const seen = this.seenKeys(roomId);
     const args: Array<string | number> = [];
     for (const t of tickets) args.push('SET', 'u1', t, 1);
-    await this.redis.call('BITFIELD', seen.current, ...args);
-    await this.redis.pexpire(seen.current, seen.ttlMs);
+    for (const bitmap of [this.seenKeys(roomId), this.presentKeys(roomId)]) {
+      await this.redis.call('BITFIELD', bitmap.current, ...args);
+      await this.redis.pexpire(bitmap.current, bitmap.ttlMs);
+    }
   }
 
-  /** One releaser step for a room, and the room's snapshot (also stored for the ws app and the scheduler). */
+  /** One releaser step for a room, and the room's snapshot (the releaser publishes it with `RoomSnapshotStore`). */
   async release(roomId: string, maxWaitSeconds: number): Promise<ReleaseResult> {
     const k = this.keys.room(roomId);
     const seen = this.seenKeys(roomId);
-    const reply = await this.scripts.release(
-      [k.config, k.tickets, k.serving, k.sessions, k.rate, k.goneCount, k.gone, seen.current, seen.previous, k.admits, k.clock],
-      [this.claimWindowMs, this.scanLimit],
+    const present = this.presentKeys(roomId);
+    const step = decodeRelease(
+      await this.scripts.release(
+        [
+          k.config,
+          k.tickets,
+          k.serving,
+          k.sessions,
+          k.rate,
+          k.goneCount,
+          k.gone,
+          seen.current,
+          seen.previous,
+          k.admits,
+          k.clock,
+          present.current,
+          present.previous,
+          k.parked,
+        ],
+        [this.claimWindowMs, this.scanLimit, this.options.graceMs],
+      ),
     );
-    const r = reply.map(Number);
-    const [admitted, skipped, serving, tickets, gone, active, perMinute, oldestMs, now, flags] = r as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    if (flags === -1) return { admitted: 0, skipped: 0, snapshot: null };
-    const waiting = Math.max(0, tickets - serving - gone);
+    if (!step) return { admitted: 0, skipped: 0, parked: 0, snapshot: null };
+    const perMinute = step.admitsLastMinute;
+    const waiting = Math.max(0, step.tickets - step.serving - step.gone);
     const snapshot: RoomSnapshot = {
       roomId,
-      at: now,
-      tickets,
-      serving,
-      gone,
+      at: step.nowMs,
+      tickets: step.tickets,
+      serving: step.serving,
+      gone: step.gone,
       waiting,
-      active,
+      active: step.active,
       admittedPerMinute: perMinute,
       estimatedWaitSeconds: estimateWaitSeconds(waiting, perMinute),
-      oldestTicketAgeSeconds: Math.floor(oldestMs / 1000),
+      oldestTicketAgeSeconds: Math.floor(step.oldestTicketAgeMs / 1000),
       pressure: roomPressure(waiting, perMinute, maxWaitSeconds),
-      queueAll: flags === 1,
-      suspended: flags === 2,
+      queueAll: step.mode === 'queue_all',
+      suspended: step.mode === 'suspended',
     };
-    return { admitted, skipped, snapshot };
+    return { admitted: step.admitted, skipped: step.skipped, parked: step.parked, snapshot };
+  }
+
+  /**
+   * Deletes every key of a room (the room was deleted), so a room re-created with the same id starts with no
+   * sessions, no tickets and a fresh line. Returns the number of keys deleted. All the room's keys share its hash
+   * tag, so on a Cluster they live on one node; SCAN walks every master to find it.
+   */
+  async forgetRoom(roomId: string): Promise<number> {
+    const pattern = this.keys.room(roomId).everything;
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    let deleted = 0;
+    for (const node of nodes) {
+      let cursor = '0';
+      // Bounded: a room has a handful of keys plus one bitmap per live time bucket.
+      for (let pass = 0; pass < 100_000; pass++) {
+        const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        if (found.length > 0) deleted += await node.del(...found);
+        cursor = next;
+        if (cursor === '0') break;
+      }
+    }
+    return deleted;
   }
 }
-
-/** The session id of an admission that came through the line. */
-export const ticketSessionId = (ticket: number) => `t${ticket}`;

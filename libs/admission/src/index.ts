@@ -1,4 +1,6 @@
+export * from './admission-results';
 export * from './admission-store';
 export * from './admission-tokens';
 export * from './eta';
+export * from './room-snapshot-store';
 export * from './tickets';

@@ -17,6 +17,17 @@ export interface PositionUpdate {
   etaSeconds: number | null;
 }
 
+/**
+ * Why the line is not moving: `queue_all` (an SRE's emergency brake: the line is paused for a moment) or `suspended`
+ * (the room is closed for now: nobody is admitted; everyone keeps their place in line until it reopens).
+ */
+export type RoomPauseReason = 'queue_all' | 'suspended';
+
+export interface RoomPaused {
+  reason: RoomPauseReason;
+  message: string | null;
+}
+
 export interface Admitted {
   /** The admission token (ES256 JWT); send it as X-Tidegate-Token, or let the page's status call set its cookie. */
   token: string;
@@ -43,8 +54,8 @@ export interface RateLimited {
 export interface ServerToClientEvents {
   'position.v1': (update: PositionUpdate) => void;
   'admitted.v1': (admission: Admitted) => void;
-  /** queue_all is on: the line is not moving for now. */
-  'roomPaused.v1': (info: { message: string | null }) => void;
+  /** The line is not moving for now (`reason`: queue_all or suspended); sent again if the reason changes. */
+  'roomPaused.v1': (info: RoomPaused) => void;
   'roomResumed.v1': () => void;
   /** The ticket's turn came and went, or it was skipped after its holder went silent: join again. */
   'ticketExpired.v1': () => void;

@@ -41,8 +41,12 @@ export class RedisKeys {
       gone: `${base}:gone`,
       /** Gone tickets after `serving`, i.e. still in the line but to be skipped (counter). */
       goneCount: `${base}:gone-count`,
-      /** One bit per ticket number: the holder was seen during time bucket `n` (bitmap, expires). */
+      /** One bit per ticket number: the holder was seen during grace bucket `n`, so the place is kept (bitmap, expires). */
       seen: (bucket: number) => `${base}:seen:${bucket}`,
+      /** One bit per ticket number: the holder was there during presence bucket `n` (bitmap, expires). */
+      present: (bucket: number) => `${base}:present:${bucket}`,
+      /** Tickets passed over while their holders were away, each keeping its place until a deadline (sorted set: ms). */
+      parked: `${base}:parked`,
       /** Admissions per second, for the measured admission rate (hash: epoch second -> count). */
       admits: `${base}:admits`,
       /** (ticket, issue time) samples, at most one a second, for the age of the oldest ticket (sorted set). */
@@ -51,6 +55,8 @@ export class RedisKeys {
       snapshot: `${base}:snapshot`,
       /** Held by the releaser of this room while it runs a tick (string with expiry). */
       releaserLock: `${base}:releaser`,
+      /** Pattern matching every key of this room (deleting a room; never on a hot path). */
+      everything: `${base}:*`,
     };
   }
 
@@ -73,6 +79,14 @@ export class RedisKeys {
       held: `${base}:held`,
       /** Set of `<queue>|<job id>` parked while the campaign is paused; resume promotes them. */
       parked: `${base}:parked`,
+      /** Bitmap of device ids whose final outcome is `failed` (a resend clears their bits and sends them again). */
+      failed: `${base}:failed`,
+      /** Bitmap of device ids that failed for a transient cause (5xx, timeout, 429 after every attempt): resumed, they are sent again. */
+      transient: `${base}:transient`,
+      /** What the sender is waiting for right now, if anything (JSON: CampaignActivity), for the live status. */
+      activity: `${base}:activity`,
+      /** Held by the worker re-driving a stuck campaign (string with expiry). */
+      redriveLock: `${base}:redrive-lock`,
     };
   }
 

@@ -35,7 +35,6 @@ export class GateService {
   ) {}
 
   async decide(room: GatewayRoom, credentials: Credentials): Promise<GateDecision> {
-    if (room.settings.suspended) return { kind: 'pass', room };
     if (credentials.token) {
       const admission = await this.verifyToken(credentials.token, room.id);
       if (admission) {
@@ -62,11 +61,10 @@ export class GateService {
 
   /**
    * For a request that may pass without arriving or checking in (a WebSocket upgrade, which must never take a
-   * ticket): the live session its token stands for (renewed by this call, as any activity renews it), '' for a
-   * suspended room (no session needed), or null: no token, a bad one, or an ended session.
+   * ticket): the live session its token stands for (renewed by this call, as any activity renews it), or null: no
+   * token, a bad one, or an ended session. (A suspended room admits nobody new; sessions already admitted go on.)
    */
   async admittedSession(room: GatewayRoom, credentials: Credentials): Promise<string | null> {
-    if (room.settings.suspended) return '';
     if (!credentials.token) return null;
     const admission = await this.verifyToken(credentials.token, room.id);
     if (!admission) return null;
@@ -105,8 +103,6 @@ export class GateService {
         const ticket = this.tickets.sign({ roomId: room.id, number: result.ticket, issuedAt: Math.floor(Date.now() / 1000) });
         return { kind: 'wait', room, ticket, position: result.position, newTicket: true };
       }
-      case 'suspended':
-        return { kind: 'pass', room };
       case 'rejected':
         return { kind: 'rejected', room };
       case 'unknown':

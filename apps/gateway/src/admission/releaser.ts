@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import type { RoomSnapshot } from '@tidegate/contracts';
-import { AdmissionStore } from '@tidegate/admission';
+import { AdmissionStore, RoomSnapshotStore } from '@tidegate/admission';
 import { MetricsRegistry } from '@tidegate/observability';
 import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import { RoomRegistry } from './room-registry';
@@ -13,8 +13,9 @@ const SNAPSHOT_EVERY_MS = 1000;
  * Advances every room's line a few times a second: sessions that ended free capacity, and the releaser reserves
  * sessions for the next live tickets in order. Every gateway instance runs it; the release script is atomic, so
  * instances never admit past capacity together, and the line keeps moving while any one of them is alive.
- * Once a second it stores each room's snapshot in Redis (the ws app builds positions from it, the scheduler paces
- * waves by its pressure) and exports the same numbers to Prometheus.
+ * Once a second, and at once when a room is suspended, paused (queue_all) or resumed, it stores each room's snapshot
+ * in Redis (the ws app builds positions and tells waiting sockets about pauses from it, the scheduler paces waves by
+ * its pressure) and exports the same numbers to Prometheus.
  */
 @Injectable()
 export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
@@ -23,6 +24,7 @@ export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
   private running = false;
   private lastSnapshot = 0;
   private readonly latest = new Map<string, RoomSnapshot>();
+  private readonly snapshots: RoomSnapshotStore;
   /** Rooms whose last release failed: logged once per outage, not every tick. */
   private readonly failing = new Set<string>();
   private readonly gauges: Record<
@@ -33,11 +35,12 @@ export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly store: AdmissionStore,
     private readonly registry: RoomRegistry,
-    @Inject(REDIS) private readonly redis: RedisClient,
-    private readonly keys: RedisKeys,
+    @Inject(REDIS) redis: RedisClient,
+    keys: RedisKeys,
     metrics: MetricsRegistry,
     @Inject(RELEASE_INTERVAL_MS) private readonly intervalMs: number,
   ) {
+    this.snapshots = new RoomSnapshotStore(redis, keys);
     const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['room'], registers: [metrics] });
     this.gauges = {
       waiting: gauge('tidegate_room_waiting', 'People waiting in the room'),
@@ -81,9 +84,12 @@ export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
       const { snapshot } = await this.store.release(roomId, maxWaitSeconds);
       if (this.failing.delete(roomId)) this.logger.log(`release of room ${roomId} works again`);
       if (!snapshot) return;
+      const before = this.latest.get(roomId);
       this.latest.set(roomId, snapshot);
-      if (!publish) return;
-      await this.redis.set(this.keys.room(roomId).snapshot, JSON.stringify(snapshot), 'PX', 5000);
+      // A change of mode is published at once: waiting sockets are told within a tick of the ws app.
+      const modeChanged = before?.queueAll !== snapshot.queueAll || before.suspended !== snapshot.suspended;
+      if (!publish && !modeChanged) return;
+      await this.snapshots.write(snapshot);
       this.gauges.waiting.set({ room: roomId }, snapshot.waiting);
       this.gauges.active.set({ room: roomId }, snapshot.active);
       this.gauges.admittedPerMinute.set({ room: roomId }, snapshot.admittedPerMinute);

@@ -14,6 +14,8 @@ export interface WaitingRoomJson {
   waitTime: number | null;
   waitTimeKnown: boolean;
   queueAll: boolean;
+  /** The room is closed for now: nobody is admitted; everyone in line keeps their place until it reopens. */
+  suspended: boolean;
   /** How often to check in (poll this endpoint, or heartbeat on the socket) to keep the place. */
   refreshIntervalSeconds: number;
   lastUpdated: string;
@@ -52,6 +54,7 @@ export function waitingJson(args: {
     waitTime: waitMinutes,
     waitTimeKnown: waitMinutes !== null,
     queueAll: room.settings.queueAll,
+    suspended: room.settings.suspended,
     refreshIntervalSeconds: Math.max(1, Math.floor(args.graceSeconds / 3)),
     lastUpdated: new Date().toISOString(),
     position,
@@ -83,7 +86,7 @@ export function waitingPage(room: GatewayRoom): string {
 ${message}
 <div id="live" role="status" aria-live="polite" aria-atomic="true">
 <p id="position" hidden>You are <strong id="position-number"></strong> in line</p>
-<p id="status">You are in line. Keep this page open: it updates by itself.</p>
+<p id="status">${room.settings.suspended ? 'This room is closed for now. You are in line and keep your place: this page updates by itself when it opens.' : 'You are in line. Keep this page open: it updates by itself.'}</p>
 </div>
 <p id="wait" hidden>Estimated wait: <span id="wait-time"></span></p>
 <progress id="progress" max="100" value="0" aria-label="Progress through the line"></progress>

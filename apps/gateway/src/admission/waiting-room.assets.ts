@@ -82,7 +82,7 @@ export const WAITING_ROOM_JS = `(function () {
     socket.on('position.v1', function (u) { render(u.position, u.etaSeconds); });
     socket.on('admitted.v1', function () { socket.close(); enter(); });
     socket.on('ticketExpired.v1', function () { socket.close(); window.location.reload(); });
-    socket.on('roomPaused.v1', function () { el('status').textContent = 'The line is paused for a moment. You keep your place.'; });
+    socket.on('roomPaused.v1', function (info) { el('status').textContent = info && info.reason === 'suspended' ? 'This room is closed for now. You keep your place.' : 'The line is paused for a moment. You keep your place.'; });
     socket.on('roomResumed.v1', function () { if (best !== Infinity) { var b = best; best = Infinity; render(b, null); } });
     socket.on('connect_error', function (err) {
       var reason = err && err.data && err.data.reason;

@@ -1,13 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JOB_QUEUE, QueueName, type JobPayload } from '@tidegate/contracts';
-import { DispatchRepository, type PlannedDevice } from '@tidegate/database';
-import { batchJobId, chunk, nextWaveDue, planJobId, windowDelay, type PushPlatform } from '@tidegate/domain';
-import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
+import { RoomSnapshotStore } from '@tidegate/admission';
 import type { RoomSnapshot } from '@tidegate/contracts';
+import { DispatchRepository } from '@tidegate/database';
+import { batchJobId, chunk, nextWaveDue, planJobId, windowDelay } from '@tidegate/domain';
+import { CampaignActivityStore, DispatchStore, REDIS, RedisKeys, type CampaignActivity, type RedisClient } from '@tidegate/redis';
 import type { StoredAudience } from '../campaigns/campaign-content';
-import { CampaignLifecycle } from './campaign-lifecycle';
-import { DISPATCH_NOW, DispatchContext, type Now } from './dispatch-context';
-import { DispatchQueues, type JobControl } from './dispatch-queues';
+import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
+import { DispatchContext } from '../campaigns/lifecycle/dispatch-context';
+import { WaveRecipients, countPlatforms, type Recipient } from '../campaigns/lifecycle/wave-recipients';
+import { DispatchQueues, type JobControl } from '../queues/dispatch-queues';
+import { DISPATCH_NOW, type Now } from './dispatch-now';
 
 /**
  * Waves sending at once, at most: wave k waits until wave k − 2 has finished (every recipient sent, failed, invalid
@@ -17,20 +20,11 @@ import { DispatchQueues, type JobControl } from './dispatch-queues';
 export const WAVES_IN_FLIGHT = 2;
 /** How often a wave waiting for an earlier one (or for the room) looks again. */
 export const WAVE_POLL_MS = 500;
-/** A room snapshot older than this is ignored: no gateway is releasing that room, so it cannot be judged. */
-export const ROOM_SNAPSHOT_MAX_AGE_MS = 30_000;
+/** A hold's live activity is renewed at least this often (a long wait for the window is taken in steps). */
+export const ACTIVITY_RENEW_MS = 2000;
 
-interface Recipient {
-  id: string;
-  platform: PushPlatform;
-}
-
-/** How many recipients of a batch are on each platform. */
-export function countPlatforms(recipients: ReadonlyArray<{ platform: PushPlatform }>): Record<PushPlatform, number> {
-  const counts: Record<PushPlatform, number> = { fcm: 0, apns: 0, webpush: 0 };
-  for (const r of recipients) counts[r.platform]++;
-  return counts;
-}
+/** Why a wave is held, in words, with its figures: shown live in the campaign's status and kept on its timeline. */
+type Hold = Pick<CampaignActivity, 'reason' | 'message' | 'figures'>;
 
 export type PlanOutcome = { kind: 'planned'; wave: number; size: number; last: boolean } | { kind: 'skipped'; why: string };
 
@@ -45,6 +39,9 @@ export type PlanOutcome = { kind: 'planned'; wave: number; size: number; last: b
  * limit of the max wait). Then it reads the next `waveSize` device ids after the previous wave's last one (keyset
  * pagination), writes the wave's checkpoint to PostgreSQL, enqueues its batches, and counts it.
  *
+ * While a wave is held (window, previous wave, room pressure) the campaign's live activity says why, with the figures,
+ * and the timeline records when the hold began and ended (`held`, `released`).
+ *
  * Crash safety, in that order: checkpoint (PostgreSQL, first writer wins) → batches (one BullMQ addBulk, job ids
  * deterministic) → count (Redis, once). A planner that dies anywhere runs again and finds the checkpoint; if the
  * count is missing, the batches may be missing too, so it lists the wave again from the checkpoint and enqueues
@@ -53,16 +50,21 @@ export type PlanOutcome = { kind: 'planned'; wave: number; size: number; last: b
 @Injectable()
 export class WavePlanner {
   private readonly logger = new Logger('WavePlanner');
+  private readonly activity: CampaignActivityStore;
 
   constructor(
     private readonly context: DispatchContext,
     private readonly repo: DispatchRepository,
     private readonly queues: DispatchQueues,
     private readonly lifecycle: CampaignLifecycle,
+    private readonly store: DispatchStore,
+    private readonly recipientsOf: WaveRecipients,
     private readonly keys: RedisKeys,
     @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(DISPATCH_NOW) private readonly now: Now,
-  ) {}
+  ) {
+    this.activity = new CampaignActivityStore(redis, keys);
+  }
 
   async run(data: JobPayload<'plan-wave'>, job: JobControl): Promise<PlanOutcome> {
     const { campaignId, wave } = data;
@@ -77,19 +79,32 @@ export class WavePlanner {
     const existing = await this.repo.findWave(campaignId, wave);
     if (!existing) {
       const opens = windowDelay(content.schedule.sendWindow, new Date(now)).getTime();
-      if (opens > now) return this.queues.wait(job, opens, 'window');
+      if (opens > now) {
+        const window = content.schedule.sendWindow;
+        return this.hold(job, data, Math.min(opens, now + ACTIVITY_RENEW_MS), {
+          reason: 'window',
+          message: `wave ${wave} waits for the send window${window ? ` (${window.start}-${window.end} ${window.timezone})` : ''}: it opens at ${new Date(opens).toISOString()}`,
+          figures: { opens_at: new Date(opens).toISOString() },
+        });
+      }
       if (wave > WAVES_IN_FLIGHT) {
-        const earlier = await this.lifecycle.store.waveProgress(campaignId, wave - WAVES_IN_FLIGHT);
+        const before = wave - WAVES_IN_FLIGHT;
+        const earlier = await this.store.waveProgress(campaignId, before);
         if (earlier.targeted === null || earlier.settled + earlier.holding < earlier.targeted) {
-          return this.queues.wait(job, now + WAVE_POLL_MS, 'previous_wave');
+          return this.hold(job, data, now + WAVE_POLL_MS, {
+            reason: 'previous_wave',
+            message: `wave ${wave} waits for wave ${before} to finish sending (${earlier.settled + earlier.holding} of ${earlier.targeted ?? '?'} recipients have an outcome; at most ${WAVES_IN_FLIGHT} waves send at once)`,
+            figures: { wave: before, targeted: earlier.targeted, done: earlier.settled + earlier.holding },
+          });
         }
       }
-      const pressure = await this.roomPressure(campaign.roomId, now);
+      const room = await this.roomPressure(campaign.roomId, now);
       const limit = (await this.context.settings()).roomPressureLimit;
-      if (pressure !== undefined && limit !== null && (pressure === null || pressure >= limit)) {
-        return this.queues.wait(job, now + WAVE_POLL_MS, 'room_pressure');
+      if (room && limit !== null && (room.pressure === null || room.pressure >= limit)) {
+        return this.hold(job, data, now + WAVE_POLL_MS, roomHold(room, limit));
       }
     }
+    await this.released(campaignId, wave);
     return this.materialise(
       data,
       content.audience,
@@ -113,7 +128,7 @@ export class WavePlanner {
       const previous = wave > 1 ? await this.repo.findWave(campaignId, wave - 1) : null;
       if (wave > 1 && !previous) throw new Error(`wave ${wave - 1} of campaign ${campaignId} has no checkpoint`);
       const afterId = previous?.lastId ?? 0n;
-      const page = await this.page(audience, afterId, waveSize);
+      const page = await this.recipientsOf.page(audience, afterId, waveSize);
       const saved = await this.repo.saveWave({
         campaignId,
         wave,
@@ -132,7 +147,7 @@ export class WavePlanner {
       if (saved.created) recipients = page.recipients;
     }
     if (recipients === null) {
-      const progress = await this.lifecycle.store.waveProgress(campaignId, wave);
+      const progress = await this.store.waveProgress(campaignId, wave);
       // Counted already: its batches were enqueued before the count. Only the next wave's planner may be missing.
       if (progress.targeted !== null) {
         await this.scheduleNext(campaignId, wave, !checkpoint.last, checkpoint.startedAt, intervalSeconds);
@@ -143,7 +158,7 @@ export class WavePlanner {
         return this.counted(data, checkpoint.size, checkpoint.batches, checkpoint.last, checkpoint.startedAt, intervalSeconds);
       }
       // Never enqueued: the wave is listed again from its checkpoint (devices deactivated since are left out).
-      recipients = (await this.page(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId)).recipients;
+      recipients = (await this.recipientsOf.page(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId)).recipients;
     }
     const batches = chunk(recipients, batchSize).map((batch, i) => ({
       name: 'send-batch' as const,
@@ -164,7 +179,7 @@ export class WavePlanner {
     intervalSeconds: number,
   ): Promise<PlanOutcome> {
     const { campaignId, wave } = data;
-    const summary = await this.lifecycle.store.planned(campaignId, wave, size, last, this.now());
+    const summary = await this.store.planned(campaignId, wave, size, last, this.now());
     this.logger.log({
       msg: `campaign ${campaignId} wave ${wave}: ${size} recipients in ${batches} batches${last ? ' (last)' : ''}`,
       campaignId,
@@ -188,49 +203,63 @@ export class WavePlanner {
   }
 
   /**
-   * The next wave of the audience after `afterId`: up to `limit` recipients, whether more follow (one more row is
-   * read to know: no empty last wave), and the id the next wave starts after. `upTo` bounds a wave listed again
-   * from its checkpoint. For an inline list, `more` and `lastId` come from the list itself, so listed ids that are no
-   * longer devices neither end the campaign early nor count as recipients.
+   * Holds the wave until `until` (a job moved to later: it consumes no attempt), saying why live; a hold that is new
+   * (another reason, or the first) goes on the campaign's timeline.
    */
-  private async page(
-    audience: StoredAudience,
-    afterId: bigint,
-    limit: number,
-    upTo: bigint | null = null,
-  ): Promise<{ recipients: Recipient[]; more: boolean; lastId: bigint }> {
-    const within = (id: bigint) => id > afterId && (upTo === null || id <= upTo);
-    let rows: PlannedDevice[];
-    let more: boolean;
-    let lastId: bigint;
-    if ('segment' in audience) {
-      rows = (await this.repo.segmentPage(audience.segment, afterId, limit + 1)).filter((r) => within(r.id));
-      more = rows.length > limit;
-      rows = rows.slice(0, limit);
-      lastId = rows.at(-1)?.id ?? afterId;
-    } else {
-      const listed = [...new Set(audience.deviceIds)]
-        .map((s) => BigInt(s))
-        .filter(within)
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      more = listed.length > limit;
-      const ids = listed.slice(0, limit);
-      lastId = ids.at(-1) ?? afterId;
-      rows = await this.repo.platformsOf(ids);
+  private async hold(job: JobControl, data: JobPayload<'plan-wave'>, until: number, why: Hold): Promise<never> {
+    const { campaignId, wave } = data;
+    const previous = await this.activity.hold(campaignId, { ...why, wave }, this.now());
+    if (!previous || previous.reason !== why.reason || previous.wave !== wave) {
+      await this.lifecycle.note(campaignId, 'held', 'planner', {
+        reason: why.message,
+        figures: { hold: why.reason, wave, ...why.figures },
+      });
     }
-    return { recipients: rows.map((r) => ({ id: r.id.toString(), platform: r.platform })), more, lastId };
+    return this.queues.wait(job, until, why.reason);
+  }
+
+  /** The wave goes: a hold in force ends, with how long it lasted on the timeline. */
+  private async released(campaignId: string, wave: number): Promise<void> {
+    const held = await this.activity.release(campaignId);
+    if (!held) return;
+    const seconds = Math.round((this.now() - held.since) / 100) / 10;
+    await this.lifecycle.note(campaignId, 'released', 'planner', {
+      reason: `wave ${wave} leaves after ${seconds} s held (${held.reason})`,
+      figures: { hold: held.reason, wave, held_seconds: seconds },
+    });
   }
 
   /**
-   * The pressure of the campaign's room from the gateway's latest snapshot: undefined when there is no room or no
-   * fresh snapshot (nothing to judge), null when the room admits no one (infinite pressure), else the number.
+   * The campaign's room as the gateway's latest snapshot shows it: null when there is no room or no fresh snapshot
+   * (nothing to judge); its pressure is 0 when nobody waits, null when the room admits no one (infinite pressure).
    */
-  private async roomPressure(roomId: string | null, now: number): Promise<number | null | undefined> {
-    if (!roomId) return undefined;
-    const raw = await this.redis.get(this.keys.room(roomId).snapshot);
-    if (!raw) return undefined;
-    const snapshot = JSON.parse(raw) as RoomSnapshot;
-    if (now - snapshot.at > ROOM_SNAPSHOT_MAX_AGE_MS) return undefined;
-    return snapshot.waiting === 0 ? 0 : snapshot.pressure;
+  private async roomPressure(roomId: string | null, now: number): Promise<RoomSnapshot | null> {
+    if (!roomId) return null;
+    const stored = await new RoomSnapshotStore(this.redis, this.keys, () => now).read(roomId);
+    if (!stored?.fresh) return null;
+    return stored.snapshot.waiting === 0 ? { ...stored.snapshot, pressure: 0 } : stored.snapshot;
   }
+}
+
+/** Why a wave waits for its room, with the room's figures. */
+function roomHold(room: RoomSnapshot, limit: number): Hold {
+  const figures = {
+    room_id: room.roomId,
+    waiting: room.waiting,
+    active: room.active,
+    admitted_per_minute: room.admittedPerMinute,
+    estimated_wait_seconds: room.estimatedWaitSeconds,
+    pressure: room.pressure,
+    pressure_limit: limit,
+  };
+  const wait =
+    room.estimatedWaitSeconds === null
+      ? 'nobody is being admitted'
+      : `a newcomer would wait about ${Math.round(room.estimatedWaitSeconds)} s`;
+  const pressure = room.pressure === null ? 'the line is not moving' : `pressure ${room.pressure.toFixed(2)} ≥ limit ${limit}`;
+  return {
+    reason: 'room_pressure',
+    message: `the next wave waits for room ${room.roomId}: ${room.waiting} people waiting, ${wait} (${pressure})`,
+    figures,
+  };
 }

@@ -8,9 +8,8 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { AdmissionStore } from '@tidegate/admission';
+import { AdmissionStore, ROOM_SNAPSHOT_FRESH_MS, RoomSnapshotStore, type StoredRoomSnapshot } from '@tidegate/admission';
 import { RequireRole } from '@tidegate/auth';
-import type { RoomSnapshot } from '@tidegate/contracts';
 import { RoomRepository } from '@tidegate/database';
 import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import { RoomIdPipe } from './rooms.controller';
@@ -43,12 +42,16 @@ export class RoomStatusView {
 @ApiTags('rooms')
 @Controller('admin/rooms')
 export class RoomStatusController {
+  private readonly snapshots: RoomSnapshotStore;
+
   constructor(
     private readonly rooms: RoomRepository,
     private readonly admission: AdmissionStore,
-    @Inject(REDIS) private readonly redis: RedisClient,
-    private readonly keys: RedisKeys,
-  ) {}
+    @Inject(REDIS) redis: RedisClient,
+    keys: RedisKeys,
+  ) {
+    this.snapshots = new RoomSnapshotStore(redis, keys);
+  }
 
   @Get(':id/status')
   @RequireRole('viewer')
@@ -62,14 +65,17 @@ export class RoomStatusController {
   @ApiServiceUnavailableResponse({ description: 'No gateway has reported on this room in the last 5 seconds, or Redis is down' })
   async status(@Param('id', RoomIdPipe) id: string): Promise<RoomStatusView> {
     if (!(await this.rooms.findById(id))) throw new NotFoundException(`no room ${id}`);
-    let raw: string | null;
+    let stored: StoredRoomSnapshot | null;
     try {
-      raw = await this.redis.get(this.keys.room(id).snapshot);
+      stored = await this.snapshots.read(id);
     } catch (err) {
       throw new ServiceUnavailableException(`Redis did not answer: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (!raw) throw new ServiceUnavailableException(`no gateway has reported on room ${id} in the last 5 seconds: is a gateway running?`);
-    const { at, roomId, ...numbers } = JSON.parse(raw) as RoomSnapshot;
+    if (!stored?.fresh) {
+      const seconds = ROOM_SNAPSHOT_FRESH_MS / 1000;
+      throw new ServiceUnavailableException(`no gateway has reported on room ${id} in the last ${seconds} seconds: is a gateway running?`);
+    }
+    const { at, roomId, ...numbers } = stored.snapshot;
     return { roomId, reportedAt: new Date(at).toISOString(), ...numbers };
   }
 

@@ -8,6 +8,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { AdmissionStore } from '@tidegate/admission';
 import type { Caller } from '@tidegate/auth';
 import { ROOM_DEFAULTS } from '@tidegate/contracts';
 import { RoomExistsError, RoomRepository, roomSettings, type Room, type RoomUpdateData } from '@tidegate/database';
@@ -124,6 +125,7 @@ export class RoomsService implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly rooms: RoomRepository,
     @Inject(REDIS) private readonly redis: RedisClient,
     keys: RedisKeys,
+    private readonly admission: AdmissionStore,
   ) {
     this.hot = new RoomConfigStore(redis, keys);
   }
@@ -224,10 +226,13 @@ export class RoomsService implements OnApplicationBootstrap, OnApplicationShutdo
     this.audit('deleted', actor, id, changes(room, null));
     let live = true;
     try {
+      // Every key of the room (its line, sessions, counters, snapshot) goes, so a room re-created with this id starts
+      // clean; then the version bump tells gateways to stop serving it.
+      await withinDeadline(this.admission.forgetRoom(id));
       await withinDeadline(this.hot.remove(id));
     } catch (err) {
       live = false;
-      this.logger.warn(`room ${id} was deleted in PostgreSQL but its hot copy in Redis could not be removed: ${errorMessage(err)}`);
+      this.logger.warn(`room ${id} was deleted in PostgreSQL but its keys in Redis could not all be removed: ${errorMessage(err)}`);
     }
     return { ...toRoomView(room), live };
   }

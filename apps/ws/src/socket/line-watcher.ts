@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { Counter, Gauge } from 'prom-client';
 import type { Socket } from 'socket.io';
 import { AdmissionStore, AdmissionTokens, estimateWaitSeconds, type LineView } from '@tidegate/admission';
-import type { ClientToServerEvents, PositionUpdate, ServerToClientEvents } from '@tidegate/contracts';
+import type { ClientToServerEvents, PositionUpdate, RoomPauseReason, ServerToClientEvents } from '@tidegate/contracts';
 import { MetricsRegistry } from '@tidegate/observability';
 import { positionsOf } from './positions';
 
@@ -24,6 +24,8 @@ export interface WaitingSocketData {
   done: boolean;
   /** Where the ticket stood at the handshake: its place, or 0 when its turn had come already. */
   initialPosition: number;
+  /** What this socket was last told about the line standing still (undefined: nothing yet, null: it moves). */
+  pause?: RoomPauseReason | null;
 }
 
 export type WaitingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, WaitingSocketData>;
@@ -32,13 +34,15 @@ export type WaitingSocket = Socket<ClientToServerEvents, ServerToClientEvents, R
  * Watches the lines of the rooms this ws process has sockets in. Per room and tick it asks Redis one small thing
  * (the serving counter, a slice of the gone bitmap, the releaser's snapshot) and works out every local socket's place
  * itself; it sends a socket its position only when it went down, at most once a second, and `admitted.v1` with a
- * token as soon as the releaser has reached its ticket. A position never goes up.
+ * token as soon as the releaser has reached its ticket. A position never goes up. When the room is suspended or
+ * paused (queue_all) every waiting socket is told so (`roomPaused.v1` with the reason) within a tick of the releaser
+ * publishing it, and `roomResumed.v1` when the line moves again. A socket that closes without leaving is reported
+ * away at once, so no place is reserved for it while it is gone (it keeps its place in line for the grace period).
  */
 @Injectable()
 export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(LineWatcher.name);
   private readonly rooms = new Map<string, Set<WaitingSocket>>();
-  private readonly paused = new Map<string, boolean>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private lastMarkSeen = 0;
@@ -84,12 +88,20 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     this.socketsGauge.set({ room: socket.data.roomId }, set.size);
   }
 
+  /** Stops watching a socket; one that was still waiting (it closed without leaving) is reported away. */
   remove(socket: WaitingSocket): void {
-    const set = this.rooms.get(socket.data.roomId);
-    if (!set) return;
-    set.delete(socket);
-    this.socketsGauge.set({ room: socket.data.roomId }, set.size);
-    if (set.size === 0) this.rooms.delete(socket.data.roomId);
+    const d = socket.data;
+    const set = this.rooms.get(d.roomId);
+    if (!set?.delete(socket)) return;
+    this.socketsGauge.set({ room: d.roomId }, set.size);
+    if (set.size === 0) this.rooms.delete(d.roomId);
+    if (!d.done) {
+      this.store
+        .away(d.roomId, d.ticket)
+        .catch((err: unknown) =>
+          this.logger.warn(`could not mark ticket ${d.ticket} away: ${err instanceof Error ? err.message : String(err)}`),
+        );
+    }
   }
 
   /** Sends a position if it went down and the socket has not had one in the last second (or never). */
@@ -158,7 +170,9 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     for (const s of waiting) if (s.data.ticket > maxTicket) maxTicket = s.data.ticket;
     const view: LineView = await this.store.lineView(roomId, maxTicket);
     commands += 3;
-    this.announcePause(roomId, sockets, view.snapshot?.queueAll ?? false);
+    const snapshot = view.snapshot?.fresh ? view.snapshot.snapshot : undefined;
+    // A stale snapshot (no gateway publishing) says nothing about a pause: sockets keep what they were told.
+    if (snapshot) this.announcePause(waiting, snapshot.suspended ? 'suspended' : snapshot.queueAll ? 'queue_all' : null);
     const turnCame = waiting.filter((s) => s.data.ticket <= view.serving);
     await Promise.all(turnCame.map((s) => this.admit(s)));
     commands += turnCame.length;
@@ -171,7 +185,7 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     const now = Date.now();
     for (const [i, socket] of stillWaiting.entries()) {
       const position = positions.get(socket.data.ticket);
-      if (position !== undefined) this.sendPosition(socket, position, view.snapshot?.admittedPerMinute, now);
+      if (position !== undefined) this.sendPosition(socket, position, snapshot?.admittedPerMinute, now);
       // When the whole line moves, give handshakes and heartbeats a turn every thousand sockets.
       if (i % 1000 === 999) await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -185,12 +199,13 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     return commands;
   }
 
-  private announcePause(roomId: string, sockets: WaitingSocket[], queueAll: boolean): void {
-    const was = this.paused.get(roomId) ?? false;
-    if (was === queueAll) return;
-    this.paused.set(roomId, queueAll);
+  /** Tells each waiting socket whether the line stands still and why, once per change (newcomers included). */
+  private announcePause(sockets: readonly WaitingSocket[], reason: RoomPauseReason | null): void {
     for (const s of sockets) {
-      if (queueAll) s.emit('roomPaused.v1', { message: null });
+      const told = s.data.pause;
+      if (told === reason || (told === undefined && reason === null)) continue;
+      s.data.pause = reason;
+      if (reason) s.emit('roomPaused.v1', { reason, message: null });
       else s.emit('roomResumed.v1');
     }
   }

@@ -43,3 +43,14 @@ local function count_admits(key, n, now)
     redis.call('PEXPIRE', key, 120000)
   end
 end
+
+-- A bit set in either of two bitmaps (the current and the previous time bucket).
+local function bit_in(current, previous, n)
+  return redis.call('GETBIT', current, n) == 1 or redis.call('GETBIT', previous, n) == 1
+end
+
+-- Marks a ticket in a time-bucket bitmap that expires ttl ms after its last write.
+local function mark(key, n, ttl)
+  redis.call('SETBIT', key, n, 1)
+  redis.call('PEXPIRE', key, ttl)
+end

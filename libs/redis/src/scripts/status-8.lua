@@ -1,17 +1,20 @@
 --[[
-  A waiting user checks in with their ticket (poll or socket heartbeat): marks the ticket as seen, and answers with
-  its place in line, or with the session reserved for it once the releaser has reached it (claiming it: the
-  reservation becomes a session of the room's full duration).
+  A waiting user checks in with their ticket (poll or socket heartbeat): marks the ticket as seen (its place is kept)
+  and present (its holder is there now), and answers with its place in line, or with the session reserved for it once
+  the releaser has reached it (claiming it: the reservation becomes a session of the room's full duration). A ticket
+  the releaser passed over while its holder was away (parked) is first in line again as soon as its holder is back.
 
   Input:
-    KEYS[1] config  KEYS[2] tickets  KEYS[3] serving  KEYS[4] sessions  KEYS[5] goneCount  KEYS[6] gone
-    KEYS[7] seen (current bucket)    KEYS[8] admits (unused today; keeps the key list stable)
+    KEYS[1] config  KEYS[2] tickets  KEYS[3] serving  KEYS[4] sessions  KEYS[5] gone
+    KEYS[6] seen (current grace bucket)  KEYS[7] present (current presence bucket)
+    KEYS[8] parked  tickets passed over while their holders were away (zset: member ticket, score deadline ms)
 
     ARGV[1] ticket number
     ARGV[2] ttl of a seen bucket in ms
+    ARGV[3] ttl of a present bucket in ms
 
   Output:
-    {'waiting', position, serving, tickets}   position 1 = next in line
+    {'waiting', position, serving, tickets}   position 1 = next in line (a parked ticket whose holder is back: 1)
     {'admitted', sessionExpiresAtMs}          session id is 't' .. ticket
     {'expired'}                               the ticket's turn came and went, or its holder left
     {'invalid'}                               no such ticket was issued
@@ -34,15 +37,22 @@ if ticket <= serving then
     redis.call('ZADD', KEYS[4], now + cfg.session_ms, sid)
     return {'admitted', now + cfg.session_ms}
   end
+  local deadline = tonumber(redis.call('ZSCORE', KEYS[8], ticket))
+  if deadline and deadline > now then
+    -- Back within the grace: present again, so the releaser gives it the next free place, before anyone behind.
+    mark(KEYS[6], ticket, tonumber(ARGV[2]))
+    mark(KEYS[7], ticket, tonumber(ARGV[3]))
+    return {'waiting', 1, serving, tickets}
+  end
   return {'expired'}
 end
 
-if redis.call('GETBIT', KEYS[6], ticket) == 1 then return {'expired'} end
-redis.call('SETBIT', KEYS[7], ticket, 1)
-redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[2]))
+if redis.call('GETBIT', KEYS[5], ticket) == 1 then return {'expired'} end
+mark(KEYS[6], ticket, tonumber(ARGV[2]))
+mark(KEYS[7], ticket, tonumber(ARGV[3]))
 -- Exact place: those ahead minus those ahead who left (one bit each; BITCOUNT over the bits between).
 local gone_ahead = 0
 if ticket - serving > 1 then
-  gone_ahead = redis.call('BITCOUNT', KEYS[6], serving + 1, ticket - 1, 'BIT')
+  gone_ahead = redis.call('BITCOUNT', KEYS[5], serving + 1, ticket - 1, 'BIT')
 end
 return {'waiting', ticket - serving - gone_ahead, serving, tickets}

@@ -3,23 +3,24 @@
   next ticket. Strict FIFO: nobody is admitted directly while a ticket is outstanding.
 
   Input:
-    KEYS[1] config      room settings (hash)
-    KEYS[2] tickets     last ticket number issued
-    KEYS[3] serving     every ticket up to this number has been released
-    KEYS[4] sessions    sessions and reservations scored by expiry ms (zset)
-    KEYS[5] rate        admission token bucket (hash)
-    KEYS[6] goneCount   gone tickets after serving
-    KEYS[7] seen        seen-bitmap of the current time bucket
-    KEYS[8] admits      admissions per second (hash)
-    KEYS[9] clock       (ticket, issue time) samples (zset: score ticket, member "ticket:ms")
+    KEYS[1]  config      room settings (hash)
+    KEYS[2]  tickets     last ticket number issued
+    KEYS[3]  serving     every ticket up to this number has been released
+    KEYS[4]  sessions    sessions and reservations scored by expiry ms (zset)
+    KEYS[5]  rate        admission token bucket (hash)
+    KEYS[6]  goneCount   gone tickets after serving
+    KEYS[7]  seen        seen-bitmap of the current grace bucket (the place is kept)
+    KEYS[8]  admits      admissions per second (hash)
+    KEYS[9]  clock       (ticket, issue time) samples (zset: score ticket, member "ticket:ms")
+    KEYS[10] present     present-bitmap of the current presence bucket (the holder is there now)
 
     ARGV[1] session id to use for a direct admission
     ARGV[2] ttl of a seen bucket in ms
+    ARGV[3] ttl of a present bucket in ms
 
   Output:
     {'admitted', sessionExpiresAtMs}
-    {'ticket', ticket, position, serving}
-    {'suspended'}           the room is off: pass straight through, nothing counted
+    {'ticket', ticket, position, serving}   also while the room is suspended or queue_all is on (nobody is admitted)
     {'rejected', active}    queueing method `reject` and the room is full
     {'unknown'}             no hot copy of this room's settings
 ]]
@@ -27,12 +28,11 @@
 
 local cfg = room_config(KEYS[1])
 if not cfg then return {'unknown'} end
-if cfg.suspended then return {'suspended'} end
 
 local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
 
-if cfg.method == 'passthrough' then
+if cfg.method == 'passthrough' and not cfg.suspended then
   redis.call('ZADD', KEYS[4], now + cfg.session_ms, ARGV[1])
   count_admits(KEYS[8], 1, now)
   return {'admitted', now + cfg.session_ms}
@@ -40,8 +40,9 @@ end
 
 local tickets = tonumber(redis.call('GET', KEYS[2]) or '0')
 local serving = tonumber(redis.call('GET', KEYS[3]) or '0')
+local closed = cfg.queue_all or cfg.suspended
 
-if not cfg.queue_all and tickets <= serving then
+if not closed and tickets <= serving then
   local active = redis.call('ZCARD', KEYS[4])
   if active < cfg.total then
     local tokens = bucket_tokens(KEYS[5], cfg.rpm, now)
@@ -54,13 +55,13 @@ if not cfg.queue_all and tickets <= serving then
   end
 end
 
-if cfg.method == 'reject' then
+if cfg.method == 'reject' and not cfg.suspended then
   return {'rejected', redis.call('ZCARD', KEYS[4])}
 end
 
 local ticket = redis.call('INCR', KEYS[2])
-redis.call('SETBIT', KEYS[7], ticket, 1)
-redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[2]))
+mark(KEYS[7], ticket, tonumber(ARGV[2]))
+mark(KEYS[10], ticket, tonumber(ARGV[3]))
 
 -- At most one clock sample a second: enough to tell the age of the oldest ticket within a second.
 local last = redis.call('ZRANGE', KEYS[9], -1, -1)[1]

@@ -1,9 +1,9 @@
 --[[
-  Someone leaves: a waiting ticket is marked gone (skipped when its turn comes; the people behind move up at once),
-  and/or a session ends (its capacity frees up for the next in line).
+  Someone leaves: a waiting ticket is marked gone (skipped when its turn comes; the people behind move up at once), a
+  parked ticket loses its kept place, and/or a session ends (its capacity frees up for the next in line).
 
   Input:
-    KEYS[1] tickets  KEYS[2] serving  KEYS[3] gone  KEYS[4] goneCount  KEYS[5] sessions
+    KEYS[1] tickets  KEYS[2] serving  KEYS[3] gone  KEYS[4] goneCount  KEYS[5] sessions  KEYS[6] parked
     ARGV[1] ticket number, or 0
     ARGV[2] session id, or ''
 
@@ -19,6 +19,7 @@ if ticket > 0 then
     left = 1
   elseif ticket <= serving then
     ended = redis.call('ZREM', KEYS[5], 't' .. ticket)
+    left = redis.call('ZREM', KEYS[6], ticket)
   end
 end
 if ARGV[2] ~= '' then

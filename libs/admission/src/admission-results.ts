@@ -1,0 +1,131 @@
+/**
+ * The admission scripts' replies (libs/redis/src/scripts/*.lua, contracts in their headers), decoded here and only
+ * here into named objects. A reply of a shape the contract does not allow is a bug or a version mix-up between the
+ * scripts and this code: it throws, rather than being read as some other answer.
+ */
+
+export type ArriveResult =
+  | { kind: 'admitted'; sessionId: string; expiresAtMs: number }
+  | { kind: 'ticket'; ticket: number; position: number }
+  | { kind: 'rejected'; active: number }
+  | { kind: 'unknown' };
+
+export type StatusResult =
+  | { kind: 'waiting'; position: number }
+  | { kind: 'admitted'; sessionId: string; expiresAtMs: number }
+  | { kind: 'expired' }
+  | { kind: 'invalid' }
+  | { kind: 'unknown' };
+
+export interface LeaveResult {
+  ticketLeft: boolean;
+  sessionEnded: boolean;
+}
+
+/** What the room is doing, from the release script's flags. */
+export type RoomMode = 'normal' | 'queue_all' | 'suspended' | 'passthrough';
+
+export interface ReleaseStep {
+  /** Sessions reserved by this step. */
+  admitted: number;
+  /** Tickets passed over for good (their holders left or went silent). */
+  skipped: number;
+  /** Tickets passed over while their holders were away (they keep their place for the grace period). */
+  parked: number;
+  serving: number;
+  tickets: number;
+  gone: number;
+  /** Parked tickets keeping their place now. */
+  away: number;
+  active: number;
+  admitsLastMinute: number;
+  oldestTicketAgeMs: number;
+  /** Redis server time of the step, ms. */
+  nowMs: number;
+  mode: RoomMode;
+}
+
+export type Reply = Array<string | number>;
+
+/** The session id of an admission that came through the line. */
+export const ticketSessionId = (ticket: number) => `t${ticket}`;
+
+function unexpected(script: string, reply: unknown): Error {
+  return new Error(`admission script ${script} answered ${JSON.stringify(reply)}, which its contract does not allow`);
+}
+
+function int(script: string, reply: unknown, value: unknown): number {
+  const n = Number(value);
+  if (value === undefined || value === null || value === '' || !Number.isFinite(n)) throw unexpected(script, reply);
+  return n;
+}
+
+/** arrive-10: `sessionId` is the id the caller proposed for a direct admission. */
+export function decodeArrive(reply: Reply, sessionId: string): ArriveResult {
+  switch (reply[0]) {
+    case 'admitted':
+      return { kind: 'admitted', sessionId, expiresAtMs: int('arrive', reply, reply[1]) };
+    case 'ticket':
+      return { kind: 'ticket', ticket: int('arrive', reply, reply[1]), position: int('arrive', reply, reply[2]) };
+    case 'rejected':
+      return { kind: 'rejected', active: int('arrive', reply, reply[1]) };
+    case 'unknown':
+      return { kind: 'unknown' };
+    default:
+      throw unexpected('arrive', reply);
+  }
+}
+
+/** status-8, for `ticket`. */
+export function decodeStatus(reply: Reply, ticket: number): StatusResult {
+  switch (reply[0]) {
+    case 'waiting':
+      return { kind: 'waiting', position: int('status', reply, reply[1]) };
+    case 'admitted':
+      return { kind: 'admitted', sessionId: ticketSessionId(ticket), expiresAtMs: int('status', reply, reply[1]) };
+    case 'expired':
+    case 'invalid':
+    case 'unknown':
+      return { kind: reply[0] };
+    default:
+      throw unexpected('status', reply);
+  }
+}
+
+/** leave-6. */
+export function decodeLeave(reply: Reply): LeaveResult {
+  if (reply.length !== 2) throw unexpected('leave', reply);
+  return { ticketLeft: int('leave', reply, reply[0]) === 1, sessionEnded: int('leave', reply, reply[1]) === 1 };
+}
+
+/** touch-2: the session's new expiry in ms, or null when it is over (or the room is unknown). */
+export function decodeTouch(reply: unknown): number | null {
+  const n = int('touch', reply, reply);
+  return n > 0 ? n : null;
+}
+
+const MODES: Record<number, RoomMode> = { 0: 'normal', 1: 'queue_all', 2: 'suspended', 3: 'passthrough' };
+
+/** release-14: null when the room is unknown (no hot copy of its settings). */
+export function decodeRelease(reply: Reply): ReleaseStep | null {
+  if (reply.length !== 12) throw unexpected('release', reply);
+  const n = reply.map((v) => int('release', reply, v));
+  const [admitted, skipped, serving, tickets, gone, active, admitsLastMinute, oldestTicketAgeMs, nowMs, flags, parked, away] = n as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (flags === -1) return null;
+  const mode = MODES[flags];
+  if (!mode) throw unexpected('release', reply);
+  return { admitted, skipped, parked, serving, tickets, gone, away, active, admitsLastMinute, oldestTicketAgeMs, nowMs, mode };
+}

@@ -101,6 +101,15 @@ describe('the waiting page in Chromium', () => {
     return context;
   }
 
+  /** What Chromium reports as refused by the page's Content-Security-Policy, from now on. */
+  const cspViolations = (page: Page): string[] => {
+    const seen: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) seen.push(m.text());
+    });
+    return seen;
+  };
+
   const showsPosition = (page: Page, position: number) => page.getByText(`#${position}`, { exact: true }).waitFor({ state: 'visible' });
 
   /** The polite live region a screen reader announces, and that it says the position. */
@@ -144,7 +153,9 @@ describe('the waiting page in Chromium', () => {
     const position = ahead + 1;
 
     const { page, log } = await watchedPage(await newContext({ viewport: DESKTOP }));
-    await page.goto(url);
+    const violations = cspViolations(page);
+    const response = await page.goto(url);
+    expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
     await showsPosition(page, position);
     expect(await page.title()).toBe('Spring sale: you are in line');
     await expectLiveRegion(page, position);
@@ -173,6 +184,7 @@ describe('the waiting page in Chromium', () => {
     expect(log.webSockets.map((s) => new URL(s.url).host)).toEqual([new URL(ws.url).host]);
     expect(eventsOf(log)).toEqual(expect.arrayContaining(['position.v1', 'admitted.v1']));
     expect(foreignHosts(log)).toEqual([]);
+    expect(violations).toEqual([]); // the page works under its Content-Security-Policy
     const cookies = await page.context().cookies();
     expect(cookies.map((c) => c.name)).toContain('tidegate_token_spring-sale');
     expect(cookies.map((c) => c.name)).not.toContain('tidegate_ticket_spring-sale');
@@ -186,6 +198,7 @@ describe('the waiting page in Chromium', () => {
     const start = await fillRoom(noSocket, 'calm-sale', url, ahead);
 
     const { page, log } = await watchedPage(await newContext({ viewport: DESKTOP }));
+    const violations = cspViolations(page);
     await page.goto(url);
     await showsPosition(page, ahead + 1);
     await expectLiveRegion(page, ahead + 1);
@@ -198,6 +211,7 @@ describe('the waiting page in Chromium', () => {
     const blockedHost = new URL(blockedSocketUrl).host;
     expect(log.webSockets.map((s) => new URL(s.url).host)).toEqual([blockedHost]);
     expect(log.webSockets.every((s) => s.received.length === 0)).toBe(true);
+    expect(violations).toEqual([]);
     const checkIns = log.urls.filter((u) => new URL(u).pathname === '/rooms/calm-sale/status').length;
     expect(checkIns).toBeGreaterThanOrEqual(4); // the first, a poll per place, the one that takes the token
     expect(foreignHosts(log)).toEqual([]);

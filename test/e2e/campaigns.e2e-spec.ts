@@ -152,6 +152,7 @@ describe('admin API: campaigns', () => {
       expect(got.body).toEqual({
         ...created.body,
         stats: { targeted: 0, sent: 0, failed: 0, invalid: 0, skipped: 0, inactive: 0, opened: 0, source: 'none' },
+        activity: null,
       });
       expect((await viewer('GET', '/admin/campaigns/00000000-0000-4000-8000-000000000000')).status).toBe(404);
       expect((await viewer('GET', '/admin/campaigns/not-a-uuid')).status).toBe(400);
@@ -281,6 +282,65 @@ describe('admin API: campaigns', () => {
         expect((await marketer('POST', `/admin/campaigns/${other}/schedule`)).status).toBe(409);
         expect((await marketer('POST', `/admin/campaigns/${other}/cancel`)).status).toBe(cancel);
       }
+    });
+
+    it('schedules in one call with the start time and window in the body (no PATCH first); bad ones are 400 and write nothing', async () => {
+      const body = validBody();
+      delete body.schedule.start_at;
+      const id = await create(body);
+      const startAt = new Date(Date.now() + 3_600_000).toISOString();
+      const bad = await marketer('POST', `/admin/campaigns/${id}/schedule`, {
+        start_at: 'tomorrow',
+        send_window: { start: '07:00', end: '05:00', timezone: 'UTC' },
+      });
+      expect(bad.status).toBe(400);
+      expect(messages(bad).join('\n')).toMatch(/schedule\.start_at: /);
+      expect(messages(bad).join('\n')).toMatch(/schedule\.send_window/);
+      expect((await viewer('GET', `/admin/campaigns/${id}`)).body).toMatchObject({ status: 'draft', schedule: { start_at: null } });
+
+      const window = { start: '01:00', end: '06:00', timezone: 'Europe/Paris' };
+      const scheduled = await marketer('POST', `/admin/campaigns/${id}/schedule`, {
+        start_at: startAt,
+        send_window: window,
+        reason: 'autumn sale',
+      });
+      expect(scheduled.status).toBe(200);
+      expect(scheduled.body).toMatchObject({
+        status: 'scheduled',
+        status_reason: 'autumn sale',
+        schedule: { start_at: startAt, send_window: window },
+      });
+      // The quiet hours of the stored schedule are kept.
+      expect(scheduled.body.schedule.quiet_hours).toEqual(validBody().schedule.quiet_hours);
+      expect((await marketer('POST', `/admin/campaigns/${id}/schedule`, { start_at: startAt })).status).toBe(409);
+    });
+
+    it('keeps a timeline of every change: who, why, from and to, oldest first, paged', async () => {
+      const id = await create();
+      await marketer('POST', `/admin/campaigns/${id}/schedule`, { reason: 'plan' });
+      await marketer('POST', `/admin/campaigns/${id}/cancel`, { reason: 'budget' });
+      const page1 = await viewer('GET', `/admin/campaigns/${id}/timeline?limit=1`);
+      expect(page1.status).toBe(200);
+      expect(page1.body.items).toEqual([
+        expect.objectContaining({ kind: 'schedule', from_status: 'draft', to_status: 'scheduled', actor: 'marketer-key', reason: 'plan' }),
+      ]);
+      const page2 = await viewer('GET', `/admin/campaigns/${id}/timeline?after=${page1.body.next_after}`);
+      expect(page2.body).toEqual({
+        items: [
+          expect.objectContaining({
+            kind: 'cancel',
+            from_status: 'scheduled',
+            to_status: 'cancelled',
+            actor: 'marketer-key',
+            reason: 'budget (cancelled by marketer-key)',
+            at: expect.any(String),
+          }),
+        ],
+        next_after: null,
+      });
+      expect((await viewer('GET', `/admin/campaigns/${id}/timeline?after=x`)).status).toBe(400);
+      expect((await viewer('GET', `/admin/campaigns/${id}/timeline?limit=0`)).status).toBe(400);
+      expect((await viewer('GET', '/admin/campaigns/00000000-0000-4000-8000-000000000000/timeline')).status).toBe(404);
     });
 
     it('refuses to schedule without a start time, or with one that has passed', async () => {

@@ -29,7 +29,7 @@ function baseEnv(env: AppEnv): Record<string, string> {
   return {
     DATABASE_URL: env.databaseUrl,
     REDIS_KEY_PREFIX: env.redisPrefix,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'silent',
     DATABASE_POOL_SIZE: '3',
     ...redisEnv(),
     ...env.extra,

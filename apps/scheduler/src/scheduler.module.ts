@@ -37,10 +37,9 @@ export class SchedulerModule {
         MetricsModule.forRoot('scheduler'),
         HealthModule.forRoot(),
         QueuesModule.forRoot({ api }),
-        DispatchModule.forRoot(config, { api, workers }),
-        ...(api
-          ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule, CampaignsModule, TuningModule]
-          : []),
+        CampaignsModule.forRoot({ api }),
+        ...(workers ? [DispatchModule.forRoot(config)] : []),
+        ...(api ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule, TuningModule] : []),
       ],
       // A value PostgreSQL refuses as data (out of range, a NUL byte) is a 400, not a 500.
       providers: [{ provide: APP_FILTER, useClass: DatabaseInputErrorFilter }],

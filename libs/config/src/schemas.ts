@@ -109,6 +109,11 @@ const dispatch = {
   /** How often workers look for scheduled campaigns whose start time has come, ms. */
   DISPATCH_TICK_MS: positiveInt(1000),
   /**
+   * A running campaign that made no progress for this long (ms) and has no job queued (its jobs used up their
+   * attempts during an outage, or Redis lost them) is re-driven from its PostgreSQL checkpoints.
+   */
+  DISPATCH_REDRIVE_MS: positiveInt(60_000),
+  /**
    * A job's lock, ms (BullMQ lockDuration and stalled-check interval): a worker that dies mid-batch has its jobs
    * taken over within one to two of these. Shorter finds crashes sooner but a worker blocked that long loses its job.
    */

@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma, type Campaign, type CampaignStats, type CampaignStatus, type CampaignWave, type SettingChange } from '@prisma/client';
+import {
+  Prisma,
+  type Campaign,
+  type CampaignEvent,
+  type CampaignStats,
+  type CampaignStatus,
+  type CampaignWave,
+  type SettingChange,
+} from '@prisma/client';
 import { settingChangeData, type SettingChangeInput } from './dispatch-settings.repository';
 import { PrismaService } from './prisma.service';
 
@@ -41,6 +49,15 @@ export interface WavePlanUpdateOptions {
   expected?: Prisma.JsonValue;
   /** A change-log entry written in the same transaction as the new plan, only if the plan was written. */
   change?: SettingChangeInput;
+}
+
+/** One entry of a campaign's timeline, as written (the row adds its id and time). */
+export interface CampaignEventInput {
+  kind: string;
+  actor: string;
+  actorKeyId?: string | null;
+  reason: string;
+  figures?: Prisma.InputJsonValue | null;
 }
 
 export type WavePlanUpdateResult = ConditionalResult & { change?: SettingChange };
@@ -159,15 +176,54 @@ export class CampaignRepository {
   }
 
   /**
-   * Moves a campaign to `to` if its status is one of `from`, recording why (`status_reason`). Not ok when the campaign
-   * is missing (campaign null) or in another status (the current row, for the 409).
+   * Moves a campaign to `to` if its status is one of `from`, recording why (`status_reason`) and the timeline entry in
+   * the same transaction. Not ok when the campaign is missing (campaign null) or in another status (the current row,
+   * for the 409); then nothing is written.
    */
-  async transition(id: string, from: readonly CampaignStatus[], to: CampaignStatus, reason: string): Promise<ConditionalResult> {
-    const { count } = await this.prisma.campaign.updateMany({
-      where: { id, status: { in: [...from] } },
-      data: { status: to, statusReason: reason },
+  transition(
+    id: string,
+    from: readonly CampaignStatus[],
+    to: CampaignStatus,
+    event: CampaignEventInput,
+    extra: Partial<CampaignContentData> = {},
+  ): Promise<ConditionalResult & { event?: CampaignEvent }> {
+    return this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.campaign.updateMany({
+        where: { id, status: { in: [...from] } },
+        data: { ...extra, status: to, statusReason: event.reason },
+      });
+      const campaign = await tx.campaign.findUnique({ where: { id } });
+      if (count !== 1 || !campaign) return { ok: false as const, campaign };
+      const row = await tx.campaignEvent.create({ data: eventData(id, event, from.length === 1 ? (from[0] ?? null) : null, to) });
+      // The status before is the one the compare-and-set matched: exact when one source was allowed.
+      return { ok: true as const, campaign, event: row };
     });
-    const campaign = await this.findById(id);
-    return count === 1 && campaign ? { ok: true, campaign } : { ok: false, campaign };
   }
+
+  /** Adds a timeline entry that changes no status (a decision of the sender: held, released, redriven…). */
+  recordEvent(id: string, event: CampaignEventInput, status: CampaignStatus | null = null): Promise<CampaignEvent> {
+    return this.prisma.campaignEvent.create({ data: eventData(id, event, status, status) });
+  }
+
+  /** The timeline in order, `limit` entries after the entry `afterId` (exclusive). */
+  timeline(id: string, options: { afterId?: bigint; limit: number }): Promise<CampaignEvent[]> {
+    return this.prisma.campaignEvent.findMany({
+      where: { campaignId: id, ...(options.afterId !== undefined && { id: { gt: options.afterId } }) },
+      orderBy: { id: 'asc' },
+      take: options.limit,
+    });
+  }
+}
+
+function eventData(campaignId: string, e: CampaignEventInput, fromStatus: string | null, toStatus: string | null) {
+  return {
+    campaignId,
+    kind: e.kind,
+    fromStatus,
+    toStatus,
+    actor: e.actor,
+    actorKeyId: e.actorKeyId ?? null,
+    reason: e.reason,
+    figures: e.figures ?? Prisma.JsonNull,
+  };
 }

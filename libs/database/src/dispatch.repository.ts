@@ -68,6 +68,11 @@ export class DispatchRepository {
       SELECT id, platform FROM devices WHERE id = ANY(CAST(${ids.map(String)} AS bigint[])) ORDER BY id`;
   }
 
+  /** Every materialised wave of a campaign, in order (its checkpoints). */
+  waves(campaignId: string): Promise<CampaignWave[]> {
+    return this.prisma.campaignWave.findMany({ where: { campaignId }, orderBy: { wave: 'asc' } });
+  }
+
   findWave(campaignId: string, wave: number): Promise<CampaignWave | null> {
     return this.prisma.campaignWave.findUnique({ where: { campaignId_wave: { campaignId, wave } } });
   }
@@ -129,6 +134,11 @@ export class DispatchRepository {
         AND NOT EXISTS (SELECT 1 FROM campaign_waves w WHERE w.campaign_id = c.id)
       LIMIT ${limit}`;
     return rows.map((r) => r.id);
+  }
+
+  /** Running campaigns (not paused) with when their row last changed: the re-drive watchdog's candidates. */
+  runningCampaigns(limit = 1000): Promise<Array<{ id: string; updatedAt: Date }>> {
+    return this.prisma.campaign.findMany({ where: { status: 'running' }, select: { id: true, updatedAt: true }, take: limit });
   }
 
   /** Campaigns still sending or paused (their counters may change without a record: opens, the flush after a crash). */

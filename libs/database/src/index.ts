@@ -10,5 +10,5 @@ export { Prisma } from '@prisma/client';
 export type { ApiKey, Role, Room, Campaign, CampaignStatus, CampaignWave, Device } from '@prisma/client';
 export * from './dispatch.repository';
 export * from './dispatch-settings.repository';
-export type { CampaignOpen, CampaignStats, SettingChange } from '@prisma/client';
+export type { CampaignEvent, CampaignOpen, CampaignStats, SettingChange } from '@prisma/client';
 export * from './input-error.filter';

@@ -65,8 +65,7 @@ const EDGES: Readonly<Record<CampaignTransition, Edge>> = {
 };
 
 export type TransitionDecision =
-  | { ok: true; from: CampaignStatus; to: CampaignStatus }
-  | { ok: false; reason: 'wrong_status' | 'wrong_actor'; message: string };
+  { ok: true; from: CampaignStatus; to: CampaignStatus } | { ok: false; reason: 'wrong_status' | 'wrong_actor'; message: string };
 
 /**
  * Whether `transition` may be performed on a campaign in `status` by `actor`, and the status it leads to. A refusal

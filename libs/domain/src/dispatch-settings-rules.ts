@@ -116,11 +116,13 @@ export function validateDispatchSettings(value: unknown): FieldError[] {
       } else positiveOrNull(quota, field, 'messages per minute', errors, MIN_RATE_PER_MINUTE);
     }
   }
-  const threshold = value.errorRateThreshold;
-  if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {
-    errors.push({ field: 'errorRateThreshold', code: 'invalid_type', message: 'must be a number (a fraction of results)' });
-  } else if (threshold <= 0 || threshold > 1) {
-    errors.push({ field: 'errorRateThreshold', code: 'out_of_range', message: 'must be above 0 and at most 1 (a fraction: 0.5 is 50%)' });
+  for (const field of ['errorRateThreshold', 'invalidRateThreshold'] as const) {
+    const threshold = value[field];
+    if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {
+      errors.push({ field, code: 'invalid_type', message: 'must be a number (a fraction of results)' });
+    } else if (threshold <= 0 || threshold > 1) {
+      errors.push({ field, code: 'out_of_range', message: 'must be above 0 and at most 1 (a fraction: 0.5 is 50%)' });
+    }
   }
   wholeNumber(value.errorRateMinSample, 'errorRateMinSample', 1, Number.MAX_SAFE_INTEGER, errors);
   wholeNumber(value.maxAttempts, 'maxAttempts', 1, MAX_DISPATCH_ATTEMPTS, errors);

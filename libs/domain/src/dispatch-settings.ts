@@ -15,9 +15,14 @@ export interface DispatchSettings {
   globalPerMinute: number | null;
   /** Each provider's quota, messages per minute (FCM's default project quota is 600,000); null: none. */
   providerPerMinute: Record<PushPlatform, number | null>;
-  /** A campaign whose recent failure rate (failed / (sent + failed)) goes above this fraction is paused. */
+  /**
+   * A campaign whose recent failure rate goes above this fraction is paused: failures and transient failures that
+   * will be retried (5xx, timeouts, 429), over every provider answer (sent, invalid, failed, retried).
+   */
   errorRateThreshold: number;
-  /** Results a campaign must have (in the recent window) before the error rate is judged. */
+  /** A campaign whose recent invalid-token rate (invalid / answers) goes above this fraction is paused (a wrong APNs environment, a rotated key). */
+  invalidRateThreshold: number;
+  /** Answers a campaign must have (in the recent window) before either rate is judged. */
   errorRateMinSample: number;
   /** Attempts per recipient for retryable outcomes (429, 5xx, timeouts) before it counts as failed. */
   maxAttempts: number;
@@ -32,6 +37,7 @@ export const DEFAULT_DISPATCH_SETTINGS: Readonly<DispatchSettings> = Object.free
   globalPerMinute: null,
   providerPerMinute: Object.freeze({ fcm: 600_000, apns: null, webpush: null }),
   errorRateThreshold: 0.5,
+  invalidRateThreshold: 0.5,
   errorRateMinSample: 200,
   maxAttempts: 5,
   roomPressureLimit: 1,

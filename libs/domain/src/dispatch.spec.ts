@@ -5,7 +5,6 @@ import {
   batchJobId,
   campaignLimits,
   chunk,
-  errorRateReason,
   heldJobId,
   heldRelease,
   nextWaveDue,
@@ -13,7 +12,7 @@ import {
   planResults,
   planningLimits,
   retryJobId,
-  shouldAutoPause,
+  judgeGuards,
   windowDelay,
 } from './dispatch';
 import { type QuietHours, isQuiet } from './quiet-hours';
@@ -157,10 +156,10 @@ describe('planResults: provider answers → ledger outcomes, retries, penalties'
         { deviceId: '3', reason: 'invalid token' },
       ],
       failed: [
-        { deviceId: '4', reason: '400 InvalidArgument' },
-        { deviceId: '5', reason: 'payload too large' },
-        { deviceId: '6', reason: 'HTTP 403' },
-        { deviceId: '7', reason: 'failed' },
+        { deviceId: '4', reason: '400 InvalidArgument', transient: false },
+        { deviceId: '5', reason: 'payload too large', transient: false },
+        { deviceId: '6', reason: 'HTTP 403', transient: false },
+        { deviceId: '7', reason: 'failed', transient: false },
       ],
       retry: { deviceIds: [], delayMs: 0 },
       throttledForMs: null,
@@ -193,7 +192,7 @@ describe('planResults: provider answers → ledger outcomes, retries, penalties'
     expect(plan.failed).toEqual([]);
   });
 
-  it('fails the retryable ones on the last attempt, saying after how many', () => {
+  it('fails the retryable ones on the last attempt as transient, saying after how many', () => {
     const plan = planResults(
       [
         { deviceId: '1', outcome: 'retry', status: 503, reason: 'Unavailable' },
@@ -204,8 +203,8 @@ describe('planResults: provider answers → ledger outcomes, retries, penalties'
     );
     expect(plan.retry).toEqual({ deviceIds: [], delayMs: 0 });
     expect(plan.failed).toEqual([
-      { deviceId: '1', reason: '503 Unavailable (after 5 attempts)' },
-      { deviceId: '2', reason: 'failed (after 5 attempts)' },
+      { deviceId: '1', reason: '503 Unavailable (after 5 attempts)', transient: true },
+      { deviceId: '2', reason: 'failed (after 5 attempts)', transient: true },
     ]);
     // One attempt before the last still retries.
     expect(planResults([{ deviceId: '1', outcome: 'retry' }], { ...policy, attempt: 3 }).retry.deviceIds).toEqual(['1']);
@@ -222,8 +221,8 @@ describe('planResults: provider answers → ledger outcomes, retries, penalties'
     // The longest Retry-After decides for the whole batch.
     expect(plan.retry).toEqual({ deviceIds: [], delayMs: 0 });
     expect(plan.failed).toEqual([
-      { deviceId: '1', reason: 'HTTP 503 (retry after 3600001 ms)' },
-      { deviceId: '2', reason: 'HTTP 503 (retry after 3600001 ms)' },
+      { deviceId: '1', reason: 'HTTP 503 (retry after 3600001 ms)', transient: true },
+      { deviceId: '2', reason: 'HTTP 503 (retry after 3600001 ms)', transient: true },
     ]);
     // Exactly the maximum is still a retry.
     expect(planResults([{ deviceId: '1', outcome: 'retry', retryAfterMs: 3_600_000 }], policy).retry).toEqual({
@@ -295,25 +294,41 @@ describe('planResults: provider answers → ledger outcomes, retries, penalties'
   });
 });
 
-describe('shouldAutoPause', () => {
-  const settings = { errorRateThreshold: 0.5, errorRateMinSample: 200 };
+describe('judgeGuards', () => {
+  const settings = { errorRateThreshold: 0.5, invalidRateThreshold: 0.5, errorRateMinSample: 200 };
+  const w = (recentTotal: number, recentFailed: number, recentInvalid = 0) => ({ recentTotal, recentFailed, recentInvalid });
+  const guard = (...args: Parameters<typeof judgeGuards>) => judgeGuards(...args)?.guard ?? null;
 
-  it('never pauses below the minimum sample, however bad', () => {
-    expect(shouldAutoPause(199, 199, settings)).toBe(false);
-    expect(shouldAutoPause(0, 0, settings)).toBe(false);
-    expect(shouldAutoPause(0, 0, { ...settings, errorRateMinSample: 0 })).toBe(false);
+  it('never judges the rates below the minimum sample, however bad', () => {
+    expect(guard(w(199, 199), 0, settings)).toBeNull();
+    expect(guard(w(199, 0, 199), 0, settings)).toBeNull();
+    expect(guard(w(0, 0), 0, { ...settings, errorRateMinSample: 0 })).toBeNull();
   });
 
-  it('pauses strictly above the threshold', () => {
-    expect(shouldAutoPause(200, 100, settings)).toBe(false);
-    expect(shouldAutoPause(200, 101, settings)).toBe(true);
-    expect(shouldAutoPause(1000, 1000, settings)).toBe(true);
-    expect(shouldAutoPause(10, 1, { errorRateThreshold: 0, errorRateMinSample: 10 })).toBe(true);
-    expect(shouldAutoPause(10, 0, { errorRateThreshold: 0, errorRateMinSample: 10 })).toBe(false);
+  it('pauses strictly above the error-rate threshold (retries count as failures)', () => {
+    expect(guard(w(200, 100), 0, settings)).toBeNull();
+    expect(guard(w(200, 101), 0, settings)).toBe('error-rate guard');
+    expect(guard(w(10, 1), 0, { ...settings, errorRateThreshold: 0, errorRateMinSample: 10 })).toBe('error-rate guard');
+    expect(guard(w(10, 0), 0, { ...settings, errorRateThreshold: 0, errorRateMinSample: 10 })).toBeNull();
   });
 
-  it('says why in the reason', () => {
-    expect(errorRateReason(200, 101, 0.5)).toBe('paused automatically: 101 of the last 200 sends failed (50.5%, above 50%)');
+  it('pauses on invalid tokens with their own threshold', () => {
+    expect(guard(w(200, 0, 100), 0, settings)).toBeNull();
+    expect(guard(w(200, 0, 101), 0, settings)).toBe('invalid-token guard');
+    expect(guard(w(200, 0, 21), 0, { ...settings, invalidRateThreshold: 0.1 })).toBe('invalid-token guard');
+  });
+
+  it('pauses as soon as any recipient failed for a transient cause, whatever the sample', () => {
+    expect(judgeGuards(w(1, 1), 1, settings)).toMatchObject({ guard: 'transient-failure guard', figures: { failed_transient: 1 } });
+  });
+
+  it('says why, with the figures', () => {
+    expect(judgeGuards(w(200, 101), 0, settings)).toEqual({
+      guard: 'error-rate guard',
+      reason: 'paused automatically: 101 of the last 200 provider answers failed or asked for a retry (50.5%, above 50%)',
+      figures: { recent_total: 200, recent_failed: 101, recent_invalid: 0, threshold: 0.5 },
+    });
+    expect(judgeGuards(w(400, 0, 400), 0, settings)?.reason).toContain('APNs sandbox or production');
   });
 });
 

@@ -47,7 +47,8 @@ export interface ProviderResult {
 export interface ResultPlan {
   sent: string[];
   invalid: Array<{ deviceId: string; reason: string }>;
-  failed: Array<{ deviceId: string; reason: string }>;
+  /** Final failures; `transient` when the cause was (5xx, timeout, 429 after the last attempt): a resume sends them again. */
+  failed: Array<{ deviceId: string; reason: string; transient: boolean }>;
   /** Recipients to try again after `delayMs` (empty when none). */
   retry: { deviceIds: string[]; delayMs: number };
   /** Set when the provider answered 429: block it for this long and slow it down. */
@@ -76,7 +77,7 @@ export function planResults(results: readonly ProviderResult[], policy: RetryPol
   for (const r of results) {
     if (r.outcome === 'sent') plan.sent.push(r.deviceId);
     else if (r.outcome === 'invalid_token') plan.invalid.push({ deviceId: r.deviceId, reason: r.reason ?? 'invalid token' });
-    else if (r.outcome === 'failed') plan.failed.push({ deviceId: r.deviceId, reason: describeResult(r) });
+    else if (r.outcome === 'failed') plan.failed.push({ deviceId: r.deviceId, reason: describeResult(r), transient: false });
     else {
       retrying.push(r);
       if (r.retryAfterMs !== undefined) retryAfter = Math.max(retryAfter, r.retryAfterMs);
@@ -86,9 +87,10 @@ export function planResults(results: readonly ProviderResult[], policy: RetryPol
   const delayMs = retryAfter > 0 ? retryAfter : policy.backoffMs;
   const exhausted = policy.attempt + 1 >= policy.maxAttempts;
   for (const r of retrying) {
-    if (exhausted) plan.failed.push({ deviceId: r.deviceId, reason: `${describeResult(r)} (after ${policy.maxAttempts} attempts)` });
+    if (exhausted)
+      plan.failed.push({ deviceId: r.deviceId, reason: `${describeResult(r)} (after ${policy.maxAttempts} attempts)`, transient: true });
     else if (delayMs > policy.maxRetryAfterMs)
-      plan.failed.push({ deviceId: r.deviceId, reason: `${describeResult(r)} (retry after ${delayMs} ms)` });
+      plan.failed.push({ deviceId: r.deviceId, reason: `${describeResult(r)} (retry after ${delayMs} ms)`, transient: true });
     else plan.retry.deviceIds.push(r.deviceId);
   }
   plan.retry.delayMs = plan.retry.deviceIds.length > 0 ? delayMs : 0;
@@ -100,19 +102,63 @@ function describeResult(r: ProviderResult): string {
   return r.reason ?? (r.status !== undefined ? `HTTP ${r.status}` : 'failed');
 }
 
-/** Whether the recent failure rate should pause the campaign: enough results seen, and above the threshold. */
-export function shouldAutoPause(
-  recentTotal: number,
-  recentFailed: number,
-  settings: Pick<DispatchSettings, 'errorRateThreshold' | 'errorRateMinSample'>,
-): boolean {
-  return recentTotal >= settings.errorRateMinSample && recentTotal > 0 && recentFailed / recentTotal > settings.errorRateThreshold;
+/** The guards' recent window: provider answers, and how many of them were failures (or retries) and invalid tokens. */
+export interface GuardWindow {
+  recentTotal: number;
+  recentFailed: number;
+  recentInvalid: number;
 }
 
-/** Why a campaign was paused for its error rate (kept as its status reason). */
-export function errorRateReason(recentTotal: number, recentFailed: number, threshold: number): string {
-  const pct = (n: number) => `${Math.round(n * 1000) / 10}%`;
-  return `paused automatically: ${recentFailed} of the last ${recentTotal} sends failed (${pct(recentFailed / recentTotal)}, above ${pct(threshold)})`;
+export type GuardName = 'error-rate guard' | 'invalid-token guard' | 'transient-failure guard';
+
+/** A guard's decision to pause a campaign: which guard, why in words, and the figures. */
+export interface GuardVerdict {
+  guard: GuardName;
+  reason: string;
+  figures: { recent_total: number; recent_failed: number; recent_invalid: number; threshold?: number; failed_transient?: number };
+}
+
+const pct = (n: number) => `${Math.round(n * 1000) / 10}%`;
+
+/**
+ * Whether a running campaign must be paused after a batch, and why. In order:
+ * - recipients failed for a transient cause after their last attempt: paused at once, so that a resume sends them
+ *   again (a provider outage longer than the retries never loses recipients);
+ * - the error rate (failures and retries over every answer in the window) above its threshold: an outage pauses the
+ *   campaign after about `errorRateMinSample` answers, long before retries run out;
+ * - the invalid-token rate above its threshold (an APNs sandbox/production mix-up answers every device "bad token").
+ * Both rates are judged once the window holds `errorRateMinSample` answers.
+ */
+export function judgeGuards(
+  window: GuardWindow,
+  failedTransient: number,
+  settings: Pick<DispatchSettings, 'errorRateThreshold' | 'invalidRateThreshold' | 'errorRateMinSample'>,
+): GuardVerdict | null {
+  const figures = { recent_total: window.recentTotal, recent_failed: window.recentFailed, recent_invalid: window.recentInvalid };
+  if (failedTransient > 0) {
+    return {
+      guard: 'transient-failure guard',
+      reason: `paused automatically: ${failedTransient} recipients still failed for a transient cause (5xx, timeout or 429) after their last attempt; resume to send them again`,
+      figures: { ...figures, failed_transient: failedTransient },
+    };
+  }
+  const { recentTotal: total, recentFailed: failed, recentInvalid: invalid } = window;
+  if (total < settings.errorRateMinSample || total <= 0) return null;
+  if (failed / total > settings.errorRateThreshold) {
+    return {
+      guard: 'error-rate guard',
+      reason: `paused automatically: ${failed} of the last ${total} provider answers failed or asked for a retry (${pct(failed / total)}, above ${pct(settings.errorRateThreshold)})`,
+      figures: { ...figures, threshold: settings.errorRateThreshold },
+    };
+  }
+  if (invalid / total > settings.invalidRateThreshold) {
+    return {
+      guard: 'invalid-token guard',
+      reason: `paused automatically: ${invalid} of the last ${total} provider answers were invalid tokens (${pct(invalid / total)}, above ${pct(settings.invalidRateThreshold)}): check the provider's credentials and environment (APNs sandbox or production) before resuming`,
+      figures: { ...figures, threshold: settings.invalidRateThreshold },
+    };
+  }
+  return null;
 }
 
 /** When a wave shut out by the send window may go: `at` itself when the window is open (or there is none). */

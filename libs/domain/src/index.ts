@@ -68,7 +68,10 @@ export {
   batchJobId,
   campaignLimits,
   chunk,
-  errorRateReason,
+  type GuardName,
+  type GuardVerdict,
+  type GuardWindow,
+  judgeGuards,
   heldJobId,
   heldRelease,
   nextWaveDue,
@@ -76,7 +79,6 @@ export {
   planResults,
   planningLimits,
   retryJobId,
-  shouldAutoPause,
   windowDelay,
 } from './dispatch';
 export {

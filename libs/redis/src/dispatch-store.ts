@@ -11,12 +11,16 @@ import type { RedisClient } from './connection';
 import type { RedisKeys } from './keys';
 import { defineScript, type ScriptCall } from './scripts';
 
-/** How one device's send ended, as the ledger records it. `held` is not final: the device is sent later. */
+/**
+ * How one device's send ended, as the ledger records it. `held` is not final: the device is sent later. `retrying` is
+ * not an outcome either: a transient failure that will be tried again, counted only by the guards (each time).
+ * `failed_transient` is final like `failed` but remembered as transient: a resume sends it again.
+ */
 export type RecordedOutcome =
   | { deviceId: string; outcome: 'sent'; /** The platform (fcm, apns, webpush): counted as sent:<platform>. */ provider: string }
-  | { deviceId: string; outcome: 'invalid' | 'failed' | 'inactive' | 'held' };
+  | { deviceId: string; outcome: 'invalid' | 'failed' | 'failed_transient' | 'inactive' | 'held' | 'retrying' };
 
-const CODES = { invalid: 'i', failed: 'f', inactive: 'x', held: 'h' } as const;
+const CODES = { invalid: 'i', failed: 'f', failed_transient: 't', inactive: 'x', held: 'h', retrying: 'r' } as const;
 
 export interface RecordSummary {
   /** Devices of the campaign with a final outcome, all waves. */
@@ -25,9 +29,13 @@ export interface RecordSummary {
   targeted: number;
   /** The last wave's number once it is planned, else null. */
   lastWave: number | null;
-  /** The error-rate window: sends and failures recently (decayed by halving). */
+  /**
+   * The guards' window (decayed by halving): recent provider answers (sent, invalid, failed, retried), of which
+   * failures and retries (the error rate) and invalid tokens (the invalid-token rate).
+   */
   recentTotal: number;
   recentFailed: number;
+  recentInvalid: number;
   /** Outcomes this call counted (the rest had been recorded before). */
   counted: number;
 }
@@ -53,6 +61,7 @@ export class DispatchStore {
   private readonly scripts: {
     plan: ScriptCall<number[]>;
     record: ScriptCall<number[]>;
+    reopen: ScriptCall<string[]>;
     rate: ScriptCall<number>;
     penalty: ScriptCall<string>;
   };
@@ -63,7 +72,8 @@ export class DispatchStore {
   ) {
     this.scripts = {
       plan: defineScript(redis, 'tidegateDispatchPlan', 'dispatch-plan-1.lua'),
-      record: defineScript(redis, 'tidegateDispatchRecord', 'dispatch-record-4.lua'),
+      record: defineScript(redis, 'tidegateDispatchRecord', 'dispatch-record-6.lua'),
+      reopen: defineScript(redis, 'tidegateDispatchReopen', 'dispatch-reopen-4.lua'),
       rate: defineScript(redis, 'tidegateDispatchRate', 'dispatch-rate-8.lua'),
       penalty: defineScript(redis, 'tidegateDispatchPenalty', 'dispatch-penalty-1.lua'),
     };
@@ -103,8 +113,8 @@ export class DispatchStore {
     const k = this.keys.campaign(campaignId);
     const args: Array<string | number> = [wave, errorWindow, now];
     for (const o of outcomes) args.push(o.deviceId, o.outcome === 'sent' ? `s:${o.provider}` : CODES[o.outcome]);
-    const [settled, targeted, lastWave, recentTotal, recentFailed, counted] = await this.scripts.record(
-      [k.settled, k.sentLedger, k.held, k.stats],
+    const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted] = await this.scripts.record(
+      [k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient],
       args,
     );
     await this.redis.sadd(this.keys.dispatchDirty, campaignId);
@@ -114,6 +124,7 @@ export class DispatchStore {
       lastWave: Number(lastWave) || null,
       recentTotal: Number(recentTotal),
       recentFailed: Number(recentFailed),
+      recentInvalid: Number(recentInvalid),
       counted: Number(counted),
     };
   }
@@ -129,15 +140,61 @@ export class DispatchStore {
     return { targeted: targeted === null ? null : Number(targeted), settled: Number(settled ?? 0), holding: Number(holding ?? 0) };
   }
 
+  /** When a wave was last counted or an outcome last recorded (ms since the epoch), or null if never. */
+  async progressAt(campaignId: string): Promise<number | null> {
+    const at = await this.redis.hget(this.keys.campaign(campaignId).stats, 'progress_at');
+    return at === null ? null : Number(at);
+  }
+
   /** The campaign's totals as the last record or plan left them. */
   async summary(campaignId: string): Promise<Pick<RecordSummary, 'settled' | 'targeted' | 'lastWave'>> {
     const [settled, targeted, lastWave] = await this.redis.hmget(this.keys.campaign(campaignId).stats, 'settled', 'targeted', 'last_wave');
     return { settled: Number(settled ?? 0), targeted: Number(targeted ?? 0), lastWave: lastWave === null ? null : Number(lastWave) };
   }
 
-  /** Starts a fresh error-rate window (after a resume, so the failures that paused it do not pause it again). */
+  /** Starts a fresh guards' window (after a resume, so the failures that paused it do not pause it again). */
   async resetErrorWindow(campaignId: string): Promise<void> {
-    await this.redis.hset(this.keys.campaign(campaignId).stats, 'recent_total', 0, 'recent_failed', 0);
+    await this.redis.hset(this.keys.campaign(campaignId).stats, 'recent_total', 0, 'recent_failed', 0, 'recent_invalid', 0);
+  }
+
+  /** Whether any recipient's final outcome is a failure in `scope` (a resend has something to do). */
+  async hasFailures(campaignId: string, scope: 'transient' | 'failed'): Promise<boolean> {
+    const k = this.keys.campaign(campaignId);
+    return (await this.redis.bitcount(scope === 'transient' ? k.transient : k.failed)) > 0;
+  }
+
+  /** Takes failed recipients (in `scope`) of one wave out of the ledger to be sent again; returns those taken. */
+  async reopen(campaignId: string, wave: number, scope: 'transient' | 'failed', deviceIds: readonly string[]): Promise<string[]> {
+    if (deviceIds.length === 0) return [];
+    const k = this.keys.campaign(campaignId);
+    const ids = await this.scripts.reopen([k.settled, k.failed, k.transient, k.stats], [wave, scope, ...deviceIds]);
+    if (ids.length > 0) await this.markDirty(campaignId);
+    return ids.map(String);
+  }
+
+  /** When the watchdog last re-drove the campaign (ms since the epoch), or null. */
+  async redrivenAt(campaignId: string): Promise<number | null> {
+    const at = await this.redis.hget(this.keys.campaign(campaignId).stats, 'redriven_at');
+    return at === null ? null : Number(at);
+  }
+
+  /**
+   * Claims a re-drive of the campaign (one worker at a time: a lock for `lockMs`) and counts it: the number of
+   * re-drives in a row without progress in between, this one included. Null when another worker holds the claim.
+   */
+  async markRedriven(campaignId: string, now: number, lockMs = 30_000): Promise<number | null> {
+    const k = this.keys.campaign(campaignId);
+    if ((await this.redis.set(k.redriveLock, String(now), 'PX', lockMs, 'NX')) !== 'OK') return null;
+    const [progressAt, redrivenAt, redrives] = await this.redis.hmget(k.stats, 'progress_at', 'redriven_at', 'redrives');
+    const progressed = Number(progressAt ?? 0) > Number(redrivenAt ?? 0);
+    const count = progressed ? 1 : Number(redrives ?? 0) + 1;
+    await this.redis.hset(k.stats, 'redriven_at', now, 'redrives', count);
+    return count;
+  }
+
+  /** A new number for a resend's batch ids (so they never collide with a job id BullMQ still holds). */
+  async nextResendGeneration(campaignId: string): Promise<number> {
+    return this.redis.hincrby(this.keys.campaign(campaignId).stats, 'resend_generation', 1);
   }
 
   /** Takes messages from every limit given, or from none: 0 when taken, else the milliseconds to wait. */

@@ -5,3 +5,4 @@ export * from './room-config';
 export * from './scripts';
 export * from './dispatch-store';
 export * from './campaign-stats';
+export * from './campaign-activity';

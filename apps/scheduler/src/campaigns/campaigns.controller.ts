@@ -19,7 +19,6 @@ import {
   ListCampaignsQuery,
   PreviewCampaignDto,
   PreviewView,
-  TransitionDto,
   UpdateCampaignDto,
 } from './campaigns.dto';
 import { CampaignsService, parseCampaignId } from './campaigns.service';
@@ -32,9 +31,9 @@ export class CampaignIdPipe implements PipeTransform<string, string> {
   }
 }
 
-const ID_PARAM = { name: 'id', format: 'uuid', description: 'The campaign id' };
+export const ID_PARAM = { name: 'id', format: 'uuid', description: 'The campaign id' };
 const INVALID = 'A field is invalid: one `field: reason` message per problem (and `errors`, structured); nothing is written';
-type Req = { caller: Caller };
+export type Req = { caller: Caller };
 
 @ApiTags('campaigns')
 @Controller('admin/campaigns')
@@ -129,31 +128,6 @@ export class CampaignsController {
   @ApiNotFoundResponse({ description: 'No campaign with this id' })
   clone(@Param('id', CampaignIdPipe) id: string, @Req() req: Req): Promise<CampaignView> {
     return this.campaigns.clone(id, req.caller);
-  }
-
-  @Post(':id/schedule')
-  @HttpCode(200)
-  @RequireRole('marketer')
-  @ApiOperation({ summary: 'draft → scheduled; needs schedule.start_at in the future' })
-  @ApiParam(ID_PARAM)
-  @ApiOkResponse({ type: CampaignView })
-  @ApiBadRequestResponse({ description: 'schedule.start_at is missing or not in the future' })
-  @ApiNotFoundResponse({ description: 'No campaign with this id' })
-  @ApiConflictResponse({ description: 'The campaign is not a draft' })
-  schedule(@Param('id', CampaignIdPipe) id: string, @Body() body: TransitionDto, @Req() req: Req): Promise<CampaignView> {
-    return this.campaigns.schedule(id, req.caller, body?.reason);
-  }
-
-  @Post(':id/cancel')
-  @HttpCode(200)
-  @RequireRole('marketer')
-  @ApiOperation({ summary: 'draft, scheduled, running or paused → cancelled (final)' })
-  @ApiParam(ID_PARAM)
-  @ApiOkResponse({ type: CampaignView })
-  @ApiNotFoundResponse({ description: 'No campaign with this id' })
-  @ApiConflictResponse({ description: 'The campaign is completed, cancelled or failed already' })
-  cancel(@Param('id', CampaignIdPipe) id: string, @Body() body: TransitionDto, @Req() req: Req): Promise<CampaignView> {
-    return this.campaigns.cancel(id, req.caller, body?.reason);
   }
 
   @Post(':id/preview')

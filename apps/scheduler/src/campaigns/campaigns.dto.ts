@@ -17,14 +17,16 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  Matches,
+  Max,
   MaxLength,
+  Min,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { MAX_SEGMENT_LIST, type Segment } from '@tidegate/database';
-import { MAX_BATCH_SIZE, type PushPlatform } from '@tidegate/domain';
+import { CAMPAIGN_STATUSES, MAX_BATCH_SIZE, type CampaignStatus, type PushPlatform } from '@tidegate/domain';
 import { SegmentDto } from '../devices/devices.dto';
-import { CAMPAIGN_STATUSES, type CampaignStatus } from './campaign-status';
 import { MAX_CAMPAIGN_NAME_LENGTH, MAX_INLINE_DEVICE_IDS } from './campaign-content';
 
 /** Optional; null allowed (it clears the value). */
@@ -264,6 +266,25 @@ export class TransitionDto {
   reason?: string;
 }
 
+export class ScheduleCampaignDto extends TransitionDto {
+  @ApiPropertyOptional({
+    type: 'string',
+    example: '2026-06-15T01:00:00+02:00',
+    description: "When wave 1 may start (ISO 8601 with Z or an offset, in the future); absent: the campaign's stored schedule.start_at",
+  })
+  @OptionalNotNull()
+  @IsString()
+  start_at?: string;
+  @ApiPropertyOptional({
+    type: SendWindowDto,
+    nullable: true,
+    description: 'Replaces the idle-hour send window (null: any time); absent: the stored one is kept',
+  })
+  @Nullable()
+  @Nested(() => SendWindowDto)
+  send_window?: SendWindowDto | null;
+}
+
 export class ListCampaignsQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
   @IsOptional()
@@ -290,6 +311,65 @@ export class CampaignView {
   @ApiProperty({ type: 'string', nullable: true, description: 'The name of the API key that created it' }) created_by!: string | null;
   @ApiProperty() created_at!: Date;
   @ApiProperty() updated_at!: Date;
+}
+
+/** What the sender of a running campaign is waiting for right now (null: nothing, it sends as fast as it may). */
+export class CampaignActivityView {
+  @ApiProperty({ enum: ['held'], description: 'held: the next wave or batches wait' }) state!: 'held';
+  @ApiProperty({
+    example: 'room_pressure',
+    description:
+      'room_pressure (the waiting room is full), window (outside the send window), previous_wave (an earlier wave is still sending)',
+  })
+  reason!: string;
+  @ApiProperty({ description: 'The reason in words, with the figures' }) message!: string;
+  @ApiProperty({ description: 'Since when' }) since!: Date;
+  @ApiProperty({ type: 'integer', nullable: true, description: 'The wave that waits' }) wave!: number | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The figures behind the decision' })
+  figures!: Record<string, unknown>;
+}
+
+export class TimelineEntryView {
+  @ApiProperty({ description: 'Position on the timeline (pass as after for the next page)' }) id!: string;
+  @ApiProperty() at!: Date;
+  @ApiProperty({
+    example: 'auto_pause',
+    description:
+      'A transition (schedule, start, clock_start, pause, auto_pause, resume, resend, cancel, complete, fail) or a decision of the sender (held, released, resent, redriven)',
+  })
+  kind!: string;
+  @ApiProperty({ type: 'string', nullable: true, enum: CAMPAIGN_STATUSES }) from_status!: CampaignStatus | null;
+  @ApiProperty({ type: 'string', nullable: true, enum: CAMPAIGN_STATUSES }) to_status!: CampaignStatus | null;
+  @ApiProperty({ description: "The API key's name, or the part of the system (clock, worker, error-rate guard, planner, watchdog)" })
+  actor!: string;
+  @ApiProperty() reason!: string;
+  @ApiProperty({ type: 'object', nullable: true, additionalProperties: true, description: 'The figures behind it, as they were' })
+  figures!: Record<string, unknown> | null;
+}
+
+export class TimelinePageView {
+  @ApiProperty({ type: [TimelineEntryView], description: 'Oldest first' }) items!: TimelineEntryView[];
+  @ApiProperty({ type: 'string', nullable: true, description: 'Pass as after for the next page; null on the last page' })
+  next_after!: string | null;
+}
+
+export class TimelineQuery {
+  @ApiPropertyOptional({ description: 'Entries after this id (next_after of the previous page)' })
+  @IsOptional()
+  @Matches(/^[0-9]{1,18}$/, { message: 'after must be the next_after of a previous page' })
+  after?: string;
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export class ResendView {
+  @ApiProperty({ type: () => CampaignView }) campaign!: CampaignView;
+  @ApiProperty({ description: 'Recipients queued again' }) resent!: number;
 }
 
 export class CampaignPageView {
@@ -370,6 +450,8 @@ export class CampaignTotalsView extends WaveCountersView {
 /** One campaign as GET /admin/campaigns/:id shows it: the campaign and its totals so far. */
 export class CampaignDetailView extends CampaignView {
   @ApiProperty({ type: CampaignTotalsView }) stats!: CampaignTotalsView;
+  @ApiProperty({ type: CampaignActivityView, nullable: true, description: 'What the sender waits for right now, live; null: nothing' })
+  activity!: CampaignActivityView | null;
 }
 
 export class ProviderCountsView {
@@ -400,6 +482,10 @@ export class WaveStatsView extends WaveCountersView {
 export class CampaignStatsView extends CampaignTotalsView {
   @ApiProperty({ format: 'uuid' }) campaign_id!: string;
   @ApiProperty({ enum: CAMPAIGN_STATUSES }) status!: CampaignStatus;
+  @ApiProperty({ type: 'string', nullable: true, description: 'Why the campaign is in its status, and who moved it there' })
+  status_reason!: string | null;
+  @ApiProperty({ type: CampaignActivityView, nullable: true, description: 'What the sender waits for right now, live; null: nothing' })
+  activity!: CampaignActivityView | null;
   @ApiProperty({ type: ProviderCountsView, description: 'Sent per provider' }) by_provider!: ProviderCountsView;
   @ApiProperty({ description: 'Waves materialised so far' }) waves_planned!: number;
   @ApiProperty({ type: 'integer', nullable: true, description: "The last wave's number once it is planned" }) final_wave!: number | null;

@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { Caller } from '@tidegate/auth';
 import {
   CampaignRepository,
@@ -7,8 +7,20 @@ import {
   RoomRepository,
   type Campaign,
   type CampaignCursor,
+  type CampaignEvent,
+  type Prisma,
 } from '@tidegate/database';
-import { campaignLimits, planWaves, planningLimits, type PushPlatform, type WavePlan } from '@tidegate/domain';
+import {
+  EDITABLE_STATUSES,
+  campaignLimits,
+  decide,
+  isEditable,
+  planWaves,
+  planningLimits,
+  type PushPlatform,
+  type WavePlan,
+} from '@tidegate/domain';
+import { CampaignActivityStore, REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import {
   MAX_CAMPAIGN_NAME_LENGTH,
   audiencePlatforms,
@@ -28,10 +40,11 @@ import {
   type CampaignProblem,
   type StoredAudience,
 } from './campaign-content';
-import { EDITABLE_STATUSES, canTransition, isEditable, type CampaignStatus } from './campaign-status';
 import { CampaignStatsService } from '../tuning/campaign-stats.service';
+import { DEFAULT_TIMELINE_PAGE } from './lifecycle/campaign-timeline';
 import {
   UPDATABLE_FIELDS,
+  type CampaignActivityView,
   type AudienceSizeView,
   type CampaignDetailView,
   type CampaignPageView,
@@ -41,10 +54,12 @@ import {
   type ListCampaignsQuery,
   type PreviewCampaignDto,
   type PreviewView,
+  type ScheduleCampaignDto,
+  type TimelineQuery,
   type UpdateCampaignDto,
 } from './campaigns.dto';
 
-/** Who acted: the API key of the request. Workers pass a name of their own (`worker`, `error-rate`). */
+/** Who acted: the API key of the request. */
 export type Actor = Pick<Caller, 'keyId' | 'keyName'>;
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -123,15 +138,14 @@ const columns = (content: CampaignContent) => ({
 });
 
 /**
- * Campaigns over the admin API: content (checked with libs/domain, libs/push and the segment rules), the lifecycle
- * (every status change through `canTransition`, applied as a compare-and-set, recorded in status_reason and one log
- * line naming who), and previews of the wave plan. Start, pause and resume belong with the sending workers: they are
- * `transition(id, 'running' | 'paused', …)` plus the queue work.
+ * Campaigns over the admin API: content (checked with libs/domain, libs/push and the segment rules), reads (with the
+ * live stats and what the sender waits for), the timeline, and previews of the wave plan. Status changes are the
+ * lifecycle's (lifecycle/campaign-lifecycle.ts).
  */
 @Injectable()
 export class CampaignsService {
   private readonly logger = new Logger('Campaigns');
-  private readonly cancelListeners: Array<(campaignId: string) => Promise<void>> = [];
+  private readonly activity: CampaignActivityStore;
 
   constructor(
     private readonly campaigns: CampaignRepository,
@@ -139,7 +153,11 @@ export class CampaignsService {
     private readonly devices: DeviceRepository,
     private readonly settings: DispatchSettingsRepository,
     private readonly stats: CampaignStatsService,
-  ) {}
+    @Inject(REDIS) redis: RedisClient,
+    keys: RedisKeys,
+  ) {
+    this.activity = new CampaignActivityStore(redis, keys);
+  }
 
   /** The clock (one place, so a subclass or a test can fix it). */
   protected now(): Date {
@@ -172,15 +190,67 @@ export class CampaignsService {
     };
   }
 
-  /** One campaign with its totals so far (live from Redis, or as last flushed to PostgreSQL). Lists carry no stats. */
+  /**
+   * One campaign with its totals so far (live from Redis, or as last flushed to PostgreSQL) and what its sender waits
+   * for right now. Lists carry neither.
+   */
   async get(id: string): Promise<CampaignDetailView> {
     const campaign = await this.find(id);
-    return { ...toCampaignView(campaign), stats: await this.stats.totals(campaign) };
+    return { ...toCampaignView(campaign), stats: await this.stats.totals(campaign), activity: await this.activityOf(campaign) };
   }
 
-  /** The counters of a campaign: totals, per provider and per wave (with the waves' times and sizes). */
+  /** The counters of a campaign: totals, per provider and per wave (with the waves' times and sizes), and its activity. */
   async liveStats(id: string): Promise<CampaignStatsView> {
-    return this.stats.detail(await this.find(id));
+    const campaign = await this.find(id);
+    return { ...(await this.stats.detail(campaign)), status_reason: campaign.statusReason, activity: await this.activityOf(campaign) };
+  }
+
+  /** A page of the campaign's timeline, oldest first (one entry more than the page when another follows). */
+  async timeline(id: string, query: TimelineQuery): Promise<{ rows: CampaignEvent[]; limit: number }> {
+    await this.find(id);
+    const limit = query.limit ?? DEFAULT_TIMELINE_PAGE;
+    const rows = await this.campaigns.timeline(id, {
+      afterId: query.after === undefined ? undefined : BigInt(query.after),
+      limit: limit + 1,
+    });
+    return { rows, limit };
+  }
+
+  /**
+   * The schedule a `POST /schedule` writes: the stored one with the body's start_at and send_window, checked like a
+   * PATCH (400 listing every problem), and the start time, which must be in the future.
+   */
+  async scheduleFor(id: string, dto: ScheduleCampaignDto): Promise<{ startAt: string; schedule?: Prisma.InputJsonValue }> {
+    const current = await this.find(id);
+    // A campaign that cannot be scheduled gets the lifecycle's 409 before its body is judged.
+    const decision = decide(current.status, 'schedule', 'api');
+    if (!decision.ok) throw new ConflictException(`campaign ${id}: ${decision.message}`);
+    const changes = dto.start_at !== undefined || dto.send_window !== undefined;
+    let content = readContent(current);
+    if (changes) {
+      const merged: CampaignBody = { ...toApiBody(current.name, content, current.roomId) };
+      merged.schedule = {
+        ...merged.schedule,
+        ...(dto.start_at !== undefined && { start_at: dto.start_at }),
+        ...(dto.send_window !== undefined && { send_window: dto.send_window }),
+      };
+      content = await this.check(merged, { keepsStart: dto.start_at === undefined });
+    }
+    const problem = startProblem(content.schedule.startAt, this.now());
+    if (problem) throw invalid([problem]);
+    return { startAt: content.schedule.startAt as string, ...(changes && { schedule: content.schedule as object }) };
+  }
+
+  /** What the sender of a running campaign waits for right now; null when nothing (or when Redis cannot say). */
+  private async activityOf(campaign: Campaign): Promise<CampaignActivityView | null> {
+    if (campaign.status !== 'running') return null;
+    try {
+      const a = await this.activity.read(campaign.id);
+      return a && { state: a.state, reason: a.reason, message: a.message, since: new Date(a.since), wave: a.wave, figures: a.figures };
+    } catch (err) {
+      this.logger.warn(`campaign ${campaign.id}: its live activity could not be read: ${(err as Error).message}`);
+      return null;
+    }
   }
 
   async update(id: string, dto: UpdateCampaignDto, actor: Actor): Promise<CampaignView> {
@@ -222,50 +292,6 @@ export class CampaignsService {
     });
     this.audit(campaign.id, 'created', actor, `draft "${name}", a copy of ${source.id}`);
     return toCampaignView(campaign);
-  }
-
-  /** draft → scheduled: the campaign needs a start time in the future; the workers start it then. */
-  async schedule(id: string, actor: Actor, reason?: string): Promise<CampaignView> {
-    const current = await this.find(id);
-    this.assertCanMove(current, 'scheduled');
-    const { startAt } = readContent(current).schedule;
-    const problem = startProblem(startAt, this.now());
-    if (problem) throw invalid([problem]);
-    return this.transition(current, 'scheduled', actor, reason ?? `scheduled for ${startAt} by ${actor.keyName}`);
-  }
-
-  async cancel(id: string, actor: Actor, reason?: string): Promise<CampaignView> {
-    const current = await this.find(id);
-    const view = await this.transition(
-      current,
-      'cancelled',
-      actor,
-      reason ? `${reason} (cancelled by ${actor.keyName})` : `cancelled by ${actor.keyName}`,
-    );
-    for (const listener of this.cancelListeners) {
-      await listener(id).catch((err: unknown) => this.logger.warn(`campaign ${id} cancelled; clean-up failed: ${(err as Error).message}`));
-    }
-    return view;
-  }
-
-  /** Called after a campaign is cancelled: the dispatch module wakes its parked jobs so they end now, and flushes. */
-  onCancelled(listener: (campaignId: string) => Promise<void>): void {
-    this.cancelListeners.push(listener);
-  }
-
-  /**
-   * Moves a campaign to `to` if the lifecycle allows it from its current status, atomically: if another request or
-   * a worker changed the status meanwhile, this one fails with 409 rather than overwrite it.
-   */
-  async transition(current: Campaign, to: CampaignStatus, actor: Actor, reason: string): Promise<CampaignView> {
-    this.assertCanMove(current, to);
-    const result = await this.campaigns.transition(current.id, [current.status], to, reason);
-    if (!result.ok) {
-      if (!result.campaign) throw new NotFoundException(`no campaign with id ${current.id}`);
-      throw new ConflictException(`campaign ${current.id} is ${result.campaign.status} now: it cannot become ${to}`);
-    }
-    this.audit(current.id, `${current.status} → ${to}`, actor, reason);
-    return toCampaignView(result.campaign);
   }
 
   async previewStored(id: string): Promise<PreviewView> {
@@ -338,12 +364,6 @@ export class CampaignsService {
   private assertEditable(campaign: Campaign): void {
     if (!isEditable(campaign.status)) {
       throw new ConflictException(`campaign ${campaign.id} is ${campaign.status}: it can be changed only while draft or scheduled`);
-    }
-  }
-
-  private assertCanMove(campaign: Campaign, to: CampaignStatus): void {
-    if (!canTransition(campaign.status, to)) {
-      throw new ConflictException(`campaign ${campaign.id} is ${campaign.status}: it cannot become ${to}`);
     }
   }
 

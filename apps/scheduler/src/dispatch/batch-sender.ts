@@ -6,6 +6,7 @@ import {
   campaignLimits,
   heldJobId,
   heldRelease,
+  judgeGuards,
   planResults,
   quietUntil,
   isQuiet,
@@ -15,13 +16,14 @@ import {
   type PushPlatform,
 } from '@tidegate/domain';
 import { backoffMs, type NotificationPayload, type PushMessage, type SendResult } from '@tidegate/push';
-import { RedisKeys, type RateTake, type RecordedOutcome } from '@tidegate/redis';
+import { DispatchStore, RedisKeys, type RateTake, type RecordedOutcome } from '@tidegate/redis';
 import type { CampaignContent } from '../campaigns/campaign-content';
-import { CampaignLifecycle } from './campaign-lifecycle';
-import { DISPATCH_NOW, DispatchContext, type Now } from './dispatch-context';
+import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
+import { DispatchContext } from '../campaigns/lifecycle/dispatch-context';
+import { countPlatforms } from '../campaigns/lifecycle/wave-recipients';
+import { DispatchQueues, type JobControl } from '../queues/dispatch-queues';
 import { DispatchMetrics } from './dispatch-metrics';
-import { DispatchQueues, type JobControl } from './dispatch-queues';
-import { countPlatforms } from './wave-planner';
+import { DISPATCH_NOW, type Now } from './dispatch-now';
 import { PushProviders } from './push-providers';
 
 /** Provider retries back off from one second, doubling, to a minute (full jitter). */
@@ -31,7 +33,7 @@ export const RETRY_CAP_MS = 60_000;
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 /** Longest a batch waiting for a rate limit sleeps before it asks again (a raised limit applies within this). */
 export const MAX_RATE_WAIT_MS = 2000;
-/** Results judged by the error-rate guard: a window of about this many recent sends. */
+/** Answers judged by the guards (error rate, invalid tokens): a window of about this many recent answers. */
 export const ERROR_WINDOW = 2000;
 
 export type BatchOutcome =
@@ -54,9 +56,11 @@ const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 
  *    instant out of their quiet hours that is inside the window), recorded as skipped once;
  * 6. send, one provider call per platform, concurrently;
  * 7. record outcomes in the ledger at once (sent set only after the provider accepted);
- * 8. invalid tokens deactivate their devices (before the next wave reads the audience); 429 blocks and slows the
- *    provider's limiter; retryable recipients become a new delayed job (backoff with jitter, or Retry-After); then
- *    the error-rate guard and the completion check.
+ * 8. invalid tokens deactivate their devices (before the next wave reads the audience; not while the invalid-token
+ *    rate is above its threshold: that is a configuration mistake); 429 blocks and slows the provider's limiter;
+ *    retryable recipients become a new delayed job (backoff with jitter, or Retry-After); then the guards (libs/domain
+ *    `judgeGuards`: a transient failure after the last attempt, the error rate counting retries, the invalid-token
+ *    rate) may pause the campaign, else the completion check.
  *
  * A crash (or a failed record) between 6 and 7 re-sends that batch's accepted messages when the job runs again: at
  * most what was in flight (SEND_CONCURRENCY batches per worker).
@@ -70,6 +74,7 @@ export class BatchSender {
     private readonly repo: DispatchRepository,
     private readonly queues: DispatchQueues,
     private readonly lifecycle: CampaignLifecycle,
+    private readonly store: DispatchStore,
     private readonly providers: PushProviders,
     private readonly keys: RedisKeys,
     @Inject(DISPATCH_NOW) private readonly now: Now,
@@ -94,7 +99,7 @@ export class BatchSender {
     }
 
     // The rate limits first, from the batch's planned platform counts: a batch that must wait costs one script.
-    const store = this.lifecycle.store;
+    const store = this.store;
     const settings = await this.context.settings();
     const wait = await store.takeRate(this.rateTakes(campaignId, content, settings, data.deviceIds.length, data.platforms), this.now());
     if (wait > 0) {
@@ -128,6 +133,7 @@ export class BatchSender {
     let retryDelayMs = 0;
     const invalid: Array<{ deviceId: string; reason: string }> = [];
     const throttled: Array<[PushPlatform, number]> = [];
+    let failedTransient = 0;
     for (const [platform, platformResults] of results) {
       const plan = planResults(platformResults, {
         attempt: data.attempt,
@@ -140,7 +146,10 @@ export class BatchSender {
       // Stats count sent per platform (what marketers see as the provider), whatever adapter carried it (the sink).
       for (const id of plan.sent) outcomes.push({ deviceId: id, outcome: 'sent', provider: platform });
       for (const i of plan.invalid) outcomes.push({ deviceId: i.deviceId, outcome: 'invalid' });
-      for (const f of plan.failed) outcomes.push({ deviceId: f.deviceId, outcome: 'failed' });
+      for (const f of plan.failed) outcomes.push({ deviceId: f.deviceId, outcome: f.transient ? 'failed_transient' : 'failed' });
+      // Counted by the guards each time (an outage pauses the campaign long before the retries run out).
+      for (const id of plan.retry.deviceIds) outcomes.push({ deviceId: id, outcome: 'retrying' });
+      failedTransient += plan.failed.filter((f) => f.transient).length;
       for (const i of plan.invalid) invalid.push({ deviceId: i.deviceId, reason: `${platform}: ${i.reason} (campaign ${campaignId})` });
       if (plan.failed.length > 0) {
         this.logger.warn({
@@ -165,7 +174,11 @@ export class BatchSender {
     // The ledger first, right after the providers answered: from here on, a failure of this job re-sends nothing
     // that was accepted (a re-run finds these devices settled and sends only what is left: the retries).
     const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now());
-    await this.afterRecord(campaignId, invalid, throttled);
+    const verdict = judgeGuards(summary, failedTransient, settings);
+    // A storm of invalid tokens is a credentials or environment mistake (APNs sandbox vs production), not devices
+    // that uninstalled the app: their devices are left active, the campaign pauses.
+    const keepActive = verdict?.guard === 'invalid-token guard';
+    await this.afterRecord(campaignId, keepActive ? [] : invalid, throttled);
     if (retry.length > 0) {
       counts.retrying = retry.length;
       // If this add fails the job fails and runs again: its retry recipients are still unsettled, so they are sent
@@ -182,7 +195,8 @@ export class BatchSender {
         { jobId: retryJobId(job.id, data.attempt + 1), delay: retryDelayMs },
       );
     }
-    if (!(await this.lifecycle.pauseIfFailing(campaignId, summary, settings))) await this.lifecycle.completeIfDone(campaignId, summary);
+    if (verdict) await this.lifecycle.autoPause(campaignId, verdict.guard, { reason: verdict.reason, figures: verdict.figures });
+    else await this.lifecycle.completeIfDone(campaignId, summary);
     return { kind: 'sent', ...counts };
   }
 
@@ -206,7 +220,7 @@ export class BatchSender {
     }
     for (const [platform, blockMs] of throttled) {
       try {
-        await this.lifecycle.store.penalise(platform, blockMs, this.now());
+        await this.store.penalise(platform, blockMs, this.now());
       } catch (err) {
         this.logger.warn({ msg: `${platform}: the 429 slowdown was not recorded: ${(err as Error).message}`, campaignId });
       }

@@ -5,8 +5,8 @@ import { JOB_QUEUE, QueueName, type JobName, type JobPayload } from '@tidegate/c
 import { RedisKeys } from '@tidegate/redis';
 import { BullConnection } from '../queues/bull-connection';
 import { BatchSender } from './batch-sender';
-import { jobControl } from './dispatch-queues';
-import { StatsFlusher } from './stats-flusher';
+import { jobControl } from '../queues/dispatch-queues';
+import { StatsFlusher } from '../campaigns/stats/stats-flusher';
 import { WavePlanner } from './wave-planner';
 
 export const DISPATCH_OPTIONS = Symbol('DISPATCH_OPTIONS');
@@ -15,6 +15,8 @@ export interface DispatchOptions {
   statsFlushMs: number;
   tickMs: number;
   lockMs: number;
+  /** A running campaign with no progress and no job for this long is re-driven from its checkpoints. */
+  redriveAfterMs: number;
 }
 
 /** Planner jobs one worker runs at once (each is a few queries and one addBulk). */

@@ -114,7 +114,7 @@ export class CampaignStatsService {
   }
 
   /** Totals, per provider, and per wave merged with the waves' rows (due and start times, sizes). */
-  async detail(campaign: Campaign): Promise<CampaignStatsView> {
+  async detail(campaign: Campaign): Promise<Omit<CampaignStatsView, 'status_reason' | 'activity'>> {
     const { snapshot, source, rows, flushedAt } = await this.snapshot(campaign, true);
     return {
       campaign_id: campaign.id,

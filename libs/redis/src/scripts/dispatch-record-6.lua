@@ -6,21 +6,26 @@ KEYS[1]  settled bitmap ({campaign:<id>}:settled): a final outcome was recorded 
 KEYS[2]  sent ledger bitmap ({campaign:<id>}:sent): the provider accepted the device's message
 KEYS[3]  held bitmap ({campaign:<id>}:held): the device was held for its quiet hours at least once
 KEYS[4]  stats hash ({campaign:<id>}:stats)
+KEYS[5]  failed bitmap ({campaign:<id>}:failed): the final outcome was failed (f or t)
+KEYS[6]  transient bitmap ({campaign:<id>}:transient): failed for a transient cause (t): sent again on resume
 ARGV[1]  wave number
-ARGV[2]  size of the error-rate window: when recent_total passes it, recent_total and recent_failed are halved
+ARGV[2]  size of the guards' window: when recent_total passes it, every recent_* counter is halved
 ARGV[3]  now (ms since the epoch): recorded as w<wave>:finished_at when the wave's last recipient settles or is held
-ARGV[4…] pairs: device id, outcome — s:<provider> (sent), i (invalid token), f (failed), x (inactive), h (held)
+ARGV[4…] pairs: device id, outcome — s:<provider> (sent), i (invalid token), f (failed), t (failed for a transient
+         cause: 5xx, timeout or 429 after the last attempt), x (inactive), h (held), r (a transient failure that will
+         be retried: not an outcome, counted only in the guards' window, every time)
 
-Counters: <outcome> and w<wave>:<outcome> (sent, invalid, failed, inactive, skipped for held), sent:<provider>,
-settled and w<wave>:settled, w<wave>:holding (held now, not yet settled), recent_total/recent_failed (sent + failed),
-w<wave>:finished_at (once).
-Returns { settled, targeted, last_wave (0: not planned yet), recent_total, recent_failed, newly counted }.
+Counters: <outcome> and w<wave>:<outcome> (sent, invalid, failed (f and t), inactive, skipped for held),
+sent:<provider>, settled and w<wave>:settled, w<wave>:holding (held now, not yet settled), w<wave>:finished_at (once),
+progress_at (now: the re-drive watchdog's sign of life), and the guards' window: recent_total (sent, invalid, failed, retried), recent_failed (failed and retried: the error
+rate), recent_invalid (the invalid-token rate).
+Returns { settled, targeted, last_wave (0: not planned yet), recent_total, recent_failed, recent_invalid, newly counted }.
 ]]
-local settledKey, sentKey, heldKey, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local settledKey, sentKey, heldKey, stats, failedKey, transientKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local w = 'w' .. ARGV[1] .. ':'
 local window = tonumber(ARGV[2])
 local now = ARGV[3]
-local names = { i = 'invalid', f = 'failed', x = 'inactive' }
+local names = { i = 'invalid', f = 'failed', t = 'failed', x = 'inactive' }
 -- Counters are added up here and written once per batch (a few HINCRBY), not once per device: per device the
 -- script costs two SETBITs (and a GETBIT when the campaign ever held anyone).
 local add = {}
@@ -30,7 +35,10 @@ local counted = 0
 for n = 4, #ARGV, 2 do
   local id = tonumber(ARGV[n])
   local outcome = ARGV[n + 1]
-  if outcome == 'h' then
+  if outcome == 'r' then
+    bump('recent_total', 1)
+    bump('recent_failed', 1)
+  elseif outcome == 'h' then
     if redis.call('SETBIT', heldKey, id, 1) == 0 then
       anyHeld = true
       bump('skipped', 1)
@@ -51,6 +59,11 @@ for n = 4, #ARGV, 2 do
       if name == 'failed' then
         bump('recent_total', 1)
         bump('recent_failed', 1)
+        redis.call('SETBIT', failedKey, id, 1)
+        if outcome == 't' then redis.call('SETBIT', transientKey, id, 1) end
+      elseif name == 'invalid' then
+        bump('recent_total', 1)
+        bump('recent_invalid', 1)
       end
     end
     bump(name, 1)
@@ -63,16 +76,20 @@ end
 for field, n in pairs(add) do
   if n ~= 0 then redis.call('HINCRBY', stats, field, n) end
 end
+redis.call('HSET', stats, 'progress_at', now)
 local progress = redis.call('HMGET', stats, w .. 'targeted', w .. 'settled', w .. 'holding')
 if progress[1] and tonumber(progress[2] or '0') + tonumber(progress[3] or '0') >= tonumber(progress[1]) then
   redis.call('HSETNX', stats, w .. 'finished_at', now)
 end
-local recentTotal = tonumber(redis.call('HGET', stats, 'recent_total') or '0')
-local recentFailed = tonumber(redis.call('HGET', stats, 'recent_failed') or '0')
+local recent = redis.call('HMGET', stats, 'recent_total', 'recent_failed', 'recent_invalid')
+local recentTotal = tonumber(recent[1] or '0')
+local recentFailed = tonumber(recent[2] or '0')
+local recentInvalid = tonumber(recent[3] or '0')
 if recentTotal > window then
   recentTotal = math.floor(recentTotal / 2)
   recentFailed = math.floor(recentFailed / 2)
-  redis.call('HSET', stats, 'recent_total', recentTotal, 'recent_failed', recentFailed)
+  recentInvalid = math.floor(recentInvalid / 2)
+  redis.call('HSET', stats, 'recent_total', recentTotal, 'recent_failed', recentFailed, 'recent_invalid', recentInvalid)
 end
 return {
   tonumber(redis.call('HGET', stats, 'settled') or '0'),
@@ -80,5 +97,6 @@ return {
   tonumber(redis.call('HGET', stats, 'last_wave') or '0'),
   recentTotal,
   recentFailed,
+  recentInvalid,
   counted,
 }

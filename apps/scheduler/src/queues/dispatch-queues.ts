@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { DelayedError, type Job, type JobsOptions, type Queue } from 'bullmq';
-import { QueueName, type JobName, type JobPayload } from '@tidegate/contracts';
+import { JOB_QUEUE, QueueName, type JobName, type JobPayload } from '@tidegate/contracts';
 import { DispatchStore } from '@tidegate/redis';
 
 /** How long a job of a paused campaign sleeps before it looks again (resume wakes it at once). */
@@ -59,6 +59,38 @@ export class DispatchQueues {
   /** Whether a job with this id is held by the queue (waiting, delayed, active, or kept after it finished). */
   async hasJob(queue: QueueName, jobId: string): Promise<boolean> {
     return (await this.byName[queue].getJob(jobId)) !== undefined;
+  }
+
+  /**
+   * The campaigns that have a job waiting, delayed, active or prioritized in the plan or send queue (job ids start
+   * with the campaign id: libs/domain dispatch job ids). Reads ids only (no job data); the watchdog calls it only when
+   * a campaign looks stuck.
+   */
+  async campaignsWithJobs(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const queue of [QueueName.Plan, QueueName.Send]) {
+      const ids = await this.byName[queue].getRanges(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'], 0, -1);
+      for (const id of ids) out.add(id.slice(0, id.indexOf('.')));
+    }
+    return out;
+  }
+
+  /**
+   * Queues a job under a deterministic id: added when BullMQ holds no job with that id, retried when it holds a failed
+   * one (its attempts start again), left as it is otherwise.
+   */
+  async addOrRetry<N extends JobName>(name: N, data: JobPayload<N>, jobId: string): Promise<'queued' | 'retried' | 'present'> {
+    const q = this.byName[JOB_QUEUE[name]];
+    const existing = await q.getJob(jobId);
+    if (!existing) {
+      await q.add(name, data, { ...DISPATCH_JOB_OPTIONS, jobId });
+      return 'queued';
+    }
+    if (await existing.isFailed()) {
+      await existing.retry('failed');
+      return 'retried';
+    }
+    return 'present';
   }
 
   /** One wave's batches in one call (BullMQ addBulk: a single MULTI). */

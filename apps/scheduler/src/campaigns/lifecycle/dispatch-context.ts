@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CampaignRepository, DispatchSettingsRepository, type Campaign } from '@tidegate/database';
 import { type DispatchSettings } from '@tidegate/domain';
-import { readContent, type CampaignContent } from '../campaigns/campaign-content';
-
-/** The dispatch code's clock (ms since the epoch): injected, so scenario tests can fix the instant. */
-export const DISPATCH_NOW = Symbol('DISPATCH_NOW');
-export type Now = () => number;
+import { readContent, type CampaignContent } from '../campaign-content';
 
 /** How long a worker trusts what it read: SRE changes and pauses reach every batch within about this long. */
 export const CONTEXT_MAX_AGE_MS = 1000;

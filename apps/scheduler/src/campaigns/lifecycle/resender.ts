@@ -1,0 +1,71 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { CampaignRepository, DispatchRepository } from '@tidegate/database';
+import { batchJobId, chunk } from '@tidegate/domain';
+import { DispatchStore } from '@tidegate/redis';
+import { readContent } from '../campaign-content';
+import { DispatchQueues } from '../../queues/dispatch-queues';
+import { WaveRecipients, countPlatforms } from './wave-recipients';
+
+/** `transient`: recipients that failed for a transient cause (on resume); `failed`: every failed recipient (the route). */
+export type ResendScope = 'transient' | 'failed';
+
+/** Devices checked against the ledger per round trip while a wave is listed again. */
+const LIST_PAGE = 5000;
+
+/**
+ * Sends failed recipients again: each materialised wave is listed again from its checkpoint, the recipients in scope
+ * are taken out of the ledger (one script per page: their `failed` outcome is undone in the counters, so the
+ * campaign is not done until they have a new one), and they go out as new batches of that wave
+ * (`<campaign>.w<wave>.b<batch>.x<generation>`: a new generation per resend, never an id BullMQ still holds).
+ */
+@Injectable()
+export class Resender {
+  private readonly logger = new Logger('Resender');
+
+  constructor(
+    private readonly campaigns: CampaignRepository,
+    private readonly repo: DispatchRepository,
+    private readonly recipients: WaveRecipients,
+    private readonly store: DispatchStore,
+    private readonly queues: DispatchQueues,
+  ) {}
+
+  /** Queues the campaign's failed recipients in `scope` again; returns how many. */
+  async resend(campaignId: string, scope: ResendScope): Promise<number> {
+    if (!(await this.store.hasFailures(campaignId, scope))) return 0;
+    const campaign = await this.campaigns.findById(campaignId);
+    if (!campaign) return 0;
+    const content = readContent(campaign);
+    const generation = await this.store.nextResendGeneration(campaignId);
+    let total = 0;
+    for (const wave of await this.repo.waves(campaignId)) {
+      let after = wave.afterId;
+      let batch = 0;
+      while (after < wave.lastId) {
+        const page = await this.recipients.page(content.audience, after, LIST_PAGE, wave.lastId);
+        after = page.recipients.length > 0 ? page.lastId : wave.lastId;
+        const byId = new Map(page.recipients.map((r) => [r.id, r]));
+        const reopened = await this.store.reopen(campaignId, wave.wave, scope, [...byId.keys()]);
+        const jobs = chunk(
+          reopened.map((id) => byId.get(id)).filter((r) => r !== undefined),
+          content.wavePlan.batchSize,
+        ).map((group) => ({
+          name: 'send-batch' as const,
+          data: {
+            campaignId,
+            wave: wave.wave,
+            batch: ++batch,
+            deviceIds: group.map((r) => r.id),
+            attempt: 0,
+            platforms: countPlatforms(group),
+          },
+          opts: { jobId: `${batchJobId(campaignId, wave.wave, batch)}.x${generation}` },
+        }));
+        await this.queues.addBatches(jobs);
+        total += reopened.length;
+      }
+    }
+    if (total > 0) this.logger.log({ msg: `campaign ${campaignId}: ${total} ${scope} recipients queued again`, campaignId });
+    return total;
+  }
+}

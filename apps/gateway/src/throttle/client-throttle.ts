@@ -5,6 +5,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectThrottlerStorage, normalizeIp, type ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { API_SECURITY_HEADERS } from '../edge/security-headers';
 import { deviceIdOf } from './device-id';
 import type { GatewayThrottlerRecord } from './redis-throttler.storage';
 import { sendTooManyRequests } from './too-many-requests';
@@ -63,7 +64,7 @@ export class ClientThrottle {
   async admit(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const tracker = trackerOf(request.headers, request.ip);
     if (!tracker.ok) {
-      await reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: tracker.message });
+      await reply.code(400).headers(API_SECURITY_HEADERS).send({ statusCode: 400, error: 'Bad Request', message: tracker.message });
       return false;
     }
     const verdict = await this.check(tracker.tracker, reply);

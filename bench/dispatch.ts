@@ -25,17 +25,19 @@ import path from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import { generateApiKey } from '@tidegate/auth';
 import { fcmRequest, FcmProvider, payloadFor, type NotificationPayload, type PushMessage, type ServiceAccount } from '@tidegate/push';
-import { namedProcessesCpu, namedProcessesCpuDelta } from './lib/cpu';
+import { abortable } from './lib/abort';
+import { appEnv, benchServer, cpuProfileArgs, redisCounts, startApp, waitReady, type RunningApp } from './lib/apps';
+import { cpuBetween, cpuReading, type CpuReading } from './lib/cpu';
 import { baseEnv, freePort, processCpuSeconds, sleep, startChild, waitFor, type Child } from './lib/processes';
 import { sampleRedisMemory, type RedisMemoryPeak } from './lib/redis-memory';
 import { round } from './lib/results';
 import { scriptNames } from './lib/scripts';
+import { median } from './lib/stats';
 import {
   commandDelta,
   createBenchDatabase,
   createBenchRedis,
   deleteByPattern,
-  redisCpuSeconds,
   redisInfo,
   scanKeys,
   serverCounters,
@@ -63,23 +65,6 @@ export const benchmark: Benchmark = {
 };
 
 type Json = Record<string, unknown>;
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-
-/** `promise`, or a rejection as soon as the run is aborted (Ctrl-C), so no long wait holds up the clean-up. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort as () => void));
-}
 
 async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const recipients = ctx.number('recipients', 1_000_000, 1000, 10_000_000);
@@ -219,37 +204,12 @@ async function seedDevices(ctx: BenchContext, db: BenchDatabase, count: number):
 
 // ---- CPU ----------------------------------------------------------------------------------------------------------
 
-interface CpuReading {
-  at: number;
-  bench: number;
-  redis: number;
-  postgres: Map<number, number> | null;
-  children: Record<string, number | null>;
-}
+/** What each process read (children, Redis, PostgreSQL's backends, this process) at the start of a pipeline. */
+const readCpu = (redis: BenchRedis, children: Record<string, Child>) => cpuReading(redis, children, { postgres: true });
 
-async function cpuReading(redis: BenchRedis, children: Record<string, Child>): Promise<CpuReading> {
-  const self = process.cpuUsage();
-  return {
-    at: performance.now(),
-    bench: (self.user + self.system) / 1e6,
-    redis: await redisCpuSeconds(redis.client),
-    postgres: namedProcessesCpu('postgres'),
-    children: Object.fromEntries(
-      Object.entries(children).map(([name, c]) => [name, c.process.pid ? processCpuSeconds(c.process.pid) : null]),
-    ),
-  };
-}
-
-/** CPU seconds between two readings: each child, Redis, PostgreSQL (all its processes), this process. */
+/** CPU seconds between two readings, of the processes whose time is known. */
 function cpuUsed(a: CpuReading, b: CpuReading): Record<string, number> {
-  const out: Record<string, number> = { redis: b.redis - a.redis, bench: b.bench - a.bench };
-  const postgres = namedProcessesCpuDelta(a.postgres, b.postgres);
-  if (postgres !== null) out.postgres = postgres;
-  for (const [name, before] of Object.entries(a.children)) {
-    const after = b.children[name];
-    if (before !== null && after !== null && after !== undefined) out[name] = after - before;
-  }
-  return out;
+  return Object.fromEntries(Object.entries(cpuBetween(a, b, 'bench').cpu).filter((e): e is [string, number] => e[1] !== null));
 }
 
 /** Average cores each process kept busy. */
@@ -301,7 +261,7 @@ async function runBaselineRound(
   await child.request(undefined, 'ready', 15_000);
   const memory = await sampleRedisMemory(redis.client);
   const server0 = await serverCounters(redis.client);
-  const cpu0 = await cpuReading(redis, { baseline: child });
+  const cpu0 = await readCpu(redis, { baseline: child });
   const reply = await abortable(
     child.request<Json & { ok: boolean; error?: string; seconds: number }>(
       {
@@ -318,7 +278,7 @@ async function runBaselineRound(
     ),
     ctx.signal,
   );
-  const cpu1 = await cpuReading(redis, { baseline: child });
+  const cpu1 = await readCpu(redis, { baseline: child });
   const server1 = await serverCounters(redis.client);
   const peak = await memory.stop();
   if (!reply.ok) throw new Error(`the baseline failed: ${reply.error}`);
@@ -368,32 +328,15 @@ function startScheduler(
   port: number,
   env: Record<string, string>,
   execArgv: string[] = [],
-): { child: Child; url: string } {
-  const child = startChild(ctx, {
+): RunningApp {
+  return startApp(ctx, {
+    app: 'scheduler',
     name: `scheduler ${role}`,
-    script: path.join(ctx.root, 'dist', 'apps', 'scheduler', 'src', 'main.js'),
+    port,
     args: [`--role=${role}`],
     // The counter also stops the app when this process dies (its IPC channel closes).
-    execArgv: [...execArgv, '--require', path.join(__dirname, 'servers', 'redis-counter.js')],
-    env: { ...env, SCHEDULER_PORT: String(port) },
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function waitReady(ctx: BenchContext, app: { child: Child; url: string }): Promise<void> {
-  await waitFor(
-    async () => {
-      if (app.child.process.exitCode !== null) throw new Error(`${app.child.name} exited with status ${app.child.process.exitCode}`);
-      return fetch(`${app.url}/health/ready`).then(
-        (res) => res.status === 200,
-        () => false, // not listening yet
-      );
-    },
-    60_000,
-    `${app.child.name} to be ready`,
-    ctx.signal,
-  ).catch((err: unknown) => {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}; its last output:\n${app.child.output()}`);
+    execArgv: [...execArgv, '--require', benchServer('redis-counter.js')],
+    env,
   });
 }
 
@@ -405,20 +348,11 @@ async function runTidegate(
 ): Promise<TidegateRun> {
   const key = generateApiKey().key;
   const [apiPort, workerPort] = await Promise.all([freePort(), freePort()]);
-  const env = {
-    ...baseEnv(),
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-    DATABASE_URL: db.url,
-    REDIS_URL: redis.url,
-    REDIS_KEY_PREFIX: redis.prefix,
-  };
-  const profile = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profileDir)] : [];
-  if (o.profileDir) ctx.log(`worker CPU profile: ${path.resolve(o.profileDir)}`);
+  const env = appEnv(db, redis);
+  const profile = cpuProfileArgs(ctx, 'worker', o.profileDir);
   const api = startScheduler(ctx, 'api', apiPort, { ...env, BOOTSTRAP_API_KEY: key, DATABASE_POOL_SIZE: '4' });
   const worker = startScheduler(ctx, 'worker', workerPort, { ...env, PUSH_SINK: 'true', SEND_CONCURRENCY: String(o.concurrency) }, profile);
-  await Promise.all([waitReady(ctx, api), waitReady(ctx, worker)]);
+  await Promise.all([waitReady(ctx, api, 60_000), waitReady(ctx, worker, 60_000)]);
 
   const call = async (method: string, route: string, body?: unknown): Promise<Json> => {
     const res = await fetch(`${api.url}${route}`, {
@@ -451,11 +385,11 @@ async function runTidegate(
       `SEND_CONCURRENCY ${o.concurrency}`,
   );
 
-  const counts = () => worker.child.request<{ counts: Record<string, number> }>({ type: 'redis-counts?' }, 'redis-counts');
+  const counts = () => redisCounts(worker.child);
   const memory = await sampleRedisMemory(redis.client);
   const server0 = await serverCounters(redis.client);
-  const commands0 = (await counts()).counts;
-  const cpu0 = await cpuReading(redis, { worker: worker.child, api: api.child });
+  const commands0 = await counts();
+  const cpu0 = await readCpu(redis, { worker: worker.child, api: api.child });
   const startedAt = Date.now();
   const started = performance.now();
   await call('POST', `/admin/campaigns/${id}/start`, { reason: 'dispatch benchmark' });
@@ -490,8 +424,8 @@ async function runTidegate(
     }
   }
   const observedSeconds = (performance.now() - started) / 1000;
-  const cpu1 = await cpuReading(redis, { worker: worker.child, api: api.child });
-  const commands1 = (await counts()).counts;
+  const cpu1 = await readCpu(redis, { worker: worker.child, api: api.child });
+  const commands1 = await counts();
   const server1 = await serverCounters(redis.client);
   const peak = await memory.stop();
 

@@ -13,7 +13,17 @@ import { randomBytes } from 'node:crypto';
 import { AdmissionStore } from '@tidegate/admission';
 import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
 import { RoomConfigStore, type RedisClient } from '@tidegate/redis';
-import { appEnv, benchServer, cpuProfileArgs, signingKeyPem, startApp, startListeningServer, waitReady, type RunningApp } from './lib/apps';
+import {
+  appEnv,
+  benchServer,
+  cpuProfileArgs,
+  redisCounts,
+  signingKeyPem,
+  startApp,
+  startListeningServer,
+  waitReady,
+  type RunningApp,
+} from './lib/apps';
 import { cpuBetween, cpuReading, type CpuUse } from './lib/cpu';
 import { LatencyRecorder, runLoad, type LoadResult } from './lib/load';
 import { PipelinedClient } from './lib/pipelined';
@@ -294,11 +304,8 @@ interface Sample {
 }
 
 async function sample(gateway: Child, redis: BenchRedis): Promise<Sample> {
-  const [reply, server] = await Promise.all([
-    gateway.request<{ counts: Record<string, number> }>({ type: 'redis-counts?' }, 'redis-counts'),
-    serverCounters(redis.client),
-  ]);
-  return { at: Date.now(), client: reply.counts, server };
+  const [client, server] = await Promise.all([redisCounts(gateway), serverCounters(redis.client)]);
+  return { at: Date.now(), client, server };
 }
 
 function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {

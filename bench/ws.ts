@@ -14,16 +14,18 @@
  * --ramp (seconds to connect, 120), --batch (sockets connecting at once, 500), --idle (seconds of the idle Redis
  * window, 20).
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { AdmissionStore, TicketSigner } from '@tidegate/admission';
 import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
 import { RoomConfigStore, type RedisClient } from '@tidegate/redis';
+import { abortable, pause } from './lib/abort';
+import { appEnv, benchServer, redisCounts, signingKeyPem, startApp, startListeningServer, waitReady, type RunningApp } from './lib/apps';
 import { PipelinedClient } from './lib/pipelined';
-import { baseEnv, freePort, processCpuSeconds, sleep, startChild, waitFor, type Child } from './lib/processes';
+import { baseEnv, freePort, processCpuSeconds, startChild, waitFor, type Child } from './lib/processes';
 import { round } from './lib/results';
 import { scriptNames } from './lib/scripts';
+import { median, percentile } from './lib/stats';
 import {
   createBenchDatabase,
   createBenchRedis,
@@ -50,30 +52,6 @@ export const benchmark: Benchmark = {
     'live positions: ms until each of 20,000 sockets has its new position vs a bare socket.io broadcast; Redis commands per tick, bytes per socket',
   run,
 };
-
-const median = (values: number[]) => {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-
-/** `promise`, or a rejection as soon as the run is aborted (Ctrl-C), so no long wait holds up the clean-up. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort as () => void));
-}
-
-/** Sleeps, waking up early (with an error) when the run is aborted. */
-const pause = (ms: number, signal: AbortSignal) => abortable(sleep(ms), signal);
-
-const percentile = (sorted: number[], p: number) =>
-  sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number);
 
 interface Memory {
   rss: number;
@@ -330,68 +308,31 @@ async function startWs(
   secret: string,
   tickMs: number,
   positionIntervalMs: number,
-): Promise<{ child: Child; url: string }> {
-  const port = await freePort();
-  const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const child = startChild(ctx, {
-    name: 'ws',
-    script: path.join(ctx.root, 'dist', 'apps', 'ws', 'src', 'main.js'),
-    execArgv: [
-      '--expose-gc',
-      '--require',
-      path.join(__dirname, 'servers', 'memory-probe.js'),
-      '--require',
-      path.join(__dirname, 'servers', 'redis-counter.js'),
-    ],
+): Promise<RunningApp> {
+  const ws = startApp(ctx, {
+    app: 'ws',
+    port: await freePort(),
+    execArgv: ['--expose-gc', '--require', benchServer('memory-probe.js'), '--require', benchServer('redis-counter.js')],
     env: {
-      ...baseEnv(),
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      WS_PORT: String(port),
-      DATABASE_URL: db.url,
+      ...appEnv(db, redis),
       DATABASE_POOL_SIZE: '2',
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.prefix,
       TICKET_SECRET: secret,
-      ADMISSION_SIGNING_KEY: signingKey,
+      ADMISSION_SIGNING_KEY: signingKeyPem(),
       WS_TICK_MS: String(tickMs),
       WS_POSITION_INTERVAL_MS: String(positionIntervalMs),
     },
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (child.process.exitCode !== null) throw new Error(`the ws app exited with status ${child.process.exitCode}`);
-      return fetch(`${url}/health/ready`).then(
-        (res) => res.status === 200,
-        () => false, // not listening yet
-      );
-    },
-    30_000,
-    'the ws app to be ready',
-    ctx.signal,
-  ).catch((err: unknown) => {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}; its last output:\n${child.output()}`);
-  });
-  return { child, url };
+  await waitReady(ctx, ws, 30_000);
+  return ws;
 }
 
-async function startBare(ctx: BenchContext): Promise<{ child: Child; url: string }> {
-  const child = startChild(ctx, {
-    name: 'bare socket.io',
-    script: path.join(__dirname, 'servers', 'bare-socketio.js'),
-    execArgv: ['--expose-gc'],
-    env: baseEnv(),
-  });
-  const { port } = await child.request<{ port: number }>(undefined, 'listening', 10_000);
-  return { child, url: `http://127.0.0.1:${port}` };
-}
+const startBare = (ctx: BenchContext) =>
+  startListeningServer(ctx, { name: 'bare socket.io', script: 'bare-socketio.js', execArgv: ['--expose-gc'] });
 
 async function startClients(ctx: BenchContext, index: number): Promise<Child> {
   const child = startChild(ctx, {
     name: `clients ${index + 1}`,
-    script: path.join(__dirname, 'servers', 'ws-clients.js'),
+    script: benchServer('ws-clients.js'),
     env: baseEnv(),
   });
   await child.request(undefined, 'ready', 10_000);
@@ -631,7 +572,7 @@ async function waitingSocketsGauge(url: string): Promise<number | null> {
  * which also counts anyone else using this Redis). Ticks are counted by their GETRANGE (one per room and tick).
  */
 async function idleWindow(ctx: BenchContext, ws: Child, redis: BenchRedis, seconds: number, tickMs: number) {
-  const counts = async () => (await ws.request<{ counts: Record<string, number> }>({ type: 'redis-counts?' }, 'redis-counts')).counts;
+  const counts = () => redisCounts(ws);
   const pid = ws.process.pid as number;
   const c0 = await counts();
   const s0 = await serverCounters(redis.client);

@@ -1,6 +1,55 @@
-/** CPU time of processes the benchmark did not start (PostgreSQL's backends), from /proc. */
+/**
+ * CPU time of what a benchmark measures: this process (the load generator), Redis (INFO), the children it started,
+ * and processes it did not start (PostgreSQL's backends), from /proc.
+ */
 import fs from 'node:fs';
-import { processCpuSeconds } from './processes';
+import { processCpuSeconds, type Child } from './processes';
+import { redisCpuSeconds, type BenchRedis } from './services';
+
+export interface CpuReading {
+  /** performance.now() when read. */
+  at: number;
+  self: number;
+  redis: number;
+  postgres: Map<number, number> | null;
+  children: Record<string, number | null>;
+}
+
+/** CPU seconds used so far by this process, Redis, the given children and (with `postgres`) PostgreSQL. */
+export async function cpuReading(
+  redis: BenchRedis,
+  children: Record<string, Child>,
+  options: { postgres?: boolean } = {},
+): Promise<CpuReading> {
+  const self = process.cpuUsage();
+  return {
+    at: performance.now(),
+    self: (self.user + self.system) / 1e6,
+    redis: await redisCpuSeconds(redis.client),
+    postgres: options.postgres ? namedProcessesCpu('postgres') : null,
+    children: Object.fromEntries(
+      Object.entries(children).map(([name, c]) => [name, c.process.pid ? processCpuSeconds(c.process.pid) : null]),
+    ),
+  };
+}
+
+/** CPU seconds each process used between two readings (null where unknown), and the wall time between them. */
+export interface CpuUse {
+  seconds: number;
+  cpu: Record<string, number | null>;
+}
+
+/** From two readings: this process under `selfName`, `redis`, `postgres` (when read), and each child by its name. */
+export function cpuBetween(a: CpuReading, b: CpuReading, selfName: string): CpuUse {
+  const cpu: Record<string, number | null> = { [selfName]: b.self - a.self, redis: b.redis - a.redis };
+  const postgres = namedProcessesCpuDelta(a.postgres, b.postgres);
+  if (postgres !== null) cpu.postgres = postgres;
+  for (const [name, before] of Object.entries(a.children)) {
+    const after = b.children[name];
+    cpu[name] = before === null || after === null || after === undefined ? null : after - before;
+  }
+  return { seconds: (b.at - a.at) / 1000, cpu };
+}
 
 /** CPU seconds used so far by each process (by pid) whose command name is `name`; null where /proc is unreadable. */
 export function namedProcessesCpu(name: string): Map<number, number> | null {

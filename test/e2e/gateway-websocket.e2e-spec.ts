@@ -185,6 +185,14 @@ describe('gateway WebSocket upgrades', () => {
     return token!;
   }
 
+  /** An admission whose origin may be down: the token from the gateway's answer, whatever the origin said. */
+  async function admitted(id: string): Promise<string> {
+    const res = await fetch(`${gateway.url}/${id}/page`, { headers: { accept: 'application/json' } });
+    const token = res.headers.get('x-tidegate-token');
+    expect(token).toMatch(/^ey/);
+    return token!;
+  }
+
   const ticketsOf = (id: string) => redis.client.get(redis.keys.room(id).tickets);
 
   it('tunnels an admitted socket to the origin: text and binary both ways, the handshake headers and X-Forwarded-*', async () => {
@@ -306,12 +314,15 @@ describe('gateway WebSocket upgrades', () => {
     expect(await ticketsOf(id)).toBe('1');
   });
 
-  it('lets anyone through to a suspended room', async () => {
-    const id = await createRoom({ suspended: true });
-    const client = await connect(`${wsUrl}/${id}/socket`);
+  it('in a suspended room, keeps tunnelling admitted sessions and refuses upgrades without one (no ticket taken)', async () => {
+    const id = await createRoom({ totalActiveUsers: 5 });
+    const token = await admit(id);
+    await rooms.write(id, { ...ROOM_DEFAULTS, newUsersPerMinute: 600_000, totalActiveUsers: 5, suspended: true });
+    const client = await connect(`${wsUrl}/${id}/socket`, { 'x-tidegate-token': token });
     expect((await client.next()).data.toString()).toBe('hello from the origin');
     client.ws.close();
     await client.closed;
+    expect((await refusal(`${wsUrl}/${id}/socket`)).status).toBe(401);
     expect(await ticketsOf(id)).toBeNull();
   });
 
@@ -320,8 +331,8 @@ describe('gateway WebSocket upgrades', () => {
     const declined = await refusal(`${wsUrl}/${id}/declined`, { 'x-tidegate-token': await admit(id) });
     expect(declined).toMatchObject({ status: 403, body: 'no, ta.' });
 
-    const dead = await createRoom({ suspended: true }, `http://127.0.0.1:${await freePort()}`);
-    const down = await refusal(`${wsUrl}/${dead}/socket`);
+    const dead = await createRoom({ totalActiveUsers: 5, queueingMethod: 'passthrough' }, `http://127.0.0.1:${await freePort()}`);
+    const down = await refusal(`${wsUrl}/${dead}/socket`, { 'x-tidegate-token': await admitted(dead) });
     expect(down.status).toBe(502);
   });
 
@@ -332,11 +343,12 @@ describe('gateway WebSocket upgrades', () => {
   });
 
   it('ends open tunnels when the gateway shuts down, without holding up its close', async () => {
-    const id = await createRoom({ suspended: true });
+    const id = await createRoom({ totalActiveUsers: 5 });
+    const token = await admit(id);
     const extra = await startGateway(env);
     try {
       await waitFor(() => extra.app.get(RoomRegistry).get(id) !== null, 5000, 'the second gateway to load the room');
-      const client = await connect(`${extra.url.replace(/^http/, 'ws')}/${id}/socket`);
+      const client = await connect(`${extra.url.replace(/^http/, 'ws')}/${id}/socket`, { 'x-tidegate-token': token });
       expect((await client.next()).data.toString()).toBe('hello from the origin');
       const started = Date.now();
       await extra.close();

@@ -128,6 +128,25 @@ describe('rooms, live', () => {
     expect((await admin('GET', '/admin/rooms/Bad_Id/status')).status).toBe(400);
   });
 
+  it('deletes a room with its line and sessions: a room re-created with the same id starts clean', async () => {
+    const body = { id: 'reborn', paths: ['/reborn/*'], total_active_users: 1 };
+    await createRoom(body);
+    await waitFor(() => gateways.every((g) => g.app.get(RoomRegistry).get('reborn') !== null), 2000, 'the room to load');
+    expect((await visit(gateways[0]!, '/reborn/x', device())).headers.get('x-origin')).toBe('fake');
+    for (let i = 1; i <= 3; i++) expect(await (await visit(gateways[1]!, '/reborn/x', device())).json()).toMatchObject({ position: i });
+
+    expect((await admin('DELETE', '/admin/rooms/reborn')).body.live).toBe(true);
+    await waitFor(() => gateways.every((g) => g.app.get(RoomRegistry).get('reborn') === null), 2000, 'the gateways to drop the room');
+    await createRoom(body);
+    await waitFor(() => gateways.every((g) => g.app.get(RoomRegistry).get('reborn') !== null), 2000, 'the room to load again');
+
+    // No sessions inherited: the first visitor goes in; no tickets inherited: the next one is #1 with ticket 1.
+    expect((await visit(gateways[0]!, '/reborn/x', device())).headers.get('x-origin')).toBe('fake');
+    const next = (await (await visit(gateways[1]!, '/reborn/x', device())).json()) as Json;
+    expect(next).toMatchObject({ inWaitingRoom: true, position: 1 });
+    expect(String(next.ticket).split('.')[1]).toBe('1');
+  });
+
   it('refuses a path pattern another room protects already (409), naming the room', async () => {
     await createRoom({ id: 'owner', paths: ['/owned/*', '/checkout'] });
     const clash = await admin('POST', '/admin/rooms', { id: 'intruder', origin_url: origin.url, paths: ['/checkout'] });

@@ -102,7 +102,24 @@ describe('live positions over two ws processes', () => {
       if (next) await waitFor(() => next.positions.at(-1) === 1, 5000, `ticket ${next.number} to reach #1`);
       holder = client.admitted[0]!.token;
     }
-    await new Promise((r) => setTimeout(r, 300)); // any late duplicate would arrive now
+    // Proof that no late duplicate is on its way: each ws process admits one more ticket in a later tick (work for
+    // earlier tickets was over by then), and every client's heartbeat is answered (a socket's events arrive in order).
+    for (const server of ws) {
+      const probe = (await arrive()).body.ticket as string;
+      const seen: { placed: boolean; token?: string } = { placed: false };
+      const socket = io(server.url, { auth: { ticket: probe, room: ROOM }, transports: ['websocket'], reconnection: false });
+      socket.on('position.v1', () => (seen.placed = true));
+      socket.on('admitted.v1', (a: { token: string }) => (seen.token = a.token));
+      try {
+        await waitFor(() => seen.placed, 5000, 'the probe to get its place');
+        await leave(holder);
+        await waitFor(() => seen.token !== undefined, 5000, 'the probe to be admitted');
+        holder = seen.token!;
+      } finally {
+        socket.disconnect();
+      }
+    }
+    await Promise.all(clients.map((c) => c.socket.timeout(5000).emitWithAck('heartbeat.v1')));
 
     for (const c of clients) {
       const sorted = [...c.positions].sort((a, b) => b - a);

@@ -1,0 +1,160 @@
+/**
+ * What people already waiting in a room notice when an SRE switches its mode: a gateway and a ws process share one
+ * Redis; some wait by polling the JSON status, some over socket.io.
+ * - `passthrough`: the line drains, everyone waiting goes in (issue 9, defect 4).
+ * - `suspended`: waiting sockets are told at once (`roomPaused.v1`, reason `suspended`), newcomers get the waiting
+ *   JSON saying so instead of walking in, and when it reopens the line moves on in order (issue 9, defect 5).
+ */
+import { io, type Socket } from 'socket.io-client';
+import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
+import { RoomRepository } from '@tidegate/database';
+import { RoomConfigStore } from '@tidegate/redis';
+import { RoomRegistry } from '../../apps/gateway/src/admission/room-registry';
+import { startGateway, startWs, type RunningApp } from '../support/apps';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startFakeOrigin, type FakeOrigin } from '../support/origin';
+import { waitFor } from '../support/processes';
+import { createTestRedis, type TestRedis } from '../support/redis';
+
+type Json = Record<string, unknown>;
+
+interface Waiter {
+  ticket: string;
+  socket: Socket;
+  events: Array<[string, unknown]>;
+}
+
+describe('room modes, as the people waiting notice them', () => {
+  let db: TestDatabase;
+  let redis: TestRedis;
+  let origin: FakeOrigin;
+  let gateway: RunningApp;
+  let ws: RunningApp;
+  let rooms: RoomConfigStore;
+  const sockets: Socket[] = [];
+  let seq = 0;
+
+  beforeAll(async () => {
+    [db, redis, origin] = await Promise.all([createTestDatabase(), createTestRedis(), startFakeOrigin()]);
+    const base = { databaseUrl: db.url, redisPrefix: redis.prefix };
+    [gateway, ws] = await Promise.all([
+      startGateway({ ...base, extra: { RELEASE_INTERVAL_MS: '100', ROOMS_REFRESH_MS: '100', THROTTLE_LIMIT: '100000' } }),
+      startWs({ ...base, extra: { WS_TICK_MS: '100', WS_POSITION_INTERVAL_MS: '100' } }),
+    ]);
+    rooms = new RoomConfigStore(redis.client, redis.keys);
+  });
+
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await Promise.all([gateway?.close(), ws?.close()]);
+    await origin?.close();
+    await redis?.cleanup();
+    await db?.drop();
+  });
+
+  const settingsOf = (changes: Partial<RoomSettings>): RoomSettings => ({
+    ...ROOM_DEFAULTS,
+    totalActiveUsers: 1,
+    newUsersPerMinute: 600_000,
+    ...changes,
+  });
+
+  /** Creates a full room (one place, taken) as the admin API does, and waits for the gateway to serve it. */
+  async function fullRoom(): Promise<{ id: string; holderToken: string }> {
+    const id = `modes-${++seq}`;
+    const settings = settingsOf({});
+    await gateway.app.get(RoomRepository).create({ id, name: id, originUrl: origin.url, paths: [`/${id}/*`], ...settings });
+    await rooms.write(id, settings);
+    await waitFor(() => gateway.app.get(RoomRegistry).get(id) !== null, 5000, 'the gateway to load the room');
+    const first = await visit(id);
+    expect(first.headers.get('x-origin')).toBe('fake');
+    return { id, holderToken: first.headers.get('x-tidegate-token')! };
+  }
+
+  /** Changes a room's settings as the admin API does (PostgreSQL, then the hot copy and the version bump). */
+  async function change(id: string, changes: Partial<RoomSettings>): Promise<void> {
+    await gateway.app.get(RoomRepository).update(id, changes);
+    await rooms.write(id, settingsOf(changes));
+    await waitFor(
+      () => Object.entries(changes).every(([k, v]) => gateway.app.get(RoomRegistry).get(id)?.settings[k as keyof RoomSettings] === v),
+      5000,
+      'the gateway to apply the change',
+    );
+  }
+
+  const visit = (id: string, headers: Record<string, string> = {}) =>
+    fetch(`${gateway.url}/${id}/page`, { headers: { accept: 'application/json', ...headers } });
+  const poll = async (id: string, ticket: string) =>
+    (await (await fetch(`${gateway.url}/rooms/${id}/status`, { headers: { 'x-tidegate-ticket': ticket } })).json()) as Json;
+
+  async function waitingTicket(id: string): Promise<string> {
+    const body = (await (await visit(id)).json()) as Json;
+    expect(body.inWaitingRoom).toBe(true);
+    return body.ticket as string;
+  }
+
+  async function socketWaiter(id: string): Promise<Waiter> {
+    const ticket = await waitingTicket(id);
+    const events: Array<[string, unknown]> = [];
+    const socket = io(ws.url, { auth: { ticket, room: id }, transports: ['websocket'], reconnection: false });
+    sockets.push(socket);
+    socket.onAny((event: string, payload: unknown) => events.push([event, payload]));
+    await waitFor(() => events.some(([e]) => e === 'position.v1'), 5000, 'the socket to get its place');
+    return { ticket, socket, events };
+  }
+
+  const got = (w: Waiter, event: string) => w.events.filter(([e]) => e === event).map(([, p]) => p);
+
+  it('lets everyone already waiting in when the room switches to passthrough, over the JSON poll and the socket', async () => {
+    const { id } = await fullRoom();
+    const poller = await waitingTicket(id);
+    const live = await socketWaiter(id);
+    const pollerLater = await waitingTicket(id);
+    expect((await poll(id, poller)).inWaitingRoom).toBe(true);
+
+    await change(id, { queueingMethod: 'passthrough' });
+
+    let admitted: Json = {};
+    await waitFor(
+      async () => {
+        admitted = await poll(id, poller);
+        return admitted.inWaitingRoom === false;
+      },
+      5000,
+      'the polling waiter to be let in',
+    );
+    expect(admitted.token).toMatch(/^ey/);
+    await waitFor(() => got(live, 'admitted.v1').length === 1, 5000, 'the socket waiter to be let in');
+    await waitFor(async () => (await poll(id, pollerLater)).inWaitingRoom === false, 5000, 'the last waiter to be let in');
+    // A newcomer walks straight in.
+    expect((await visit(id)).headers.get('x-origin')).toBe('fake');
+  });
+
+  it('tells waiting sockets the room is suspended, keeps newcomers out behind them, and moves on in order when it reopens', async () => {
+    const { id, holderToken } = await fullRoom();
+    const first = await socketWaiter(id);
+    const second = await socketWaiter(id);
+
+    await change(id, { suspended: true });
+    for (const w of [first, second]) {
+      await waitFor(() => got(w, 'roomPaused.v1').length > 0, 5000, 'the socket to be told the room is suspended');
+      expect(got(w, 'roomPaused.v1')).toEqual([{ reason: 'suspended', message: null }]);
+    }
+
+    // A newcomer does not walk in: it gets the waiting JSON, which says the room is suspended, and a place behind.
+    const newcomer = await visit(id);
+    expect(newcomer.headers.get('x-origin')).toBeNull();
+    const body = (await newcomer.json()) as Json;
+    expect(body).toMatchObject({ inWaitingRoom: true, suspended: true, position: 3 });
+    // The session admitted before the suspension goes on.
+    expect((await visit(id, { 'x-tidegate-token': holderToken })).headers.get('x-origin')).toBe('fake');
+
+    // Reopened: the sockets hear it, and the place the holder frees goes to the first in line.
+    await change(id, { suspended: false });
+    await waitFor(() => got(first, 'roomResumed.v1').length === 1, 5000, 'the socket to be told the room reopened');
+    await fetch(`${gateway.url}/rooms/${id}/leave`, { method: 'POST', headers: { 'x-tidegate-token': holderToken } });
+    await waitFor(() => got(first, 'admitted.v1').length === 1, 5000, 'the first in line to be let in');
+    expect(got(second, 'admitted.v1')).toEqual([]);
+    expect((await poll(id, body.ticket as string)).inWaitingRoom).toBe(true);
+  });
+});

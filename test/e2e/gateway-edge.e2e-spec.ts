@@ -18,6 +18,8 @@ import { waitFor } from '../support/processes';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
 const THROTTLE_LIMIT = 20;
+/** A room that admits everyone at once (still counted): nothing but the edge's own checks stands in the way. */
+const EVERYONE_IN = { queueingMethod: 'passthrough', totalActiveUsers: 100_000 } as const;
 /** Where the waiting page is told to open its socket (nothing needs to listen there for these tests). */
 const WS_PUBLIC_URL = 'http://127.0.0.1:39999';
 
@@ -147,7 +149,7 @@ describe('the gateway edge', () => {
     ];
 
     it('refuses them over HTTP with a 400 that says why, before the origin sees them', async () => {
-      const id = await createRoom({ suspended: true }); // anyone passes: nothing but the path check stands in the way
+      const id = await createRoom(EVERYONE_IN); // anyone passes: nothing but the path check stands in the way
       const before = origin.seen.length;
       for (const path of paths(id)) {
         const res = await raw(gateway.url, path, { headers: device('dots-http') });
@@ -176,10 +178,13 @@ describe('the gateway edge', () => {
     });
 
     it('refuses them on WebSocket upgrades the same way, without tunnelling them to the origin', async () => {
-      const id = await createRoom({ suspended: true });
+      const id = await createRoom(EVERYONE_IN);
+      // A live admission: without the path check these upgrades would be tunnelled to the origin.
+      const token = (await fetch(`${gateway.url}/${id}/in`, { headers: device('dots-upgrade') })).headers.get('x-tidegate-token') ?? '';
+      expect(token).toMatch(/^ey/);
       const before = origin.seen.length;
       for (const path of paths(id)) {
-        const res = await raw(gateway.url, path, { upgrade: true });
+        const res = await raw(gateway.url, path, { upgrade: true, headers: { 'x-tidegate-token': token } });
         expect({ path, status: res.status }).toEqual({ path, status: 400 });
         const body = JSON.parse(res.body) as { statusCode: number; error: string; message: string };
         expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
@@ -187,13 +192,13 @@ describe('the gateway edge', () => {
       }
       expect(origin.seen.slice(before)).toEqual([]);
       // An ordinary path still reaches the origin's handshake (which refuses it with 403, as this origin does).
-      expect((await raw(gateway.url, `/${id}/socket`, { upgrade: true })).status).toBe(403);
+      expect((await raw(gateway.url, `/${id}/socket`, { upgrade: true, headers: { 'x-tidegate-token': token } })).status).toBe(403);
       expect(origin.seen.at(-1)).toMatchObject({ url: `/${id}/socket`, upgrade: true });
     });
   });
 
   it('passes a 1.5 MB upload sent with Expect: 100-continue on to the origin', async () => {
-    const id = await createRoom({ suspended: true });
+    const id = await createRoom(EVERYONE_IN);
     const size = 1_500_000;
     const { hostname, port } = new URL(gateway.url);
     const answer = await new Promise<RawResponse & { continued: boolean }>((resolve, reject) => {
@@ -276,7 +281,7 @@ describe('the gateway edge', () => {
     });
 
     it('does not touch what the origin answers', async () => {
-      const id = await createRoom({ suspended: true });
+      const id = await createRoom(EVERYONE_IN);
       const res = await fetch(`${gateway.url}/${id}/page`, { headers: device('origin') });
       expect(res.headers.get('x-origin')).toBe('fake');
       expect(res.headers.get('content-security-policy')).toBeNull();
@@ -285,7 +290,7 @@ describe('the gateway edge', () => {
 
   describe('throttling', () => {
     it('answers a browser over its limit with a small HTML page, an app with JSON, both with the rate-limit headers', async () => {
-      const id = await createRoom({ suspended: true });
+      const id = await createRoom(EVERYONE_IN);
       const headers = device('over-limit');
       for (let i = 0; i < THROTTLE_LIMIT; i++) expect((await fetch(`${gateway.url}/${id}/x`, { headers })).status).toBe(200);
 
@@ -314,7 +319,7 @@ describe('the gateway edge', () => {
     });
 
     it('answers a malformed X-Device-Id with a 400 naming the header and its format', async () => {
-      const id = await createRoom({ suspended: true });
+      const id = await createRoom(EVERYONE_IN);
       const before = origin.seen.length;
       for (const bad of ['short', 'has space inside', 'x'.repeat(129), 'bad!chars$here', 'dev-1,dev-2']) {
         for (const path of [`/${id}/x`, '/.well-known/jwks.json']) {

@@ -5,7 +5,8 @@
 export const QUEUEING_METHODS = ['fifo', 'passthrough', 'reject'] as const;
 /**
  * - `fifo`: when the origin is full, arrivals take a ticket and are admitted in arrival order.
- * - `passthrough`: everyone is admitted at once (sessions are still counted); for testing and emergencies.
+ * - `passthrough`: everyone is admitted at once (sessions are still counted), and the line drains: those already
+ *   waiting go in; for testing and emergencies.
  * - `reject`: when the origin is full, arrivals are refused (503) instead of queued.
  */
 export type QueueingMethod = (typeof QUEUEING_METHODS)[number];
@@ -20,7 +21,10 @@ export interface RoomSettings {
   queueingMethod: QueueingMethod;
   /** Emergency brake: queue everyone, admit nobody (sessions already admitted continue). */
   queueAll: boolean;
-  /** The waiting room is off: every request passes straight to the origin, nothing is counted. */
+  /**
+   * The room is closed for now: nobody new is admitted (sessions already admitted continue); newcomers take a place
+   * in line behind those waiting, and everyone waiting is told the room is suspended until it reopens.
+   */
   suspended: boolean;
   /** The wait a room is meant to keep under; the scheduler paces waves by it. */
   maxWaitSeconds: number;

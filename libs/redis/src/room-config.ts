@@ -64,7 +64,7 @@ export class RoomConfigStore {
     await this.redis.hset(this.keys.room(roomId).config, encodeRoomSettings(settings));
   }
 
-  /** Removes a room's hot copy (the room was deleted). Its queue keys expire or are cleaned by the releaser. */
+  /** Removes a room's hot copy (the room was deleted; AdmissionStore.forgetRoom deletes its other keys first). */
   async remove(roomId: string): Promise<void> {
     await this.redis.del(this.keys.room(roomId).config);
     await this.redis.incr(this.keys.roomsVersion);

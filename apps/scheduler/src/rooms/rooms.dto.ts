@@ -112,10 +112,12 @@ const DESCRIPTIONS = {
   session_duration_seconds: 'Idle timeout of a session, renewed by every request through the gate',
   max_wait_seconds: 'The wait the room is meant to keep under; the scheduler paces waves by it',
   queue_all: 'Emergency brake: queue everyone, admit nobody (admitted sessions continue)',
-  suspended: 'The waiting room is off: every request passes straight to the origin, nothing is counted',
+  suspended:
+    'The room is closed for now: nobody new is admitted (admitted sessions continue); newcomers take a place in line ' +
+    'and everyone waiting is told the room is suspended',
   queueing_method:
     'fifo: when the origin is full, arrivals wait in arrival order; passthrough: everyone is admitted (sessions are still ' +
-    'counted); reject: when the origin is full, arrivals are refused (503)',
+    'counted), and those already waiting go in at once; reject: when the origin is full, arrivals are refused (503)',
 };
 
 /** The defaults of a create, in API names (from ROOM_DEFAULTS). */

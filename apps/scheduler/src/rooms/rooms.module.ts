@@ -13,7 +13,8 @@ import { RoomsService } from './rooms.service';
     {
       provide: AdmissionStore,
       inject: [REDIS, RedisKeys],
-      // Only `leave` is used here; the grace period matters to check-ins, which the gateway handles.
+      // Only `leave` (revoking a session) and `forgetRoom` (deleting a room) are used here; the grace period matters to
+      // check-ins, which the gateway handles.
       useFactory: (redis: RedisClient, keys: RedisKeys) => new AdmissionStore(redis, keys, { graceMs: 60_000 }),
     },
   ],

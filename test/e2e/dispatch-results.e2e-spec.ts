@@ -111,7 +111,7 @@ describe('dispatch: provider results', () => {
     const id = await runCampaign('broken');
     await waitFor(async () => (await campaign(id)).status !== 'running', 30_000, 'the campaign to pause itself');
     const paused = await campaign(id);
-    expect(paused.status_reason).toMatch(/^paused automatically: \d+ of the last \d+ sends failed/);
+    expect(paused.status_reason).toMatch(/^paused automatically: \d+ of the last \d+ provider answers failed or asked for a retry/);
     const sentBefore = deliveriesByDevice(fakes, devices);
     expect([...sentBefore.values()].filter((n) => n > 0).length).toBeLessThan(200);
   });

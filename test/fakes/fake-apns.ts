@@ -143,6 +143,11 @@ export class FakeApns {
     this.failures.set(deviceToken, failure, times);
   }
 
+  /** Every scripted failure ends (an outage is over). */
+  clearFailures(): void {
+    this.failures.clear();
+  }
+
   /** From now on, provider tokens issued before the current second (fake clock) are answered ExpiredProviderToken. */
   expireProviderTokens(): void {
     this.expiredBeforeIat = Math.floor(this.clock() / 1000);

@@ -281,6 +281,11 @@ export class FakeFcm {
     this.failures.set(token, failure, times);
   }
 
+  /** Every scripted failure ends (an outage is over). */
+  clearFailures(): void {
+    this.failures.clear();
+  }
+
   /** Retry-After sent with 429 and 503 answers (seconds or an HTTP date); default none. */
   retryAfter: string | undefined;
 

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AdminAuthModule } from '@tidegate/auth';
 import type { SchedulerConfig, SchedulerRole } from '@tidegate/config';
-import { DatabaseInputErrorFilter, DatabaseModule } from '@tidegate/database';
+import { DatabaseErrorFilter, DatabaseModule } from '@tidegate/database';
 import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observability';
 import { RedisModule } from '@tidegate/redis';
 import { ApiKeysModule } from './api-keys/api-keys.module';
@@ -41,8 +41,8 @@ export class SchedulerModule {
         ...(workers ? [DispatchModule.forRoot(config)] : []),
         ...(api ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule, TuningModule] : []),
       ],
-      // A value PostgreSQL refuses as data (out of range, a NUL byte) is a 400, not a 500.
-      providers: [{ provide: APP_FILTER, useClass: DatabaseInputErrorFilter }],
+      // PostgreSQL out of reach is a 503 with Retry-After; a value it refuses as data (out of range, a NUL byte) a 400.
+      providers: [{ provide: APP_FILTER, useClass: DatabaseErrorFilter }],
     };
   }
 }

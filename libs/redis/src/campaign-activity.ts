@@ -1,8 +1,8 @@
 /**
  * What a running campaign's sender waits for right now (a wave held for its room's pressure, the send window, an
  * earlier wave), kept in Redis so the admin API shows it live while it lasts. One writer (the planner) and one
- * reader (`read`, which validates what it finds). Each hold expires on its own a little after the planner last
- * renewed it, so a planner that died leaves no stale "held".
+ * reader (`read`, which validates what it finds). Each hold expires on its own a little after the planner meant to
+ * look again, so a planner that died leaves no stale "held".
  */
 import type { RedisClient } from './connection';
 import type { RedisKeys } from './keys';
@@ -32,12 +32,17 @@ export class CampaignActivityStore {
    * Records (or renews) a hold. Returns the hold in force before: null, or one with another reason or wave, means
    * this hold is new (the caller writes it on the timeline); `since` is kept while the reason and wave stay the same.
    */
-  async hold(campaignId: string, next: Omit<CampaignActivity, 'state' | 'since'>, now: number): Promise<CampaignActivity | null> {
+  async hold(
+    campaignId: string,
+    next: Omit<CampaignActivity, 'state' | 'since'>,
+    now: number,
+    ttlMs = ACTIVITY_TTL_MS,
+  ): Promise<CampaignActivity | null> {
     const key = this.keys.campaign(campaignId).activity;
     const previous = parseActivity(await this.redis.get(key));
     const same = previous !== null && previous.reason === next.reason && previous.wave === next.wave;
     const value: CampaignActivity = { state: 'held', ...next, since: same ? previous.since : now };
-    await this.redis.set(key, JSON.stringify(value), 'PX', ACTIVITY_TTL_MS);
+    await this.redis.set(key, JSON.stringify(value), 'PX', Math.max(1, Math.ceil(ttlMs)));
     return previous;
   }
 

@@ -25,7 +25,7 @@ describe('DispatchStore (Redis)', () => {
 
   const stats = (campaignId: string) => redis.client.hgetall(redis.keys.campaign(campaignId).stats);
   const sent = (deviceId: string, provider = 'fcm'): RecordedOutcome => ({ deviceId, outcome: 'sent', provider });
-  const other = (deviceId: string, outcome: 'invalid' | 'failed' | 'inactive' | 'held'): RecordedOutcome => ({ deviceId, outcome });
+  const other = (deviceId: string, outcome: Exclude<RecordedOutcome['outcome'], 'sent'>): RecordedOutcome => ({ deviceId, outcome });
   const bit = (key: string, id: number) => redis.client.getbit(key, id);
 
   it('keeps every key of one script in one Cluster slot', () => {
@@ -79,7 +79,7 @@ describe('DispatchStore (Redis)', () => {
         [sent('1', 'fcm'), sent('2', 'apns'), sent('3', 'fcm'), other('4', 'invalid'), other('5', 'failed'), other('6', 'inactive')],
         WINDOW,
       );
-      expect(first).toEqual({ settled: 6, targeted: 6, lastWave: 1, recentTotal: 4, recentFailed: 1, counted: 6 });
+      expect(first).toEqual({ settled: 6, targeted: 6, lastWave: 1, recentTotal: 5, recentFailed: 1, recentInvalid: 1, counted: 6 });
       expect(await stats(c)).toMatchObject({
         sent: '3',
         'sent:fcm': '2',
@@ -156,7 +156,35 @@ describe('DispatchStore (Redis)', () => {
       expect(isCampaignDone(last)).toBe(true);
     });
 
-    it('halves the error-rate window when it passes its size, counting sends and failures only', async () => {
+    it('takes failed recipients out of the ledger to be sent again: transient ones on resume, every failure on resend', async () => {
+      const c = randomUUID();
+      await store.planned(c, 1, 5, true);
+      await store.record(
+        c,
+        1,
+        [sent('1'), other('2', 'failed'), other('3', 'failed_transient'), other('4', 'invalid'), other('5', 'failed_transient')],
+        WINDOW,
+      );
+      expect(await store.summary(c)).toEqual({ settled: 5, targeted: 5, lastWave: 1 });
+      expect(await store.hasFailures(c, 'transient')).toBe(true);
+
+      // A resume: only the transient ones come back; their failure is undone in the counters.
+      expect(await store.reopen(c, 1, 'transient', ['1', '2', '3', '4', '5'])).toEqual(['3', '5']);
+      expect(await stats(c)).toMatchObject({ failed: '1', 'w1:failed': '1', settled: '3', 'w1:settled': '3', resent: '2' });
+      expect(await store.unsettled(c, ['1', '2', '3', '4', '5'])).toEqual(['3', '5']);
+      expect(await store.hasFailures(c, 'transient')).toBe(false);
+      // Asking again reopens nothing (idempotent).
+      expect(await store.reopen(c, 1, 'transient', ['3', '5'])).toEqual([]);
+
+      // Sent this time: counted once as sent.
+      await store.record(c, 1, [sent('3'), sent('5')], WINDOW);
+      expect(await stats(c)).toMatchObject({ sent: '3', failed: '1', settled: '5' });
+      // The resend route: every failure (not the invalid token, not the sent ones).
+      expect(await store.reopen(c, 1, 'failed', ['1', '2', '3', '4', '5'])).toEqual(['2']);
+      expect(await store.summary(c)).toEqual({ settled: 4, targeted: 5, lastWave: 1 });
+    });
+
+    it("halves the guards' window when it passes its size, counting provider answers only (sent, failed, invalid, retried)", async () => {
       const c = randomUUID();
       const batch: RecordedOutcome[] = [
         ...['1', '2', '3', '4', '5', '6', '7', '8'].map((id) => sent(id)),
@@ -165,22 +193,24 @@ describe('DispatchStore (Redis)', () => {
         other('13', 'inactive'),
         other('14', 'held'),
       ];
-      // 8 sent + 3 failed = 11 > 10: halved (rounded down) to 5 and 1.
-      expect(await store.record(c, 1, batch, 10)).toMatchObject({ recentTotal: 5, recentFailed: 1, counted: 13 });
-      expect(await stats(c)).toMatchObject({ recent_total: '5', recent_failed: '1' });
-      expect(await store.record(c, 1, [other('15', 'failed'), other('16', 'failed')], 10)).toMatchObject({
-        recentTotal: 7,
-        recentFailed: 3,
-      });
+      // 8 sent + 3 failed + 1 invalid = 12 > 10: halved (rounded down) to 6, 1 and 0.
+      expect(await store.record(c, 1, batch, 10)).toMatchObject({ recentTotal: 6, recentFailed: 1, recentInvalid: 0, counted: 13 });
+      expect(await stats(c)).toMatchObject({ recent_total: '6', recent_failed: '1', recent_invalid: '0' });
+      expect(await store.record(c, 1, [other('15', 'failed')], 10)).toMatchObject({ recentTotal: 7, recentFailed: 2 });
+      // A retry is no outcome (nothing settled, counted every time) but the guards count it as a failure.
+      expect(await store.record(c, 1, [other('16', 'retrying')], 10)).toMatchObject({ recentTotal: 8, recentFailed: 3, counted: 0 });
+      expect(await store.unsettled(c, ['16'])).toEqual(['16']);
+      expect(await store.record(c, 1, [other('16', 'failed')], 10)).toMatchObject({ recentTotal: 9, recentFailed: 4 });
+      expect(await store.record(c, 1, [other('16', 'failed')], 10)).toMatchObject({ recentTotal: 9, recentFailed: 4, counted: 0 });
       // Exactly the window size is kept as it is.
       expect(
         await store.record(
           c,
           1,
-          ['17', '18', '19'].map((id) => sent(id)),
+          ['17'].map((id) => sent(id)),
           10,
         ),
-      ).toMatchObject({ recentTotal: 10, recentFailed: 3 });
+      ).toMatchObject({ recentTotal: 10, recentFailed: 4 });
       await store.resetErrorWindow(c);
       expect(await store.record(c, 1, [other('20', 'failed')], 10)).toMatchObject({ recentTotal: 1, recentFailed: 1 });
     });

@@ -1,13 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Logger, NotFoundException, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireRole, generateApiKey, type Caller } from '@tidegate/auth';
+import { RequireRole, VerifiedKeyCache, generateApiKey, type Caller } from '@tidegate/auth';
 import { ApiKeyRepository } from '@tidegate/database';
 import { ApiKeyView, CallerView, CreateApiKeyDto, CreatedApiKeyView } from './api-keys.dto';
 
 @ApiTags('api-keys')
 @Controller('admin')
 export class ApiKeysController {
-  constructor(private readonly keys: ApiKeyRepository) {}
+  private readonly logger = new Logger(ApiKeysController.name);
+
+  constructor(
+    private readonly keys: ApiKeyRepository,
+    private readonly verified: VerifiedKeyCache,
+  ) {}
 
   @Get('whoami')
   @RequireRole('viewer')
@@ -38,11 +43,15 @@ export class ApiKeysController {
   @Delete('api-keys/:id')
   @HttpCode(200)
   @RequireRole('sre')
-  @ApiOperation({ summary: 'Revoke an API key; it stops working at once' })
+  @ApiOperation({ summary: 'Revoke an API key; it stops working at once (also while PostgreSQL is out of reach)' })
   @ApiOkResponse({ type: ApiKeyView })
   async revoke(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string): Promise<ApiKeyView> {
     const revoked = await this.keys.revoke(id);
     if (!revoked) throw new NotFoundException(`no API key with id ${id}`);
+    await this.verified.forget(revoked.prefix).catch((err: unknown) => {
+      // It still expires within a minute, and PostgreSQL (which has the revocation) is asked first whenever it is up.
+      this.logger.warn(`could not drop revoked key tg_${revoked.prefix}_… from the verified-keys cache: ${String(err)}`);
+    });
     return revoked;
   }
 }

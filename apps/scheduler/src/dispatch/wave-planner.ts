@@ -4,7 +4,15 @@ import { RoomSnapshotStore } from '@tidegate/admission';
 import type { RoomSnapshot } from '@tidegate/contracts';
 import { DispatchRepository } from '@tidegate/database';
 import { batchJobId, chunk, nextWaveDue, planJobId, windowDelay } from '@tidegate/domain';
-import { CampaignActivityStore, DispatchStore, REDIS, RedisKeys, type CampaignActivity, type RedisClient } from '@tidegate/redis';
+import {
+  ACTIVITY_TTL_MS,
+  CampaignActivityStore,
+  DispatchStore,
+  REDIS,
+  RedisKeys,
+  type CampaignActivity,
+  type RedisClient,
+} from '@tidegate/redis';
 import type { StoredAudience } from '../campaigns/campaign-content';
 import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
 import { DispatchContext } from '../campaigns/lifecycle/dispatch-context';
@@ -20,8 +28,6 @@ import { DISPATCH_NOW, type Now } from './dispatch-now';
 export const WAVES_IN_FLIGHT = 2;
 /** How often a wave waiting for an earlier one (or for the room) looks again. */
 export const WAVE_POLL_MS = 500;
-/** A hold's live activity is renewed at least this often (a long wait for the window is taken in steps). */
-export const ACTIVITY_RENEW_MS = 2000;
 
 /** Why a wave is held, in words, with its figures: shown live in the campaign's status and kept on its timeline. */
 type Hold = Pick<CampaignActivity, 'reason' | 'message' | 'figures'>;
@@ -81,7 +87,7 @@ export class WavePlanner {
       const opens = windowDelay(content.schedule.sendWindow, new Date(now)).getTime();
       if (opens > now) {
         const window = content.schedule.sendWindow;
-        return this.hold(job, data, Math.min(opens, now + ACTIVITY_RENEW_MS), {
+        return this.hold(job, data, opens, {
           reason: 'window',
           message: `wave ${wave} waits for the send window${window ? ` (${window.start}-${window.end} ${window.timezone})` : ''}: it opens at ${new Date(opens).toISOString()}`,
           figures: { opens_at: new Date(opens).toISOString() },
@@ -208,7 +214,8 @@ export class WavePlanner {
    */
   private async hold(job: JobControl, data: JobPayload<'plan-wave'>, until: number, why: Hold): Promise<never> {
     const { campaignId, wave } = data;
-    const previous = await this.activity.hold(campaignId, { ...why, wave }, this.now());
+    // Shown until a little after the job looks again (a dead planner leaves no stale hold).
+    const previous = await this.activity.hold(campaignId, { ...why, wave }, this.now(), until - this.now() + ACTIVITY_TTL_MS);
     if (!previous || previous.reason !== why.reason || previous.wave !== wave) {
       await this.lifecycle.note(campaignId, 'held', 'planner', {
         reason: why.message,

@@ -106,6 +106,14 @@ export class CampaignLifecycle {
    * completed campaign runs again until they have an outcome; a paused one is resumed.
    */
   async resend(id: string, actor: Actor, reason?: string): Promise<{ campaign: Campaign; resent: number }> {
+    if (!(await this.store.hasFailures(id, 'failed'))) {
+      // Nothing failed: no change, but the same answers as a resend would give (404, 409) for the wrong campaign.
+      const current = await this.campaigns.findById(id);
+      if (!current) throw new NotFoundException(`no campaign with id ${id}`);
+      const decision = decide(current.status, 'resend', actor.kind);
+      if (!decision.ok) throw new ConflictException(`campaign ${id}: ${decision.message}`);
+      return { campaign: current, resent: 0 };
+    }
     const campaign = await this.apply(id, 'resend', actor, {
       reason: reason ?? `failed recipients sent again by ${actorName(actor)}`,
     });

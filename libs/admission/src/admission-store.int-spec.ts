@@ -186,6 +186,22 @@ describe('AdmissionStore (Redis)', () => {
     expect(await present.status(id, 3)).toMatchObject({ kind: 'waiting' });
   });
 
+  it('holds no place for a holder whose socket closed (away), who still gets it back on returning within the grace', async () => {
+    const present = new AdmissionStore(redis.client, redis.keys, { graceMs: 5_000, presenceMs: 2_000, claimWindowMs: 5_000 });
+    const id = await room({ totalActiveUsers: 1 });
+    const holder = await present.arrive(id);
+    await present.arrive(id); // ticket 1: connected, then the socket closes
+    await present.arrive(id); // ticket 2: still there
+    await present.away(id, 1);
+    if (holder.kind === 'admitted') await present.leave(id, { sessionId: holder.sessionId });
+    expect(await present.release(id, 900)).toMatchObject({ admitted: 1, parked: 1 });
+    expect(await present.status(id, 2)).toMatchObject({ kind: 'admitted' });
+    expect(await present.status(id, 1)).toEqual({ kind: 'waiting', position: 1 });
+    // Leaving for good from the parked state frees the kept place.
+    expect(await present.leave(id, { ticket: 1 })).toEqual({ ticketLeft: true, sessionEnded: false });
+    expect(await present.status(id, 1)).toEqual({ kind: 'expired' });
+  });
+
   it('forgets a deleted room: a room re-created with the same id starts with no sessions and no tickets', async () => {
     const id = await room({ totalActiveUsers: 1 });
     expect(await store.arrive(id)).toMatchObject({ kind: 'admitted' });

@@ -1,0 +1,43 @@
+import { decodeArrive, decodeLeave, decodeRelease, decodeStatus, decodeTouch } from './admission-results';
+
+describe('admission script results', () => {
+  it('decodes each answer of arrive and status into a named object', () => {
+    expect(decodeArrive(['admitted', 1700], 'sAbc')).toEqual({ kind: 'admitted', sessionId: 'sAbc', expiresAtMs: 1700 });
+    expect(decodeArrive(['ticket', 7, 3, 4], 'x')).toEqual({ kind: 'ticket', ticket: 7, position: 3 });
+    expect(decodeArrive(['rejected', 10], 'x')).toEqual({ kind: 'rejected', active: 10 });
+    expect(decodeArrive(['unknown'], 'x')).toEqual({ kind: 'unknown' });
+    expect(decodeStatus(['waiting', 2, 5, 9], 7)).toEqual({ kind: 'waiting', position: 2 });
+    expect(decodeStatus(['admitted', 1800], 7)).toEqual({ kind: 'admitted', sessionId: 't7', expiresAtMs: 1800 });
+    expect(decodeStatus(['expired'], 7)).toEqual({ kind: 'expired' });
+  });
+
+  it('decodes leave, touch and release', () => {
+    expect(decodeLeave([1, 0])).toEqual({ ticketLeft: true, sessionEnded: false });
+    expect(decodeTouch(0)).toBeNull();
+    expect(decodeTouch(-1)).toBeNull();
+    expect(decodeTouch(1234)).toBe(1234);
+    expect(decodeRelease([2, 1, 10, 20, 3, 5, 60, 4000, 99, 3, 1, 2])).toEqual({
+      admitted: 2,
+      skipped: 1,
+      serving: 10,
+      tickets: 20,
+      gone: 3,
+      active: 5,
+      admitsLastMinute: 60,
+      oldestTicketAgeMs: 4000,
+      nowMs: 99,
+      mode: 'passthrough',
+      parked: 1,
+      away: 2,
+    });
+    expect(decodeRelease([0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0])).toBeNull();
+  });
+
+  it('refuses a reply its contract does not allow, instead of reading it as another answer', () => {
+    expect(() => decodeArrive(['suspended'], 'x')).toThrow(/arrive answered \["suspended"\]/);
+    expect(() => decodeStatus(['waiting'], 1)).toThrow(/status/);
+    expect(() => decodeLeave([1])).toThrow(/leave/);
+    expect(() => decodeRelease([1, 2, 3])).toThrow(/release/);
+    expect(() => decodeRelease([0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0])).toThrow(/release/);
+  });
+});

@@ -1,6 +1,9 @@
 /**
- * What people already waiting in a room notice when an SRE switches its mode: a gateway and a ws process share one
- * Redis; some wait by polling the JSON status, some over socket.io.
+ * What people waiting in a room notice: a gateway and a ws process share one Redis; some wait by polling the JSON
+ * status, some over socket.io.
+ * - Someone whose socket closed holds no place: a freed place goes to the next one who is there, and the one who
+ *   went away gets their place back on returning within the grace period (issue 9, defect 6).
+ * When an SRE switches the room's mode:
  * - `passthrough`: the line drains, everyone waiting goes in (issue 9, defect 4).
  * - `suspended`: waiting sockets are told at once (`roomPaused.v1`, reason `suspended`), newcomers get the waiting
  *   JSON saying so instead of walking in, and when it reopens the line moves on in order (issue 9, defect 5).
@@ -24,7 +27,7 @@ interface Waiter {
   events: Array<[string, unknown]>;
 }
 
-describe('room modes, as the people waiting notice them', () => {
+describe('the waiting line, as the people in it notice it', () => {
   let db: TestDatabase;
   let redis: TestRedis;
   let origin: FakeOrigin;
@@ -93,8 +96,8 @@ describe('room modes, as the people waiting notice them', () => {
     return body.ticket as string;
   }
 
-  async function socketWaiter(id: string): Promise<Waiter> {
-    const ticket = await waitingTicket(id);
+  async function socketWaiter(id: string, ticket?: string): Promise<Waiter> {
+    ticket ??= await waitingTicket(id);
     const events: Array<[string, unknown]> = [];
     const socket = io(ws.url, { auth: { ticket, room: id }, transports: ['websocket'], reconnection: false });
     sockets.push(socket);
@@ -104,6 +107,23 @@ describe('room modes, as the people waiting notice them', () => {
   }
 
   const got = (w: Waiter, event: string) => w.events.filter(([e]) => e === event).map(([, p]) => p);
+
+  it('gives a freed place to the next one who is there, not to one whose socket closed, who gets it back on returning', async () => {
+    const { id, holderToken } = await fullRoom();
+    const gone = await socketWaiter(id);
+    const there = await socketWaiter(id);
+    gone.socket.disconnect(); // closed the tab, without leaving
+
+    await fetch(`${gateway.url}/rooms/${id}/leave`, { method: 'POST', headers: { 'x-tidegate-token': holderToken } });
+    await waitFor(() => got(there, 'admitted.v1').length === 1, 5000, 'the next one who is there to be let in');
+
+    // Back within the grace period: first in line again, and in at the next free place.
+    const back = await socketWaiter(id, gone.ticket);
+    expect(got(back, 'position.v1')).toEqual([{ position: 1, aheadOfYou: 0, etaSeconds: null }]);
+    const { token } = got(there, 'admitted.v1')[0] as { token: string };
+    await fetch(`${gateway.url}/rooms/${id}/leave`, { method: 'POST', headers: { 'x-tidegate-token': token } });
+    await waitFor(() => got(back, 'admitted.v1').length === 1, 5000, 'the one who came back to be let in');
+  });
 
   it('lets everyone already waiting in when the room switches to passthrough, over the JSON poll and the socket', async () => {
     const { id } = await fullRoom();

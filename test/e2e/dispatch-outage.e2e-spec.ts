@@ -82,7 +82,7 @@ describe('dispatch: outages and mistakes lose nobody', () => {
       to_status: 'paused',
       figures: { threshold: 0.5 },
     });
-    const figures = ((await timeline(id)).at(-1)?.figures ?? {}) as Record<string, number>;
+    const figures = (await timeline(id)).at(-1)?.figures as { recent_total: number; recent_failed: number };
     expect(figures.recent_failed / figures.recent_total).toBeGreaterThan(0.5);
 
     // The outage ends; a person resumes.

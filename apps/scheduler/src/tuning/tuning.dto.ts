@@ -60,12 +60,28 @@ export class ErrorRateDto {
     exclusiveMinimum: true,
     maximum: 1,
     example: 0.5,
-    description: 'A campaign whose recent failure rate (failed / (sent + failed)) goes above this fraction is paused',
+    description:
+      'A campaign whose recent failure rate goes above this fraction is paused: failures and retries (5xx, timeouts, 429) over every provider answer',
   })
   @OptionalNotNull()
   @IsNumber()
   threshold?: number;
-  @ApiPropertyOptional({ minimum: 1, example: 200, description: 'Results a campaign must have in the recent window before it is judged' })
+  @ApiPropertyOptional({
+    minimum: 0,
+    exclusiveMinimum: true,
+    maximum: 1,
+    example: 0.5,
+    description:
+      'A campaign whose recent invalid-token rate goes above this fraction is paused (a wrong APNs environment, rotated credentials)',
+  })
+  @OptionalNotNull()
+  @IsNumber()
+  invalid_threshold?: number;
+  @ApiPropertyOptional({
+    minimum: 1,
+    example: 200,
+    description: 'Provider answers a campaign must have in the recent window before either rate is judged',
+  })
   @OptionalNotNull()
   @IsNumber()
   min_sample?: number;
@@ -137,6 +153,7 @@ export class SettingsRateLimitsView {
 
 export class ErrorRateView {
   @ApiProperty() threshold!: number;
+  @ApiProperty() invalid_threshold!: number;
   @ApiProperty() min_sample!: number;
 }
 

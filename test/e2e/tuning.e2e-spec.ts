@@ -166,7 +166,11 @@ describe('admin API: run-time tuning', () => {
       ['a threshold of 0', { error_rate: { threshold: 0 } }, /^error_rate\.threshold: must be above 0 and at most 1/],
       ['a threshold above 1', { error_rate: { threshold: 1.5 } }, /^error_rate\.threshold: /],
       ['a minimum sample of 0', { error_rate: { min_sample: 0 } }, /^error_rate\.min_sample: must be at least 1/],
-      ['an invalid-token threshold above 1', { error_rate: { invalid_threshold: 2 } }, /^error_rate\.invalid_threshold: must be above 0 and at most 1/],
+      [
+        'an invalid-token threshold above 1',
+        { error_rate: { invalid_threshold: 2 } },
+        /^error_rate\.invalid_threshold: must be above 0 and at most 1/,
+      ],
       ['21 attempts', { max_attempts: 21 }, /^max_attempts: must be between 1 and 20/],
       ['a null attempt count', { max_attempts: null }, /^max_attempts must be a number/],
       ['a room pressure limit of 0', { room_pressure_limit: 0 }, /^room_pressure_limit: must be greater than 0/],

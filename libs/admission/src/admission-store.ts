@@ -50,11 +50,11 @@ export interface AdmissionOptions {
   graceMs: number;
   /**
    * A holder seen within the last one or two of these is present (there now). Defaults to the check-in interval
-   * (`checkInIntervalMs(graceMs)`), which is how often pollers check in and the ws app marks its sockets; never
-   * longer than graceMs.
+   * (`checkInIntervalMs(graceMs)`: how often pollers check in and the ws app marks its sockets) plus a second of slack
+   * for timers and round trips; never longer than graceMs.
    */
   presenceMs?: number;
-  /** How long a reserved session waits for its (present) ticket holder to claim it. Defaults to two presence buckets. */
+  /** How long a session reserved for a (present) ticket holder waits for them to claim it. Defaults to graceMs. */
   claimWindowMs?: number;
   /** Tickets one release call may look at (bounds the script's run time). */
   releaseScanLimit?: number;
@@ -83,8 +83,8 @@ export class AdmissionStore {
     private readonly options: AdmissionOptions,
     private readonly clock: () => number = Date.now,
   ) {
-    this.presenceMs = Math.min(options.graceMs, options.presenceMs ?? checkInIntervalMs(options.graceMs));
-    this.claimWindowMs = options.claimWindowMs ?? this.presenceMs * 2;
+    this.presenceMs = Math.min(options.graceMs, options.presenceMs ?? checkInIntervalMs(options.graceMs) + 1000);
+    this.claimWindowMs = options.claimWindowMs ?? options.graceMs;
     this.scanLimit = options.releaseScanLimit ?? 10_000;
     this.snapshots = new RoomSnapshotStore(redis, keys, clock);
     this.scripts = {

@@ -47,6 +47,8 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private running = false;
   private lastMarkSeen = 0;
   private failing = false;
+  /** The process is shutting down: its sockets close, but their holders are not away (they reconnect elsewhere). */
+  private stopping = false;
   private readonly socketsGauge: Gauge<'room'>;
   private readonly admittedCounter: Counter<'room'>;
   /** Redis commands issued by the last tick (for the benchmark and metrics). */
@@ -78,6 +80,7 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.stopping = true;
     clearInterval(this.timer);
   }
 
@@ -95,7 +98,7 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     if (!set?.delete(socket)) return;
     this.socketsGauge.set({ room: d.roomId }, set.size);
     if (set.size === 0) this.rooms.delete(d.roomId);
-    if (!d.done) {
+    if (!d.done && !this.stopping) {
       this.store
         .away(d.roomId, d.ticket)
         .catch((err: unknown) =>

@@ -8,7 +8,7 @@ import { startScheduler, type RunningApp } from '../support/apps';
 import { adminCall } from '../support/admin-api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createRoleKeys } from '../support/keys';
-import { waitFor, type Proc } from '../support/processes';
+import { metricValue, waitFor, type Proc } from '../support/processes';
 import { deliveriesByDevice, seedDevices, spawnWorker, startPushFakes, type PushFakes, type SeededDevice } from '../support/push-fakes';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
@@ -25,7 +25,7 @@ describe('dispatch under faults', () => {
   let scheduler: RunningApp;
   let prisma: PrismaService;
   let marketer: string;
-  const workers: Proc[] = [];
+  const workers: Array<Proc & { url: string }> = [];
 
   const startWorker = async () => {
     const worker = await spawnWorker({
@@ -100,20 +100,33 @@ describe('dispatch under faults', () => {
 
   it('pauses mid-wave and resumes: no device skipped, none sent twice', async () => {
     const devices: SeededDevice[] = await seedDevices(prisma, fakes, DEVICES, { tags: ['pause'] });
-    if (workers.every((w) => w.child.exitCode !== null || w.child.signalCode !== null)) await startWorker();
+    const alive = (w: Proc) => w.child.exitCode === null && w.child.signalCode === null;
+    const worker = workers.find(alive) ?? (await startWorker());
     const before = delivered();
     const id = await startCampaign('pause');
     await waitFor(() => delivered() - before >= 1000, 30_000, '1,000 messages before the pause');
+    // Batches already with a provider finish; after that nothing more goes out while paused. The proof: no job is
+    // sending or about to (no send or plan job active or waiting), and every batch left is parked (as many send jobs
+    // delayed as the worker has parked since the pause; a batch waiting for the rate limit would wake and send).
+    const parked = () => metricValue(worker.url, 'tidegate_dispatch_waits_total', { reason: 'paused' });
+    const parkedBefore = await parked();
     const paused = await api('POST', `/admin/campaigns/${id}/pause`, { reason: 'checking the landing page' });
     expect(paused.status).toBe(200);
     expect(paused.body).toMatchObject({ status: 'paused', status_reason: 'checking the landing page' });
-
-    // Batches already with a provider finish; after that nothing more goes out while paused.
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(
+      async () => {
+        const { send, plan } = (await api('GET', '/admin/queues')).body as Record<string, Record<string, number>>;
+        const idle = (q: Record<string, number> | undefined) => q !== undefined && q.active === 0 && q.waiting === 0 && q.prioritized === 0;
+        return idle(send) && idle(plan) && send!.delayed! > 0 && send!.delayed === (await parked()) - parkedBefore;
+      },
+      20_000,
+      'every batch left to send parked',
+    );
     const settled = delivered();
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(delivered()).toBe(settled);
+    process.stdout.write(`dispatch pause: ${settled - before} messages out, ${(await parked()) - parkedBefore} batches parked\n`);
     expect(settled - before).toBeLessThan(DEVICES);
+    // Every message that went out is in the ledger (so the resume sends none of them again).
+    expect((await api('GET', `/admin/campaigns/${id}/stats`)).body).toMatchObject({ status: 'paused', sent: settled - before });
 
     expect((await api('POST', `/admin/campaigns/${id}/resume`)).status).toBe(200);
     await waitFor(async () => (await status(id)) === 'completed', 60_000, 'the campaign to complete after the resume');

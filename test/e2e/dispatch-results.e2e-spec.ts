@@ -10,7 +10,7 @@ import { startScheduler, type RunningApp } from '../support/apps';
 import { adminCall } from '../support/admin-api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createRoleKeys } from '../support/keys';
-import { waitFor } from '../support/processes';
+import { metricValue, waitFor } from '../support/processes';
 import { deliveriesByDevice, seedDevices, startPushFakes, type PushFakes, type SeededDevice } from '../support/push-fakes';
 import { createTestRedis, type TestRedis } from '../support/redis';
 
@@ -126,10 +126,18 @@ describe('dispatch: provider results', () => {
       wave_plan: { batch_size: 20, wave_size: 100, interval_seconds: 0, rate_limits: { campaign: 60 } },
     });
     const id = created.body.id as string;
+    const rateWaits = () => metricValue(scheduler.url, 'tidegate_dispatch_waits_total', { reason: 'rate_limit' });
+    const waitsBefore = await rateWaits();
+    const reached = () => [...deliveriesByDevice(fakes, devices).values()].filter((n) => n > 0).length;
     expect((await api('POST', `/admin/campaigns/${id}/start`)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1500));
-    const early = [...deliveriesByDevice(fakes, devices).values()].filter((n) => n > 0).length;
-    expect(early).toBeLessThan(100);
+    // The limit bites: the first messages went out, and a batch was told to wait for the rate limit (the sender
+    // counts each such wait). A wave of 100 has not gone out whole.
+    await waitFor(
+      async () => reached() > 0 && (await rateWaits()) > waitsBefore,
+      20_000,
+      'first deliveries, then a batch waiting for the rate',
+    );
+    expect(reached()).toBeLessThan(100);
 
     const tuned = await api(
       'PATCH',

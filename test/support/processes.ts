@@ -99,3 +99,20 @@ export async function httpStatus(url: string): Promise<number> {
     return 0;
   }
 }
+
+/**
+ * The value of a Prometheus counter or gauge on an app's GET /metrics, summed over the series whose labels include
+ * `labels` (0 when there is none yet).
+ */
+export async function metricValue(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+  if (res.status !== 200) throw new Error(`GET ${baseUrl}/metrics answered ${res.status}`);
+  let sum = 0;
+  for (const line of (await res.text()).split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = new Map([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) sum += Number(match[3]);
+  }
+  return sum;
+}

@@ -117,14 +117,14 @@ export function deliveriesByDevice(fakes: PushFakes, devices: readonly SeededDev
 
 /**
  * A scheduler worker process (the built app, `--role=worker`) pointed at the fakes: the way production runs it,
- * and a process a test can SIGKILL. Resolves once it answers its health check.
+ * and a process a test can SIGKILL. Resolves once it answers its health check; `url` serves its /metrics.
  */
 export async function spawnWorker(options: {
   databaseUrl: string;
   redisPrefix: string;
   fakes: PushFakes;
   extra?: Record<string, string>;
-}): Promise<Proc> {
+}): Promise<Proc & { url: string }> {
   const port = await freePort();
   const proc = spawnApp(
     'scheduler',
@@ -146,5 +146,5 @@ export async function spawnWorker(options: {
     30_000,
     `the worker on port ${port}: ${proc.output()}`,
   );
-  return proc;
+  return Object.assign(proc, { url: `http://127.0.0.1:${port}` });
 }

@@ -97,3 +97,4 @@ export {
   sourcesOf,
   targetOf,
 } from './campaign-lifecycle';
+export * from './surge';

@@ -98,3 +98,5 @@ export {
   targetOf,
 } from './campaign-lifecycle';
 export * from './surge';
+export * from './surge/idle-window';
+export * from './origin-health';

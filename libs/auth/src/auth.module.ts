@@ -3,6 +3,7 @@ import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { adminResponseHeaders } from './admin-response-headers';
 import { ApiKeyGuard } from './api-key.guard';
 import { RouteRolesCheck } from './route-roles.check';
+import { VerifiedKeyCache } from './verified-key-cache';
 
 /**
  * Admin API authentication: import once in an app whose routes are admin routes (by default). Every answer of such
@@ -10,7 +11,8 @@ import { RouteRolesCheck } from './route-roles.check';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }, RouteRolesCheck],
+  providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }, RouteRolesCheck, VerifiedKeyCache],
+  exports: [VerifiedKeyCache],
 })
 export class AdminAuthModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

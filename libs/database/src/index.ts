@@ -11,4 +11,5 @@ export type { ApiKey, Role, Room, Campaign, CampaignStatus, CampaignWave, Device
 export * from './dispatch.repository';
 export * from './dispatch-settings.repository';
 export type { CampaignEvent, CampaignOpen, CampaignStats, SettingChange } from '@prisma/client';
-export * from './input-error.filter';
+export * from './database-errors';
+export * from './database-error.filter';

@@ -85,6 +85,12 @@ export class RedisKeys {
       transient: `${base}:transient`,
       /** What the sender is waiting for right now, if anything (JSON: CampaignActivity), for the live status. */
       activity: `${base}:activity`,
+      /** Messages sent per epoch second (hash): the pacing controller's record of what was sent. */
+      sends: `${base}:sends`,
+      /** The pacing controller's latest decision (JSON: PacingDecision with its time), for the senders and the API. */
+      pace: `${base}:pace`,
+      /** Held by the worker deciding this campaign's pacing this second (string with expiry). */
+      paceLock: `${base}:pace-lock`,
       /** Held by the worker re-driving a stuck campaign (string with expiry). */
       redriveLock: `${base}:redrive-lock`,
     };
@@ -114,6 +120,14 @@ export class RedisKeys {
   /** Per-client throttling counters, one key per throttler name and client. */
   throttle(name: string, clientKey: string): string {
     return `${this.prefix}:throttle:${checkId('throttler', name)}:{${checkId('client', clientKey)}}`;
+  }
+
+  /**
+   * An admin API key verified against PostgreSQL within the last minute (JSON: id, name, role, hash; with expiry), by
+   * the key's 8-character prefix: lets the admin API authenticate it while PostgreSQL is out of reach.
+   */
+  verifiedApiKey(keyPrefix: string): string {
+    return `${this.prefix}:api-keys:verified:${checkId('API key prefix', keyPrefix)}`;
   }
 
   /** Pattern matching every key under this prefix (for test clean-up and tooling, never on a hot path). */

@@ -4,3 +4,4 @@ export * from './admission-tokens';
 export * from './eta';
 export * from './room-snapshot-store';
 export * from './tickets';
+export * from './wave-tickets';

@@ -1,0 +1,129 @@
+/**
+ * Wave tickets: every push a campaign sends carries one, so the gateway can tell that a visitor came from that push
+ * (campaign, wave, device) and count the campaign's funnel. Signed by the scheduler, checked by the gateway, with
+ * WAVE_TICKET_SECRET (HMAC-SHA-256, 128 bits kept: nobody outside Tidegate verifies them, and they are checked on
+ * the gateway's hot path).
+ *
+ * A ticket is URL-safe ASCII, at most WAVE_TICKET_MAX_LENGTH (96) characters, about 70 in practice:
+ *
+ *   w1.<campaign>.<wave>.<device>.<sentAt>.<ttl>.<mac>
+ *
+ * - `w1`: the format's version (a new format gets a new prefix; old tickets stay readable while they live);
+ * - `<campaign>`: the campaign's UUID as 16 bytes, base64url (22 characters);
+ * - `<wave>`, `<device>` (the devices table's id), `<sentAt>` (seconds since the epoch) and `<ttl>` (seconds: the
+ *   ticket expires at sentAt + ttl): base 36, lower case, no leading zeros;
+ * - `<mac>`: HMAC-SHA-256 over `w1|<campaign uuid>|<wave>|<device>|<sentAt>|<ttl>`, first 16 bytes, base64url.
+ *
+ * `verify` never throws: anything that is not a genuine, unexpired ticket is null ("not a wave ticket"), and its
+ * holder is an ordinary visitor.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { WAVE_TICKET_MAX_LENGTH } from '@tidegate/contracts';
+
+export interface WaveTicket {
+  /** The campaign's id (a UUID, lower case). */
+  campaignId: string;
+  /** 1-based. */
+  wave: number;
+  /** The devices table's id (a bigint, as a decimal string). */
+  deviceId: string;
+  /** When the push was sent (seconds since the epoch). */
+  sentAt: number;
+  /** When the ticket stops being accepted (seconds since the epoch). */
+  expiresAt: number;
+}
+
+export const WAVE_TICKET_VERSION = 'w1';
+/** Default lifetime: a push kept by the provider for a day or two is still tapped days later. */
+export const WAVE_TICKET_TTL_SECONDS = 7 * 86_400;
+/** Longest lifetime a ticket may have (FCM's longest time to live, 28 days). */
+export const MAX_WAVE_TICKET_TTL_SECONDS = 28 * 86_400;
+/** Highest wave number a ticket carries. */
+export const MAX_WAVE = 1_000_000;
+/** A ticket "sent" further in the future than this (clock skew between scheduler and gateway) is refused. */
+const FUTURE_SLACK_SECONDS = 300;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const B36 = '(0|[1-9a-z][0-9a-z]{0,12})';
+const PATTERN = new RegExp(`^w1\\.([A-Za-z0-9_-]{22})\\.${B36}\\.${B36}\\.${B36}\\.${B36}\\.([A-Za-z0-9_-]{22})$`);
+
+function uuidToBase64url(uuid: string): string {
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url');
+}
+
+function base64urlToUuid(value: string): string | null {
+  const bytes = Buffer.from(value, 'base64url');
+  if (bytes.length !== 16 || bytes.toString('base64url') !== value) return null;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** A base-36 field as a safe integer, or null. */
+function fromBase36(value: string): number | null {
+  const n = parseInt(value, 36);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+export class WaveTicketSigner {
+  private readonly key: Buffer;
+
+  constructor(secret: string) {
+    if (secret.length < 32) throw new Error('the wave ticket secret must have at least 32 characters');
+    this.key = Buffer.from(secret, 'utf8');
+  }
+
+  private mac(campaignId: string, wave: number, deviceId: number, sentAt: number, ttl: number): Buffer {
+    return createHmac('sha256', this.key).update(`w1|${campaignId}|${wave}|${deviceId}|${sentAt}|${ttl}`).digest().subarray(0, 16);
+  }
+
+  /** The ticket for one device's push; throws on fields no ticket can carry (a programming error, not input). */
+  sign(ticket: WaveTicket): string {
+    const { campaignId, wave, sentAt, expiresAt } = ticket;
+    const deviceId = Number(ticket.deviceId);
+    const ttl = expiresAt - sentAt;
+    if (!UUID.test(campaignId))
+      throw new Error(`wave ticket: the campaign id must be a lower-case UUID, got ${JSON.stringify(campaignId)}`);
+    if (!Number.isInteger(wave) || wave < 1 || wave > MAX_WAVE) throw new Error(`wave ticket: wave ${wave} is out of range`);
+    if (!/^[1-9][0-9]*$/.test(ticket.deviceId) || !Number.isSafeInteger(deviceId)) {
+      throw new Error(`wave ticket: device id ${JSON.stringify(ticket.deviceId)} is not a positive integer`);
+    }
+    if (!Number.isSafeInteger(sentAt) || sentAt < 0) throw new Error('wave ticket: sentAt must be whole seconds since the epoch');
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_WAVE_TICKET_TTL_SECONDS) {
+      throw new Error(`wave ticket: expiresAt must be 1 s to ${MAX_WAVE_TICKET_TTL_SECONDS} s after sentAt`);
+    }
+    const mac = this.mac(campaignId, wave, deviceId, sentAt, ttl).toString('base64url');
+    const b36 = (n: number) => n.toString(36);
+    const value = `${WAVE_TICKET_VERSION}.${uuidToBase64url(campaignId)}.${b36(wave)}.${b36(deviceId)}.${b36(sentAt)}.${b36(ttl)}.${mac}`;
+    if (value.length > WAVE_TICKET_MAX_LENGTH) throw new Error(`wave ticket: ${value.length} characters, over ${WAVE_TICKET_MAX_LENGTH}`);
+    return value;
+  }
+
+  /** The ticket if `value` is a genuine wave ticket that has not expired at `nowSeconds`; null for anything else. */
+  verify(value: unknown, nowSeconds = Math.floor(Date.now() / 1000)): WaveTicket | null {
+    if (typeof value !== 'string' || value.length > WAVE_TICKET_MAX_LENGTH) return null;
+    const m = PATTERN.exec(value);
+    if (!m) return null;
+    const [, campaign, waveText, deviceText, sentText, ttlText, macText] = m as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const campaignId = base64urlToUuid(campaign);
+    const wave = fromBase36(waveText);
+    const deviceId = fromBase36(deviceText);
+    const sentAt = fromBase36(sentText);
+    const ttl = fromBase36(ttlText);
+    if (campaignId === null || wave === null || deviceId === null || sentAt === null || ttl === null) return null;
+    const actual = Buffer.from(macText, 'base64url');
+    const expected = this.mac(campaignId, wave, deviceId, sentAt, ttl);
+    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return null;
+    // Checked after the MAC, so a forged ticket and an odd genuine one are told apart by nobody outside.
+    if (wave < 1 || wave > MAX_WAVE || deviceId < 1 || ttl < 1 || ttl > MAX_WAVE_TICKET_TTL_SECONDS) return null;
+    if (nowSeconds >= sentAt + ttl || sentAt > nowSeconds + FUTURE_SLACK_SECONDS) return null;
+    return { campaignId, wave, deviceId: String(deviceId), sentAt, expiresAt: sentAt + ttl };
+  }
+}

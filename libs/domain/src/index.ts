@@ -100,3 +100,4 @@ export {
 export * from './surge';
 export * from './surge/idle-window';
 export * from './origin-health';
+export * from './funnel-histogram';

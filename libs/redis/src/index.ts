@@ -6,3 +6,4 @@ export * from './scripts';
 export * from './dispatch-store';
 export * from './campaign-stats';
 export * from './campaign-activity';
+export * from './campaign-funnel';

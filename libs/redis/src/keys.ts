@@ -55,6 +55,11 @@ export class RedisKeys {
       snapshot: `${base}:snapshot`,
       /** Held by the releaser of this room while it runs a tick (string with expiry). */
       releaserLock: `${base}:releaser`,
+      /**
+       * A waiting ticket whose holder a wave ticket attributed to a campaign (string `<campaign>|<wave>|<queued at
+       * ms>`, expires): read and deleted when the holder is admitted, to count the campaign's admitted and time in queue.
+       */
+      waveVisitor: (ticket: number) => `${base}:wave-visitor:${ticket}`,
       /** Pattern matching every key of this room (deleting a room; never on a hot path). */
       everything: `${base}:*`,
     };
@@ -93,6 +98,14 @@ export class RedisKeys {
       paceLock: `${base}:pace-lock`,
       /** Held by the worker re-driving a stuck campaign (string with expiry). */
       redriveLock: `${base}:redrive-lock`,
+      /** The room the campaign's visitors enter (string: room id; written by the sender): a wave ticket counts only there. */
+      room: `${base}:room`,
+      /** Bitmap of device ids whose wave ticket was presented (opened): each device counts once. */
+      opened: `${base}:opened`,
+      /** Who first presented each device's wave ticket (hash: device id -> digest of X-Device-Id): tells replays. */
+      presenters: `${base}:presenters`,
+      /** The funnel's counters and histograms (hash; layout in campaign-funnel.ts). */
+      funnel: `${base}:funnel`,
     };
   }
 

@@ -15,7 +15,7 @@ import type { QuietHours, SendWindow } from '@tidegate/domain';
 import type { SinkProvider } from '@tidegate/push';
 import { DispatchStore, REDIS, RedisKeys, waitUntilReady, type RedisClient } from '@tidegate/redis';
 import { BatchSender } from '../../apps/scheduler/src/dispatch/batch-sender';
-import { DISPATCH_NOW } from '../../apps/scheduler/src/dispatch/dispatch-now';
+import { DISPATCH_NOW } from '../../apps/scheduler/src/dispatch/dispatch-options';
 import type { JobControl } from '../../apps/scheduler/src/queues/dispatch-queues';
 import { PushProviders } from '../../apps/scheduler/src/dispatch/push-providers';
 import { WavePlanner } from '../../apps/scheduler/src/dispatch/wave-planner';

@@ -113,6 +113,8 @@ const dispatch = {
    * attempts during an outage, or Redis lost them) is re-driven from its PostgreSQL checkpoints.
    */
   DISPATCH_REDRIVE_MS: positiveInt(60_000),
+  /** How often the pacing controller decides each running campaign's pace, ms. */
+  PACING_TICK_MS: positiveInt(1000),
   /**
    * A job's lock, ms (BullMQ lockDuration and stalled-check interval): a worker that dies mid-batch has its jobs
    * taken over within one to two of these. Shorter finds crashes sooner but a worker blocked that long loses its job.

@@ -127,6 +127,9 @@ export function validateDispatchSettings(value: unknown): FieldError[] {
   wholeNumber(value.errorRateMinSample, 'errorRateMinSample', 1, Number.MAX_SAFE_INTEGER, errors);
   wholeNumber(value.maxAttempts, 'maxAttempts', 1, MAX_DISPATCH_ATTEMPTS, errors);
   positiveOrNull(value.roomPressureLimit, 'roomPressureLimit', 'a ratio of estimated wait to max wait', errors);
+  fraction(value.openRate, 'openRate', false, errors);
+  inRange(value.openDelayMedianSeconds, 'openDelayMedianSeconds', 0.1, 86_400, 'seconds', errors);
+  inRange(value.openDelaySigma, 'openDelaySigma', 0.05, 5, 'the spread of ln(delay)', errors);
   return errors;
 }
 
@@ -164,6 +167,20 @@ function wholeNumber(value: unknown, field: string, min: number, max: number, er
 }
 
 /** Above 0 (at least `min` when given), or null (no limit). Absent is refused: a whole settings value names every field. */
+/** A number from 0 (or above 0 when `open`) to 1. */
+function fraction(value: unknown, field: string, open: boolean, errors: FieldError[]): void {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    errors.push({ field, code: 'invalid_type', message: 'must be a number from 0 to 1' });
+  else if (value < 0 || value > 1 || (open && value === 0))
+    errors.push({ field, code: 'out_of_range', message: 'must be from 0 to 1 (0.1 is 10%)' });
+}
+
+function inRange(value: unknown, field: string, min: number, max: number, unit: string, errors: FieldError[]): void {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    errors.push({ field, code: 'invalid_type', message: `must be a number (${unit})` });
+  else if (value < min || value > max) errors.push({ field, code: 'out_of_range', message: `must be from ${min} to ${max} (${unit})` });
+}
+
 function positiveOrNull(value: unknown, field: string, unit: string, errors: FieldError[], min?: number): void {
   if (value === null) return;
   if (value === undefined) errors.push({ field, code: 'required', message: `is required (${unit}, or null for no limit)` });

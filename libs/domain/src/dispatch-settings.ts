@@ -28,6 +28,13 @@ export interface DispatchSettings {
   maxAttempts: number;
   /** A wave waits while its room's pressure (estimated wait / max wait) is at or above this; null: never waits. */
   roomPressureLimit: number | null;
+  /**
+   * The open model pacing and forecasts assume until a campaign's own opens are measured: the fraction of recipients
+   * who tap (0 to 1), and the log-normal send→tap delay (median seconds, sigma).
+   */
+  openRate: number;
+  openDelayMedianSeconds: number;
+  openDelaySigma: number;
 }
 
 export const DEFAULT_DISPATCH_SETTINGS: Readonly<DispatchSettings> = Object.freeze({
@@ -41,4 +48,7 @@ export const DEFAULT_DISPATCH_SETTINGS: Readonly<DispatchSettings> = Object.free
   errorRateMinSample: 200,
   maxAttempts: 5,
   roomPressureLimit: 1,
+  openRate: 0.1,
+  openDelayMedianSeconds: 30,
+  openDelaySigma: 1,
 });

@@ -72,7 +72,7 @@ export class DispatchStore {
   ) {
     this.scripts = {
       plan: defineScript(redis, 'tidegateDispatchPlan', 'dispatch-plan-1.lua'),
-      record: defineScript(redis, 'tidegateDispatchRecord', 'dispatch-record-6.lua'),
+      record: defineScript(redis, 'tidegateDispatchRecord', 'dispatch-record-7.lua'),
       reopen: defineScript(redis, 'tidegateDispatchReopen', 'dispatch-reopen-4.lua'),
       rate: defineScript(redis, 'tidegateDispatchRate', 'dispatch-rate-8.lua'),
       penalty: defineScript(redis, 'tidegateDispatchPenalty', 'dispatch-penalty-1.lua'),
@@ -114,7 +114,7 @@ export class DispatchStore {
     const args: Array<string | number> = [wave, errorWindow, now];
     for (const o of outcomes) args.push(o.deviceId, o.outcome === 'sent' ? `s:${o.provider}` : CODES[o.outcome]);
     const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted] = await this.scripts.record(
-      [k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient],
+      [k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient, k.sends],
       args,
     );
     await this.redis.sadd(this.keys.dispatchDirty, campaignId);
@@ -170,6 +170,37 @@ export class DispatchStore {
     const ids = await this.scripts.reopen([k.settled, k.failed, k.transient, k.stats], [wave, scope, ...deviceIds]);
     if (ids.length > 0) await this.markDirty(campaignId);
     return ids.map(String);
+  }
+
+  /**
+   * Messages sent per second since `fromSecond` (epoch seconds), oldest first; fields older than it are removed (the
+   * pacing controller's horizon: what was sent before cannot bring anyone any more).
+   */
+  async sendsSince(campaignId: string, fromSecond: number): Promise<Array<{ second: number; count: number }>> {
+    const key = this.keys.campaign(campaignId).sends;
+    const all = await this.redis.hgetall(key);
+    const out: Array<{ second: number; count: number }> = [];
+    const old: string[] = [];
+    for (const [field, value] of Object.entries(all)) {
+      const second = Number(field);
+      if (second < fromSecond) old.push(field);
+      else out.push({ second, count: Number(value) });
+    }
+    if (old.length > 0) await this.redis.hdel(key, ...old);
+    return out.sort((a, b) => a.second - b.second);
+  }
+
+  /** Notes that pacing slowed (`paced`) or held (`held`) the campaign while its latest wave was sending. */
+  async markPaced(campaignId: string, state: 'paced' | 'held'): Promise<void> {
+    const stats = this.keys.campaign(campaignId).stats;
+    const wave = Number((await this.redis.hget(stats, 'waves')) ?? 0);
+    if (wave > 0) await this.redis.hset(stats, `w${wave}:${state}`, 1);
+  }
+
+  /** Whether pacing slowed or held the campaign while wave `wave` was its latest. */
+  async pacingOf(campaignId: string, wave: number): Promise<{ paced: boolean; held: boolean }> {
+    const [paced, held] = await this.redis.hmget(this.keys.campaign(campaignId).stats, `w${wave}:paced`, `w${wave}:held`);
+    return { paced: paced !== null || held !== null, held: held !== null };
   }
 
   /** When the watchdog last re-drove the campaign (ms since the epoch), or null. */

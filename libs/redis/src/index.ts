@@ -6,4 +6,5 @@ export * from './scripts';
 export * from './dispatch-store';
 export * from './campaign-stats';
 export * from './campaign-activity';
+export * from './campaign-pace';
 export * from './campaign-funnel';

@@ -49,6 +49,8 @@ describe('campaign content', () => {
       batchSize: 500,
       waveSize: 5000,
       intervalSeconds: 2,
+      maxWaitSeconds: null,
+      pacing: true,
       rateLimits: { globalPerMinute: 1000, providerPerMinute: { apns: 50 } },
     });
     expect(checked.content.audience).toEqual({ segment: { platforms: ['apns'], activeOnly: true } });
@@ -92,7 +94,14 @@ describe('campaign content', () => {
     delete b.wave_plan;
     expect(needsWaveDefaults(b)).toBe(true);
     const all = checkCampaign(b, { now, waveDefaults });
-    expect(all.ok && all.content.wavePlan).toEqual({ batchSize: 250, waveSize: 2500, intervalSeconds: 30, rateLimits: null });
+    expect(all.ok && all.content.wavePlan).toEqual({
+      batchSize: 250,
+      waveSize: 2500,
+      intervalSeconds: 30,
+      rateLimits: null,
+      maxWaitSeconds: null,
+      pacing: true,
+    });
 
     const some = body();
     some.wave_plan = { wave_size: 1000, rate_limits: { campaign: 10 } };
@@ -102,6 +111,8 @@ describe('campaign content', () => {
       waveSize: 1000,
       intervalSeconds: 30,
       rateLimits: { campaignPerMinute: 10 },
+      maxWaitSeconds: null,
+      pacing: true,
     });
     // Without defaults given, the built-in ones.
     const builtIn = checkCampaign(some, { now });

@@ -46,10 +46,20 @@ export interface ApiWavePlan {
   wave_size?: number;
   interval_seconds?: number;
   rate_limits?: ApiRateLimits | null;
+  /** The wait budget of the surge this campaign causes, seconds; null or absent: the room's max_wait_seconds. */
+  max_wait_seconds?: number | null;
+  /** Closed-loop pacing by the room's live state (default true; false: waves leave as planned, nothing holds them). */
+  pacing?: boolean;
 }
 
 /** The wave plan as stored and shown: every field resolved. */
-export type ResolvedApiWavePlan = Required<Omit<ApiWavePlan, 'rate_limits'>> & { rate_limits: ApiRateLimits | null };
+export type ResolvedApiWavePlan = Required<Omit<ApiWavePlan, 'rate_limits' | 'max_wait_seconds'>> & {
+  rate_limits: ApiRateLimits | null;
+  max_wait_seconds: number | null;
+};
+
+/** The longest wait budget a campaign may set (a day). */
+export const MAX_WAIT_BUDGET_SECONDS = 86_400;
 
 /** The system defaults a wave plan's missing fields take (resolved when the campaign is saved, never later). */
 export type WavePlanDefaults = Pick<DispatchSettings, 'batchSize' | 'waveSize' | 'intervalSeconds'>;
@@ -96,6 +106,10 @@ export interface StoredWavePlan {
   intervalSeconds: number;
   /** As given (messages per minute); the system's defaults are merged in when planning, not stored. */
   rateLimits: RateLimits | null;
+  /** The campaign's wait budget, seconds; null: its room's max_wait_seconds. (Absent in campaigns saved before: null.) */
+  maxWaitSeconds: number | null;
+  /** Closed-loop pacing by the room (absent in campaigns saved before: true). */
+  pacing: boolean;
 }
 
 export interface CampaignContent {
@@ -207,6 +221,8 @@ export function toApiWavePlan(plan: StoredWavePlan): ResolvedApiWavePlan {
     wave_size: plan.waveSize,
     interval_seconds: plan.intervalSeconds,
     rate_limits: toApiRateLimits(plan.rateLimits),
+    max_wait_seconds: plan.maxWaitSeconds,
+    pacing: plan.pacing,
   };
 }
 
@@ -327,6 +343,14 @@ export function checkCampaign(body: CampaignBody, options: CheckOptions): Campai
   const waveSize = plan.wave_size ?? defaults.waveSize;
   const intervalSeconds = plan.interval_seconds ?? defaults.intervalSeconds;
   const rateLimits = toRateLimits(plan.rate_limits);
+  const maxWaitSeconds = plan.max_wait_seconds ?? null;
+  if (maxWaitSeconds !== null && (!Number.isInteger(maxWaitSeconds) || maxWaitSeconds < 1 || maxWaitSeconds > MAX_WAIT_BUDGET_SECONDS)) {
+    errors.push({
+      field: 'wave_plan.max_wait_seconds',
+      code: 'out_of_range',
+      message: `must be a whole number of seconds from 1 to ${MAX_WAIT_BUDGET_SECONDS} (or null: the room's max wait)`,
+    });
+  }
   errors.push(
     ...validateWavePlan(
       {
@@ -353,7 +377,7 @@ export function checkCampaign(body: CampaignBody, options: CheckOptions): Campai
       message,
       audience,
       schedule: { startAt: schedule.start_at ?? null, sendWindow: schedule.send_window ?? null, quietHours: schedule.quiet_hours ?? null },
-      wavePlan: { batchSize, waveSize, intervalSeconds, rateLimits },
+      wavePlan: { batchSize, waveSize, intervalSeconds, rateLimits, maxWaitSeconds, pacing: plan.pacing ?? true },
     },
   };
 }
@@ -378,6 +402,11 @@ export function readContent(columns: { message: unknown; audience: unknown; sche
     message: columns.message as NotificationPayload,
     audience: columns.audience as StoredAudience,
     schedule: columns.schedule as StoredSchedule,
-    wavePlan: columns.wavePlan as StoredWavePlan,
+    wavePlan: readWavePlan(columns.wavePlan as Partial<StoredWavePlan> & Omit<StoredWavePlan, 'maxWaitSeconds' | 'pacing'>),
   };
+}
+
+/** A stored wave plan, with the fields later versions added filled in for campaigns saved before them. */
+function readWavePlan(plan: Partial<StoredWavePlan> & Omit<StoredWavePlan, 'maxWaitSeconds' | 'pacing'>): StoredWavePlan {
+  return { ...plan, maxWaitSeconds: plan.maxWaitSeconds ?? null, pacing: plan.pacing ?? true };
 }

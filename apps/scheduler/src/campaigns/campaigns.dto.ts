@@ -27,7 +27,7 @@ import {
 import { MAX_SEGMENT_LIST, type Segment } from '@tidegate/database';
 import { CAMPAIGN_STATUSES, MAX_BATCH_SIZE, type CampaignStatus, type PushPlatform } from '@tidegate/domain';
 import { SegmentDto } from '../devices/devices.dto';
-import { MAX_CAMPAIGN_NAME_LENGTH, MAX_INLINE_DEVICE_IDS } from './campaign-content';
+import { MAX_CAMPAIGN_NAME_LENGTH, MAX_INLINE_DEVICE_IDS, MAX_WAIT_BUDGET_SECONDS } from './campaign-content';
 
 /** Optional; null allowed (it clears the value). */
 const Nullable = () => ValidateIf((_o: object, v: unknown) => v !== undefined && v !== null);
@@ -206,6 +206,26 @@ export class WavePlanDto {
   @IsNumber()
   interval_seconds?: number;
   @ApiPropertyOptional({ type: RateLimitsDto, nullable: true }) @Nullable() @Nested(() => RateLimitsDto) rate_limits?: RateLimitsDto | null;
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    minimum: 1,
+    maximum: MAX_WAIT_BUDGET_SECONDS,
+    example: 300,
+    description:
+      "The wait budget of the surge this campaign causes, seconds: pacing keeps the room's predicted max wait within it; at most the room's max_wait_seconds. null or absent: the room's",
+  })
+  @Nullable()
+  @IsNumber()
+  max_wait_seconds?: number | null;
+  @ApiPropertyOptional({
+    default: true,
+    description:
+      "Closed-loop pacing by the room's live state (false: waves leave as planned and nothing holds them; the room still protects the origin)",
+  })
+  @OptionalNotNull()
+  @IsBoolean()
+  pacing?: boolean;
 }
 
 /** A saved campaign's wave plan: every field resolved. */
@@ -214,6 +234,9 @@ export class WavePlanView {
   @ApiProperty({ minimum: 1 }) wave_size!: number;
   @ApiProperty({ minimum: 0 }) interval_seconds!: number;
   @ApiProperty({ type: RateLimitsDto, nullable: true }) rate_limits!: RateLimitsDto | null;
+  @ApiProperty({ type: 'integer', nullable: true, description: "The wait budget, seconds; null: the room's max_wait_seconds" })
+  max_wait_seconds!: number | null;
+  @ApiProperty({ description: 'Closed-loop pacing by the room' }) pacing!: boolean;
 }
 
 const NAME_DOC = { example: 'Spring sale, France', maxLength: MAX_CAMPAIGN_NAME_LENGTH };

@@ -348,8 +348,17 @@ export class CampaignsService {
       const problem = startProblem(checked.content.schedule.startAt, now);
       if (problem) problems.push({ ...problem, message: `${problem.message} (the campaign is scheduled)` });
     }
-    if (body.room_id !== undefined && body.room_id !== null && !(await this.rooms.findById(body.room_id))) {
-      problems.push({ field: 'room_id', code: 'unknown_room', message: `no room with id ${JSON.stringify(body.room_id)}` });
+    if (body.room_id !== undefined && body.room_id !== null) {
+      const room = await this.rooms.findById(body.room_id);
+      if (!room) problems.push({ field: 'room_id', code: 'unknown_room', message: `no room with id ${JSON.stringify(body.room_id)}` });
+      const budget = body.wave_plan?.max_wait_seconds;
+      if (room && typeof budget === 'number' && budget > room.maxWaitSeconds) {
+        problems.push({
+          field: 'wave_plan.max_wait_seconds',
+          code: 'out_of_range',
+          message: `${budget} is above the max wait of room ${room.id} (${room.maxWaitSeconds} s): a campaign's budget is bounded by its room's`,
+        });
+      }
     }
     if (!checked.ok || problems.length > 0) throw invalid(problems);
     return checked.content;

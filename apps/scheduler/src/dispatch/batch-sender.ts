@@ -23,8 +23,9 @@ import { DispatchContext } from '../campaigns/lifecycle/dispatch-context';
 import { countPlatforms } from '../campaigns/lifecycle/wave-recipients';
 import { DispatchQueues, type JobControl } from '../queues/dispatch-queues';
 import { DispatchMetrics } from './dispatch-metrics';
-import { DISPATCH_NOW, type Now } from './dispatch-now';
+import { DISPATCH_NOW, type Now } from './dispatch-options';
 import { PushProviders } from './push-providers';
+import { PaceReader } from '../pacing/pace-reader';
 
 /** Provider retries back off from one second, doubling, to a minute (full jitter). */
 export const RETRY_BASE_MS = 1000;
@@ -33,6 +34,8 @@ export const RETRY_CAP_MS = 60_000;
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 /** Longest a batch waiting for a rate limit sleeps before it asks again (a raised limit applies within this). */
 export const MAX_RATE_WAIT_MS = 2000;
+/** How long a batch of a campaign held by pacing waits before it asks again. */
+export const PACED_WAIT_MS = 1000;
 /** Answers judged by the guards (error rate, invalid tokens): a window of about this many recent answers. */
 export const ERROR_WINDOW = 2000;
 
@@ -79,6 +82,7 @@ export class BatchSender {
     private readonly keys: RedisKeys,
     @Inject(DISPATCH_NOW) private readonly now: Now,
     private readonly metrics: DispatchMetrics,
+    private readonly paces: PaceReader,
   ) {}
 
   async run(data: JobPayload<'send-batch'>, job: JobControl): Promise<BatchOutcome> {
@@ -98,10 +102,20 @@ export class BatchSender {
       return this.queues.wait(job, opens.getTime());
     }
 
+    // Pacing by the room (libs/domain decidePacing, published by the pacer): held, the batch waits; slowed, the
+    // campaign's bucket takes the paced rate.
+    const pace = content.wavePlan.pacing && campaign.roomId ? await this.paces.read(campaignId) : null;
+    if (pace?.state === 'held') {
+      this.metrics.waits.inc({ reason: 'paced' });
+      return this.queues.wait(job, this.now() + PACED_WAIT_MS, 'paced');
+    }
+    const pacedPerMinute = pace?.state === 'paced' ? pace.sendPerSecond * 60 : null;
+
     // The rate limits first, from the batch's planned platform counts: a batch that must wait costs one script.
     const store = this.store;
     const settings = await this.context.settings();
-    const wait = await store.takeRate(this.rateTakes(campaignId, content, settings, data.deviceIds.length, data.platforms), this.now());
+    const takes = this.rateTakes(campaignId, content, settings, data.deviceIds.length, data.platforms, pacedPerMinute);
+    const wait = await store.takeRate(takes, this.now());
     if (wait > 0) {
       this.metrics.waits.inc({ reason: 'rate_limit' });
       // Capped, so a limit an SRE raises meanwhile applies within MAX_RATE_WAIT_MS.
@@ -288,12 +302,19 @@ export class BatchSender {
     settings: DispatchSettings,
     total: number,
     perPlatform: Record<PushPlatform, number>,
+    pacedPerMinute: number | null,
   ): RateTake[] {
     const limits = campaignLimits(content.wavePlan.rateLimits, settings);
     const k = this.keys.limits;
+    const own = limits.campaign.perMinute;
     const takes: RateTake[] = [
       { key: k.global, count: total, perMinute: limits.system.globalPerMinute },
-      { key: k.campaign(campaignId), count: total, perMinute: limits.campaign.perMinute },
+      // Pacing slows the campaign's own bucket (never below one message a minute: 0 would mean no limit).
+      {
+        key: k.campaign(campaignId),
+        count: total,
+        perMinute: pacedPerMinute === null ? own : Math.max(1, Math.min(own ?? Infinity, pacedPerMinute)),
+      },
     ];
     for (const p of PUSH_PLATFORMS) {
       takes.push({ key: k.provider(p), count: perPlatform[p], perMinute: limits.system.providerPerMinute[p] });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DispatchRepository } from '@tidegate/database';
 import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
-import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-workers';
+import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-options';
 import { Redriver } from './redriver';
 
 /** A running campaign with no wave this long after it started gets its wave-1 planner queued again. */

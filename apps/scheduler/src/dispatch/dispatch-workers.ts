@@ -5,19 +5,10 @@ import { JOB_QUEUE, QueueName, type JobName, type JobPayload } from '@tidegate/c
 import { RedisKeys } from '@tidegate/redis';
 import { BullConnection } from '../queues/bull-connection';
 import { BatchSender } from './batch-sender';
+import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-options';
 import { jobControl } from '../queues/dispatch-queues';
 import { StatsFlusher } from '../campaigns/stats/stats-flusher';
 import { WavePlanner } from './wave-planner';
-
-export const DISPATCH_OPTIONS = Symbol('DISPATCH_OPTIONS');
-export interface DispatchOptions {
-  sendConcurrency: number;
-  statsFlushMs: number;
-  tickMs: number;
-  lockMs: number;
-  /** A running campaign with no progress and no job for this long is re-driven from its checkpoints. */
-  redriveAfterMs: number;
-}
 
 /** Planner jobs one worker runs at once (each is a few queries and one addBulk). */
 export const PLAN_CONCURRENCY = 4;

@@ -3,11 +3,13 @@ import type { SchedulerConfig } from '@tidegate/config';
 import { BatchSender } from './batch-sender';
 import { DispatchClock } from './dispatch-clock';
 import { DispatchMetrics } from './dispatch-metrics';
-import { DISPATCH_NOW } from './dispatch-now';
-import { DISPATCH_OPTIONS, DispatchWorkers, type DispatchOptions } from './dispatch-workers';
+import { DISPATCH_NOW, DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-options';
+import { DispatchWorkers } from './dispatch-workers';
 import { PushProviders } from './push-providers';
 import { WavePlanner } from './wave-planner';
 import { Redriver } from './redriver';
+import { CampaignPacer } from '../pacing/campaign-pacer';
+import { PaceReader } from '../pacing/pace-reader';
 
 /**
  * Campaign dispatch (docs/dispatch.md), for the worker role: the planner, the sender, the stats flush, the clock
@@ -23,6 +25,7 @@ export class DispatchModule {
       tickMs: config.DISPATCH_TICK_MS,
       lockMs: config.JOB_LOCK_MS,
       redriveAfterMs: config.DISPATCH_REDRIVE_MS,
+      pacingTickMs: config.PACING_TICK_MS,
     };
     const providers: Provider[] = [
       { provide: DISPATCH_OPTIONS, useValue: options },
@@ -34,6 +37,8 @@ export class DispatchModule {
       DispatchWorkers,
       Redriver,
       DispatchClock,
+      CampaignPacer,
+      PaceReader,
     ];
     return { module: DispatchModule, providers };
   }

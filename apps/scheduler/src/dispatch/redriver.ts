@@ -6,8 +6,7 @@ import { readContent } from '../campaigns/campaign-content';
 import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
 import { WaveRecipients, countPlatforms } from '../campaigns/lifecycle/wave-recipients';
 import { DispatchQueues } from '../queues/dispatch-queues';
-import { DISPATCH_NOW, type Now } from './dispatch-now';
-import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-workers';
+import { DISPATCH_NOW, DISPATCH_OPTIONS, type DispatchOptions, type Now } from './dispatch-options';
 
 /** Re-drives in a row without progress after which the campaign fails (re-driving does not help it). */
 export const MAX_REDRIVES = 5;

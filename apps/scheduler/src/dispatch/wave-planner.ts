@@ -3,7 +3,7 @@ import { JOB_QUEUE, QueueName, type JobPayload } from '@tidegate/contracts';
 import { RoomSnapshotStore } from '@tidegate/admission';
 import type { RoomSnapshot } from '@tidegate/contracts';
 import { DispatchRepository } from '@tidegate/database';
-import { batchJobId, chunk, nextWaveDue, planJobId, windowDelay } from '@tidegate/domain';
+import { batchJobId, chunk, nextWaveDue, nextWaveSize, planJobId, windowDelay } from '@tidegate/domain';
 import {
   ACTIVITY_TTL_MS,
   CampaignActivityStore,
@@ -13,12 +13,14 @@ import {
   type CampaignActivity,
   type RedisClient,
 } from '@tidegate/redis';
-import type { StoredAudience } from '../campaigns/campaign-content';
+import type { CampaignContent, StoredAudience } from '../campaigns/campaign-content';
+import { CampaignPacer } from '../pacing/campaign-pacer';
+import { PaceReader } from '../pacing/pace-reader';
 import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
 import { DispatchContext } from '../campaigns/lifecycle/dispatch-context';
 import { WaveRecipients, countPlatforms, type Recipient } from '../campaigns/lifecycle/wave-recipients';
 import { DispatchQueues, type JobControl } from '../queues/dispatch-queues';
-import { DISPATCH_NOW, type Now } from './dispatch-now';
+import { DISPATCH_NOW, type Now } from './dispatch-options';
 
 /**
  * Waves sending at once, at most: wave k waits until wave k − 2 has finished (every recipient sent, failed, invalid
@@ -65,6 +67,8 @@ export class WavePlanner {
     private readonly lifecycle: CampaignLifecycle,
     private readonly store: DispatchStore,
     private readonly recipientsOf: WaveRecipients,
+    private readonly paces: PaceReader,
+    private readonly pacer: CampaignPacer,
     private readonly keys: RedisKeys,
     @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(DISPATCH_NOW) private readonly now: Now,
@@ -104,17 +108,32 @@ export class WavePlanner {
           });
         }
       }
-      const room = await this.roomPressure(campaign.roomId, now);
-      const limit = (await this.context.settings()).roomPressureLimit;
-      if (room && limit !== null && (room.pressure === null || room.pressure >= limit)) {
-        return this.hold(job, data, now + WAVE_POLL_MS, roomHold(room, limit));
+      if (content.wavePlan.pacing && campaign.roomId) {
+        // The pacing controller's decision (taken now if none is in force: the wave's first batches must not leave
+        // unpaced); when it cannot decide (the room has no settings in Redis yet), the room's pressure as it is now.
+        const outcome = (await this.paces.read(campaignId)) ? null : await this.pacer.pace(campaignId);
+        const pace = outcome?.kind === 'paced' ? outcome.pace : await this.paces.read(campaignId);
+        if (pace?.state === 'held') {
+          return this.hold(job, data, now + WAVE_POLL_MS, {
+            reason: 'pacing',
+            message: `wave ${wave} ${pace.message}`,
+            figures: pace.figures,
+          });
+        }
+        if (!pace) {
+          const room = await this.roomPressure(campaign.roomId, now);
+          const limit = (await this.context.settings()).roomPressureLimit;
+          if (room && limit !== null && (room.pressure === null || room.pressure >= limit)) {
+            return this.hold(job, data, now + WAVE_POLL_MS, roomHold(room, limit));
+          }
+        }
       }
     }
     await this.released(campaignId, wave);
     return this.materialise(
       data,
       content.audience,
-      content.wavePlan.waveSize,
+      await this.waveSize(campaignId, wave, content.wavePlan, campaign.roomId !== null),
       content.wavePlan.batchSize,
       content.wavePlan.intervalSeconds,
     );
@@ -223,6 +242,17 @@ export class WavePlanner {
       });
     }
     return this.queues.wait(job, until, why.reason);
+  }
+
+  /**
+   * The size of wave `wave`: as planned, or with pacing, from how the previous wave went (held: half; sent at full
+   * speed: half as large again, up to twice the plan). A checkpointed wave keeps its size whatever this says.
+   */
+  private async waveSize(campaignId: string, wave: number, plan: CampaignContent['wavePlan'], hasRoom: boolean): Promise<number> {
+    if (!plan.pacing || !hasRoom || wave === 1) return plan.waveSize;
+    const previous = await this.repo.findWave(campaignId, wave - 1);
+    if (!previous || previous.size === 0) return plan.waveSize;
+    return nextWaveSize(previous.size, plan.waveSize, plan.batchSize, await this.store.pacingOf(campaignId, wave - 1));
   }
 
   /** The wave goes: a hold in force ends, with how long it lasted on the timeline. */

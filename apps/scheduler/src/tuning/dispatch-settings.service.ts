@@ -38,6 +38,9 @@ const API_FIELDS: Array<[string, string]> = [
   ['errorRateMinSample', 'error_rate.min_sample'],
   ['maxAttempts', 'max_attempts'],
   ['roomPressureLimit', 'room_pressure_limit'],
+  ['openRate', 'open_model.open_rate'],
+  ['openDelayMedianSeconds', 'open_model.median_delay_seconds'],
+  ['openDelaySigma', 'open_model.sigma'],
 ];
 
 export function apiSettingField(field: string): string {
@@ -62,6 +65,7 @@ export function toSettingsValues(s: DispatchSettings): DispatchSettingsValuesVie
     error_rate: { threshold: s.errorRateThreshold, invalid_threshold: s.invalidRateThreshold, min_sample: s.errorRateMinSample },
     max_attempts: s.maxAttempts,
     room_pressure_limit: s.roomPressureLimit,
+    open_model: { open_rate: s.openRate, median_delay_seconds: s.openDelayMedianSeconds, sigma: s.openDelaySigma },
   };
 }
 
@@ -77,6 +81,9 @@ export function toSettingsPatch(dto: UpdateDispatchSettingsDto): DispatchSetting
     errorRateMinSample: dto.error_rate?.min_sample,
     maxAttempts: dto.max_attempts,
     roomPressureLimit: dto.room_pressure_limit,
+    openRate: dto.open_model?.open_rate,
+    openDelayMedianSeconds: dto.open_model?.median_delay_seconds,
+    openDelaySigma: dto.open_model?.sigma,
   };
   const providers = dto.rate_limits?.per_provider;
   if (providers) patch.providerPerMinute = { fcm: providers.fcm, apns: providers.apns, webpush: providers.webpush };

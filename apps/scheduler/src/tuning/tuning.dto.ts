@@ -87,6 +87,31 @@ export class ErrorRateDto {
   min_sample?: number;
 }
 
+export class OpenModelDto {
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 1,
+    example: 0.1,
+    description: 'Fraction of recipients who tap the push and come through the gateway',
+  })
+  @OptionalNotNull()
+  @IsNumber()
+  open_rate?: number;
+  @ApiPropertyOptional({ minimum: 0.1, maximum: 86400, example: 30, description: 'Median delay from send to tap, seconds (log-normal)' })
+  @OptionalNotNull()
+  @IsNumber()
+  median_delay_seconds?: number;
+  @ApiPropertyOptional({
+    minimum: 0.05,
+    maximum: 5,
+    example: 1,
+    description: 'Spread of ln(delay): 1 puts 95% of taps within about 7x the median',
+  })
+  @OptionalNotNull()
+  @IsNumber()
+  sigma?: number;
+}
+
 /** A partial change: fields left out keep their value. */
 export class UpdateDispatchSettingsDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 500, description: 'Default recipients per send job for new campaigns' })
@@ -126,6 +151,10 @@ export class UpdateDispatchSettingsDto {
   @Nullable()
   @IsNumber()
   room_pressure_limit?: number | null;
+  @ApiPropertyOptional({ type: () => OpenModelDto, description: 'The open model pacing and forecasts assume until opens are measured' })
+  @OptionalNotNull()
+  @Nested(() => OpenModelDto)
+  open_model?: OpenModelDto;
   @ApiPropertyOptional(REASON) @OptionalNotNull() @IsString() @MaxLength(MAX_REASON_LENGTH) reason?: string;
 }
 
@@ -138,6 +167,7 @@ export const SETTING_FIELDS = [
   'error_rate',
   'max_attempts',
   'room_pressure_limit',
+  'open_model',
 ] as const satisfies ReadonlyArray<keyof UpdateDispatchSettingsDto>;
 
 export class ProviderRatesView {
@@ -157,6 +187,12 @@ export class ErrorRateView {
   @ApiProperty() min_sample!: number;
 }
 
+export class OpenModelView {
+  @ApiProperty() open_rate!: number;
+  @ApiProperty() median_delay_seconds!: number;
+  @ApiProperty() sigma!: number;
+}
+
 /** The settings in force, in API spelling. */
 export class DispatchSettingsValuesView {
   @ApiProperty() batch_size!: number;
@@ -166,6 +202,7 @@ export class DispatchSettingsValuesView {
   @ApiProperty({ type: ErrorRateView }) error_rate!: ErrorRateView;
   @ApiProperty() max_attempts!: number;
   @ApiProperty({ type: 'number', nullable: true }) room_pressure_limit!: number | null;
+  @ApiProperty({ type: OpenModelView }) open_model!: OpenModelView;
 }
 
 export class DispatchSettingsView extends DispatchSettingsValuesView {

@@ -109,9 +109,11 @@ describe('pacing controller', () => {
   });
 
   it('shrinks the next wave after a hold and grows it after a wave at full speed', () => {
-    expect(nextWaveSize(10_000, 500, { held: true, paced: true })).toBe(5000);
-    expect(nextWaveSize(10_000, 500, { held: false, paced: false })).toBe(15_000);
-    expect(nextWaveSize(10_000, 500, { held: false, paced: true })).toBe(10_000);
-    expect(nextWaveSize(600, 500, { held: true, paced: true })).toBe(500);
+    expect(nextWaveSize(10_000, 10_000, 500, { held: true, paced: true })).toBe(5000);
+    expect(nextWaveSize(5000, 10_000, 500, { held: false, paced: false })).toBe(7500);
+    expect(nextWaveSize(15_000, 10_000, 500, { held: false, paced: false })).toBe(20_000);
+    expect(nextWaveSize(5000, 10_000, 500, { held: false, paced: true })).toBe(5000);
+    expect(nextWaveSize(600, 10_000, 500, { held: true, paced: true })).toBe(500);
+    expect(nextWaveSize(600, 10_000, 500, null)).toBe(10_000);
   });
 });

@@ -158,14 +158,19 @@ function predictMaxWait(input: PacingInput, rate: number, s: PacingSettings): { 
 }
 
 /**
- * The next wave's size from how the last one went: held at any point → half (at least one batch); sent at full speed
- * throughout → half as large again (at most twice the planned size); else as planned.
+ * The next wave's size from how the previous one went: held at any point → half of it (at least one batch); sent at
+ * full speed throughout → half as large again (at most twice the planned size); slowed but never held → the same.
  */
-export function nextWaveSize(planned: number, batchSize: number, lastWave: { held: boolean; paced: boolean } | null): number {
+export function nextWaveSize(
+  previous: number,
+  planned: number,
+  batchSize: number,
+  lastWave: { held: boolean; paced: boolean } | null,
+): number {
   if (!lastWave) return planned;
-  if (lastWave.held) return Math.max(batchSize, Math.floor(planned / 2));
-  if (!lastWave.paced) return Math.min(planned * 2, Math.ceil(planned * 1.5));
-  return planned;
+  if (lastWave.held) return Math.max(batchSize, Math.floor(previous / 2));
+  if (!lastWave.paced) return Math.max(batchSize, Math.min(planned * 2, Math.ceil(previous * 1.5)));
+  return Math.max(batchSize, previous);
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;

@@ -8,6 +8,8 @@ KEYS[3]  held bitmap ({campaign:<id>}:held): the device was held for its quiet h
 KEYS[4]  stats hash ({campaign:<id>}:stats)
 KEYS[5]  failed bitmap ({campaign:<id>}:failed): the final outcome was failed (f or t)
 KEYS[6]  transient bitmap ({campaign:<id>}:transient): failed for a transient cause (t): sent again on resume
+KEYS[7]  sends hash ({campaign:<id>}:sends): messages sent per second (field: epoch second): the pacing controller's
+         known future inflow; the pacer removes fields older than its horizon
 ARGV[1]  wave number
 ARGV[2]  size of the guards' window: when recent_total passes it, every recent_* counter is halved
 ARGV[3]  now (ms since the epoch): recorded as w<wave>:finished_at when the wave's last recipient settles or is held
@@ -21,7 +23,7 @@ progress_at (now: the re-drive watchdog's sign of life), and the guards' window:
 rate), recent_invalid (the invalid-token rate).
 Returns { settled, targeted, last_wave (0: not planned yet), recent_total, recent_failed, recent_invalid, newly counted }.
 ]]
-local settledKey, sentKey, heldKey, stats, failedKey, transientKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local settledKey, sentKey, heldKey, stats, failedKey, transientKey, sendsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local w = 'w' .. ARGV[1] .. ':'
 local window = tonumber(ARGV[2])
 local now = ARGV[3]
@@ -77,6 +79,7 @@ for field, n in pairs(add) do
   if n ~= 0 then redis.call('HINCRBY', stats, field, n) end
 end
 redis.call('HSET', stats, 'progress_at', now)
+if (add['sent'] or 0) > 0 then redis.call('HINCRBY', sendsKey, math.floor(tonumber(now) / 1000), add['sent']) end
 local progress = redis.call('HMGET', stats, w .. 'targeted', w .. 'settled', w .. 'holding')
 if progress[1] and tonumber(progress[2] or '0') + tonumber(progress[3] or '0') >= tonumber(progress[1]) then
   redis.call('HSETNX', stats, w .. 'finished_at', now)

@@ -336,7 +336,7 @@ function startScheduler(
     args: [`--role=${role}`],
     // The counter also stops the app when this process dies (its IPC channel closes).
     execArgv: [...execArgv, '--require', benchServer('redis-counter.js')],
-    env,
+    env: { WAVE_TICKET_SECRET: randomBytes(32).toString('base64url'), ...env },
   });
 }
 

@@ -288,6 +288,7 @@ async function startGateway(ctx: BenchContext, db: BenchDatabase, redis: BenchRe
       ...appEnv(db, redis),
       DATABASE_POOL_SIZE: '2',
       TICKET_SECRET: randomBytes(32).toString('hex'),
+      WAVE_TICKET_SECRET: randomBytes(32).toString('hex'),
       ADMISSION_SIGNING_KEY: signingKeyPem(),
       // The throttle check runs on every request (one Redis call) but never refuses: one client makes all requests.
       THROTTLE_LIMIT: '100000000',

@@ -25,6 +25,7 @@ const placeholderEnv = {
   REDIS_URL: 'redis://127.0.0.1:1',
   LOG_LEVEL: 'silent',
   TICKET_SECRET: 'openapi-placeholder-never-used-for-anything',
+  WAVE_TICKET_SECRET: 'openapi-placeholder-never-used-for-anything',
   // Valid for the schema; preview mode never signs anything with it.
   ADMISSION_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
 };

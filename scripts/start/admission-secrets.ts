@@ -1,5 +1,6 @@
 /**
- * The gateway's ticket secret and admission signing key for `npm start`: TICKET_SECRET / ADMISSION_SIGNING_KEY
+ * The gateway's ticket secret and admission signing key, and the wave tickets' secret (scheduler and gateway), for
+ * `npm start`: TICKET_SECRET / ADMISSION_SIGNING_KEY / WAVE_TICKET_SECRET
  * when configured, else the ones kept in .data/, else new ones saved there (mode 0600), so a restart keeps
  * everyone's tickets and tokens valid.
  */
@@ -10,6 +11,8 @@ import path from 'node:path';
 export interface AdmissionSecrets {
   TICKET_SECRET: string;
   ADMISSION_SIGNING_KEY: string;
+  /** The scheduler signs the wave tickets in every push with it, the gateway checks them. */
+  WAVE_TICKET_SECRET: string;
 }
 
 function kept(file: string, make: () => string): string {
@@ -28,6 +31,8 @@ export function admissionSecrets(root: string): AdmissionSecrets {
   const dir = path.join(root, '.data');
   return {
     TICKET_SECRET: process.env.TICKET_SECRET || kept(path.join(dir, 'ticket-secret'), () => randomBytes(32).toString('base64url')),
+    WAVE_TICKET_SECRET:
+      process.env.WAVE_TICKET_SECRET || kept(path.join(dir, 'wave-ticket-secret'), () => randomBytes(32).toString('base64url')),
     ADMISSION_SIGNING_KEY:
       process.env.ADMISSION_SIGNING_KEY ||
       kept(path.join(dir, 'admission-signing-key.pem'), () =>

@@ -1,5 +1,5 @@
 /** A misconfigured app must stop at boot with one line naming the variable, not crash later or hang. */
-import { admissionEnv } from '../support/env';
+import { admissionEnv, waveTicketEnv } from '../support/env';
 import { spawnApp, type AppName } from '../support/processes';
 
 const good = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/postgres', REDIS_URL: 'redis://127.0.0.1:6379' };
@@ -16,12 +16,12 @@ describe('configuration errors', () => {
     const proc = spawnApp('gateway', {});
     expect(await proc.exited).toBe(78);
     expect(proc.output()).toMatch(
-      /^gateway: invalid configuration: DATABASE_URL: required; TICKET_SECRET: required; ADMISSION_SIGNING_KEY: required; REDIS_URL: required \(or set REDIS_CLUSTER_NODES\)\n$/,
+      /^gateway: invalid configuration: DATABASE_URL: required; TICKET_SECRET: required; ADMISSION_SIGNING_KEY: required; WAVE_TICKET_SECRET: required; REDIS_URL: required \(or set REDIS_CLUSTER_NODES\)\n$/,
     );
   });
 
   it('refuses an unknown scheduler role from the command line', async () => {
-    const proc = spawnApp('scheduler', good, ['--role=everything']);
+    const proc = spawnApp('scheduler', { ...good, ...waveTicketEnv() }, ['--role=everything']);
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toContain('--role must be one of api, worker, all');
   });

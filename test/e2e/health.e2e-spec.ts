@@ -3,7 +3,7 @@
  * stops and starts again: readiness must follow Redis down and back up, with no restart of the apps.
  */
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { admissionEnv } from '../support/env';
+import { admissionEnv, waveTicketEnv } from '../support/env';
 import { freePort, httpStatus, spawnApp, startRedisServer, waitFor, type AppName, type Proc } from '../support/processes';
 
 type Ready = { status: string; error?: Record<string, { status: string; message?: string }> };
@@ -21,7 +21,7 @@ describe('health of the running apps', () => {
     apps.push(
       {
         name: 'scheduler',
-        proc: spawnApp('scheduler', { ...env, SCHEDULER_PORT: String(ports.scheduler) }, ['--role=all']),
+        proc: spawnApp('scheduler', { ...env, ...waveTicketEnv(), SCHEDULER_PORT: String(ports.scheduler) }, ['--role=all']),
         url: `http://127.0.0.1:${ports.scheduler}`,
       },
       {

@@ -11,7 +11,7 @@ import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
 import { SCHEDULER_OPENAPI } from '../../apps/scheduler/src/openapi';
 import { RedisIoAdapter } from '../../apps/ws/src/socket/redis-io.adapter';
 import { WsModule } from '../../apps/ws/src/ws.module';
-import { admissionEnv, redisEnv } from './env';
+import { admissionEnv, redisEnv, waveTicketEnv } from './env';
 
 export interface RunningApp {
   app: NestFastifyApplication;
@@ -32,6 +32,7 @@ function baseEnv(env: AppEnv): Record<string, string> {
     LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'silent',
     DATABASE_POOL_SIZE: '3',
     ...redisEnv(),
+    ...waveTicketEnv(),
     ...env.extra,
   };
 }

@@ -20,7 +20,7 @@ import type { JobControl } from '../../apps/scheduler/src/queues/dispatch-queues
 import { PushProviders } from '../../apps/scheduler/src/dispatch/push-providers';
 import { WavePlanner } from '../../apps/scheduler/src/dispatch/wave-planner';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
-import { redisEnv } from './env';
+import { redisEnv, waveTicketEnv } from './env';
 import { deleteByPattern } from './redis';
 
 /** The dispatch code's clock, fixed until a test moves it. */
@@ -86,6 +86,7 @@ export async function startDispatchScenario(env: { databaseUrl: string; redisPre
     DATABASE_POOL_SIZE: '3',
     PUSH_SINK: 'true',
     ...redisEnv(),
+    ...waveTicketEnv(),
   });
   const module = await Test.createTestingModule({ imports: [SchedulerModule.forRoot(config, 'worker')] })
     .overrideProvider(DISPATCH_NOW)

@@ -29,10 +29,18 @@ export function redisEnv(): Record<string, string> {
 
 let signingKey: string | undefined;
 
+/** The wave tickets' secret of the test apps: the scheduler signs with it, the gateway checks with it. */
+export const TEST_WAVE_TICKET_SECRET = 'test-wave-ticket-secret-0123456789abcdefgh';
+
+/** What the scheduler and the gateway need for wave tickets. */
+export function waveTicketEnv(): Record<string, string> {
+  return { WAVE_TICKET_SECRET: TEST_WAVE_TICKET_SECRET };
+}
+
 /** What the gateway and ws apps need to issue and check tickets and admission tokens (one key per test process). */
 export function admissionEnv(): Record<string, string> {
   signingKey ??= generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  return { TICKET_SECRET: 'test-ticket-secret-0123456789abcdefghij', ADMISSION_SIGNING_KEY: signingKey };
+  return { TICKET_SECRET: 'test-ticket-secret-0123456789abcdefghij', ADMISSION_SIGNING_KEY: signingKey, ...waveTicketEnv() };
 }
 
 export function databaseUrl(database: string): string {

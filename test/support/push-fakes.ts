@@ -6,7 +6,7 @@
 import webpush from 'web-push';
 import type { PrismaService } from '@tidegate/database';
 import { FakeApns, FakeFcm, FakeWebPush } from '../fakes';
-import { redisEnv } from './env';
+import { redisEnv, waveTicketEnv } from './env';
 import { freePort, httpStatus, spawnApp, waitFor, type Proc } from './processes';
 
 export interface PushFakes {
@@ -132,6 +132,7 @@ export async function spawnWorker(options: {
       DATABASE_URL: options.databaseUrl,
       REDIS_KEY_PREFIX: options.redisPrefix,
       ...redisEnv(),
+      ...waveTicketEnv(),
       SCHEDULER_PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',

@@ -33,6 +33,7 @@ const dockerDir = path.resolve(__dirname, '../../docker');
 /** The shell a deployer runs compose from: only the variables compose.yml requires (`${VAR:?…}`) are set. */
 const SHELL: Env = {
   TIDEGATE_TICKET_SECRET: 'compose-test-ticket-secret-0123456789abcdef',
+  TIDEGATE_WAVE_TICKET_SECRET: 'compose-test-wave-ticket-secret-0123456789ab',
   // One line with \n escapes, as a .env file holds it; the config schema turns them back into newlines.
   TIDEGATE_ADMISSION_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' })
     .privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -405,9 +406,9 @@ describe('the checks catch a broken compose file (on copies in memory)', () => {
     expect(() => assertAppsStartAfterTheirDependencies(c)).toThrow();
   });
 
-  it('refuses to start without the admission secrets in the shell', () => {
+  it('refuses to start without the admission and wave ticket secrets in the shell', () => {
     const doc = parse(fs.readFileSync(path.join(dockerDir, 'compose.yml'), 'utf8')) as unknown;
-    expect(() => interpolateAll(doc, {})).toThrow(/TIDEGATE_TICKET_SECRET is required|TIDEGATE_ADMISSION_SIGNING_KEY is required/);
+    expect(() => interpolateAll(doc, {})).toThrow(/TIDEGATE_(WAVE_)?TICKET_SECRET is required|TIDEGATE_ADMISSION_SIGNING_KEY is required/);
   });
 
   it('an unset ${VAR:-default} takes its default and an unset ${VAR} is empty', () => {

@@ -5,7 +5,11 @@ import { type z } from 'zod';
 import { ConfigError, loadConfig } from './load-config';
 import { gatewayEnvSchema, schedulerEnvSchema, wsEnvSchema } from './schemas';
 
-const valid = { DATABASE_URL: 'postgresql://u@127.0.0.1:5432/tidegate', REDIS_URL: 'redis://127.0.0.1:6379' };
+const valid = {
+  DATABASE_URL: 'postgresql://u@127.0.0.1:5432/tidegate',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  WAVE_TICKET_SECRET: 'w'.repeat(32),
+};
 
 function errorOf(fn: () => unknown): ConfigError {
   try {
@@ -41,6 +45,19 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it.each([
+    ['scheduler', schedulerEnvSchema],
+    ['gateway', gatewayEnvSchema],
+  ] as const)('the %s requires WAVE_TICKET_SECRET, 32 characters or more, in one line', (_app, schema) => {
+    const admission = { TICKET_SECRET: 's'.repeat(32), ADMISSION_SIGNING_KEY: 'x' };
+    const { WAVE_TICKET_SECRET: _secret, ...without } = valid;
+    const missing = errorOf(() => loadConfig(schema, { ...without, ...admission }));
+    expect(missing.issues.find((i) => i.variable === 'WAVE_TICKET_SECRET')?.message).toBe('required');
+    const short = errorOf(() => loadConfig(schema, { ...valid, ...admission, WAVE_TICKET_SECRET: 'short' }));
+    expect(short.message).toContain('WAVE_TICKET_SECRET: must have at least 32 characters');
+    expect(short.message).not.toContain('\n');
+  });
+
   it('requires one Redis, and refuses two', () => {
     expect(errorOf(() => loadConfig(schedulerEnvSchema, { DATABASE_URL: valid.DATABASE_URL })).message).toContain('REDIS_URL: required');
     const both = errorOf(() => loadConfig(schedulerEnvSchema, { ...valid, REDIS_CLUSTER_NODES: '127.0.0.1:7000' }));
@@ -50,6 +67,7 @@ describe('loadConfig', () => {
   it('parses Cluster nodes and treats empty strings as unset', () => {
     const cfg = loadConfig(schedulerEnvSchema, {
       DATABASE_URL: valid.DATABASE_URL,
+      WAVE_TICKET_SECRET: valid.WAVE_TICKET_SECRET,
       REDIS_URL: '',
       REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001',
     });

@@ -146,6 +146,12 @@ function pushProviders(cfg: ProviderFields, ctx: z.RefinementCtx): void {
   }
 }
 
+/**
+ * HMAC key of wave tickets: the scheduler signs one into every push, the gateway checks them (docs/admission.md,
+ * "Wave tickets"). The same on every scheduler and gateway process; not the TICKET_SECRET.
+ */
+const waveTicketSecret = z.string().min(32, 'must have at least 32 characters (openssl rand -base64 32 makes one)');
+
 export const SCHEDULER_ROLES = ['api', 'worker', 'all'] as const;
 export type SchedulerRole = (typeof SCHEDULER_ROLES)[number];
 
@@ -162,6 +168,7 @@ export const schedulerEnvSchema = z
       )
       .optional(),
     ...dispatch,
+    WAVE_TICKET_SECRET: waveTicketSecret,
   })
   .superRefine(exactlyOneRedis, { when: () => true })
   .superRefine(pushProviders);
@@ -190,6 +197,7 @@ export const gatewayEnvSchema = z
     ...common,
     ...admission,
     GATEWAY_PORT: port(3001),
+    WAVE_TICKET_SECRET: waveTicketSecret,
     /** Where waiting clients open their socket (the ws app), as the JSON API tells them. */
     WS_PUBLIC_URL: z.string().url('must be an absolute URL').optional(),
     /** How often each room's line is advanced. */

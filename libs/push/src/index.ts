@@ -18,3 +18,4 @@ export {
 export { type VapidDetails, WebPushProvider, type WebPushProviderOptions } from './webpush';
 export { SinkProvider, type SinkProviderOptions, type SinkStats } from './sink';
 export { RequestTimeoutError } from './http2-client';
+export { WAVE_TICKET_RESERVED_BYTES, withTicketParam, withWaveTicket } from './wave-ticket';

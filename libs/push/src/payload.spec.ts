@@ -165,7 +165,12 @@ describe('checkPayload', () => {
       'webpush:payload:payload_too_large',
     ]);
     expect(checkPayload({ ...base, ttlSeconds: -1 })).toHaveLength(1);
-    expect(checkPayload({ ...base, body: 'x'.repeat(4000) }, ['fcm', 'apns'])).toEqual([]);
+    expect(checkPayload({ ...base, body: 'x'.repeat(3750) }, ['fcm', 'apns'])).toEqual([]);
+    // What a provider would take alone is refused: the wave ticket needs its room (CONTENT_LIMITS).
+    expect(checkPayload({ ...base, body: 'x'.repeat(4000) }, ['fcm', 'apns']).map((p) => p.code)).toEqual([
+      'payload_too_large',
+      'payload_too_large',
+    ]);
   });
 });
 

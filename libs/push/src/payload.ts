@@ -11,9 +11,15 @@
  *   at most 3993 bytes of plaintext in the single record allowed.
  *
  * The deep link travels in the data map under `deep_link` on every platform (the app or service worker opens it).
+ *
+ * Every push also carries its device's wave ticket (wave-ticket.ts): in the data map under `tg_wave`, and on the deep
+ * link. `checkPayload` (the campaign content check) therefore keeps WAVE_TICKET_RESERVED_BYTES of each limit free and
+ * refuses a `tg_wave` data key; `payloadFor` (each send) checks the ticketed payload against the full limit.
  */
 import { PUSH_PLATFORMS, type PushPlatform } from '@tidegate/domain';
+import { WAVE_TICKET_PARAM } from '@tidegate/contracts';
 import { apnsCollapseId, webPushTopic } from './header-key';
+import { WAVE_TICKET_RESERVED_BYTES } from './wave-ticket';
 
 export { apnsCollapseId, webPushTopic };
 
@@ -340,13 +346,17 @@ const RESOLVERS: { [P in PushPlatform]: (payload: NotificationPayload, problems:
   webpush: resolveWebPush,
 };
 
-function resolve<P extends PushPlatform>(platform: P, payload: NotificationPayload): { resolved: PayloadOf[P]; problems: PayloadError[] } {
+function resolve<P extends PushPlatform>(
+  platform: P,
+  payload: NotificationPayload,
+  reserveBytes = 0,
+): { resolved: PayloadOf[P]; problems: PayloadError[] } {
   const problems = new Problems(platform);
   checkCommon(payload, problems);
   if (problems.list.length > 0) return { resolved: undefined as never, problems: problems.list };
   const resolved = RESOLVERS[platform](payload, problems);
-  if (resolved.size > resolved.limit) {
-    problems.list.push(new PayloadTooLargeError(platform, resolved.size, resolved.limit));
+  if (resolved.size > resolved.limit - reserveBytes) {
+    problems.list.push(new PayloadTooLargeError(platform, resolved.size, resolved.limit - reserveBytes));
   }
   return { resolved, problems: problems.list };
 }
@@ -361,15 +371,37 @@ export function payloadFor<P extends PushPlatform>(platform: P, payload: Notific
   return resolved;
 }
 
+/** The size a campaign's content may have on each platform: the provider's limit less the room for the wave ticket. */
+export const CONTENT_LIMITS: Readonly<Record<PushPlatform, number>> = {
+  fcm: PAYLOAD_LIMITS.fcm - WAVE_TICKET_RESERVED_BYTES,
+  apns: PAYLOAD_LIMITS.apns - WAVE_TICKET_RESERVED_BYTES,
+  webpush: PAYLOAD_LIMITS.webpush - WAVE_TICKET_RESERVED_BYTES,
+};
+
+/** The data key every push's wave ticket takes: a campaign's content may not use it. */
+function reservedTicketKeys(payload: NotificationPayload): PayloadError[] {
+  const fields = [
+    ['data', payload.data],
+    ...PUSH_PLATFORMS.map((p) => [`overrides.${p}.data`, payload.overrides?.[p]?.data] as const),
+  ] as const;
+  return fields
+    .filter(([, data]) => typeof data === 'object' && data !== null && Object.hasOwn(data, WAVE_TICKET_PARAM))
+    .map(
+      ([field]) =>
+        new PayloadError(`${field}.${WAVE_TICKET_PARAM}`, 'reserved_key', `the data key "${WAVE_TICKET_PARAM}" carries the wave ticket`),
+    );
+}
+
 /**
  * Every problem `payload` would have on the given platforms (all by default), for a 400 answer listing them all;
- * an empty list means every provider will take it. A problem common to several platforms is reported once.
+ * an empty list means every provider will take it, with each device's wave ticket added (CONTENT_LIMITS). A problem
+ * common to several platforms is reported once.
  */
 export function checkPayload(payload: NotificationPayload, platforms: readonly PushPlatform[] = PUSH_PLATFORMS): PayloadError[] {
   const seen = new Set<string>();
-  const all: PayloadError[] = [];
+  const all: PayloadError[] = reservedTicketKeys(payload);
   for (const platform of platforms) {
-    for (const problem of resolve(platform, payload).problems) {
+    for (const problem of resolve(platform, payload, WAVE_TICKET_RESERVED_BYTES).problems) {
       const key = problem.code === 'payload_too_large' ? `${problem.platform}:${problem.code}` : `${problem.field}:${problem.code}`;
       if (seen.has(key)) continue;
       seen.add(key);

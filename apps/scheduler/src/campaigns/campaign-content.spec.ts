@@ -73,7 +73,7 @@ describe('campaign content', () => {
 
   it('checks the payload size only for the platforms the segment reaches', () => {
     const b = body();
-    b.message.data = { blob: 'x'.repeat(4000) }; // fits FCM, not APNs
+    b.message.data = { blob: 'x'.repeat(3786) }; // fits FCM, not APNs (with the wave ticket's room: CONTENT_LIMITS)
     b.audience = { segment: { platforms: ['fcm'] } };
     expect(checkCampaign(b, { now }).ok).toBe(true);
     b.audience = { segment: { platforms: ['apns'] } };

@@ -1,0 +1,69 @@
+import { WAVE_TICKET_MAX_LENGTH } from '@tidegate/contracts';
+import { PUSH_PLATFORMS } from '@tidegate/domain';
+import { CONTENT_LIMITS, PAYLOAD_LIMITS, checkPayload, payloadFor, type NotificationPayload } from './payload';
+import { WAVE_TICKET_RESERVED_BYTES, withTicketParam, withWaveTicket } from './wave-ticket';
+
+const TICKET = `w1.${'A'.repeat(22)}.3.2n9c.t8c5h0.3lc0.${'b'.repeat(22)}`;
+const LONGEST = 'w'.repeat(WAVE_TICKET_MAX_LENGTH);
+
+describe('the wave ticket in a push', () => {
+  it('goes in the data map and on every deep link, the campaign payload untouched', () => {
+    const payload: NotificationPayload = {
+      title: 'Sale',
+      body: 'Now',
+      data: { promo: 'x' },
+      deepLink: 'https://shop.example/sale?ref=push#top',
+      overrides: { apns: { deepLink: 'shop://sale' }, webpush: { data: { extra: '1' } } },
+    };
+    const copy = JSON.parse(JSON.stringify(payload)) as NotificationPayload;
+    const stamped = withWaveTicket(payload, TICKET);
+    expect(payload).toEqual(copy);
+
+    const fcm = payloadFor('fcm', stamped);
+    expect(fcm.data).toEqual({ promo: 'x', tg_wave: TICKET, deep_link: `https://shop.example/sale?ref=push&tg_wave=${TICKET}#top` });
+    const apns = JSON.parse(payloadFor('apns', stamped).json) as Record<string, unknown>;
+    expect(apns.tg_wave).toBe(TICKET);
+    expect(apns.deep_link).toBe(`shop://sale?tg_wave=${TICKET}`);
+    const web = JSON.parse(payloadFor('webpush', stamped).plaintext) as { data: Record<string, string> };
+    expect(web.data).toMatchObject({ tg_wave: TICKET, extra: '1', promo: 'x' });
+  });
+
+  it('appends to any deep link', () => {
+    expect(withTicketParam('https://a.example/x', 't')).toBe('https://a.example/x?tg_wave=t');
+    expect(withTicketParam('https://a.example/x?', 't')).toBe('https://a.example/x?tg_wave=t');
+    expect(withTicketParam('https://a.example/x?a=1&', 't')).toBe('https://a.example/x?a=1&tg_wave=t');
+    expect(withTicketParam('app://open#frag', 't')).toBe('app://open?tg_wave=t#frag');
+  });
+
+  it('always fits: content the check accepts stays within every provider limit with the longest ticket', () => {
+    expect(WAVE_TICKET_RESERVED_BYTES).toBeGreaterThanOrEqual(2 * WAVE_TICKET_MAX_LENGTH);
+    for (const platform of PUSH_PLATFORMS) {
+      expect(CONTENT_LIMITS[platform]).toBe(PAYLOAD_LIMITS[platform] - WAVE_TICKET_RESERVED_BYTES);
+      // Grow the body until the content check refuses it; the largest accepted one must still send with a ticket.
+      const content = (n: number): NotificationPayload => ({
+        title: 't',
+        body: 'b'.repeat(n),
+        data: { k: 'v' },
+        deepLink: 'https://s.example/p?q=1',
+      });
+      let lo = 0;
+      let hi = PAYLOAD_LIMITS[platform];
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (checkPayload(content(mid), [platform]).length === 0) lo = mid;
+        else hi = mid - 1;
+      }
+      const stamped = payloadFor(platform, withWaveTicket(content(lo), LONGEST));
+      expect(stamped.size).toBeLessThanOrEqual(PAYLOAD_LIMITS[platform]);
+      expect(stamped.size).toBeGreaterThan(PAYLOAD_LIMITS[platform] - 2 * WAVE_TICKET_RESERVED_BYTES);
+    }
+  });
+
+  it('is a key the content may not use', () => {
+    const problems = checkPayload({ title: 't', body: 'b', data: { tg_wave: 'mine' }, overrides: { fcm: { data: { tg_wave: 'x' } } } });
+    expect(problems.map((p) => [p.field, p.code])).toEqual([
+      ['data.tg_wave', 'reserved_key'],
+      ['overrides.fcm.data.tg_wave', 'reserved_key'],
+    ]);
+  });
+});

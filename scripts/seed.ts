@@ -14,9 +14,12 @@ export const DEMO_ROOM_ID = 'demo';
 /** Fixed, so every demo (and its docs and tests) names the same campaign. */
 export const DEMO_CAMPAIGN_ID = '0de30000-0000-4000-8000-000000000001';
 
+/** Where `npm start` runs the demo shop unless DEMO_ORIGIN_PORT says otherwise. */
+const DEFAULT_ORIGIN_URL = 'http://127.0.0.1:3005';
+
 const room = {
   name: 'Demo shop',
-  originUrl: 'http://127.0.0.1:3005',
+  originUrl: DEFAULT_ORIGIN_URL,
   paths: ['/*'],
   totalActiveUsers: 3,
   newUsersPerMinute: 60,
@@ -30,7 +33,7 @@ const campaign = {
   message: {
     title: 'Flash sale: 2 hours only',
     body: 'Everything in the Demo shop is 30% off until noon.',
-    deepLink: 'http://127.0.0.1:3005/sale',
+    deepLink: `${DEFAULT_ORIGIN_URL}/sale`,
   },
   audience: { segment: { tagsAll: ['demo'] } },
   schedule: { startAt: null, sendWindow: null, quietHours: null },
@@ -56,21 +59,29 @@ function demoDevice(i: number): Prisma.DeviceCreateManyInput {
 export interface SeedOptions {
   /** Overwrite the demo room and campaign with the values above if they exist. */
   reset?: boolean;
+  /**
+   * Where the demo shop runs (`npm start` passes its DEMO_ORIGIN_PORT's URL): the demo room's origin, set on an
+   * existing room too (the shop moves with that setting), and the demo campaign's link when it is created.
+   */
+  originUrl?: string;
 }
 
 export async function seedDemo(databaseUrl: string, options: SeedOptions = {}): Promise<{ roomId: string; campaignId: string }> {
   const prisma = new PrismaService({ connectionString: databaseUrl, max: 2, applicationName: 'tidegate-seed' });
   try {
+    const origin = options.originUrl ?? DEFAULT_ORIGIN_URL;
+    const demoRoom = { ...room, originUrl: origin };
+    const demoCampaign = { ...campaign, message: { ...campaign.message, deepLink: `${origin}/sale` } };
     await prisma.room.upsert({
       where: { id: DEMO_ROOM_ID },
-      create: { id: DEMO_ROOM_ID, ...room },
-      update: options.reset ? room : {},
+      create: { id: DEMO_ROOM_ID, ...demoRoom },
+      update: options.reset ? demoRoom : options.originUrl ? { originUrl: origin } : {},
     });
     await prisma.device.createMany({ data: Array.from({ length: DEMO_DEVICES }, (_, i) => demoDevice(i + 1)), skipDuplicates: true });
     await prisma.campaign.upsert({
       where: { id: DEMO_CAMPAIGN_ID },
-      create: { id: DEMO_CAMPAIGN_ID, ...campaign },
-      update: options.reset ? campaign : {},
+      create: { id: DEMO_CAMPAIGN_ID, ...demoCampaign },
+      update: options.reset ? demoCampaign : {},
     });
     return { roomId: DEMO_ROOM_ID, campaignId: DEMO_CAMPAIGN_ID };
   } finally {

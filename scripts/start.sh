@@ -4,6 +4,8 @@
 # scripts/start.ts): PostgreSQL and Redis if none are configured, migrations, demo data, the three apps.
 #   npm start                 run until Ctrl-C
 #   npm start -- --check      start, wait until ready, print the summary, stop, exit 0 (CI)
+# package.json runs this with `exec`, and this script execs node at the end: npm's child is then the orchestrator
+# itself, so SIGINT or SIGTERM to `npm start` (npm forwards them) or to this script's PID stops the whole stack.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -2,7 +2,9 @@
  * `npm start`: the whole system with a demo, on one machine, from a fresh clone (scripts/start.sh installs and
  * builds, then runs this as dist/scripts/start.js).
  *
- *   0. checks the apps' ports are free; the bootstrap API key: BOOTSTRAP_API_KEY, else .data/bootstrap-api-key (made once)
+ *   0. validates every app's configuration (and DEMO_ORIGIN_PORT) first: a bad variable stops it here, exit 78, with
+ *      one line naming it; checks the apps' ports are free; the bootstrap API key: BOOTSTRAP_API_KEY, else
+ *      .data/bootstrap-api-key (made once); the demo shop (the demo room's origin) on DEMO_ORIGIN_PORT (3005)
  *   1. Redis: REDIS_URL / REDIS_CLUSTER_NODES if set, else the one on 127.0.0.1:6379 (key prefix tidegate-demo),
  *      else a redis-server started here
  *   2. PostgreSQL: DATABASE_URL if set (environment or .env), else an embedded PostgreSQL in .data/postgres
@@ -12,12 +14,14 @@
  *      (those we started), and exits. If an app exits on its own, everything stops and the exit status is 1.
  *
  * Options: --check (or TIDEGATE_START_CHECK=1) stops everything once it is ready and exits 0: for CI and tests.
+ * SIGINT, SIGTERM or SIGHUP to this process (or to `npm start`, which runs it in place of its shell) stops everything.
  */
 import path from 'node:path';
 import { appSpecs, checkPorts, spawnApp, waitUntilReady, type RunningApp } from './start/apps';
-import { admissionSecrets } from './start/admission-secrets';
+import { admissionSecrets, type AdmissionSecrets } from './start/admission-secrets';
 import { startDemoOrigin } from './start/demo-origin';
 import { bootstrapKey } from './start/bootstrap-key';
+import { checkConfigOrExit } from './start/config-check';
 import { ManagedProcess, describeExit } from './start/children';
 import { Aborted, StartError, loadDotEnv, log, repoRoot, seconds, warn } from './start/common';
 import { startEmbeddedPostgres } from './start/postgres';
@@ -33,7 +37,8 @@ const READY_TIMEOUT_MS = 60_000;
 const USAGE = `usage: npm start [-- --check]
   --check   start everything, wait until ready, print the summary, stop everything, exit 0 (also TIDEGATE_START_CHECK=1)
 Configuration comes from the environment or .env (DATABASE_URL, REDIS_URL, SCHEDULER_PORT, GATEWAY_PORT, WS_PORT,
-BOOTSTRAP_API_KEY, LOG_LEVEL, HOST…); whatever is not set is provided locally.`;
+DEMO_ORIGIN_PORT, BOOTSTRAP_API_KEY, LOG_LEVEL, HOST…); whatever is not set is provided locally. Every variable is
+checked before anything starts: a bad one stops npm start with one line naming it (exit status 78).`;
 
 function parseArgs(args: string[]): { check: boolean } {
   if (args.includes('--help') || args.includes('-h')) {
@@ -51,13 +56,13 @@ function parseArgs(args: string[]): { check: boolean } {
 /** Where a variable came from, for messages: the environment, or .env. */
 let sourceOf: (name: string) => string = () => 'the environment';
 
-async function run(root: string, sup: Supervisor, check: boolean): Promise<void> {
+async function run(root: string, sup: Supervisor, check: boolean, demoOriginPort: number, secrets: AdmissionSecrets): Promise<void> {
   const began = Date.now();
   const host = process.env.HOST || '127.0.0.1';
   const specs = appSpecs();
   await checkPorts(specs, host); // before anything starts, so a taken port costs nothing
   const key = bootstrapKey(root);
-  const shop = sup.add(await startDemoOrigin(host));
+  const shop = sup.add(await startDemoOrigin(host, demoOriginPort));
 
   // 1. Redis (first: when there is none, fail before starting anything)
   const redis = await resolveRedis(root, (server) => sup.add(server), sourceOf);
@@ -79,14 +84,14 @@ async function run(root: string, sup: Supervisor, check: boolean): Promise<void>
 
   // 3. Schema and demo data
   await migrate(root, sup, databaseUrl);
-  const demo = await seedDemo(databaseUrl);
+  const demo = await seedDemo(databaseUrl, { originUrl: shop.url });
   log(`demo data: room ${demo.roomId}, campaign ${demo.campaignId}`);
   sup.checkpoint();
 
   // 4. Apps
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    ...admissionSecrets(root),
+    ...secrets,
     WS_PUBLIC_URL:
       process.env.WS_PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${specs.find((s) => s.name === 'ws')?.port ?? 3002}`,
     DATABASE_URL: databaseUrl,
@@ -111,7 +116,13 @@ async function run(root: string, sup: Supervisor, check: boolean): Promise<void>
   });
 
   // 5. Ready
-  await waitUntilReady(apps, key.key, READY_TIMEOUT_MS, () => sup.checkpoint());
+  const keyState = await waitUntilReady(apps, key.key, READY_TIMEOUT_MS, () => sup.checkpoint());
+  if (keyState === 'revoked') {
+    warn(
+      `the bootstrap API key (${key.source}) was revoked through the API, and stays revoked: ` +
+        (key.source === 'BOOTSTRAP_API_KEY' ? 'set BOOTSTRAP_API_KEY to a new key' : 'delete .data/bootstrap-api-key to get a new one'),
+    );
+  }
   process.stdout.write(
     summary({
       apps,
@@ -125,7 +136,7 @@ async function run(root: string, sup: Supervisor, check: boolean): Promise<void>
           ? 'the sink: nothing leaves this machine (set FCM_*, APNS_*, VAPID_* in .env to send for real)'
           : `configured in the environment (${PROVIDER_VARS.filter((v) => process.env[v]).join(', ')})`,
       apiKey: key.key,
-      apiKeySource: key.source,
+      apiKeySource: keyState === 'revoked' ? `${key.source}; REVOKED, see the warning above` : key.source,
       readyMs: Date.now() - began,
       check,
     }),
@@ -162,6 +173,9 @@ async function main(): Promise<void> {
   sourceOf = (name) => (preset.has(name) ? 'the environment' : '.env');
   const envFile = loadDotEnv(root);
   if (envFile) log(`read ${path.relative(root, envFile)}`);
+  const secrets = admissionSecrets(root); // the environment's, else kept in .data/
+  const settings = checkConfigOrExit(process.env, { ...secrets }); // before anything starts
+
   const sup = new Supervisor();
   sup.handleSignals();
   const fail = (err: unknown) => {
@@ -171,7 +185,7 @@ async function main(): Promise<void> {
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
-  await run(root, sup, check).catch(fail);
+  await run(root, sup, check, settings.DEMO_ORIGIN_PORT, secrets).catch(fail);
 }
 
 void main();

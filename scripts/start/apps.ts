@@ -99,10 +99,16 @@ function describe(answer: Answer): string {
 
 /**
  * Polls every app's /health/ready until all answer 200, then the scheduler's /admin/whoami with the bootstrap key
- * (the scheduler installs the key at boot, in the background). Throws a {@link StartError} naming what is not
- * ready, and why, after `timeoutMs`. `checkpoint` throws once a stop has begun (e.g. an app exited).
+ * (the scheduler installs the key at boot, in the background): `ok` once it is accepted, `revoked` if it was revoked
+ * through the API (it stays revoked). Throws a {@link StartError} naming what is not ready, and why, after
+ * `timeoutMs`. `checkpoint` throws once a stop has begun (e.g. an app exited).
  */
-export async function waitUntilReady(apps: RunningApp[], apiKey: string, timeoutMs: number, checkpoint: () => void): Promise<void> {
+export async function waitUntilReady(
+  apps: RunningApp[],
+  apiKey: string,
+  timeoutMs: number,
+  checkpoint: () => void,
+): Promise<'ok' | 'revoked'> {
   const began = Date.now();
   const deadline = began + timeoutMs;
   // Per app: why it is not ready yet, and whether it answered HTTP at all (if not, its output tells more).
@@ -132,11 +138,12 @@ export async function waitUntilReady(apps: RunningApp[], apiKey: string, timeout
   }
 
   const scheduler = apps.find((a) => a.spec.name === 'scheduler');
-  if (!scheduler) return;
+  if (!scheduler) return 'ok';
   for (;;) {
     checkpoint();
     const answer = await get(`${scheduler.baseUrl}/admin/whoami`, { 'X-API-Key': apiKey });
-    if ('status' in answer && answer.status === 200) return;
+    if ('status' in answer && answer.status === 200) return 'ok';
+    if ('status' in answer && answer.status === 401 && answer.body.includes('revoked')) return 'revoked';
     if (Date.now() >= deadline) {
       throw new StartError(`the scheduler does not accept the bootstrap API key after ${seconds(timeoutMs)}: ${describe(answer)}`);
     }

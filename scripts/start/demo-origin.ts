@@ -1,13 +1,11 @@
 /**
- * The demo's origin: a tiny "Demo shop" on 127.0.0.1:3005 that the demo room protects, so a visit through the
- * gateway shows what an admitted user sees. It runs inside the `npm start` process; a real deployment points a room
- * at its own backend instead.
+ * The demo's origin: a tiny "Demo shop" on DEMO_ORIGIN_PORT (3005 by default) that the demo room protects, so a visit
+ * through the gateway shows what an admitted user sees. It runs inside the `npm start` process; a real deployment
+ * points a room at its own backend instead.
  */
 import http from 'node:http';
 import type { Service, StopOutcome } from './children';
-import { StartError } from './common';
-
-export const DEMO_ORIGIN_PORT = 3005;
+import { StartError, connectHost } from './common';
 
 const page = (path: string, forwardedFor: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -19,7 +17,7 @@ const page = (path: string, forwardedFor: string) => `<!doctype html>
 </body></html>
 `;
 
-export async function startDemoOrigin(host: string): Promise<Service & { url: string }> {
+export async function startDemoOrigin(host: string, port: number): Promise<Service & { url: string }> {
   const server = http.createServer((req, res) => {
     const forwardedFor = String(req.headers['x-forwarded-for'] ?? 'an unknown client');
     if ((req.headers.accept ?? '').includes('application/json')) {
@@ -35,17 +33,18 @@ export async function startDemoOrigin(host: string): Promise<Service & { url: st
       reject(
         err.code === 'EADDRINUSE'
           ? new StartError(
-              `port ${DEMO_ORIGIN_PORT} (the demo shop behind the demo room) is already in use on ${host}; stop what listens there.`,
+              `port ${port} (DEMO_ORIGIN_PORT: the demo shop behind the demo room) is already in use on ${host}; ` +
+                `stop what listens there, or pick another port, e.g. DEMO_ORIGIN_PORT=${port + 100} npm start`,
             )
           : err,
       ),
     );
-    server.listen(DEMO_ORIGIN_PORT, host, resolve);
+    server.listen(port, host, resolve);
   });
   return {
     name: 'demo shop',
     kind: 'infra',
-    url: `http://127.0.0.1:${DEMO_ORIGIN_PORT}`,
+    url: `http://${connectHost(host)}:${port}`,
     stop: () =>
       new Promise<StopOutcome>((resolve) => {
         server.closeAllConnections();

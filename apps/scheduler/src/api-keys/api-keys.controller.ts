@@ -43,7 +43,7 @@ export class ApiKeysController {
   @Delete('api-keys/:id')
   @HttpCode(200)
   @RequireRole('sre')
-  @ApiOperation({ summary: 'Revoke an API key; it stops working at once (also while PostgreSQL is out of reach)' })
+  @ApiOperation({ summary: 'Revoke an API key; it stops working at once' })
   @ApiOkResponse({ type: ApiKeyView })
   async revoke(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string): Promise<ApiKeyView> {
     const revoked = await this.keys.revoke(id);

@@ -45,6 +45,10 @@ describe('admin API: waiting rooms', () => {
     queueAll: room.queue_all as boolean,
     suspended: room.suspended as boolean,
     maxWaitSeconds: room.max_wait_seconds as number,
+    originMaxP95Ms: room.origin_max_p95_ms as number,
+    originMaxErrorRate: room.origin_max_error_rate as number,
+    originMinRequests: room.origin_min_requests as number,
+    unhealthyAdmissionFactor: room.unhealthy_admission_factor as number,
   });
 
   it('creates a room with defaults filled in, and writes its hot copy to Redis', async () => {

@@ -5,3 +5,5 @@ export * from './eta';
 export * from './room-snapshot-store';
 export * from './tickets';
 export * from './wave-tickets';
+export * from './origin-stats-store';
+export * from './room-traffic-store';

@@ -58,3 +58,32 @@ describe('RoomSnapshotStore', () => {
     expect(parseRoomSnapshot(JSON.stringify({ ...snapshot, extra: 1 }))).toEqual(snapshot);
   });
 });
+
+describe('parseRoomSnapshot: origin health', () => {
+  const origin = {
+    healthy: false,
+    since: 999_000,
+    reason: 'errors',
+    requests: 40,
+    p50Ms: 12,
+    p95Ms: 90,
+    p99Ms: 240,
+    errorRate: 0.5,
+    admissionFactor: 0.25,
+  };
+
+  it('keeps the origin health a gateway published', () => {
+    expect(parseRoomSnapshot(JSON.stringify({ ...snapshot, origin }))).toEqual({ ...snapshot, origin });
+  });
+
+  it('reads a snapshot without origin health (an older gateway) as it is: readers take it as healthy', () => {
+    const parsed = parseRoomSnapshot(JSON.stringify(snapshot));
+    expect(parsed).toEqual(snapshot);
+    expect(parsed).not.toHaveProperty('origin');
+  });
+
+  it('drops a malformed origin health but keeps the rest of the snapshot', () => {
+    const parsed = parseRoomSnapshot(JSON.stringify({ ...snapshot, origin: { ...origin, healthy: 'no' } }));
+    expect(parsed).toEqual(snapshot);
+  });
+});

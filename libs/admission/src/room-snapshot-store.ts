@@ -3,7 +3,7 @@
  * read by the ws app (positions, ETA, pauses), the scheduler's status API and its wave planner. One writer, one
  * validating reader and one freshness rule for all of them.
  */
-import type { RoomSnapshot } from '@tidegate/contracts';
+import type { RoomOriginHealth, RoomSnapshot } from '@tidegate/contracts';
 import type { RedisClient, RedisKeys } from '@tidegate/redis';
 
 /** A snapshot older than this describes a room no gateway is releasing right now: readers must not act on it. */
@@ -30,6 +30,33 @@ const NUMBERS = [
 const NULLABLE_NUMBERS = ['estimatedWaitSeconds', 'pressure'] as const satisfies ReadonlyArray<keyof RoomSnapshot>;
 const BOOLEANS = ['queueAll', 'suspended'] as const satisfies ReadonlyArray<keyof RoomSnapshot>;
 
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isNullableNumber = (v: unknown): v is number | null => v === null || isFiniteNumber(v);
+
+/**
+ * The origin's health in a snapshot, or undefined when it is absent (written by a gateway older than origin health)
+ * or malformed: readers take undefined as healthy.
+ */
+export function parseRoomOriginHealth(value: unknown): RoomOriginHealth | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.healthy !== 'boolean' || !isFiniteNumber(v.since) || !isFiniteNumber(v.requests)) return undefined;
+  if (!isFiniteNumber(v.errorRate) || !isFiniteNumber(v.admissionFactor)) return undefined;
+  if (!isNullableNumber(v.p50Ms) || !isNullableNumber(v.p95Ms) || !isNullableNumber(v.p99Ms)) return undefined;
+  const reason = v.reason === 'latency' || v.reason === 'errors' ? v.reason : null;
+  return {
+    healthy: v.healthy,
+    since: v.since,
+    reason,
+    requests: v.requests,
+    p50Ms: v.p50Ms,
+    p95Ms: v.p95Ms,
+    p99Ms: v.p99Ms,
+    errorRate: v.errorRate,
+    admissionFactor: v.admissionFactor,
+  };
+}
+
 /** The snapshot in `raw` (JSON), or null when it is not one (malformed, or written by an incompatible version). */
 export function parseRoomSnapshot(raw: string): RoomSnapshot | null {
   let value: unknown;
@@ -44,7 +71,9 @@ export function parseRoomSnapshot(raw: string): RoomSnapshot | null {
   if (!NUMBERS.every((f) => typeof v[f] === 'number' && Number.isFinite(v[f]))) return null;
   if (!NULLABLE_NUMBERS.every((f) => v[f] === null || (typeof v[f] === 'number' && Number.isFinite(v[f])))) return null;
   if (!BOOLEANS.every((f) => typeof v[f] === 'boolean')) return null;
+  const origin = parseRoomOriginHealth(v.origin);
   return {
+    ...(origin ? { origin } : {}),
     roomId: v.roomId,
     at: v.at as number,
     tickets: v.tickets as number,

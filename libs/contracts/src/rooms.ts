@@ -28,6 +28,14 @@ export interface RoomSettings {
   suspended: boolean;
   /** The wait a room is meant to keep under; the scheduler paces waves by it. */
   maxWaitSeconds: number;
+  /** Origin health: the origin is unhealthy while its p95 latency over the window is above this (ms). */
+  originMaxP95Ms: number;
+  /** Origin health: unhealthy while the share of requests failing (5xx, connection errors) is above this (0..1). */
+  originMaxErrorRate: number;
+  /** Origin health: judged only on windows with at least this many requests. */
+  originMinRequests: number;
+  /** While the origin is unhealthy the admission rate is multiplied by this (0..1; 0 admits nobody new). */
+  unhealthyAdmissionFactor: number;
 }
 
 export const ROOM_DEFAULTS: RoomSettings = {
@@ -38,7 +46,42 @@ export const ROOM_DEFAULTS: RoomSettings = {
   queueAll: false,
   suspended: false,
   maxWaitSeconds: 900,
+  originMaxP95Ms: 2000,
+  originMaxErrorRate: 0.2,
+  originMinRequests: 20,
+  unhealthyAdmissionFactor: 0.5,
 };
+
+/**
+ * The health of a room's origin as the gateways measure it (every request proxied to it, over a sliding window of
+ * ORIGIN_WINDOW_SECONDS, all gateways together), judged by the room's thresholds with hysteresis.
+ *
+ * Contract for readers (the scheduler's pacing holds campaigns feeding the room while `healthy` is false): `healthy`
+ * turns false as soon as a window with at least `originMinRequests` requests breaks a threshold, and true again only
+ * once the window has stayed within them for ORIGIN_RECOVER_SECONDS.
+ */
+export interface RoomOriginHealth {
+  healthy: boolean;
+  /** Since when (ms since the epoch) `healthy` has had its present value. */
+  since: number;
+  /** What broke a threshold ('latency' or 'errors'), while unhealthy; null while healthy. */
+  reason: 'latency' | 'errors' | null;
+  /** Requests proxied to the origin in the window (answers and connection errors). */
+  requests: number;
+  /** Latency percentiles of the answers in the window, in ms (null: no answer in the window). */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  /** Share of the window's requests that failed: 5xx answers and connection errors (0..1). */
+  errorRate: number;
+  /** What the admission rate is multiplied by right now (1 while healthy; unhealthy_admission_factor otherwise). */
+  admissionFactor: number;
+}
+
+/** The sliding window origin health is measured over. */
+export const ORIGIN_WINDOW_SECONDS = 30;
+/** How long the window must stay within the thresholds before an unhealthy origin is healthy again. */
+export const ORIGIN_RECOVER_SECONDS = 10;
 
 /** A room's state as the releaser sees it, published once a second for the ws app and the scheduler. */
 export interface RoomSnapshot {
@@ -68,4 +111,9 @@ export interface RoomSnapshot {
   pressure: number | null;
   queueAll: boolean;
   suspended: boolean;
+  /**
+   * The origin's health (see RoomOriginHealth). Absent in snapshots written by gateways older than origin health:
+   * readers take a missing `origin` as healthy.
+   */
+  origin?: RoomOriginHealth;
 }

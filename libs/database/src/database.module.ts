@@ -6,6 +6,7 @@ import { RoomRepository } from './room.repository';
 import { DeviceRepository } from './device.repository';
 import { CampaignRepository } from './campaign.repository';
 import { DispatchSettingsRepository } from './dispatch-settings.repository';
+import { RoomTrafficRepository } from './room-traffic.repository';
 
 @Global()
 @Module({})
@@ -20,8 +21,17 @@ export class DatabaseModule {
         DeviceRepository,
         CampaignRepository,
         DispatchSettingsRepository,
+        RoomTrafficRepository,
       ],
-      exports: [PrismaService, ApiKeyRepository, RoomRepository, DeviceRepository, CampaignRepository, DispatchSettingsRepository],
+      exports: [
+        PrismaService,
+        ApiKeyRepository,
+        RoomRepository,
+        DeviceRepository,
+        CampaignRepository,
+        DispatchSettingsRepository,
+        RoomTrafficRepository,
+      ],
     };
   }
 }

@@ -3,6 +3,7 @@ export * from './prisma.service';
 export * from './database.module';
 export * from './api-key.repository';
 export * from './room.repository';
+export * from './room-traffic.repository';
 export * from './device.repository';
 export * from './campaign.repository';
 export * from './segment';

@@ -16,6 +16,10 @@ export type RoomCreateData = Pick<Room, 'id' | 'name' | 'originUrl'> &
       | 'queueAll'
       | 'suspended'
       | 'maxWaitSeconds'
+      | 'originMaxP95Ms'
+      | 'originMaxErrorRate'
+      | 'originMinRequests'
+      | 'unhealthyAdmissionFactor'
       | 'message'
     >
   >;
@@ -91,5 +95,9 @@ export function roomSettings(room: Room): RoomSettings {
     queueAll: room.queueAll,
     suspended: room.suspended,
     maxWaitSeconds: room.maxWaitSeconds,
+    originMaxP95Ms: room.originMaxP95Ms,
+    originMaxErrorRate: room.originMaxErrorRate,
+    originMinRequests: room.originMinRequests,
+    unhealthyAdmissionFactor: room.unhealthyAdmissionFactor,
   };
 }

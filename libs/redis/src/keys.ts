@@ -53,6 +53,18 @@ export class RedisKeys {
       clock: `${base}:clock`,
       /** The releaser's latest RoomSnapshot (JSON string). */
       snapshot: `${base}:snapshot`,
+      /**
+       * What the gateways measured of the room's origin, per epoch second (hash: `<second>:<field>` -> count; fields
+       * in libs/admission/src/origin-stats-store.ts); seconds older than the window are dropped when it is read.
+       */
+      origin: `${base}:origin`,
+      /** The origin's last health judgement, for hysteresis across ticks and gateways (JSON: OriginHealth, expires). */
+      originHealth: `${base}:origin-health`,
+      /**
+       * Traffic per hour of the week not yet flushed to PostgreSQL (hash: `<hour>:a` arrivals, `<hour>:s` sum of
+       * sampled active sessions, `<hour>:n` samples; `last_sample`: epoch second of the last sample).
+       */
+      traffic: `${base}:traffic`,
       /** Held by the releaser of this room while it runs a tick (string with expiry). */
       releaserLock: `${base}:releaser`,
       /**

@@ -16,7 +16,18 @@ export const ROOM_CONFIG_FIELDS = {
   queueAll: 'queue_all',
   suspended: 'suspended',
   maxWaitSeconds: 'max_wait_seconds',
+  originMaxP95Ms: 'origin_max_p95_ms',
+  originMaxErrorRate: 'origin_max_error_rate',
+  originMinRequests: 'origin_min_requests',
+  unhealthyAdmissionFactor: 'unhealthy_admission_factor',
 } as const satisfies Record<keyof RoomSettings, string>;
+
+/**
+ * Not a setting but live state in the same hash: what the admission rate is multiplied by right now (1, or the
+ * room's unhealthy_admission_factor while its origin is unhealthy). The gateways' releasers write it; the admission
+ * scripts read it with the settings (room_config in _room-common.lua). Missing means 1.
+ */
+export const ORIGIN_FACTOR_FIELD = 'origin_factor';
 
 export function encodeRoomSettings(settings: RoomSettings): Record<string, string> {
   return {
@@ -27,6 +38,10 @@ export function encodeRoomSettings(settings: RoomSettings): Record<string, strin
     [ROOM_CONFIG_FIELDS.queueAll]: settings.queueAll ? '1' : '0',
     [ROOM_CONFIG_FIELDS.suspended]: settings.suspended ? '1' : '0',
     [ROOM_CONFIG_FIELDS.maxWaitSeconds]: String(settings.maxWaitSeconds),
+    [ROOM_CONFIG_FIELDS.originMaxP95Ms]: String(settings.originMaxP95Ms),
+    [ROOM_CONFIG_FIELDS.originMaxErrorRate]: String(settings.originMaxErrorRate),
+    [ROOM_CONFIG_FIELDS.originMinRequests]: String(settings.originMinRequests),
+    [ROOM_CONFIG_FIELDS.unhealthyAdmissionFactor]: String(settings.unhealthyAdmissionFactor),
   };
 }
 
@@ -36,6 +51,11 @@ export function decodeRoomSettings(hash: Record<string, string>): RoomSettings |
     const n = Number(hash[field]);
     return Number.isInteger(n) ? n : fallback;
   };
+  const fraction = (field: string, fallback: number) => {
+    const raw = hash[field];
+    const n = raw === undefined || raw === '' ? NaN : Number(raw);
+    return Number.isFinite(n) && n >= 0 && n <= 1 ? n : fallback;
+  };
   return {
     totalActiveUsers: int(ROOM_CONFIG_FIELDS.totalActiveUsers, ROOM_DEFAULTS.totalActiveUsers),
     newUsersPerMinute: int(ROOM_CONFIG_FIELDS.newUsersPerMinute, ROOM_DEFAULTS.newUsersPerMinute),
@@ -44,6 +64,10 @@ export function decodeRoomSettings(hash: Record<string, string>): RoomSettings |
     queueAll: hash[ROOM_CONFIG_FIELDS.queueAll] === '1',
     suspended: hash[ROOM_CONFIG_FIELDS.suspended] === '1',
     maxWaitSeconds: int(ROOM_CONFIG_FIELDS.maxWaitSeconds, ROOM_DEFAULTS.maxWaitSeconds),
+    originMaxP95Ms: int(ROOM_CONFIG_FIELDS.originMaxP95Ms, ROOM_DEFAULTS.originMaxP95Ms),
+    originMaxErrorRate: fraction(ROOM_CONFIG_FIELDS.originMaxErrorRate, ROOM_DEFAULTS.originMaxErrorRate),
+    originMinRequests: int(ROOM_CONFIG_FIELDS.originMinRequests, ROOM_DEFAULTS.originMinRequests),
+    unhealthyAdmissionFactor: fraction(ROOM_CONFIG_FIELDS.unhealthyAdmissionFactor, ROOM_DEFAULTS.unhealthyAdmissionFactor),
   };
 }
 
@@ -68,6 +92,11 @@ export class RoomConfigStore {
   async remove(roomId: string): Promise<void> {
     await this.redis.del(this.keys.room(roomId).config);
     await this.redis.incr(this.keys.roomsVersion);
+  }
+
+  /** Sets the admission-rate factor in effect (1 while the origin is healthy); see ORIGIN_FACTOR_FIELD. */
+  async writeOriginFactor(roomId: string, factor: number): Promise<void> {
+    await this.redis.hset(this.keys.room(roomId).config, ORIGIN_FACTOR_FIELD, String(factor));
   }
 
   async read(roomId: string): Promise<RoomSettings | null> {

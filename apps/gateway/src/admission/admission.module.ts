@@ -5,9 +5,12 @@ import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import { AssetsController } from './assets.controller';
 import { GATE_OPTIONS, GateHook } from './gate.hook';
 import { GateService } from './gate.service';
+import { OriginHealthJudge } from './origin-health-judge';
+import { OriginMonitor } from './origin-monitor';
 import { PublicController } from './public.controller';
 import { RELEASE_INTERVAL_MS, Releaser } from './releaser';
 import { ROOMS_REFRESH_MS, RoomRegistry } from './room-registry';
+import { TrafficRecorder } from './traffic-recorder';
 import { WebSocketProxy } from './websocket-proxy';
 
 /** Admission: the gate, the releaser, tickets and tokens, and the public waiting-room API. */
@@ -41,6 +44,9 @@ export class AdmissionModule {
         GateService,
         GateHook,
         WebSocketProxy,
+        OriginMonitor,
+        OriginHealthJudge,
+        TrafficRecorder,
       ],
     };
   }

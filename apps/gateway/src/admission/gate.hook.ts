@@ -9,6 +9,7 @@ import { API_SECURITY_HEADERS, waitingPageSecurityHeaders, type SecurityHeaders 
 import { ClientThrottle } from '../throttle/client-throttle';
 import { readCookie, serializeCookie, ticketCookie, tokenCookie } from './cookies';
 import { GateService, type GateDecision } from './gate.service';
+import { OriginMonitor, originErrorKind } from './origin-monitor';
 import { Releaser } from './releaser';
 import { waitingJson, waitingPage } from './waiting-response';
 
@@ -69,6 +70,7 @@ export class GateHook implements OnApplicationBootstrap {
     @Inject(GATE_OPTIONS) private readonly options: GateOptions,
     private readonly throttle: ClientThrottle,
     metrics: MetricsRegistry,
+    private readonly originMonitor: OriginMonitor,
   ) {
     this.decisions = new Counter({
       name: 'tidegate_gate_decisions_total',
@@ -123,7 +125,7 @@ export class GateHook implements OnApplicationBootstrap {
           ]);
           reply.header('x-tidegate-token', decision.token.value);
         }
-        return this.proxy(request, reply, room.origin);
+        return this.proxy(request, reply, room.id, room.origin);
       }
       case 'wait': {
         if (decision.newTicket) {
@@ -169,7 +171,9 @@ export class GateHook implements OnApplicationBootstrap {
     }
   }
 
-  private proxy(request: FastifyRequest, reply: FastifyReply, origin: URL): FastifyReply {
+  /** Streams the request to the origin and its answer back, measuring the origin (OriginMonitor) on the way. */
+  private proxy(request: FastifyRequest, reply: FastifyReply, roomId: string, origin: URL): FastifyReply {
+    const started = performance.now();
     // The body is still the raw stream (this runs before Fastify parses it): hand it to reply-from to stream on.
     if (request.method !== 'GET' && request.method !== 'HEAD') (request as { body?: unknown }).body = request.raw;
     // The path only: reply-from appends the query exactly as it came (it would refuse a query holding "/.." otherwise).
@@ -185,7 +189,12 @@ export class GateHook implements OnApplicationBootstrap {
           'x-forwarded-proto': req.protocol,
         };
       },
+      onResponse: (_req, r, res) => {
+        this.originMonitor.answered(roomId, res.statusCode, performance.now() - started);
+        void r.send(res.stream);
+      },
       onError: (r, { error }) => {
+        this.originMonitor.failed(roomId, originErrorKind(error));
         this.logger.warn(`origin ${origin.host} failed: ${error.message}`);
         void r.code(502).send({ statusCode: 502, error: 'Bad Gateway', message: 'the origin did not answer' });
       },

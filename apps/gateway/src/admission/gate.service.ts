@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AdmissionStore, AdmissionTokenError, AdmissionTokens, TicketError, TicketSigner, type Admission } from '@tidegate/admission';
 import { RoomRegistry, type GatewayRoom } from './room-registry';
+import { TrafficRecorder } from './traffic-recorder';
 
 /** What to do with a request to a protected path (or a check-in of a waiting client). */
 export type GateDecision =
@@ -32,6 +33,7 @@ export class GateService {
     private readonly tickets: TicketSigner,
     private readonly tokens: AdmissionTokens,
     readonly registry: RoomRegistry,
+    private readonly traffic: TrafficRecorder,
   ) {}
 
   async decide(room: GatewayRoom, credentials: Credentials): Promise<GateDecision> {
@@ -96,6 +98,7 @@ export class GateService {
 
   async arrive(room: GatewayRoom): Promise<GateDecision> {
     const result = await this.store.arrive(room.id);
+    if (result.kind !== 'unknown') this.traffic.arrived(room.id);
     switch (result.kind) {
       case 'admitted':
         return { kind: 'pass', room, sessionId: result.sessionId, token: await this.issue(room, result.sessionId, result.expiresAtMs) };

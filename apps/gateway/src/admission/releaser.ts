@@ -4,7 +4,9 @@ import type { RoomSnapshot } from '@tidegate/contracts';
 import { AdmissionStore, RoomSnapshotStore } from '@tidegate/admission';
 import { MetricsRegistry } from '@tidegate/observability';
 import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
-import { RoomRegistry } from './room-registry';
+import { OriginHealthJudge } from './origin-health-judge';
+import { RoomRegistry, type GatewayRoom } from './room-registry';
+import { TrafficRecorder } from './traffic-recorder';
 
 export const RELEASE_INTERVAL_MS = Symbol('RELEASE_INTERVAL_MS');
 const SNAPSHOT_EVERY_MS = 1000;
@@ -15,7 +17,9 @@ const SNAPSHOT_EVERY_MS = 1000;
  * instances never admit past capacity together, and the line keeps moving while any one of them is alive.
  * Once a second, and at once when a room is suspended, paused (queue_all) or resumed, it stores each room's snapshot
  * in Redis (the ws app builds positions and tells waiting sockets about pauses from it, the scheduler paces waves by
- * its pressure) and exports the same numbers to Prometheus.
+ * its pressure) and exports the same numbers to Prometheus. With each published snapshot it judges the room's origin
+ * (OriginHealthJudge: `snapshot.origin`, and the admission-rate factor while unhealthy) and samples the room's
+ * traffic for its hour of the week (TrafficRecorder).
  */
 @Injectable()
 export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
@@ -27,6 +31,7 @@ export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly snapshots: RoomSnapshotStore;
   /** Rooms whose last release failed: logged once per outage, not every tick. */
   private readonly failing = new Set<string>();
+  private readonly failingOrigin = new Set<string>();
   private readonly gauges: Record<
     'waiting' | 'active' | 'admittedPerMinute' | 'estimatedWait' | 'oldestTicketAge' | 'pressure',
     Gauge<'room'>
@@ -39,6 +44,8 @@ export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
     keys: RedisKeys,
     metrics: MetricsRegistry,
     @Inject(RELEASE_INTERVAL_MS) private readonly intervalMs: number,
+    private readonly originHealth: OriginHealthJudge,
+    private readonly traffic: TrafficRecorder,
   ) {
     this.snapshots = new RoomSnapshotStore(redis, keys);
     const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['room'], registers: [metrics] });
@@ -73,23 +80,30 @@ export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const publish = Date.now() - this.lastSnapshot >= SNAPSHOT_EVERY_MS;
       if (publish) this.lastSnapshot = Date.now();
-      await Promise.all(this.registry.all().map((room) => this.releaseRoom(room.id, room.settings.maxWaitSeconds, publish)));
+      await Promise.all(this.registry.all().map((room) => this.releaseRoom(room, publish)));
     } finally {
       this.running = false;
     }
   }
 
-  private async releaseRoom(roomId: string, maxWaitSeconds: number, publish: boolean): Promise<void> {
+  private async releaseRoom(room: GatewayRoom, publish: boolean): Promise<void> {
+    const roomId = room.id;
     try {
-      const { snapshot } = await this.store.release(roomId, maxWaitSeconds);
+      const released = await this.store.release(roomId, room.settings.maxWaitSeconds);
       if (this.failing.delete(roomId)) this.logger.log(`release of room ${roomId} works again`);
-      if (!snapshot) return;
+      if (!released.snapshot) return;
       const before = this.latest.get(roomId);
+      // The origin's health is judged once a second; between judgements the last one stands.
+      const snapshot: RoomSnapshot = { ...released.snapshot, origin: before?.origin };
+      if (publish) snapshot.origin = await this.judgeOrigin(room, snapshot);
+      if (snapshot.origin === undefined) delete snapshot.origin;
       this.latest.set(roomId, snapshot);
       // A change of mode is published at once: waiting sockets are told within a tick of the ws app.
       const modeChanged = before?.queueAll !== snapshot.queueAll || before.suspended !== snapshot.suspended;
       if (!publish && !modeChanged) return;
       await this.snapshots.write(snapshot);
+      // A failed sample keeps its arrivals for the next second; it does not fail the release.
+      if (publish) await this.traffic.sample(roomId, snapshot.at, snapshot.active).catch(() => undefined);
       this.gauges.waiting.set({ room: roomId }, snapshot.waiting);
       this.gauges.active.set({ room: roomId }, snapshot.active);
       this.gauges.admittedPerMinute.set({ room: roomId }, snapshot.admittedPerMinute);
@@ -100,6 +114,21 @@ export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
       if (this.failing.has(roomId)) return;
       this.failing.add(roomId);
       this.logger.warn(`release of room ${roomId} failed: ${err instanceof Error ? err.message : String(err)}; retrying every tick`);
+    }
+  }
+
+  /** The origin's health now; the last judgement when this one fails (logged once per outage). */
+  private async judgeOrigin(room: GatewayRoom, snapshot: RoomSnapshot): Promise<RoomSnapshot['origin']> {
+    try {
+      const origin = await this.originHealth.judge(room.id, room.settings, snapshot.at);
+      this.failingOrigin.delete(room.id);
+      return origin;
+    } catch (err) {
+      if (!this.failingOrigin.has(room.id)) {
+        this.failingOrigin.add(room.id);
+        this.logger.warn(`origin health of room ${room.id} not judged: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return snapshot.origin;
     }
   }
 }

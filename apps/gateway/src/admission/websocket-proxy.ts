@@ -12,6 +12,7 @@ import { requestPathProblem } from '../edge/request-path';
 import { readCookie, tokenCookie } from './cookies';
 import { isReserved } from './gate.hook';
 import { GateService } from './gate.service';
+import { OriginMonitor, originErrorKind } from './origin-monitor';
 import type { GatewayRoom } from './room-registry';
 
 /** How long the origin has to accept the connection and answer the handshake. */
@@ -44,6 +45,7 @@ export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplication
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly gate: GateService,
+    private readonly originMonitor: OriginMonitor,
     metrics: MetricsRegistry,
   ) {
     this.upgrades = new Counter({
@@ -139,6 +141,7 @@ export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplication
       headers: forwardedHeaders(req, origin.host),
       agent: false,
     });
+    const started = performance.now();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -151,6 +154,7 @@ export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplication
     request.on('error', (err) => {
       clearTimeout(timer);
       if (socket.destroyed) return;
+      this.originMonitor.failed(room.id, timedOut ? 'timeout' : originErrorKind(err));
       this.count(room, 'origin_error');
       this.logger.warn(`origin ${origin.host} failed a WebSocket upgrade: ${timedOut ? 'timed out' : err.message}`);
       refuse(socket, timedOut ? 504 : 502, timedOut ? 'the origin did not answer in time' : 'the origin did not answer');
@@ -159,6 +163,7 @@ export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplication
     // The origin declined to switch protocols (a 4xx, a redirect): relay its answer and close.
     request.on('response', (response) => {
       clearTimeout(timer);
+      this.originMonitor.answered(room.id, response.statusCode ?? 0, performance.now() - started);
       this.count(room, 'declined');
       response.on('error', () => socket.destroy());
       socket.once('finish', () => socket.destroy());
@@ -171,6 +176,7 @@ export class WebSocketProxy implements OnApplicationBootstrap, BeforeApplication
       socket.off('close', abandon);
       originSocket.on('error', () => originSocket.destroy());
       if (socket.destroyed) return originSocket.destroy();
+      this.originMonitor.answered(room.id, response.statusCode ?? 101, performance.now() - started);
       this.count(room, 'proxied');
       for (const s of [socket, originSocket]) {
         if (s instanceof Socket) {

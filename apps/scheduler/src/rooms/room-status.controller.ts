@@ -16,6 +16,26 @@ import { RoomIdPipe } from './rooms.controller';
 
 const SESSION_ID = /^[st][A-Za-z0-9_-]{1,40}$/;
 
+export class OriginHealthView {
+  @ApiProperty({
+    description:
+      "false while the origin breaks the room's thresholds (origin_max_p95_ms, origin_max_error_rate, with at least " +
+      'origin_min_requests requests in the last 30 s); true again once within them for 10 s. Campaigns feeding the room hold while false',
+  })
+  healthy!: boolean;
+  @ApiProperty({ description: 'Since when healthy has had its present value (ms since the epoch)' }) since!: number;
+  @ApiProperty({ enum: ['latency', 'errors'], nullable: true, type: String, description: 'What broke a threshold, while unhealthy' })
+  reason!: 'latency' | 'errors' | null;
+  @ApiProperty({ description: 'Requests proxied to the origin in the last 30 s, all gateways' }) requests!: number;
+  @ApiProperty({ nullable: true, type: Number }) p50Ms!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) p95Ms!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) p99Ms!: number | null;
+  @ApiProperty({ description: 'Share of those requests that failed: 5xx answers, refused, reset or timed-out connections' })
+  errorRate!: number;
+  @ApiProperty({ description: 'What the admission rate is multiplied by now (unhealthy_admission_factor while unhealthy, else 1)' })
+  admissionFactor!: number;
+}
+
 export class RoomStatusView {
   @ApiProperty({ example: 'spring-sale' }) roomId!: string;
   @ApiProperty({ description: 'When a gateway took this snapshot (ISO time)' }) reportedAt!: string;
@@ -36,6 +56,12 @@ export class RoomStatusView {
   @ApiProperty({ description: 'Tickets in line whose holders left' }) gone!: number;
   @ApiProperty() queueAll!: boolean;
   @ApiProperty() suspended!: boolean;
+  @ApiProperty({
+    type: OriginHealthView,
+    required: false,
+    description: "The origin's health as the gateways measure it (absent while no gateway measures it yet: take it as healthy)",
+  })
+  origin?: OriginHealthView;
 }
 
 /** What SREs watch and do about a room's line: its live numbers, and ending a session. */

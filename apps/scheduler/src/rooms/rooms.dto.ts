@@ -20,7 +20,12 @@ export const LIMITS = {
   new_users_per_minute: { min: 1, max: 10_000_000 },
   session_duration_seconds: { min: 10, max: 86_400 },
   max_wait_seconds: { min: 0, max: 86_400 },
+  origin_max_p95_ms: { min: 1, max: 600_000 },
+  origin_min_requests: { min: 1, max: 1_000_000 },
 } as const;
+
+/** Settings that are fractions (0..1, inclusive). */
+export const FRACTIONS = ['origin_max_error_rate', 'unhealthy_admission_factor'] as const;
 
 /** URL path characters (RFC 3986 pchar and /) except `*`, which may only end a pattern; `%` only as an escape. */
 const PATH_BODY = /^\/(?:[A-Za-z0-9\-._~!$&'()+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
@@ -83,6 +88,9 @@ export function roomNameProblem(value: unknown): string | null {
   return null;
 }
 
+const fractionProblem = (value: unknown) =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1 ? null : 'must be a number from 0 to 1';
+
 const integerProblem = (min: number, max: number) => (value: unknown) =>
   typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? null : `must be an integer from ${min} to ${max}`;
 
@@ -111,6 +119,14 @@ const DESCRIPTIONS = {
   new_users_per_minute: 'Admission rate: new sessions per minute, at most',
   session_duration_seconds: 'Idle timeout of a session, renewed by every request through the gate',
   max_wait_seconds: 'The wait the room is meant to keep under; the scheduler paces waves by it',
+  origin_max_p95_ms:
+    "Origin health: the origin is unhealthy while the p95 latency of the gateways' requests to it over the last 30 s is above this (ms)",
+  origin_max_error_rate:
+    'Origin health: unhealthy while the share of requests to the origin that fail (5xx answers, refused/reset/timed-out connections) over the last 30 s is above this (0..1)',
+  origin_min_requests: 'Origin health: judged only when the last 30 s hold at least this many requests to the origin',
+  unhealthy_admission_factor:
+    'While the origin is unhealthy the admission rate (new_users_per_minute) is multiplied by this (0..1; 0 admits nobody new). ' +
+    'Healthy again once within every threshold for 10 s',
   queue_all: 'Emergency brake: queue everyone, admit nobody (admitted sessions continue)',
   suspended:
     'The room is closed for now: nobody new is admitted (admitted sessions continue); newcomers take a place in line ' +
@@ -130,6 +146,10 @@ export const CREATE_DEFAULTS = {
   queue_all: ROOM_DEFAULTS.queueAll,
   suspended: ROOM_DEFAULTS.suspended,
   max_wait_seconds: ROOM_DEFAULTS.maxWaitSeconds,
+  origin_max_p95_ms: ROOM_DEFAULTS.originMaxP95Ms,
+  origin_max_error_rate: ROOM_DEFAULTS.originMaxErrorRate,
+  origin_min_requests: ROOM_DEFAULTS.originMinRequests,
+  unhealthy_admission_factor: ROOM_DEFAULTS.unhealthyAdmissionFactor,
 };
 
 const defaultOf = (mode: Mode, field: keyof typeof CREATE_DEFAULTS) => (mode === 'create' ? { default: CREATE_DEFAULTS[field] } : {});
@@ -188,6 +208,12 @@ const Field = {
       OptionalNotNull(),
       IsIn(QUEUEING_METHODS, { message: `queueing_method must be one of ${QUEUEING_METHODS.join(', ')}` }),
     ),
+  fraction: (mode: Mode, field: (typeof FRACTIONS)[number]) =>
+    applyDecorators(
+      ApiPropertyOptional({ type: 'number', minimum: 0, maximum: 1, ...defaultOf(mode, field), description: DESCRIPTIONS[field] }),
+      OptionalNotNull(),
+      Check('isFraction', fractionProblem),
+    ),
   boolean: (mode: Mode, field: 'queue_all' | 'suspended') =>
     applyDecorators(
       ApiPropertyOptional({ type: 'boolean', ...defaultOf(mode, field), description: DESCRIPTIONS[field] }),
@@ -223,6 +249,10 @@ export class CreateRoomDto {
   @Field.boolean('create', 'queue_all') queue_all?: boolean;
   @Field.boolean('create', 'suspended') suspended?: boolean;
   @Field.integer('create', 'max_wait_seconds') max_wait_seconds?: number;
+  @Field.integer('create', 'origin_max_p95_ms') origin_max_p95_ms?: number;
+  @Field.fraction('create', 'origin_max_error_rate') origin_max_error_rate?: number;
+  @Field.integer('create', 'origin_min_requests') origin_min_requests?: number;
+  @Field.fraction('create', 'unhealthy_admission_factor') unhealthy_admission_factor?: number;
   @Field.message() message?: string | null;
 }
 
@@ -238,6 +268,10 @@ export class UpdateRoomDto {
   @Field.boolean('update', 'queue_all') queue_all?: boolean;
   @Field.boolean('update', 'suspended') suspended?: boolean;
   @Field.integer('update', 'max_wait_seconds') max_wait_seconds?: number;
+  @Field.integer('update', 'origin_max_p95_ms') origin_max_p95_ms?: number;
+  @Field.fraction('update', 'origin_max_error_rate') origin_max_error_rate?: number;
+  @Field.integer('update', 'origin_min_requests') origin_min_requests?: number;
+  @Field.fraction('update', 'unhealthy_admission_factor') unhealthy_admission_factor?: number;
   @Field.message() message?: string | null;
 }
 
@@ -252,6 +286,10 @@ export const UPDATABLE_FIELDS = [
   'queue_all',
   'suspended',
   'max_wait_seconds',
+  'origin_max_p95_ms',
+  'origin_max_error_rate',
+  'origin_min_requests',
+  'unhealthy_admission_factor',
   'message',
 ] as const satisfies ReadonlyArray<keyof UpdateRoomDto>;
 
@@ -267,6 +305,10 @@ export class RoomView {
   @ApiProperty({ description: DESCRIPTIONS.queue_all }) queue_all!: boolean;
   @ApiProperty({ description: DESCRIPTIONS.suspended }) suspended!: boolean;
   @ApiProperty({ type: 'integer', description: DESCRIPTIONS.max_wait_seconds }) max_wait_seconds!: number;
+  @ApiProperty({ type: 'integer', description: DESCRIPTIONS.origin_max_p95_ms }) origin_max_p95_ms!: number;
+  @ApiProperty({ type: 'number', description: DESCRIPTIONS.origin_max_error_rate }) origin_max_error_rate!: number;
+  @ApiProperty({ type: 'integer', description: DESCRIPTIONS.origin_min_requests }) origin_min_requests!: number;
+  @ApiProperty({ type: 'number', description: DESCRIPTIONS.unhealthy_admission_factor }) unhealthy_admission_factor!: number;
   @ApiProperty({ type: 'string', nullable: true }) message!: string | null;
   @ApiProperty() created_at!: Date;
   @ApiProperty() updated_at!: Date;

@@ -29,6 +29,10 @@ const COLUMNS = {
   queue_all: 'queueAll',
   suspended: 'suspended',
   max_wait_seconds: 'maxWaitSeconds',
+  origin_max_p95_ms: 'originMaxP95Ms',
+  origin_max_error_rate: 'originMaxErrorRate',
+  origin_min_requests: 'originMinRequests',
+  unhealthy_admission_factor: 'unhealthyAdmissionFactor',
   message: 'message',
 } as const satisfies Record<UpdatableField, keyof RoomUpdateData>;
 
@@ -45,6 +49,10 @@ export function toRoomView(room: Room): RoomView {
     queue_all: room.queueAll,
     suspended: room.suspended,
     max_wait_seconds: room.maxWaitSeconds,
+    origin_max_p95_ms: room.originMaxP95Ms,
+    origin_max_error_rate: room.originMaxErrorRate,
+    origin_min_requests: room.originMinRequests,
+    unhealthy_admission_factor: room.unhealthyAdmissionFactor,
     message: room.message,
     created_at: room.createdAt,
     updated_at: room.updatedAt,
@@ -64,6 +72,10 @@ function toColumns(dto: UpdateRoomDto): RoomUpdateData {
     queueAll: dto.queue_all,
     suspended: dto.suspended,
     maxWaitSeconds: dto.max_wait_seconds,
+    originMaxP95Ms: dto.origin_max_p95_ms,
+    originMaxErrorRate: dto.origin_max_error_rate,
+    originMinRequests: dto.origin_min_requests,
+    unhealthyAdmissionFactor: dto.unhealthy_admission_factor,
     message: dto.message,
   };
 }
@@ -198,6 +210,10 @@ export class RoomsService implements OnApplicationBootstrap, OnApplicationShutdo
         queueAll: dto.queue_all ?? ROOM_DEFAULTS.queueAll,
         suspended: dto.suspended ?? ROOM_DEFAULTS.suspended,
         maxWaitSeconds: dto.max_wait_seconds ?? ROOM_DEFAULTS.maxWaitSeconds,
+        originMaxP95Ms: dto.origin_max_p95_ms ?? ROOM_DEFAULTS.originMaxP95Ms,
+        originMaxErrorRate: dto.origin_max_error_rate ?? ROOM_DEFAULTS.originMaxErrorRate,
+        originMinRequests: dto.origin_min_requests ?? ROOM_DEFAULTS.originMinRequests,
+        unhealthyAdmissionFactor: dto.unhealthy_admission_factor ?? ROOM_DEFAULTS.unhealthyAdmissionFactor,
         message: dto.message ?? null,
       });
     } catch (err) {

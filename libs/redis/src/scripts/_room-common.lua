@@ -6,14 +6,18 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The room's settings from its config hash; nil if the room has no hot copy.
+-- The room's settings from its config hash; nil if the room has no hot copy. `rpm` is the admission rate in effect:
+-- new_users_per_minute times origin_factor (live state the releasers write: below 1 while the room's origin is
+-- unhealthy; missing means 1).
 local function room_config(key)
   local v = redis.call('HMGET', key, 'total_active_users', 'new_users_per_minute', 'session_duration_seconds',
-    'queueing_method', 'queue_all', 'suspended')
+    'queueing_method', 'queue_all', 'suspended', 'origin_factor')
   if not v[1] then return nil end
+  local factor = tonumber(v[7] or '1') or 1
+  if factor < 0 then factor = 0 elseif factor > 1 then factor = 1 end
   return {
     total = tonumber(v[1]),
-    rpm = tonumber(v[2]),
+    rpm = tonumber(v[2]) * factor,
     session_ms = tonumber(v[3]) * 1000,
     method = v[4] or 'fifo',
     queue_all = v[5] == '1',
@@ -22,8 +26,9 @@ local function room_config(key)
 end
 
 -- Admission-rate token bucket: refills at rpm per minute, holds at most 10 seconds' worth (at least 1), so a
--- freshly opened room cannot let a whole minute of users in at once.
+-- freshly opened room cannot let a whole minute of users in at once. A rate of 0 (origin_factor 0) admits nobody.
 local function bucket_tokens(key, rpm, now)
+  if rpm <= 0 then return 0 end
   local cap = math.max(1, math.floor(rpm / 6))
   local b = redis.call('HMGET', key, 'tokens', 'ts')
   local tokens, ts = tonumber(b[1]), tonumber(b[2])

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DispatchRepository } from '@tidegate/database';
-import { DispatchStore, REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
+import { DispatchStore, FunnelStore, REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import { DispatchQueues } from '../queues/dispatch-queues';
 import { CampaignStatsService } from '../tuning/campaign-stats.service';
 import { CampaignsController } from './campaigns.controller';
@@ -26,6 +26,11 @@ export class CampaignsModule {
       inject: [REDIS, RedisKeys],
       useFactory: (redis: RedisClient, keys: RedisKeys) => new DispatchStore(redis, keys),
     };
+    const funnelStore = {
+      provide: FunnelStore,
+      inject: [REDIS, RedisKeys],
+      useFactory: (redis: RedisClient, keys: RedisKeys) => new FunnelStore(redis, keys),
+    };
     const exported = [
       CampaignsService,
       CampaignStatsService,
@@ -34,6 +39,7 @@ export class CampaignsModule {
       DispatchQueues,
       DispatchRepository,
       DispatchStore,
+      FunnelStore,
       StatsFlusher,
       WaveRecipients,
     ];
@@ -41,7 +47,7 @@ export class CampaignsModule {
       module: CampaignsModule,
       global: true,
       controllers: roles.api ? [CampaignsController, CampaignLifecycleController] : [],
-      providers: [...exported.filter((p) => p !== DispatchStore), dispatchStore, Resender],
+      providers: [...exported.filter((p) => p !== DispatchStore && p !== FunnelStore), dispatchStore, funnelStore, Resender],
       exports: exported,
     };
   }

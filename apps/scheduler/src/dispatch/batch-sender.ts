@@ -25,6 +25,7 @@ import { DispatchQueues, type JobControl } from '../queues/dispatch-queues';
 import { DispatchMetrics } from './dispatch-metrics';
 import { DISPATCH_NOW, type Now } from './dispatch-options';
 import { PushProviders } from './push-providers';
+import { WaveTickets, type TicketedBatch } from './wave-tickets.service';
 import { PaceReader } from '../pacing/pace-reader';
 
 /** Provider retries back off from one second, doubling, to a minute (full jitter). */
@@ -83,6 +84,7 @@ export class BatchSender {
     @Inject(DISPATCH_NOW) private readonly now: Now,
     private readonly metrics: DispatchMetrics,
     private readonly paces: PaceReader,
+    private readonly waveTickets: WaveTickets,
   ) {}
 
   async run(data: JobPayload<'send-batch'>, job: JobControl): Promise<BatchOutcome> {
@@ -142,7 +144,7 @@ export class BatchSender {
     counts.inactive = outcomes.length;
     const toSend = await this.holdQuiet(data, job, content, ready, now, outcomes, counts);
 
-    const results = await this.send(content.message, toSend);
+    const results = await this.send(content.message, toSend, { campaignId, wave, roomId: campaign.roomId });
     const retry: string[] = [];
     let retryDelayMs = 0;
     const invalid: Array<{ deviceId: string; reason: string }> = [];
@@ -323,16 +325,21 @@ export class BatchSender {
     return takes;
   }
 
-  /** One provider call per platform, concurrently; an unconfigured platform's messages fail. */
-  private async send(payload: NotificationPayload, devices: SendableDevice[]): Promise<Map<PushPlatform, SendResult[]>> {
+  /** One provider call per platform, concurrently; an unconfigured platform's messages fail. Each carries its wave ticket. */
+  private async send(
+    payload: NotificationPayload,
+    devices: SendableDevice[],
+    batch: TicketedBatch,
+  ): Promise<Map<PushPlatform, SendResult[]>> {
     const byPlatform = new Map<PushPlatform, PushMessage[]>();
+    const ticketed = await this.waveTickets.stamp(batch, payload);
     for (const d of devices) {
       const target: PushMessage['target'] =
         d.platform === 'webpush'
           ? { platform: 'webpush', subscription: { endpoint: d.token, keys: { p256dh: d.p256dh ?? '', auth: d.auth ?? '' } } }
           : { platform: d.platform, token: d.token };
       const list = byPlatform.get(d.platform) ?? [];
-      list.push({ deviceId: d.id, target, payload });
+      list.push({ deviceId: d.id, target, payload: ticketed(d.id) });
       byPlatform.set(d.platform, list);
     }
     const out = new Map<PushPlatform, SendResult[]>();

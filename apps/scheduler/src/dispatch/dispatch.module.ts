@@ -1,4 +1,5 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { WaveTicketSigner } from '@tidegate/admission';
 import type { SchedulerConfig } from '@tidegate/config';
 import { BatchSender } from './batch-sender';
 import { DispatchClock } from './dispatch-clock';
@@ -8,6 +9,7 @@ import { DispatchWorkers } from './dispatch-workers';
 import { PushProviders } from './push-providers';
 import { WavePlanner } from './wave-planner';
 import { Redriver } from './redriver';
+import { WaveTickets } from './wave-tickets.service';
 import { CampaignPacer } from '../pacing/campaign-pacer';
 import { PaceReader } from '../pacing/pace-reader';
 
@@ -39,6 +41,8 @@ export class DispatchModule {
       DispatchClock,
       CampaignPacer,
       PaceReader,
+      { provide: WaveTicketSigner, useFactory: () => new WaveTicketSigner(config.WAVE_TICKET_SECRET) },
+      WaveTickets,
     ];
     return { module: DispatchModule, providers };
   }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type z } from 'zod';
 import { ConfigError, loadConfig } from './load-config';
 import { gatewayEnvSchema, schedulerEnvSchema, wsEnvSchema } from './schemas';
+import { startEnvSchema } from './start-schema';
 
 const valid = {
   DATABASE_URL: 'postgresql://u@127.0.0.1:5432/tidegate',
@@ -115,6 +116,16 @@ describe('gateway admission settings', () => {
   });
 });
 
+describe('npm start settings', () => {
+  it('defaults the demo shop to port 3005 and names DEMO_ORIGIN_PORT when it is not a port', () => {
+    expect(loadConfig(startEnvSchema, {}).DEMO_ORIGIN_PORT).toBe(3005);
+    expect(loadConfig(startEnvSchema, { DEMO_ORIGIN_PORT: '4005' }).DEMO_ORIGIN_PORT).toBe(4005);
+    for (const bad of ['0', '70000', 'shop', '80.5']) {
+      expect(errorOf(() => loadConfig(startEnvSchema, { DEMO_ORIGIN_PORT: bad })).issues[0]?.variable).toBe('DEMO_ORIGIN_PORT');
+    }
+  });
+});
+
 describe('.env.example', () => {
   const documented = new Set(
     fs
@@ -128,6 +139,7 @@ describe('.env.example', () => {
     ['scheduler', schedulerEnvSchema],
     ['gateway', gatewayEnvSchema],
     ['ws', wsEnvSchema],
+    ['npm start', startEnvSchema],
   ])('documents every variable of the %s schema', (_app, schema) => {
     const shape = (schema as unknown as z.ZodObject).shape;
     const missing = Object.keys(shape).filter((k) => !documented.has(k));

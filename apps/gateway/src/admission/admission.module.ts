@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { AdmissionStore, AdmissionTokens, TicketSigner } from '@tidegate/admission';
+import { AdmissionStore, AdmissionTokens, TicketSigner, WaveTicketSigner } from '@tidegate/admission';
 import type { GatewayConfig } from '@tidegate/config';
-import { REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
+import { FunnelStore, REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import { AssetsController } from './assets.controller';
 import { GATE_OPTIONS, GateHook } from './gate.hook';
 import { GateService } from './gate.service';
@@ -11,6 +11,7 @@ import { PublicController } from './public.controller';
 import { RELEASE_INTERVAL_MS, Releaser } from './releaser';
 import { ROOMS_REFRESH_MS, RoomRegistry } from './room-registry';
 import { TrafficRecorder } from './traffic-recorder';
+import { WaveAttribution } from './wave-attribution';
 import { WebSocketProxy } from './websocket-proxy';
 
 /** Admission: the gate, the releaser, tickets and tokens, and the public waiting-room API. */
@@ -28,6 +29,13 @@ export class AdmissionModule {
           useFactory: (redis: RedisClient, keys: RedisKeys) => new AdmissionStore(redis, keys, { graceMs }),
         },
         { provide: TicketSigner, useFactory: () => new TicketSigner(config.TICKET_SECRET) },
+        { provide: WaveTicketSigner, useFactory: () => new WaveTicketSigner(config.WAVE_TICKET_SECRET) },
+        {
+          provide: FunnelStore,
+          inject: [REDIS, RedisKeys],
+          useFactory: (redis: RedisClient, keys: RedisKeys) => new FunnelStore(redis, keys),
+        },
+        WaveAttribution,
         { provide: AdmissionTokens, useFactory: () => AdmissionTokens.fromPem(config.ADMISSION_SIGNING_KEY) },
         {
           provide: GATE_OPTIONS,

@@ -8,10 +8,11 @@ import { pathOf, requestPathProblem } from '../edge/request-path';
 import { API_SECURITY_HEADERS, waitingPageSecurityHeaders, type SecurityHeaders } from '../edge/security-headers';
 import { ClientThrottle } from '../throttle/client-throttle';
 import { readCookie, serializeCookie, ticketCookie, tokenCookie } from './cookies';
-import { GateService, type GateDecision } from './gate.service';
+import { GateService, type Credentials, type GateDecision } from './gate.service';
 import { OriginMonitor, originErrorKind } from './origin-monitor';
 import { Releaser } from './releaser';
 import { waitingJson, waitingPage } from './waiting-response';
+import { presentationOf } from './wave-attribution';
 
 export interface GateOptions {
   cookieSecure: boolean;
@@ -37,7 +38,7 @@ export function wantsJson(request: FastifyRequest): boolean {
   return accept.includes('application/json') && !accept.includes('text/html');
 }
 
-export function credentialsOf(request: FastifyRequest, roomId: string): { token?: string; ticket?: string } {
+export function credentialsOf(request: FastifyRequest, roomId: string): Credentials {
   const header = (name: string) => {
     const v = request.headers[name];
     return typeof v === 'string' && v !== '' ? v : undefined;
@@ -45,6 +46,7 @@ export function credentialsOf(request: FastifyRequest, roomId: string): { token?
   return {
     token: header('x-tidegate-token') ?? readCookie(request.headers.cookie, tokenCookie(roomId)),
     ticket: header('x-tidegate-ticket') ?? readCookie(request.headers.cookie, ticketCookie(roomId)),
+    ...presentationOf(request),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AdmissionStore, AdmissionTokenError, AdmissionTokens, TicketError, TicketSigner, type Admission } from '@tidegate/admission';
 import { RoomRegistry, type GatewayRoom } from './room-registry';
+import { WaveAttribution, type DecidedVia, type WavePresentation } from './wave-attribution';
 import { TrafficRecorder } from './traffic-recorder';
 
 /** What to do with a request to a protected path (or a check-in of a waiting client). */
@@ -16,7 +17,7 @@ export interface IssuedToken {
   expiresAt: Date;
 }
 
-export interface Credentials {
+export interface Credentials extends WavePresentation {
   token?: string;
   ticket?: string;
 }
@@ -34,9 +35,17 @@ export class GateService {
     private readonly tokens: AdmissionTokens,
     readonly registry: RoomRegistry,
     private readonly traffic: TrafficRecorder,
+    private readonly attribution: WaveAttribution,
   ) {}
 
+  /** The decision; a valid wave ticket among the credentials is counted afterwards, off the response path. */
   async decide(room: GatewayRoom, credentials: Credentials): Promise<GateDecision> {
+    const { decision, via } = await this.decideVia(room, credentials);
+    void this.attribution.observe(room, credentials, decision, via);
+    return decision;
+  }
+
+  private async decideVia(room: GatewayRoom, credentials: Credentials): Promise<{ decision: GateDecision; via: DecidedVia }> {
     if (credentials.token) {
       const admission = await this.verifyToken(credentials.token, room.id);
       if (admission) {
@@ -45,20 +54,21 @@ export class GateService {
           // Re-sign once the token has used half its life, so an active user's token never lapses.
           const halfLife = (room.settings.sessionDurationSeconds * 1000) / 2;
           const renew = admission.expiresAt * 1000 - Date.now() < halfLife;
-          return {
+          const decision: GateDecision = {
             kind: 'pass',
             room,
             sessionId: admission.sessionId,
             token: renew ? await this.issue(room, admission.sessionId, expiresAtMs) : undefined,
           };
+          return { decision, via: 'token' };
         }
       }
     }
     if (credentials.ticket) {
       const decision = await this.checkIn(room, credentials.ticket);
-      if (decision) return decision;
+      if (decision) return { decision, via: 'ticket' };
     }
-    return this.arrive(room);
+    return { decision: await this.arrive(room), via: 'arrive' };
   }
 
   /**
@@ -87,6 +97,8 @@ export class GateService {
       case 'waiting':
         return { kind: 'wait', room, ticket: rawTicket, position: status.position, newTicket: false };
       case 'admitted':
+        // Counted for the campaign whose wave ticket brought this holder, if one did (off the response path).
+        void this.attribution.admitted(room, ticket.number);
         return { kind: 'pass', room, sessionId: status.sessionId, token: await this.issue(room, status.sessionId, status.expiresAtMs) };
       case 'unknown':
         return { kind: 'unavailable', room, reason: 'this room is not ready yet' };

@@ -1,10 +1,10 @@
 /**
- * The sender and the gate know about each other: a campaign attached to a room holds its next wave while the
- * room's line is longer than the room can absorb (pressure: the estimated wait over the room's max wait), and sends
- * it once the gateway has let the line in. A real gateway in front of a fake origin computes the pressure from real
- * waiting users; the scheduler (API and workers) reads it from the gateway's snapshot in Redis. While the wave is
- * held the campaign says why, live (its `activity`: the room, how many wait) and on its timeline (`held`, then
- * `released` when the wave leaves).
+ * The sender and the gate know about each other: the pacing controller holds a campaign attached to a room while
+ * the room's line is longer than the campaign's wait budget allows, and sends once the gateway has let the line in.
+ * A real gateway in front of a fake origin counts real waiting users; the scheduler's pacer reads them from the
+ * gateway's snapshot in Redis. While held the campaign says why, live (its `activity`: how many wait, the predicted
+ * wait, the budget) and on its timeline (`held` then `resumed` by pacing; the wave's `released`). With pacing off
+ * the same line holds nothing.
  */
 import { PrismaService } from '@tidegate/database';
 import { startGateway, startScheduler, type RunningApp } from '../support/apps';
@@ -34,8 +34,6 @@ describe('dispatch paced by the waiting room', () => {
   /** The campaign's timeline (one page: a handful of entries here). */
   const timeline = async (id: string) =>
     ((await api('GET', `/admin/campaigns/${id}/timeline`, undefined, 'viewer')).body as Json).items as Json[];
-  const held = async (id: string) =>
-    (await timeline(id)).find((e) => e.kind === 'held' && (e.figures as Json | null)?.hold === 'room_pressure');
 
   beforeAll(async () => {
     [db, redis, fakes, origin] = await Promise.all([createTestDatabase(), createTestRedis(), startPushFakes(), startFakeOrigin()]);
@@ -50,80 +48,96 @@ describe('dispatch paced by the waiting room', () => {
     await Promise.all([fakes?.close(), origin?.close(), redis?.cleanup(), db?.drop()]);
   });
 
-  it('holds the wave while the line is too long for the room, says why while it waits, and sends it once the line has gone in', async () => {
+  /** A room of one place admitting one person a minute, with ten people arrived: one in, nine waiting. */
+  async function fillRoom(id: string): Promise<void> {
     const room = await api(
       'POST',
       '/admin/rooms',
-      {
-        id: 'sale',
-        name: 'Sale',
-        origin_url: origin.url,
-        paths: ['/sale/*'],
-        total_active_users: 1,
-        new_users_per_minute: 1,
-        max_wait_seconds: 60,
-      },
+      { id, name: id, origin_url: origin.url, paths: [`/${id}/*`], total_active_users: 1, new_users_per_minute: 1, max_wait_seconds: 60 },
       'sre',
     );
     expect(room.status).toBe(201);
-    // Ten people arrive: the first gets in (once the gateway has loaded the room), the others wait; at one
-    // admission a minute their wait is far above the room's minute.
     const visit = (i: number) =>
-      fetch(`${gateway.url}/sale/home`, { headers: { accept: 'application/json', 'x-device-id': `visitor-${i}` } });
+      fetch(`${gateway.url}/${id}/home`, { headers: { accept: 'application/json', 'x-device-id': `visitor-${id}-${i}` } });
     await waitFor(async () => (await visit(0)).headers.get('x-origin') === 'fake', 5000, 'the room to open');
     for (let i = 1; i < 10; i++) expect(((await (await visit(i)).json()) as Json).inWaitingRoom).toBe(true);
-    const snapshotKey = `${redis.prefix}:{room:sale}:snapshot`;
+    const snapshotKey = `${redis.prefix}:{room:${id}}:snapshot`;
     await waitFor(async () => ((JSON.parse((await redis.client.get(snapshotKey)) ?? '{}') as Json).waiting ?? 0) >= 9, 5000, 'the line');
+  }
 
-    const devices = await seedDevices(prisma(), fakes, 60, { tags: ['room'] });
+  async function startCampaign(tag: string, roomId: string, pacing: boolean): Promise<string> {
     const created = await api(
       'POST',
       '/admin/campaigns',
       {
-        name: 'Paced by the room',
+        name: `Paced by the room (${tag})`,
         message: { title: 'Sale', body: 'Now on' },
-        audience: { segment: { tagsAll: ['room'] } },
-        wave_plan: { batch_size: 30, wave_size: 30, interval_seconds: 0 },
-        room_id: 'sale',
+        audience: { segment: { tagsAll: [tag] } },
+        wave_plan: { batch_size: 30, wave_size: 30, interval_seconds: 0, pacing },
+        room_id: roomId,
       },
       'marketer',
     );
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     expect((await api('POST', `/admin/campaigns/${id}/start`, undefined, 'marketer')).status).toBe(200);
+    return id;
+  }
 
-    // Held: the planner looked at the room and held wave 1, and says so live (defect 15: it showed "running" with no
-    // reason until the wave left) and on the timeline. Nothing has left.
-    await waitFor(async () => (await held(id)) !== undefined, 15_000, 'the timeline to record the wave held for room_pressure');
+  const pacingHeld = async (id: string) => (await timeline(id)).find((e) => e.kind === 'held' && e.actor === 'pacing');
+
+  it('holds the campaign while the line is too long for its budget, says why while it waits, and sends once the line has gone in', async () => {
+    await fillRoom('sale');
+    const devices = await seedDevices(prisma(), fakes, 60, { tags: ['room'] });
+    const id = await startCampaign('room', 'sale', true);
+
+    // Held: the pacing controller judged the room (nine waiting at one a minute: far beyond the 60 s budget) and
+    // holds the campaign; it says so live (defect 15: it showed "running" with no reason until the wave left) and on
+    // the timeline, with the figures. Nothing has left.
+    await waitFor(async () => (await pacingHeld(id)) !== undefined, 15_000, 'the timeline to record the pacing hold');
     const holding = (await api('GET', `/admin/campaigns/${id}`, undefined, 'viewer')).body as Json;
-    expect(holding).toMatchObject({ status: 'running', activity: { state: 'held', reason: 'room_pressure', wave: 1 } });
+    expect(holding).toMatchObject({ status: 'running', activity: { state: 'held', reason: 'pacing' } });
     const activity = holding.activity as Json;
-    expect(activity.figures).toMatchObject({ room_id: 'sale', waiting: 9 });
-    expect(activity.message).toContain('room sale: 9 people waiting');
+    expect(activity.figures).toMatchObject({ room_id: 'sale', waiting: 9, budgetSeconds: 60 });
+    expect(activity.message).toMatch(/held: 9 waiting and \d+ taps still to come from what was sent give a predicted max wait of \d+ s/);
     const stats = (await api('GET', `/admin/campaigns/${id}/stats`, undefined, 'viewer')).body as Json;
-    expect(stats.activity).toMatchObject({ reason: 'room_pressure', wave: 1 });
-    const entry = (await held(id)) as Json;
-    expect(entry.reason).toContain('room sale: 9 people waiting');
-    expect(entry.figures).toMatchObject({ hold: 'room_pressure', wave: 1, room_id: 'sale', waiting: 9 });
+    expect(stats.activity).toMatchObject({ reason: 'pacing' });
+    const entry = (await pacingHeld(id)) as Json;
+    expect(entry.figures).toMatchObject({ room_id: 'sale', waiting: 9, send_per_second: 0 });
     expect(await prisma().campaignWave.count({ where: { campaignId: id } })).toBe(0);
     expect([...deliveriesByDevice(fakes, devices).values()].every((n) => n === 0)).toBe(true);
 
-    // The SRE opens the room wide: the gateway lets the line in, the pressure drops, the waves go.
+    // The SRE opens the room wide: the gateway lets the line in, the controller sends again, the waves go.
     expect((await api('PATCH', '/admin/rooms/sale', { total_active_users: 1000, new_users_per_minute: 60_000 }, 'sre')).status).toBe(200);
-    await waitFor(async () => (await timeline(id)).some((e) => e.kind === 'released'), 30_000, 'the timeline to record the release');
-    // The hold is over: nothing is shown as held, whether the campaign still sends or has finished.
+    await waitFor(async () => (await timeline(id)).some((e) => e.kind === 'resumed' && e.actor === 'pacing'), 30_000, 'pacing to resume');
+    await waitFor(
+      async () => (await api('GET', `/admin/campaigns/${id}`, undefined, 'viewer')).body.status === 'completed',
+      30_000,
+      'completion',
+    );
     expect((await api('GET', `/admin/campaigns/${id}`, undefined, 'viewer')).body.activity).toBeNull();
     const entries = await timeline(id);
-    const released = entries.find((e) => e.kind === 'released') as Json;
-    expect(released.figures).toMatchObject({ hold: 'room_pressure', wave: 1 });
-    expect(entries.findIndex((e) => e.kind === 'held')).toBeLessThan(entries.indexOf(released));
+    const resumed = entries.find((e) => e.kind === 'resumed') as Json;
+    expect(entries.indexOf((await pacingHeld(id)) as Json)).toBeLessThan(entries.indexOf(resumed));
+    // Every wave left after the hold ended.
+    const waves = await prisma().campaignWave.findMany({ where: { campaignId: id }, orderBy: { wave: 'asc' } });
+    expect(waves[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(new Date(resumed.at as string).getTime() - 1000);
+    expect([...deliveriesByDevice(fakes, devices).values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('with pacing off the same line holds nothing: the waves leave as planned', async () => {
+    await fillRoom('flood');
+    const devices = await seedDevices(prisma(), fakes, 60, { tags: ['flood'] });
+    const id = await startCampaign('flood', 'flood', false);
     await waitFor(
       async () => (await api('GET', `/admin/campaigns/${id}`, undefined, 'viewer')).body.status === 'completed',
       30_000,
       'completion',
     );
     expect([...deliveriesByDevice(fakes, devices).values()].every((n) => n === 1)).toBe(true);
-    const waves = await prisma().campaignWave.findMany({ where: { campaignId: id }, orderBy: { wave: 'asc' } });
-    expect(waves[0]).toMatchObject({ wave: 1, startNote: 'room_pressure' });
+    expect((await timeline(id)).filter((e) => e.kind === 'held')).toEqual([]);
+    // The line was still there all along: nobody was let in meanwhile.
+    const snapshot = JSON.parse((await redis.client.get(`${redis.prefix}:{room:flood}:snapshot`)) ?? '{}') as Json;
+    expect(snapshot.waiting).toBeGreaterThanOrEqual(8);
   });
 });

@@ -114,11 +114,9 @@ export class WavePlanner {
         const outcome = (await this.paces.read(campaignId)) ? null : await this.pacer.pace(campaignId);
         const pace = outcome?.kind === 'paced' ? outcome.pace : await this.paces.read(campaignId);
         if (pace?.state === 'held') {
-          return this.hold(job, data, now + WAVE_POLL_MS, {
-            reason: 'pacing',
-            message: `wave ${wave} ${pace.message}`,
-            figures: pace.figures,
-          });
+          // The pacer put its decision on the timeline already: here the wave only says it waits for it.
+          const why = { reason: 'pacing', message: `wave ${wave} ${pace.message}`, figures: pace.figures };
+          return this.hold(job, data, now + WAVE_POLL_MS, why, false);
         }
         if (!pace) {
           const room = await this.roomPressure(campaign.roomId, now);
@@ -231,11 +229,11 @@ export class WavePlanner {
    * Holds the wave until `until` (a job moved to later: it consumes no attempt), saying why live; a hold that is new
    * (another reason, or the first) goes on the campaign's timeline.
    */
-  private async hold(job: JobControl, data: JobPayload<'plan-wave'>, until: number, why: Hold): Promise<never> {
+  private async hold(job: JobControl, data: JobPayload<'plan-wave'>, until: number, why: Hold, onTimeline = true): Promise<never> {
     const { campaignId, wave } = data;
     // Shown until a little after the job looks again (a dead planner leaves no stale hold).
     const previous = await this.activity.hold(campaignId, { ...why, wave }, this.now(), until - this.now() + ACTIVITY_TTL_MS);
-    if (!previous || previous.reason !== why.reason || previous.wave !== wave) {
+    if (onTimeline && (!previous || previous.reason !== why.reason || previous.wave !== wave)) {
       await this.lifecycle.note(campaignId, 'held', 'planner', {
         reason: why.message,
         figures: { hold: why.reason, wave, ...why.figures },

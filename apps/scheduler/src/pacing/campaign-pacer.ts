@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { RoomSnapshotStore } from '@tidegate/admission';
-import { DispatchRepository } from '@tidegate/database';
+import { DeviceRepository, DispatchRepository } from '@tidegate/database';
 import {
   campaignLimits,
   decidePacing,
   inflowSteps,
+  UNLIMITED_SEND_PER_SECOND,
   type DispatchSettings,
   type OpenModel,
   type PacingDecision,
@@ -26,8 +27,8 @@ import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
 import { DispatchContext } from '../campaigns/lifecycle/dispatch-context';
 import { DISPATCH_NOW, DISPATCH_OPTIONS, type DispatchOptions, type Now } from '../dispatch/dispatch-options';
 
-/** The fastest a campaign with no rate limit at all is assumed to send, messages per second (the controller's ceiling). */
-export const UNLIMITED_SEND_PER_SECOND = 20_000;
+/** How long a segment's size estimate is reused. */
+const AUDIENCE_CACHE_MS = 60_000;
 
 export type PaceOutcome = { kind: 'paced'; pace: StoredPace } | { kind: 'skipped'; why: string };
 
@@ -47,11 +48,13 @@ export class CampaignPacer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly activity: CampaignActivityStore;
   private readonly rooms: RoomConfigStore;
   private readonly snapshots: RoomSnapshotStore;
+  private readonly audiences = new Map<string, { at: number; size: number }>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
 
   constructor(
     private readonly repo: DispatchRepository,
+    private readonly devices: DeviceRepository,
     private readonly context: DispatchContext,
     private readonly store: DispatchStore,
     private readonly lifecycle: CampaignLifecycle,
@@ -131,13 +134,30 @@ export class CampaignPacer implements OnApplicationBootstrap, OnApplicationShutd
       openModel,
       budgetSeconds: content.wavePlan.maxWaitSeconds ?? room.maxWaitSeconds,
       maxSendPerSecond: maxSendPerSecond(content, settings),
-      remaining: summary.lastWave === null ? Number.MAX_SAFE_INTEGER : Math.max(0, summary.targeted - summary.settled),
+      remaining: Math.max(
+        0,
+        (summary.lastWave === null ? Math.max(await this.audienceSize(campaignId, content), summary.targeted) : summary.targeted) -
+          summary.settled,
+      ),
       previous: previous && toDecision(previous),
     });
     const pace: StoredPace = { ...decision, figures: { ...decision.figures, room_id: campaign.roomId }, at: now };
     await this.paces.write(campaignId, pace, PACE_TTL_MS);
     await this.publish(campaignId, previous, pace, now);
     return { kind: 'paced', pace };
+  }
+
+  /** The audience's size (the list's length, or the segment's estimate), cached for a minute per campaign. */
+  private async audienceSize(campaignId: string, content: CampaignContent): Promise<number> {
+    const audience = content.audience;
+    if ('deviceIds' in audience) return audience.deviceIds.length;
+    const cached = this.audiences.get(campaignId);
+    const now = Date.now();
+    if (cached && now - cached.at < AUDIENCE_CACHE_MS) return cached.size;
+    const size = (await this.devices.estimate(audience.segment)).estimate;
+    this.audiences.set(campaignId, { at: now, size });
+    if (this.audiences.size > 10_000) this.audiences.delete(this.audiences.keys().next().value as string);
+    return size;
   }
 
   /** A change of state goes on the timeline; pacing or holding is the campaign's live activity while it lasts. */

@@ -1,4 +1,5 @@
-import { arrivalKernel, delayCdf, delayQuantile, fitOpenDelay, normalCdf } from './open-model';
+import { arrivalKernel, delayCdf, delayQuantile, fitOpenDelay, fitOpenDelayHistogram, normalCdf } from './open-model';
+import { funnelBucketOf, funnelHistogram } from '../funnel-histogram';
 
 describe('the open model', () => {
   it('has a standard normal CDF accurate to 1e-6 at known points', () => {
@@ -35,5 +36,15 @@ describe('the open model', () => {
     expect(fit?.sigma).toBeGreaterThan(0.77);
     expect(fit?.sigma).toBeLessThan(0.83);
     expect(fitOpenDelay(delays.slice(0, 10))).toBeNull();
+
+    // The same delays as the gateway keeps them: a fixed-bucket histogram (bounds √2 apart) fits close to the truth.
+    const counts = new Array<number>(40).fill(0);
+    for (const d of delays) counts[funnelBucketOf(d * 1000)]! += 1;
+    const histogram = funnelHistogram(counts);
+    const binned = fitOpenDelayHistogram(histogram.counts, histogram.upperMs);
+    expect(binned?.medianDelaySeconds).toBeGreaterThan(42);
+    expect(binned?.medianDelaySeconds).toBeLessThan(48);
+    expect(binned?.sigma).toBeGreaterThan(0.75);
+    expect(binned?.sigma).toBeLessThan(0.87);
   });
 });

@@ -72,3 +72,28 @@ export function fitOpenDelay(delays: readonly number[], minSamples = 30): Pick<O
   const variance = logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (logs.length - 1);
   return { medianDelaySeconds: Math.exp(mean), sigma: Math.max(0.05, Math.sqrt(variance)) };
 }
+
+/**
+ * A log-normal fitted to a histogram of send→tap delays (bucket counts and each bucket's upper bound in ms, the last
+ * open-ended), each bucket taken at its geometric middle. Null with fewer than `minSamples` opens.
+ */
+export function fitOpenDelayHistogram(
+  counts: readonly number[],
+  upperMs: ReadonlyArray<number | null>,
+  minSamples = 30,
+): Pick<OpenModel, 'medianDelaySeconds' | 'sigma'> | null {
+  const logs: Array<[number, number]> = [];
+  let samples = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const n = counts[i] ?? 0;
+    if (n <= 0) continue;
+    const upper = upperMs[i] ?? (upperMs[i - 1] ?? 1000) * Math.SQRT2;
+    const lower = i === 0 ? upper / Math.SQRT2 : (upperMs[i - 1] ?? upper / Math.SQRT2);
+    logs.push([Math.log(Math.sqrt(Math.max(lower, 1) * upper) / 1000), n]);
+    samples += n;
+  }
+  if (samples < minSamples) return null;
+  const mean = logs.reduce((a, [x, n]) => a + x * n, 0) / samples;
+  const variance = logs.reduce((a, [x, n]) => a + n * (x - mean) ** 2, 0) / Math.max(1, samples - 1);
+  return { medianDelaySeconds: Math.exp(mean), sigma: Math.max(0.05, Math.sqrt(variance)) };
+}

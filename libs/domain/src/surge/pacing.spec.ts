@@ -22,7 +22,11 @@ const base: PacingInput = {
 /** The max wait the room would see if the campaign sent at `rate` for the lookahead (the controller's own model). */
 function maxWaitAt(input: PacingInput, rate: number): number {
   const sends = [...input.sent];
-  for (let t = 0; t < DEFAULT_PACING.lookaheadSeconds; t++) sends.push({ atSeconds: t, count: Math.min(rate, input.remaining) });
+  let left = input.remaining;
+  for (let t = 0; t < DEFAULT_PACING.lookaheadSeconds && left > 0; t++) {
+    sends.push({ atSeconds: t, count: Math.min(rate, left) });
+    left -= Math.min(rate, left);
+  }
   const steps = 10 + 700 + 1200;
   return simulateRoom({
     stepSeconds: 1,

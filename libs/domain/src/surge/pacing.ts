@@ -9,6 +9,9 @@ import { expectedArrivals, inflowSteps, type Send } from './arrivals';
 import { type OpenModel } from './open-model';
 import { simulateRoom, type RoomCapacity } from './room-flow';
 
+/** The fastest a campaign with no rate limit at all is assumed to send, messages per second (a ceiling for the model). */
+export const UNLIMITED_SEND_PER_SECOND = 20_000;
+
 export interface PacingInput {
   room: {
     waiting: number;
@@ -139,7 +142,12 @@ function predictMaxWait(input: PacingInput, rate: number, s: PacingSettings): { 
   const dt = s.stepSeconds;
   const kernelSteps = inflowSteps(input.openModel, dt);
   const sends: Send[] = [...input.sent];
-  for (let t = 0; t < s.lookaheadSeconds && rate > 0; t += dt) sends.push({ atSeconds: t, count: Math.min(rate * dt, input.remaining) });
+  let left = input.remaining;
+  for (let t = 0; t < s.lookaheadSeconds && rate > 0 && left > 0; t += dt) {
+    const count = Math.min(rate * dt, left);
+    sends.push({ atSeconds: t, count });
+    left -= count;
+  }
   const horizonSteps = Math.ceil(s.lookaheadSeconds / dt) + kernelSteps + Math.ceil((input.budgetSeconds * 2) / dt);
   const arrivals = expectedArrivals(sends, input.openModel, dt, horizonSteps);
   let pending = 0;

@@ -15,6 +15,16 @@ import { PrismaService } from './prisma.service';
  * A campaign's content as stored: the four JSON columns (their shapes are owned by the scheduler's campaign code,
  * apps/scheduler/src/campaigns/campaign-content.ts), the name and the optional room.
  */
+export interface FlushedFunnelRow {
+  opened: number;
+  queued: number;
+  admitted: number;
+  replayed: number;
+  waves: unknown;
+  queueMs: unknown;
+  openDelayMs: unknown;
+}
+
 export interface CampaignContentData {
   name: string;
   message: Prisma.InputJsonValue;
@@ -154,6 +164,14 @@ export class CampaignRepository {
       this.prisma.campaignWave.findMany({ where: { campaignId: id }, orderBy: { wave: 'asc' } }),
     ]);
     return { stats, waves };
+  }
+
+  /** The funnel last flushed for the campaign (raw JSON columns: the caller validates them), or null. */
+  async flushedFunnel(id: string): Promise<FlushedFunnelRow | null> {
+    const rows = await this.prisma.$queryRaw<FlushedFunnelRow[]>`
+      SELECT opened, queued, admitted, replayed, waves, queue_ms_buckets AS "queueMs", open_delay_buckets AS "openDelayMs"
+      FROM campaign_funnel WHERE campaign_id = CAST(${id} AS uuid)`;
+    return rows[0] ?? null;
   }
 
   /**

@@ -35,6 +35,17 @@ export interface WaveCheckpoint {
 }
 
 /** Counters of a campaign or a wave, as flushed from Redis. */
+/** A campaign's funnel as flushed (libs/redis FunnelSnapshot's shape). */
+export interface FunnelFlush {
+  opened: number;
+  queued: number;
+  admitted: number;
+  replayed: number;
+  waves: Array<{ wave: number; opened: number; queued: number; admitted: number }>;
+  queueMs: number[];
+  openDelayMs: number[];
+}
+
 export interface DispatchCounters {
   targeted: number;
   sent: number;
@@ -181,5 +192,22 @@ export class DispatchRepository {
         WHERE campaign_id = CAST(${campaignId} AS uuid) AND wave = ${w.wave}`,
       ),
     ]);
+  }
+
+  /** Write-behind of the campaign's funnel (absolute values: flushing twice is harmless). */
+  async flushFunnel(campaignId: string, f: FunnelFlush): Promise<void> {
+    const waves = JSON.stringify(
+      f.waves.map((w) => ({ wave: w.wave, opened: clampInt(w.opened), queued: clampInt(w.queued), admitted: clampInt(w.admitted) })),
+    );
+    const queueMs = JSON.stringify(f.queueMs.map(clampInt));
+    const openDelay = JSON.stringify(f.openDelayMs.map(clampInt));
+    await this.prisma.$executeRaw`
+      INSERT INTO campaign_funnel (campaign_id, opened, queued, admitted, replayed, waves, queue_ms_buckets, open_delay_buckets, flushed_at)
+      SELECT id, ${clampInt(f.opened)}, ${clampInt(f.queued)}, ${clampInt(f.admitted)}, ${clampInt(f.replayed)}, CAST(${waves} AS jsonb),
+             CAST(${queueMs} AS jsonb), CAST(${openDelay} AS jsonb), now()
+      FROM campaigns WHERE id = CAST(${campaignId} AS uuid)
+      ON CONFLICT (campaign_id) DO UPDATE SET opened = EXCLUDED.opened, queued = EXCLUDED.queued, admitted = EXCLUDED.admitted,
+        replayed = EXCLUDED.replayed, waves = EXCLUDED.waves, queue_ms_buckets = EXCLUDED.queue_ms_buckets,
+        open_delay_buckets = EXCLUDED.open_delay_buckets, flushed_at = now()`;
   }
 }

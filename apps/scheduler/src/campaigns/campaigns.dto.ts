@@ -502,6 +502,37 @@ export class WaveStatsView extends WaveCountersView {
   start_note!: string | null;
 }
 
+/** One step of the funnel each: sent (accepted by the provider) -> opened -> queued -> admitted. */
+export class FunnelStepsView {
+  @ApiProperty({ description: 'Accepted by the provider (each carried a wave ticket)' }) sent!: number;
+  @ApiProperty({ description: 'Devices whose wave ticket was presented at the gateway of the campaign’s room (once per device)' })
+  opened!: number;
+  @ApiProperty({ description: 'Of those, visitors that got a place in the line (or in at once) on that visit' }) queued!: number;
+  @ApiProperty({ description: 'Of those, visitors that got in' }) admitted!: number;
+}
+
+export class WaveFunnelView extends FunnelStepsView {
+  @ApiProperty({ description: '1-based' }) wave!: number;
+}
+
+export class DurationQuantilesView {
+  @ApiProperty({ description: 'Durations measured' }) samples!: number;
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Median, ms (within its √2-wide bucket); null without samples' })
+  p50_ms!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true, description: '95th percentile, ms (within its √2-wide bucket)' }) p95_ms!: number | null;
+}
+
+/** The campaign's funnel (docs/dispatch.md, "The funnel"): totals, per wave, and the durations. */
+export class CampaignFunnelView extends FunnelStepsView {
+  @ApiProperty({ description: 'Presentations of an already-counted ticket by another device (X-Device-Id): counted nothing else' })
+  replayed!: number;
+  @ApiProperty({ type: DurationQuantilesView, description: 'Time in the queue of attributed visitors (0 for those in at once)' })
+  queue_time!: DurationQuantilesView;
+  @ApiProperty({ type: DurationQuantilesView, description: 'From the send to the tap (the ticket presented), attributed opens' })
+  open_delay!: DurationQuantilesView;
+  @ApiProperty({ type: [WaveFunnelView] }) waves!: WaveFunnelView[];
+}
+
 export class CampaignStatsView extends CampaignTotalsView {
   @ApiProperty({ format: 'uuid' }) campaign_id!: string;
   @ApiProperty({ enum: CAMPAIGN_STATUSES }) status!: CampaignStatus;
@@ -520,4 +551,6 @@ export class CampaignStatsView extends CampaignTotalsView {
   })
   flushed_at!: Date | null;
   @ApiProperty({ type: [WaveStatsView] }) waves!: WaveStatsView[];
+  @ApiProperty({ type: CampaignFunnelView, description: 'sent -> opened -> queued -> admitted, from the wave tickets' })
+  funnel!: CampaignFunnelView;
 }

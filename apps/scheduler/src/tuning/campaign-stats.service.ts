@@ -1,8 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CampaignRepository, type Campaign, type CampaignStats, type CampaignWave } from '@tidegate/database';
+import { CampaignRepository, type Campaign, type CampaignStats, type CampaignWave, type FlushedFunnelRow } from '@tidegate/database';
+import { FUNNEL_BUCKETS, funnelHistogram, funnelQuantile } from '@tidegate/domain';
 import {
+  FunnelStore,
   REDIS,
   RedisKeys,
+  emptyFunnel,
+  parseFunnel,
+  type FunnelSnapshot,
   STATS_PROVIDERS,
   emptyWaveCounters,
   readCampaignStats,
@@ -10,7 +15,13 @@ import {
   type RedisClient,
   type WaveCounters,
 } from '@tidegate/redis';
-import type { CampaignStatsView, CampaignTotalsView, WaveStatsView } from '../campaigns/campaigns.dto';
+import type {
+  CampaignFunnelView,
+  CampaignStatsView,
+  CampaignTotalsView,
+  DurationQuantilesView,
+  WaveStatsView,
+} from '../campaigns/campaigns.dto';
 
 type Source = CampaignTotalsView['source'];
 
@@ -92,6 +103,51 @@ export function mergeWaves(snapshot: CampaignStatsSnapshot, rows: readonly Campa
   return [...byWave.values()].sort((a, b) => a.wave - b.wave);
 }
 
+const bucketCounts = (value: unknown): number[] =>
+  Array.isArray(value) && value.length <= FUNNEL_BUCKETS
+    ? value.map((n) => (Number.isSafeInteger(n) && (n as number) > 0 ? (n as number) : 0))
+    : [];
+
+/** The funnel PostgreSQL holds, its JSON columns validated (anything malformed reads as nothing). */
+export function funnelFromFlushed(row: FlushedFunnelRow): FunnelSnapshot {
+  const out = emptyFunnel();
+  Object.assign(out, { opened: row.opened, queued: row.queued, admitted: row.admitted, replayed: row.replayed });
+  out.queueMs = bucketCounts(row.queueMs);
+  out.openDelayMs = bucketCounts(row.openDelayMs);
+  const count = (n: unknown) => (Number.isSafeInteger(n) && (n as number) > 0 ? (n as number) : 0);
+  out.waves = (Array.isArray(row.waves) ? (row.waves as Array<Record<string, unknown>>) : [])
+    .filter((w) => typeof w === 'object' && w !== null && Number.isSafeInteger(w.wave))
+    .map((w) => ({ wave: w.wave as number, opened: count(w.opened), queued: count(w.queued), admitted: count(w.admitted) }));
+  return out;
+}
+
+function quantiles(counts: readonly number[]): DurationQuantilesView {
+  const h = funnelHistogram(counts);
+  return { samples: h.samples, p50_ms: funnelQuantile(h, 0.5), p95_ms: funnelQuantile(h, 0.95) };
+}
+
+/** The funnel view: sent from the dispatch counters (per wave too), the rest from the wave tickets. */
+export function funnelView(snapshot: CampaignStatsSnapshot, funnel: FunnelSnapshot): CampaignFunnelView {
+  const waves = new Map<number, CampaignFunnelView['waves'][number]>();
+  const entry = (wave: number) => {
+    let w = waves.get(wave);
+    if (!w) waves.set(wave, (w = { wave, sent: 0, opened: 0, queued: 0, admitted: 0 }));
+    return w;
+  };
+  for (const w of snapshot.waves) entry(w.wave).sent = w.sent;
+  for (const w of funnel.waves) Object.assign(entry(w.wave), { opened: w.opened, queued: w.queued, admitted: w.admitted });
+  return {
+    sent: snapshot.sent,
+    opened: funnel.opened,
+    queued: funnel.queued,
+    admitted: funnel.admitted,
+    replayed: funnel.replayed,
+    queue_time: quantiles(funnel.queueMs),
+    open_delay: quantiles(funnel.openDelayMs),
+    waves: [...waves.values()].sort((a, b) => a.wave - b.wave),
+  };
+}
+
 /**
  * A campaign's counters: live from its stats hash in Redis (which the dispatch workers write), or, when Redis holds
  * none for it (lost, expired) or does not answer, the counters last flushed to PostgreSQL. Draft and scheduled
@@ -105,6 +161,7 @@ export class CampaignStatsService {
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly campaigns: CampaignRepository,
+    private readonly funnels: FunnelStore,
   ) {}
 
   /** The totals (for the campaign view). */
@@ -127,7 +184,32 @@ export class CampaignStatsService {
       final_wave: snapshot.final_wave,
       flushed_at: flushedAt,
       waves: mergeWaves(snapshot, rows),
+      funnel: funnelView(snapshot, await this.funnel(campaign)),
     };
+  }
+
+  /**
+   * The send->tap delays of the campaign's attributed opens, raw bucket counts with their bounds (the forecast fits
+   * its open-delay model from them).
+   */
+  async openDelays(campaign: Campaign) {
+    return funnelHistogram((await this.funnel(campaign)).openDelayMs);
+  }
+
+  /** The funnel: live from Redis, else (none there, or Redis out of reach) as last flushed to PostgreSQL. */
+  private async funnel(campaign: Campaign): Promise<FunnelSnapshot> {
+    if (NOTHING_SENT.has(campaign.status)) return emptyFunnel();
+    try {
+      const raw = await this.funnels.raw(campaign.id);
+      if (Object.keys(raw).length > 0) return parseFunnel(raw);
+    } catch (err) {
+      this.logger.warn({
+        msg: `campaign ${campaign.id}: live funnel unavailable, reading PostgreSQL: ${errorMessage(err)}`,
+        campaignId: campaign.id,
+      });
+    }
+    const row = await this.campaigns.flushedFunnel(campaign.id);
+    return row ? funnelFromFlushed(row) : emptyFunnel();
   }
 
   private async snapshot(

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DispatchRepository } from '@tidegate/database';
-import { DispatchStore, parseCampaignStats } from '@tidegate/redis';
+import { DispatchStore, FunnelStore, parseCampaignStats, parseFunnel } from '@tidegate/redis';
 
 /**
  * Write-behind: counters live in Redis (every send updates them atomically) and are copied to PostgreSQL every
@@ -15,6 +15,7 @@ export class StatsFlusher {
   constructor(
     private readonly store: DispatchStore,
     private readonly repo: DispatchRepository,
+    private readonly funnel: FunnelStore,
   ) {}
 
   /** Flushes the campaigns whose counters changed, and every running or paused one. Returns how many. */
@@ -25,6 +26,7 @@ export class StatsFlusher {
   }
 
   async flush(campaignId: string): Promise<void> {
+    await this.flushFunnel(campaignId);
     // Null when the hash holds no counters: nothing was planned, or Redis lost the hash and something re-created part
     // of it (an open, an error-window reset). Copying that would overwrite PostgreSQL's counters with zeros.
     const snapshot = parseCampaignStats(await this.store.stats(campaignId));
@@ -38,5 +40,17 @@ export class StatsFlusher {
       throw err;
     }
     this.logger.debug?.(`campaign ${campaignId}: counters flushed (${totals.sent} sent)`);
+  }
+
+  /** The funnel (wave tickets), when Redis holds one: an empty hash (none yet, or lost) never overwrites PostgreSQL. */
+  private async flushFunnel(campaignId: string): Promise<void> {
+    const hash = await this.funnel.raw(campaignId);
+    if (Object.keys(hash).length === 0) return;
+    try {
+      await this.repo.flushFunnel(campaignId, parseFunnel(hash));
+    } catch (err) {
+      await this.store.markDirty(campaignId);
+      throw err;
+    }
   }
 }

@@ -23,13 +23,14 @@ const INTERVAL_S = 2;
 /** The workers' clock tick (DISPATCH_TICK_MS): a scheduled campaign starts within one tick of its start_at. */
 const TICK_MS = 1000;
 /**
- * What a wave's planner may take, on a busy machine, between its gate opening and the wave's checkpoint: BullMQ
- * handing it the delayed job, its queries and the read of 5,000 device ids, in a worker whose event loop is also
- * encrypting and sending the waves before (up to 2.4 s measured at a load average of 7 on 2 cores). Generous on
- * purpose: the bound checks the design (no wave waits for anything but its due time and wave k − 2, whereas waves
- * take seconds each to send), not this machine's speed.
+ * What a wave's planner may take, between its gate opening and the wave's checkpoint: BullMQ handing it the delayed
+ * job, its queries, the read of 5,000 device ids, in a worker whose event loop is also sending the wave before. It
+ * grows with the machine's load, so it is judged against the machine's speed as the system recorded it in the same
+ * run: a fixed second plus a third of the time the wave sending alongside (k − 1; for wave 1, wave 1 itself) took to
+ * send its 5,000 messages. Measured: at most a quarter of it, at a load average of 9 on 2 cores.
  */
-const PLANNER_WORK_MS = 4000;
+const PLANNER_WORK_MS = 1000;
+const PLANNER_SHARE_OF_A_WAVE = 1 / 3;
 
 describe('dispatch: 20,000 devices across FCM, APNs and Web Push', () => {
   let db: TestDatabase;
@@ -115,14 +116,18 @@ describe('dispatch: 20,000 devices across FCM, APNs and Web Push', () => {
     waves.slice(1).forEach((w, i) => expect(w.dueAt.getTime()).toBe(waves[i]!.startedAt.getTime() + INTERVAL_S * 1000));
     const gates = waves.map((w, i) => Math.max(w.dueAt.getTime(), i >= 2 ? waves[i - 2]!.finishedAt!.getTime() : 0));
     const lateness = waves.map((w, i) => w.startedAt.getTime() - (gates[i] as number));
+    const sendTime = (w: (typeof waves)[number]) => w.finishedAt!.getTime() - w.startedAt.getTime();
+    const bounds = waves.map(
+      (_, i) => WAVE_POLL_MS + (i === 0 ? TICK_MS : 0) + PLANNER_WORK_MS + PLANNER_SHARE_OF_A_WAVE * sendTime(waves[Math.max(0, i - 1)]!),
+    );
     process.stdout.write(
       `dispatch: waves left ${lateness.map((ms) => `${ms} ms`).join(', ')} after they were due and wave k − 2 had finished ` +
         `(due ${waves.map((w) => `+${w.dueAt.getTime() - (planned[0] as number)}`).join(', ')} ms from start_at); ` +
-        `each took ${waves.map((w) => `${w.finishedAt!.getTime() - w.startedAt.getTime()} ms`).join(', ')}\n`,
+        `each took ${waves.map((w) => `${sendTime(w)} ms`).join(', ')}; bounds ${bounds.map((ms) => `${Math.round(ms)} ms`).join(', ')}\n`,
     );
     waves.forEach((w, i) => {
       expect(w.startedAt.getTime()).toBeGreaterThanOrEqual(w.dueAt.getTime());
-      expect(lateness[i]).toBeLessThanOrEqual(WAVE_POLL_MS + (i === 0 ? TICK_MS : 0) + PLANNER_WORK_MS);
+      expect(lateness[i]).toBeLessThanOrEqual(bounds[i] as number);
     });
 
     // Stats in PostgreSQL (after the final flush) equal what the fakes received.

@@ -45,7 +45,7 @@ export class CampaignsController {
   @ApiOperation({
     summary: 'Create a campaign (a draft)',
     description:
-      'The message is checked against every provider the audience can reach (FCM and APNs 4096 bytes, Web Push 3993), ' +
+      'The message is checked against every provider the audience can reach (FCM and APNs 3882 bytes, Web Push 3779: the providers’ limits less the room for each push’s wave ticket), ' +
       'the segment with the rules of POST /admin/segments/estimate, the wave plan and send window with the planner’s. ' +
       'See docs/campaigns.md.',
   })

@@ -1,4 +1,4 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { CampaignRepository, DispatchSettingsRepository, RoomRepository } from '@tidegate/database';
 import {
   fitOpenDelayHistogram,
@@ -9,7 +9,7 @@ import {
   type OpenModel,
   type SurgeForecast,
 } from '@tidegate/domain';
-import { DispatchStore, FunnelStore, REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
+import { DispatchStore, FunnelStore } from '@tidegate/redis';
 import { readContent } from '../campaign-content';
 import { CampaignsService } from '../campaigns.service';
 import type { CampaignForecastView, ForecastQuery, OpenModelUsedView, SurgeForecastView } from './forecast.dto';
@@ -27,19 +27,14 @@ export const MIN_SENT_FOR_RATE = 200;
  */
 @Injectable()
 export class ForecastService {
-  private readonly funnel: FunnelStore;
-
   constructor(
     private readonly campaigns: CampaignRepository,
     private readonly rooms: RoomRepository,
     private readonly settings: DispatchSettingsRepository,
     private readonly content: CampaignsService,
     private readonly store: DispatchStore,
-    @Inject(REDIS) redis: RedisClient,
-    keys: RedisKeys,
-  ) {
-    this.funnel = new FunnelStore(redis, keys);
-  }
+    private readonly funnel: FunnelStore,
+  ) {}
 
   async forecast(id: string, query: ForecastQuery): Promise<CampaignForecastView> {
     const campaign = await this.campaigns.findById(id);

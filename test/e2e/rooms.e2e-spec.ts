@@ -93,6 +93,10 @@ describe('admin API: waiting rooms', () => {
       queue_all: true,
       suspended: false,
       max_wait_seconds: 0,
+      origin_max_p95_ms: 800,
+      origin_max_error_rate: 0.05,
+      origin_min_requests: 50,
+      unhealthy_admission_factor: 0,
       message: 'Thanks for waiting!',
     };
     const created = await sre('POST', '/admin/rooms', room);

@@ -59,7 +59,7 @@ describe('configuration errors under npm start', () => {
   it("checks every app's variables before starting anything, and ends with one line naming the variable (exit 78)", async () => {
     const { code, output } = await start({ THROTTLE_LIMIT: '0' });
     expect(code).toBe(78);
-    expect(output.trim().split('\n').pop()).toMatch(/^start: invalid configuration: (.+; )?THROTTLE_LIMIT: must be > 0 \(gateway\)(;.+)?$/);
+    expect(output.trim().split('\n').pop()).toBe('start: invalid configuration: THROTTLE_LIMIT: must be > 0 (gateway)');
     expect(output).not.toMatch(/Redis|PostgreSQL|migrat|demo/);
   });
 

@@ -2,10 +2,12 @@
  * Origin measurements from several gateways add up in Redis (standalone here, a Cluster under `npm run test:cluster`):
  * each gateway writes its seconds, a releaser reads the sum over the window, and seconds older than the window go.
  */
-import { closeRedisClient, createRedisClient, RedisKeys, waitUntilReady, type RedisClient } from '@tidegate/redis';
+import { ROOM_DEFAULTS } from '@tidegate/contracts';
+import { closeRedisClient, createRedisClient, RedisKeys, RoomConfigStore, waitUntilReady, type RedisClient } from '@tidegate/redis';
 import { judgeOrigin, latencyBucket, percentileMs } from '@tidegate/domain';
 import { redisConnection } from '../../../test/support/env';
 import { createTestRedis, type TestRedis } from '../../../test/support/redis';
+import { AdmissionStore } from './admission-store';
 import { emptyOriginSecond, OriginStatsStore, type OriginSecond } from './origin-stats-store';
 
 function second(answers: Array<[latencyMs: number, count: number]>, errors: Partial<OriginSecond['errors']> = {}): OriginSecond {
@@ -81,5 +83,27 @@ describe('OriginStatsStore (Redis)', () => {
     );
     await gatewayA.writeHealth('judged', health);
     expect(await gatewayB.readHealth('judged')).toEqual(health);
+  });
+
+  it('the admission scripts apply the origin factor to the rate, and a deleted room gets no factor', async () => {
+    const rooms = new RoomConfigStore(redis.client, redis.keys);
+    const admission = new AdmissionStore(redis.client, redis.keys, { graceMs: 60_000 });
+    const arrivals = async (id: string, n: number) =>
+      (await Promise.all(Array.from({ length: n }, () => admission.arrive(id)))).filter((r) => r.kind === 'admitted').length;
+
+    // 600 a minute: a burst of 100 at full rate; at a tenth of it, 10.
+    await rooms.write('slowed', { ...ROOM_DEFAULTS, totalActiveUsers: 10_000, newUsersPerMinute: 600 });
+    expect(await rooms.writeOriginFactor('slowed', 0.1)).toBe(true);
+    expect(await arrivals('slowed', 50)).toBe(10);
+    await rooms.write('closed', { ...ROOM_DEFAULTS, totalActiveUsers: 10_000, newUsersPerMinute: 600 });
+    await rooms.writeOriginFactor('closed', 0);
+    expect(await arrivals('closed', 5)).toBe(0);
+    await rooms.write('full-rate', { ...ROOM_DEFAULTS, totalActiveUsers: 10_000, newUsersPerMinute: 600 });
+    await rooms.writeOriginFactor('full-rate', 1);
+    expect(await arrivals('full-rate', 50)).toBe(50);
+
+    await rooms.remove('slowed');
+    expect(await rooms.writeOriginFactor('slowed', 0.5)).toBe(false);
+    expect(await redis.client.exists(redis.keys.room('slowed').config)).toBe(0);
   });
 });

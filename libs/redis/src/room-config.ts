@@ -6,6 +6,7 @@
 import { ROOM_DEFAULTS, type QueueingMethod, type RoomSettings } from '@tidegate/contracts';
 import type { RedisClient } from './connection';
 import type { RedisKeys } from './keys';
+import { defineScript, type ScriptCall } from './scripts';
 
 /** Field names of the config hash, as the Lua scripts read them. */
 export const ROOM_CONFIG_FIELDS = {
@@ -72,6 +73,8 @@ export function decodeRoomSettings(hash: Record<string, string>): RoomSettings |
 }
 
 export class RoomConfigStore {
+  private originFactor: ScriptCall<number> | undefined;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
@@ -94,9 +97,13 @@ export class RoomConfigStore {
     await this.redis.incr(this.keys.roomsVersion);
   }
 
-  /** Sets the admission-rate factor in effect (1 while the origin is healthy); see ORIGIN_FACTOR_FIELD. */
-  async writeOriginFactor(roomId: string, factor: number): Promise<void> {
-    await this.redis.hset(this.keys.room(roomId).config, ORIGIN_FACTOR_FIELD, String(factor));
+  /**
+   * Sets the admission-rate factor in effect (1 while the origin is healthy; see ORIGIN_FACTOR_FIELD), unless the room
+   * has no hot copy (deleted meanwhile). True when written.
+   */
+  async writeOriginFactor(roomId: string, factor: number): Promise<boolean> {
+    this.originFactor ??= defineScript<number>(this.redis, 'tidegateOriginFactor', 'origin-factor-1.lua');
+    return (await this.originFactor([this.keys.room(roomId).config], [factor])) === 1;
   }
 
   async read(roomId: string): Promise<RoomSettings | null> {

@@ -117,6 +117,15 @@ describe('gateway admission settings', () => {
 });
 
 describe('npm start settings', () => {
+  it('takes the sink forward URL as an http(s) URL and names SINK_FORWARD_URL otherwise', () => {
+    const cfg = loadConfig(schedulerEnvSchema, { ...valid, SINK_FORWARD_URL: 'http://127.0.0.1:4100/pushes' });
+    expect(cfg).toMatchObject({ SINK_FORWARD_URL: 'http://127.0.0.1:4100/pushes', SINK_FORWARD_TIMEOUT_MS: 5000 });
+    for (const bad of ['pushes', 'ftp://127.0.0.1/x']) {
+      const err = errorOf(() => loadConfig(schedulerEnvSchema, { ...valid, SINK_FORWARD_URL: bad }));
+      expect(err.message).toBe('invalid configuration: SINK_FORWARD_URL: must be an absolute http(s) URL');
+    }
+  });
+
   it('defaults the demo shop to port 3005 and names DEMO_ORIGIN_PORT when it is not a port', () => {
     expect(loadConfig(startEnvSchema, {}).DEMO_ORIGIN_PORT).toBe(3005);
     expect(loadConfig(startEnvSchema, { DEMO_ORIGIN_PORT: '4005' }).DEMO_ORIGIN_PORT).toBe(4005);

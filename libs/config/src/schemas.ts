@@ -78,6 +78,16 @@ const dispatch = {
   SEND_CONCURRENCY: positiveInt(4),
   /** Every platform goes to the sink provider (demos, benchmarks): nothing leaves the machine. */
   PUSH_SINK: booleanFlag.default(false),
+  /**
+   * With PUSH_SINK: the sink POSTs each batch's messages (device, platform, wave ticket, deep link, sent-at) as JSON to
+   * this URL (the surge simulator's phones, a demo); a failed forward is logged and the messages still count as sent.
+   */
+  SINK_FORWARD_URL: z
+    .string()
+    .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an absolute http(s) URL')
+    .optional(),
+  /** Bound of one forward request, ms. */
+  SINK_FORWARD_TIMEOUT_MS: positiveInt(5000),
   /** Per request to a provider, ms. */
   PUSH_TIMEOUT_MS: positiveInt(10_000),
   /** Extra trusted CA certificates (PEM file) for provider endpoints: a proxy's, or a local fake's. */

@@ -16,6 +16,14 @@ export {
   type ApnsTokenOptions,
 } from './apns-token';
 export { type VapidDetails, WebPushProvider, type WebPushProviderOptions } from './webpush';
-export { SinkProvider, type SinkProviderOptions, type SinkStats } from './sink';
+export {
+  forwardedPush,
+  SINK_FORWARD_TIMEOUT_MS,
+  SinkProvider,
+  type ForwardedPush,
+  type SinkForwardBody,
+  type SinkProviderOptions,
+  type SinkStats,
+} from './sink';
 export { RequestTimeoutError } from './http2-client';
 export { WAVE_TICKET_RESERVED_BYTES, withTicketParam, withWaveTicket } from './wave-ticket';

@@ -22,7 +22,13 @@ describe('SinkProvider', () => {
       { deviceId: '3', outcome: 'sent' },
     ]);
     await sink.send([message(4)]);
-    expect(sink.stats()).toEqual({ batches: 2, messages: 4, byPlatform: { fcm: 2, apns: 1, webpush: 1 } });
+    expect(sink.stats()).toEqual({
+      batches: 2,
+      messages: 4,
+      byPlatform: { fcm: 2, apns: 1, webpush: 1 },
+      forwarded: 0,
+      forwardFailures: 0,
+    });
     expect(sink.lastMessages()).toEqual([]);
   });
 

@@ -1,27 +1,63 @@
 /**
- * A provider that sends nothing anywhere: it accepts every message, counts what it received, and can keep the
- * last N messages for a demo page or a test to look at. An optional artificial latency per batch stands in for a
+ * A provider that sends nothing to a push service: it accepts every message, counts what it received, and can keep
+ * the last N messages for a demo page or a test to look at. An optional artificial latency per batch stands in for a
  * provider's round trip in benchmarks. It is a real PushProvider, so the scheduler cannot tell the difference.
+ *
+ * With `forwardUrl` it hands each batch to an HTTP endpoint (the surge simulator's simulated phones, a demo): one
+ * `POST` of `{ "messages": [ForwardedPush…] }` per batch, bounded by `forwardTimeoutMs`. A forward that fails (no
+ * answer in time, a refused connection, a non-2xx answer) is reported to `onForwardError` and counted; the messages
+ * are still `sent`: the sink is a demo and benchmark provider, and the forward is best effort.
  */
+import { WAVE_TICKET_PARAM } from '@tidegate/contracts';
 import { type PushPlatform } from '@tidegate/domain';
 import { type PushMessage, type PushProvider, type SendResult } from './types';
+
+/** One message as the sink forwards it. */
+export interface ForwardedPush {
+  /** The device's id in the devices table (decimal string). */
+  deviceId: string;
+  platform: PushPlatform;
+  /** The wave ticket the push carries (`tg_wave` in its data), or null when it carries none. */
+  waveTicket: string | null;
+  /** The push's deep link (with the wave ticket in its query), or null. */
+  deepLink: string | null;
+  /** When the sink accepted the batch, ms since the epoch. */
+  sentAt: number;
+}
+
+/** The body of one forward request. */
+export interface SinkForwardBody {
+  messages: ForwardedPush[];
+}
+
+/** How long a forward may take by default, ms. */
+export const SINK_FORWARD_TIMEOUT_MS = 5000;
 
 export interface SinkProviderOptions {
   /** Milliseconds each `send` waits before answering (default 0: answers at once). */
   latencyMs?: number;
   /** How many of the latest messages to keep (default 0: only counts). */
   keepLast?: number;
+  /** POST each batch's messages as JSON to this URL (see ForwardedPush). */
+  forwardUrl?: string;
+  /** Bound of one forward request, ms (default SINK_FORWARD_TIMEOUT_MS). */
+  forwardTimeoutMs?: number;
+  /** Told about each failed forward (the send itself still succeeds). */
+  onForwardError?: (error: Error, messages: number) => void;
 }
 
 export interface SinkStats {
   batches: number;
   messages: number;
   byPlatform: Record<PushPlatform, number>;
+  /** Batches forwarded (answered 2xx), and those whose forward failed. */
+  forwarded: number;
+  forwardFailures: number;
 }
 
 export class SinkProvider implements PushProvider {
   readonly name = 'sink';
-  private readonly counts: SinkStats = { batches: 0, messages: 0, byPlatform: { fcm: 0, apns: 0, webpush: 0 } };
+  private readonly counts: SinkStats = emptyStats();
   private readonly ring: PushMessage[] = [];
   private ringStart = 0;
   private closed = false;
@@ -29,6 +65,15 @@ export class SinkProvider implements PushProvider {
   constructor(private readonly options: SinkProviderOptions = {}) {
     if (options.keepLast !== undefined && (!Number.isInteger(options.keepLast) || options.keepLast < 0)) {
       throw new RangeError('keepLast must be a whole number, 0 or more');
+    }
+    if (
+      options.forwardUrl !== undefined &&
+      !/^https?:$/.test(URL.canParse(options.forwardUrl) ? new URL(options.forwardUrl).protocol : '')
+    ) {
+      throw new RangeError('forwardUrl must be an absolute http(s) URL');
+    }
+    if (options.forwardTimeoutMs !== undefined && !(Number.isInteger(options.forwardTimeoutMs) && options.forwardTimeoutMs > 0)) {
+      throw new RangeError('forwardTimeoutMs must be a whole number above 0');
     }
   }
 
@@ -44,7 +89,32 @@ export class SinkProvider implements PushProvider {
       this.keep(message);
       results[i] = { deviceId: message.deviceId, outcome: 'sent' };
     }
+    if (this.options.forwardUrl !== undefined && batch.length > 0) await this.forward(this.options.forwardUrl, batch);
     return results;
+  }
+
+  /** One POST of the batch; never throws (a failure is counted and reported). */
+  private async forward(url: string, batch: readonly PushMessage[]): Promise<void> {
+    const sentAt = Date.now();
+    const body: SinkForwardBody = { messages: batch.map((m) => forwardedPush(m, sentAt)) };
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.options.forwardTimeoutMs ?? SINK_FORWARD_TIMEOUT_MS),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status < 200 || res.status > 299) throw new Error(`the forward URL answered ${res.status}`);
+      this.counts.forwarded++;
+    } catch (err) {
+      this.counts.forwardFailures++;
+      // A DOMException (the timeout's abort) is not always an Error of this realm: read its name.
+      const timedOut = (err as { name?: unknown } | null)?.name === 'TimeoutError';
+      const timeoutMs = this.options.forwardTimeoutMs ?? SINK_FORWARD_TIMEOUT_MS;
+      const error = timedOut ? new Error(`no answer within ${timeoutMs} ms`) : err instanceof Error ? err : new Error(String(err));
+      this.options.onForwardError?.(error, batch.length);
+    }
   }
 
   /** Counts so far (a copy). */
@@ -58,9 +128,7 @@ export class SinkProvider implements PushProvider {
   }
 
   reset(): void {
-    this.counts.batches = 0;
-    this.counts.messages = 0;
-    this.counts.byPlatform = { fcm: 0, apns: 0, webpush: 0 };
+    Object.assign(this.counts, emptyStats());
     this.ring.length = 0;
     this.ringStart = 0;
   }
@@ -80,4 +148,19 @@ export class SinkProvider implements PushProvider {
       this.ringStart = (this.ringStart + 1) % max;
     }
   }
+}
+
+function emptyStats(): SinkStats {
+  return { batches: 0, messages: 0, byPlatform: { fcm: 0, apns: 0, webpush: 0 }, forwarded: 0, forwardFailures: 0 };
+}
+
+/** What the sink forwards of a message: who, the wave ticket it carries, its deep link. */
+export function forwardedPush(message: PushMessage, sentAt: number): ForwardedPush {
+  return {
+    deviceId: message.deviceId,
+    platform: message.target.platform,
+    waveTicket: message.payload.data?.[WAVE_TICKET_PARAM] ?? null,
+    deepLink: message.payload.deepLink ?? null,
+    sentAt,
+  };
 }

@@ -8,6 +8,8 @@ import { ApnsProvider, FcmProvider, SinkProvider, WebPushProvider, type PushProv
 export type PushConfig = Pick<
   SchedulerConfig,
   | 'PUSH_SINK'
+  | 'SINK_FORWARD_URL'
+  | 'SINK_FORWARD_TIMEOUT_MS'
   | 'PUSH_TIMEOUT_MS'
   | 'PUSH_CA_FILE'
   | 'FCM_SERVICE_ACCOUNT'
@@ -30,7 +32,8 @@ export const PUSH_CONFIG = Symbol('PUSH_CONFIG');
 /**
  * One provider per platform, built once per worker process from the configuration (connections are reused by every
  * batch) and closed at shutdown. A platform without credentials has no provider: its messages are recorded as
- * failed (`provider not configured`). With PUSH_SINK every platform goes to one sink.
+ * failed (`provider not configured`). With PUSH_SINK every platform goes to one sink
+ * (which forwards each batch to SINK_FORWARD_URL when set).
  */
 @Injectable()
 export class PushProviders implements OnApplicationShutdown {
@@ -43,7 +46,15 @@ export class PushProviders implements OnApplicationShutdown {
     const tls: TlsOptions | undefined = config.PUSH_CA_FILE ? { ca: fs.readFileSync(config.PUSH_CA_FILE) } : undefined;
     const common = { timeoutMs: config.PUSH_TIMEOUT_MS, ...(tls && { tls }) };
     if (config.PUSH_SINK) {
-      this.sink = new SinkProvider({ keepLast: 100 });
+      this.sink = new SinkProvider({
+        keepLast: 100,
+        ...(config.SINK_FORWARD_URL && {
+          forwardUrl: config.SINK_FORWARD_URL,
+          forwardTimeoutMs: config.SINK_FORWARD_TIMEOUT_MS,
+          onForwardError: (error, messages) =>
+            this.logger.warn(`sink: forwarding ${messages} messages to SINK_FORWARD_URL failed (they count as sent): ${error.message}`),
+        }),
+      });
       for (const p of ['fcm', 'apns', 'webpush'] as const) this.byPlatform.set(p, this.sink);
       return;
     }

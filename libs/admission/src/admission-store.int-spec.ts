@@ -247,8 +247,14 @@ describe('AdmissionStore (Redis)', () => {
     await store.leave(id, { ticket: 5 });
     const { snapshot } = await store.release(id, 60);
     expect(snapshot).toMatchObject({ roomId: id, tickets: 5, serving: 0, gone: 1, waiting: 4, active: 2, admittedPerMinute: 2 });
-    expect(snapshot?.estimatedWaitSeconds).toBe(120);
-    expect(snapshot?.pressure).toBe(2);
+    // Someone arriving now is fifth in line; without the room's capacity, at the measured 2 a minute: 150 s.
+    expect(snapshot?.estimatedWaitSeconds).toBe(150);
+    expect(snapshot?.pressure).toBe(2.5);
     expect(snapshot?.oldestTicketAgeSeconds).toBeGreaterThanOrEqual(0);
+    // With the capacity (2 places, 2-minute sessions: one a minute once full) blended with the measured rate.
+    const withCapacity = (await store.release(id, 60, { totalActiveUsers: 2, newUsersPerMinute: 60, sessionDurationSeconds: 120 }))
+      .snapshot;
+    expect(withCapacity?.capacity).toEqual({ totalActiveUsers: 2, newUsersPerMinute: 60, sessionDurationSeconds: 120 });
+    expect(withCapacity?.estimatedWaitSeconds).toBeGreaterThan(150);
   });
 });

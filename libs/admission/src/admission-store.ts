@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import type { RoomSnapshot } from '@tidegate/contracts';
+import type { RoomCapacitySettings, RoomSnapshot } from '@tidegate/contracts';
 import { defineScript, type RedisClient, type RedisKeys, type ScriptCall } from '@tidegate/redis';
 import {
   decodeArrive,
@@ -25,7 +25,7 @@ import {
   type Reply,
   type StatusResult,
 } from './admission-results';
-import { estimateWaitSeconds, roomPressure } from './eta';
+import { roomEtaSeconds, roomPressure } from './eta';
 import { RoomSnapshotStore, type StoredRoomSnapshot } from './room-snapshot-store';
 
 /** What a ws node needs each tick to place all its sockets of a room: one pipelined round trip. */
@@ -181,7 +181,7 @@ export class AdmissionStore {
   }
 
   /** One releaser step for a room, and the room's snapshot (the releaser publishes it with `RoomSnapshotStore`). */
-  async release(roomId: string, maxWaitSeconds: number): Promise<ReleaseResult> {
+  async release(roomId: string, maxWaitSeconds: number, capacity?: RoomCapacitySettings): Promise<ReleaseResult> {
     const k = this.keys.room(roomId);
     const seen = this.seenKeys(roomId);
     const present = this.presentKeys(roomId);
@@ -209,6 +209,13 @@ export class AdmissionStore {
     if (!step) return { admitted: 0, skipped: 0, parked: 0, snapshot: null };
     const perMinute = step.admitsLastMinute;
     const waiting = Math.max(0, step.tickets - step.serving - step.gone);
+    const oldestTicketAgeSeconds = Math.floor(step.oldestTicketAgeMs / 1000);
+    const estimatedWaitSeconds = roomEtaSeconds(waiting + 1, {
+      capacity,
+      active: step.active,
+      admittedPerMinute: perMinute,
+      oldestTicketAgeSeconds,
+    });
     const snapshot: RoomSnapshot = {
       roomId,
       at: step.nowMs,
@@ -218,11 +225,12 @@ export class AdmissionStore {
       waiting,
       active: step.active,
       admittedPerMinute: perMinute,
-      estimatedWaitSeconds: estimateWaitSeconds(waiting, perMinute),
-      oldestTicketAgeSeconds: Math.floor(step.oldestTicketAgeMs / 1000),
-      pressure: roomPressure(waiting, perMinute, maxWaitSeconds),
+      estimatedWaitSeconds,
+      oldestTicketAgeSeconds,
+      pressure: roomPressure(waiting, estimatedWaitSeconds, maxWaitSeconds),
       queueAll: step.mode === 'queue_all',
       suspended: step.mode === 'suspended',
+      ...(capacity ? { capacity } : {}),
     };
     return { admitted: step.admitted, skipped: step.skipped, parked: step.parked, snapshot };
   }

@@ -3,7 +3,7 @@
  * read by the ws app (positions, ETA, pauses), the scheduler's status API and its wave planner. One writer, one
  * validating reader and one freshness rule for all of them.
  */
-import type { RoomOriginHealth, RoomSnapshot } from '@tidegate/contracts';
+import type { RoomCapacitySettings, RoomOriginHealth, RoomSnapshot } from '@tidegate/contracts';
 import type { RedisClient, RedisKeys } from '@tidegate/redis';
 
 /** A snapshot older than this describes a room no gateway is releasing right now: readers must not act on it. */
@@ -72,8 +72,10 @@ export function parseRoomSnapshot(raw: string): RoomSnapshot | null {
   if (!NULLABLE_NUMBERS.every((f) => v[f] === null || (typeof v[f] === 'number' && Number.isFinite(v[f])))) return null;
   if (!BOOLEANS.every((f) => typeof v[f] === 'boolean')) return null;
   const origin = parseRoomOriginHealth(v.origin);
+  const capacity = parseCapacity(v.capacity);
   return {
     ...(origin ? { origin } : {}),
+    ...(capacity ? { capacity } : {}),
     roomId: v.roomId,
     at: v.at as number,
     tickets: v.tickets as number,
@@ -87,6 +89,19 @@ export function parseRoomSnapshot(raw: string): RoomSnapshot | null {
     pressure: v.pressure as number | null,
     queueAll: v.queueAll as boolean,
     suspended: v.suspended as boolean,
+  };
+}
+
+/** The snapshot's capacity settings, or undefined when absent or not of that shape (positive whole numbers). */
+function parseCapacity(value: unknown): RoomCapacitySettings | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const fields = ['totalActiveUsers', 'newUsersPerMinute', 'sessionDurationSeconds'] as const;
+  if (!fields.every((f) => typeof v[f] === 'number' && Number.isFinite(v[f]) && v[f] >= 0)) return undefined;
+  return {
+    totalActiveUsers: v.totalActiveUsers as number,
+    newUsersPerMinute: v.newUsersPerMinute as number,
+    sessionDurationSeconds: v.sessionDurationSeconds as number,
   };
 }
 

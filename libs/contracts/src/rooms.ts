@@ -100,7 +100,10 @@ export interface RoomSnapshot {
   active: number;
   /** Admissions in the last minute (measured, not configured). */
   admittedPerMinute: number;
-  /** Estimated wait for someone arriving now, in seconds (null when nobody is admitted to measure a rate). */
+  /**
+   * Estimated wait for someone arriving now, in seconds: from the room's configured capacity blended with the measured
+   * rate (libs/admission roomEtaSeconds); null when the room admits nobody.
+   */
   estimatedWaitSeconds: number | null;
   /** Age of the oldest waiting ticket in seconds (0 when nobody waits). */
   oldestTicketAgeSeconds: number;
@@ -116,4 +119,16 @@ export interface RoomSnapshot {
    * readers take a missing `origin` as healthy.
    */
   origin?: RoomOriginHealth;
+  /**
+   * The room's configured capacity when the snapshot was taken: what ETAs are computed from (with the measured rate).
+   * Absent in snapshots of older gateways: readers then use the measured rate alone.
+   */
+  capacity?: RoomCapacitySettings;
+}
+
+/** The capacity settings ETAs need. */
+export interface RoomCapacitySettings {
+  totalActiveUsers: number;
+  newUsersPerMinute: number;
+  sessionDurationSeconds: number;
 }

@@ -145,7 +145,7 @@ export class GateHook implements OnApplicationBootstrap {
               room,
               ticket: decision.ticket,
               position: decision.position,
-              admittedPerMinute: snapshot?.admittedPerMinute,
+              snapshot,
               graceSeconds: this.options.graceSeconds,
               socketUrl: this.options.socketUrl,
             }),

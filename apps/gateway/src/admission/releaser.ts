@@ -89,7 +89,8 @@ export class Releaser implements OnApplicationBootstrap, OnModuleDestroy {
   private async releaseRoom(room: GatewayRoom, publish: boolean): Promise<void> {
     const roomId = room.id;
     try {
-      const released = await this.store.release(roomId, room.settings.maxWaitSeconds);
+      const { maxWaitSeconds, totalActiveUsers, newUsersPerMinute, sessionDurationSeconds } = room.settings;
+      const released = await this.store.release(roomId, maxWaitSeconds, { totalActiveUsers, newUsersPerMinute, sessionDurationSeconds });
       if (this.failing.delete(roomId)) this.logger.log(`release of room ${roomId} works again`);
       if (!released.snapshot) return;
       const before = this.latest.get(roomId);

@@ -3,6 +3,8 @@
  * `cfWaitingRoom`, plus our own position, ticket and socket URL; for browsers a static page (the same bytes for
  * everyone in the room) whose script fetches that object.
  */
+import { roomEtaSeconds } from '@tidegate/admission';
+import type { RoomSnapshot } from '@tidegate/contracts';
 import type { GatewayRoom } from './room-registry';
 
 export interface WaitingRoomJson {
@@ -21,6 +23,8 @@ export interface WaitingRoomJson {
   lastUpdated: string;
   position: number;
   aheadOfYou: number;
+  /** Seconds until this place is admitted (the room's capacity blended with the measured rate); null: nobody is admitted. */
+  etaSeconds: number | null;
   ticket: string;
   /** socket.io endpoint for live updates (`auth: { ticket }`); null when the ws app's URL is not configured. */
   socketUrl: string | null;
@@ -39,13 +43,22 @@ export function waitingJson(args: {
   room: GatewayRoom;
   ticket: string;
   position: number;
-  admittedPerMinute: number | undefined;
+  /** The room's latest snapshot on this gateway (undefined before the first). */
+  snapshot: RoomSnapshot | undefined;
   graceSeconds: number;
   socketUrl: string | null;
 }): WaitingRoomJson {
-  const { room, position } = args;
-  const perMinute = args.admittedPerMinute ?? 0;
-  const waitMinutes = perMinute > 0 ? Math.max(1, Math.ceil(position / perMinute)) : null;
+  const { room, position, snapshot } = args;
+  // The room's configured capacity (this gateway's copy, current to the second) blended with the measured rate.
+  const { totalActiveUsers, newUsersPerMinute, sessionDurationSeconds } = room.settings;
+  const etaSeconds = roomEtaSeconds(position, {
+    capacity: { totalActiveUsers, newUsersPerMinute, sessionDurationSeconds },
+    active: snapshot?.active ?? totalActiveUsers,
+    admittedPerMinute: snapshot?.admittedPerMinute ?? 0,
+    oldestTicketAgeSeconds: snapshot?.oldestTicketAgeSeconds ?? 0,
+    admissionFactor: snapshot?.origin?.admissionFactor,
+  });
+  const waitMinutes = etaSeconds === null ? null : Math.max(1, Math.ceil(etaSeconds / 60));
   return {
     inWaitingRoom: true,
     roomId: room.id,
@@ -59,6 +72,7 @@ export function waitingJson(args: {
     lastUpdated: new Date().toISOString(),
     position,
     aheadOfYou: Math.max(0, position - 1),
+    etaSeconds,
     ticket: args.ticket,
     socketUrl: args.socketUrl,
     statusUrl: `/rooms/${room.id}/status`,

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import type { Socket } from 'socket.io';
-import { AdmissionStore, AdmissionTokens, estimateWaitSeconds, type LineView } from '@tidegate/admission';
-import type { ClientToServerEvents, PositionUpdate, RoomPauseReason, ServerToClientEvents } from '@tidegate/contracts';
+import { AdmissionStore, AdmissionTokens, roomEtaSeconds, type LineView } from '@tidegate/admission';
+import type { ClientToServerEvents, PositionUpdate, RoomPauseReason, RoomSnapshot, ServerToClientEvents } from '@tidegate/contracts';
 import { MetricsRegistry } from '@tidegate/observability';
 import { positionsOf } from './positions';
 
@@ -43,6 +43,8 @@ export type WaitingSocket = Socket<ClientToServerEvents, ServerToClientEvents, R
 export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(LineWatcher.name);
   private readonly rooms = new Map<string, Set<WaitingSocket>>();
+  /** Each watched room's latest fresh snapshot: what ETAs are computed from. */
+  private readonly snapshots = new Map<string, RoomSnapshot>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private lastMarkSeen = 0;
@@ -97,7 +99,10 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     const set = this.rooms.get(d.roomId);
     if (!set?.delete(socket)) return;
     this.socketsGauge.set({ room: d.roomId }, set.size);
-    if (set.size === 0) this.rooms.delete(d.roomId);
+    if (set.size === 0) {
+      this.rooms.delete(d.roomId);
+      this.snapshots.delete(d.roomId);
+    }
     if (!d.done && !this.stopping) {
       this.store
         .away(d.roomId, d.ticket)
@@ -107,11 +112,27 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /**
+   * The wait of `position` in the room by its latest fresh snapshot (capacity blended with the measured rate:
+   * libs/admission roomEtaSeconds); null before the first snapshot, or when the room admits nobody.
+   */
+  private etaOf(roomId: string, position: number): number | null {
+    const snapshot = this.snapshots.get(roomId);
+    if (!snapshot) return null;
+    return roomEtaSeconds(position, {
+      capacity: snapshot.capacity,
+      active: snapshot.active,
+      admittedPerMinute: snapshot.admittedPerMinute,
+      oldestTicketAgeSeconds: snapshot.oldestTicketAgeSeconds,
+      admissionFactor: snapshot.origin?.admissionFactor,
+    });
+  }
+
   /** Sends a position if it went down and the socket has not had one in the last second (or never). */
-  sendPosition(socket: WaitingSocket, position: number, admittedPerMinute: number | undefined, now = Date.now()): PositionUpdate | null {
+  sendPosition(socket: WaitingSocket, position: number, now = Date.now()): PositionUpdate | null {
     const d = socket.data;
     const best = d.lastPosition === null ? position : Math.min(d.lastPosition, position);
-    const update = { position: best, aheadOfYou: best - 1, etaSeconds: estimateWaitSeconds(best, admittedPerMinute ?? 0) };
+    const update = { position: best, aheadOfYou: best - 1, etaSeconds: this.etaOf(d.roomId, best) };
     if (d.lastPosition !== null && (best >= d.lastPosition || now - d.lastEmitAt < this.timing.positionIntervalMs)) return update;
     d.lastPosition = best;
     d.lastEmitAt = now;
@@ -136,7 +157,7 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
       this.remove(socket);
       socket.disconnect(true);
     } else if (status.kind === 'waiting') {
-      this.sendPosition(socket, status.position, undefined);
+      this.sendPosition(socket, status.position);
     }
   }
 
@@ -174,6 +195,8 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     const view: LineView = await this.store.lineView(roomId, maxTicket);
     commands += 3;
     const snapshot = view.snapshot?.fresh ? view.snapshot.snapshot : undefined;
+    if (snapshot) this.snapshots.set(roomId, snapshot);
+    else this.snapshots.delete(roomId);
     // A stale snapshot (no gateway publishing) says nothing about a pause: sockets keep what they were told.
     if (snapshot) this.announcePause(waiting, snapshot.suspended ? 'suspended' : snapshot.queueAll ? 'queue_all' : null);
     const turnCame = waiting.filter((s) => s.data.ticket <= view.serving);
@@ -188,7 +211,7 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     const now = Date.now();
     for (const [i, socket] of stillWaiting.entries()) {
       const position = positions.get(socket.data.ticket);
-      if (position !== undefined) this.sendPosition(socket, position, snapshot?.admittedPerMinute, now);
+      if (position !== undefined) this.sendPosition(socket, position, now);
       // When the whole line moves, give handshakes and heartbeats a turn every thousand sockets.
       if (i % 1000 === 999) await new Promise<void>((resolve) => setImmediate(resolve));
     }

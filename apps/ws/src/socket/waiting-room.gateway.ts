@@ -111,7 +111,7 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     this.limitEvents(socket);
     this.watcher.add(socket);
     // Tell the newcomer where it stands right away, or admit it if its turn had come already.
-    if (socket.data.initialPosition > 0) this.watcher.sendPosition(socket, socket.data.initialPosition, undefined);
+    if (socket.data.initialPosition > 0) this.watcher.sendPosition(socket, socket.data.initialPosition);
     else
       void this.watcher
         .admit(socket)

@@ -96,7 +96,7 @@ describe('dispatch under faults', () => {
       10_000,
       'stats flushed',
     );
-  });
+  }, 160_000);
 
   it('pauses mid-wave and resumes: no device skipped, none sent twice', async () => {
     const devices: SeededDevice[] = await seedDevices(prisma, fakes, DEVICES, { tags: ['pause'] });
@@ -132,5 +132,5 @@ describe('dispatch under faults', () => {
     await waitFor(async () => (await status(id)) === 'completed', 60_000, 'the campaign to complete after the resume');
     const received = deliveriesByDevice(fakes, devices);
     expect(devices.filter((d) => received.get(d.id) !== 1)).toEqual([]);
-  });
+  }, 140_000);
 });

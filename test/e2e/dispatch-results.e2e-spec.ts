@@ -97,7 +97,7 @@ describe('dispatch: provider results', () => {
       failed: 1,
       invalid: 1,
     });
-  });
+  }, 100_000);
 
   it('pauses a campaign whose failure rate passes the threshold, and says why', async () => {
     const sre = await api('PATCH', '/admin/dispatch/settings', { error_rate: { threshold: 0.2, min_sample: 20 } }, 'sre');

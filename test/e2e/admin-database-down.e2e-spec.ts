@@ -3,6 +3,7 @@
  * stops): 503 naming the database with Retry-After, never a 500; keys verified within the last minute still
  * authenticate (from the cache in Redis), revoked ones do not; all recovers once PostgreSQL is back.
  */
+import { DispatchStore } from '@tidegate/redis';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { createRoleKeys } from '../support/keys';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -76,5 +77,58 @@ describe('admin API with PostgreSQL unreachable', () => {
     await waitFor(async () => (await call('/admin/whoami', keys.marketer)).status === 200, 15_000, 'the marketer key to work again');
     expect((await call('/admin/api-keys', keys.sre)).status).toBe(200);
     expect((await call('/admin/whoami', revokedKey)).status).toBe(401);
+  });
+
+  it("serves a campaign's stats and status from Redis while PostgreSQL is out of reach (the rest answers 503)", async () => {
+    // While PostgreSQL is up: the keys are verified, a campaign starts, and the workers' counters are in Redis.
+    expect((await call('/admin/whoami', keys.viewer)).status).toBe(200);
+    const created = await call('/admin/campaigns', keys.marketer, {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'During an outage',
+        message: { title: 'Hi', body: 'There' },
+        audience: { device_ids: ['1', '2', '3'] },
+      }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    expect((await call(`/admin/campaigns/${id}/start`, keys.marketer, { method: 'POST' })).status).toBe(200);
+    const store = scheduler.app.get(DispatchStore);
+    await store.planned(id, 1, 3, true);
+    await store.record(
+      id,
+      1,
+      [
+        { deviceId: '1', outcome: 'sent', provider: 'fcm' },
+        { deviceId: '2', outcome: 'failed' },
+      ],
+      2000,
+    );
+
+    await proxy.stop();
+    const stats = await call(`/admin/campaigns/${id}/stats`, keys.viewer);
+    expect(stats.status).toBe(200);
+    expect(await stats.json()).toMatchObject({
+      campaign_id: id,
+      status: 'running',
+      status_reason: 'started by marketer-key',
+      database: 'unavailable',
+      source: 'redis',
+      targeted: 3,
+      sent: 1,
+      failed: 1,
+      by_provider: { fcm: 1 },
+    });
+    // What only PostgreSQL holds (the content) is a 503.
+    await expectUnavailable(await call(`/admin/campaigns/${id}`, keys.viewer));
+    // A campaign Redis knows nothing of cannot be served either: 503, not 404 (PostgreSQL may know it).
+    await expectUnavailable(await call('/admin/campaigns/00000000-0000-4000-8000-000000000000/stats', keys.viewer));
+
+    await proxy.start();
+    await waitFor(async () => (await call(`/admin/campaigns/${id}/stats`, keys.viewer)).status === 200, 15_000, 'PostgreSQL back');
+    expect(await (await call(`/admin/campaigns/${id}/stats`, keys.viewer)).json()).toMatchObject({
+      database: 'available',
+      status: 'running',
+    });
   });
 });

@@ -93,6 +93,7 @@ describe('admin API: run-time tuning', () => {
         error_rate: { threshold: 0.5, invalid_threshold: 0.5, min_sample: 200 },
         max_attempts: 5,
         room_pressure_limit: 1,
+        open_model: { open_rate: 0.1, median_delay_seconds: 30, sigma: 1 },
         updated_at: null,
         updated_by: null,
       });
@@ -217,9 +218,10 @@ describe('admin API: run-time tuning', () => {
     it('gives a campaign created without a wave plan the settings in force, and keeps them when the settings change', async () => {
       const created = await marketer('POST', '/admin/campaigns', campaignBody());
       expect(created.status).toBe(201);
-      expect(created.body.wave_plan).toEqual({ batch_size: 200, wave_size: 4000, interval_seconds: 30, rate_limits: null });
+      const pacing = { max_wait_seconds: null, pacing: true };
+      expect(created.body.wave_plan).toEqual({ batch_size: 200, wave_size: 4000, interval_seconds: 30, rate_limits: null, ...pacing });
       const partial = await marketer('POST', '/admin/campaigns', { ...campaignBody(), wave_plan: { interval_seconds: 5 } });
-      expect(partial.body.wave_plan).toEqual({ batch_size: 200, wave_size: 4000, interval_seconds: 5, rate_limits: null });
+      expect(partial.body.wave_plan).toEqual({ batch_size: 200, wave_size: 4000, interval_seconds: 5, rate_limits: null, ...pacing });
 
       expect((await sre('PATCH', '/admin/dispatch/settings', { wave_size: 6000 })).status).toBe(200);
       expect((await viewer('GET', `/admin/campaigns/${created.body.id}`)).body.wave_plan.wave_size).toBe(4000);
@@ -243,7 +245,14 @@ describe('admin API: run-time tuning', () => {
         wave_plan: { batch_size: 200, wave_size: 1000, rate_limits: { campaign: 5000 } },
       });
       const row = await prisma.campaign.findUniqueOrThrow({ where: { id } });
-      expect(row.wavePlan).toEqual({ batchSize: 200, waveSize: 1000, intervalSeconds: 30, rateLimits: { campaignPerMinute: 5000 } });
+      expect(row.wavePlan).toEqual({
+        batchSize: 200,
+        waveSize: 1000,
+        intervalSeconds: 30,
+        rateLimits: { campaignPerMinute: 5000 },
+        maxWaitSeconds: null,
+        pacing: true,
+      });
 
       const log = await viewer('GET', `/admin/dispatch/changes?scope=campaign:${id}`);
       expect(log.body.items).toEqual([
@@ -378,6 +387,7 @@ describe('admin API: run-time tuning', () => {
         status: 'running',
         status_reason: 'created by marketer-key',
         activity: null,
+        database: 'available',
         source: 'redis',
         targeted: 4,
         sent: 3,
@@ -390,6 +400,7 @@ describe('admin API: run-time tuning', () => {
         waves_planned: 1,
         final_wave: 1,
         flushed_at: null,
+        funnel: expect.objectContaining({ sent: 3, opened: 0, queued: 0, admitted: 0 }),
         waves: [
           {
             wave: 1,

@@ -203,6 +203,20 @@ export class DispatchStore {
     return { paced: paced !== null || held !== null, held: held !== null };
   }
 
+  /**
+   * Keeps the campaign's status and its reason beside its counters (the lifecycle writes it on every change), so the
+   * stats route can answer while PostgreSQL is out of reach.
+   */
+  async rememberStatus(campaignId: string, status: string, reason: string | null): Promise<void> {
+    await this.redis.hset(this.keys.campaign(campaignId).stats, 'status', status, 'status_reason', reason ?? '');
+  }
+
+  /** The status the lifecycle last wrote beside the counters, or null (never written, or the hash was lost). */
+  async rememberedStatus(campaignId: string): Promise<{ status: string; reason: string | null } | null> {
+    const [status, reason] = await this.redis.hmget(this.keys.campaign(campaignId).stats, 'status', 'status_reason');
+    return status === null || status === undefined ? null : { status, reason: reason || null };
+  }
+
   /** When the watchdog last re-drove the campaign (ms since the epoch), or null. */
   async redrivenAt(campaignId: string): Promise<number | null> {
     const at = await this.redis.hget(this.keys.campaign(campaignId).stats, 'redriven_at');

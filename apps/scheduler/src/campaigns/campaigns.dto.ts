@@ -540,6 +540,12 @@ export class CampaignStatsView extends CampaignTotalsView {
   status_reason!: string | null;
   @ApiProperty({ type: CampaignActivityView, nullable: true, description: 'What the sender waits for right now, live; null: nothing' })
   activity!: CampaignActivityView | null;
+  @ApiProperty({
+    enum: ['available', 'unavailable'],
+    description:
+      'unavailable: PostgreSQL was out of reach and this answer comes from Redis alone (the live counters and the status as last copied there; waves carry no times or sizes)',
+  })
+  database!: 'available' | 'unavailable';
   @ApiProperty({ type: ProviderCountsView, description: 'Sent per provider' }) by_provider!: ProviderCountsView;
   @ApiProperty({ description: 'Waves materialised so far' }) waves_planned!: number;
   @ApiProperty({ type: 'integer', nullable: true, description: "The last wave's number once it is planned" }) final_wave!: number | null;

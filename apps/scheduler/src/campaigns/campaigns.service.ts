@@ -7,6 +7,7 @@ import {
   RoomRepository,
   type Campaign,
   type CampaignCursor,
+  databaseUnavailable,
   type CampaignEvent,
   type Prisma,
 } from '@tidegate/database';
@@ -201,8 +202,23 @@ export class CampaignsService {
 
   /** The counters of a campaign: totals, per provider and per wave (with the waves' times and sizes), and its activity. */
   async liveStats(id: string): Promise<CampaignStatsView> {
-    const campaign = await this.find(id);
-    return { ...(await this.stats.detail(campaign)), status_reason: campaign.statusReason, activity: await this.activityOf(campaign) };
+    let campaign: Campaign;
+    try {
+      campaign = await this.find(id);
+    } catch (err) {
+      // PostgreSQL out of reach: what Redis holds (the live counters and the status the lifecycle copied there), or
+      // the 503 when Redis has nothing for this campaign either.
+      if (!databaseUnavailable(err)) throw err;
+      const fromRedis = await this.stats.fromRedisOnly(id).catch(() => null);
+      if (!fromRedis) throw err;
+      return { ...fromRedis, activity: fromRedis.status === 'running' ? await this.activityOf({ id, status: 'running' }) : null };
+    }
+    return {
+      ...(await this.stats.detail(campaign)),
+      status_reason: campaign.statusReason,
+      activity: await this.activityOf(campaign),
+      database: 'available',
+    };
   }
 
   /** A page of the campaign's timeline, oldest first (one entry more than the page when another follows). */
@@ -242,7 +258,7 @@ export class CampaignsService {
   }
 
   /** What the sender of a running campaign waits for right now; null when nothing (or when Redis cannot say). */
-  private async activityOf(campaign: Campaign): Promise<CampaignActivityView | null> {
+  private async activityOf(campaign: Pick<Campaign, 'id' | 'status'>): Promise<CampaignActivityView | null> {
     if (campaign.status !== 'running') return null;
     try {
       const a = await this.activity.read(campaign.id);

@@ -3,6 +3,7 @@ import { CampaignRepository, type Campaign, type CampaignStats, type CampaignWav
 import { FUNNEL_BUCKETS, funnelHistogram, funnelQuantile } from '@tidegate/domain';
 import {
   FunnelStore,
+  DispatchStore,
   REDIS,
   RedisKeys,
   emptyFunnel,
@@ -162,6 +163,7 @@ export class CampaignStatsService {
     private readonly keys: RedisKeys,
     private readonly campaigns: CampaignRepository,
     private readonly funnels: FunnelStore,
+    private readonly store: DispatchStore,
   ) {}
 
   /** The totals (for the campaign view). */
@@ -171,7 +173,7 @@ export class CampaignStatsService {
   }
 
   /** Totals, per provider, and per wave merged with the waves' rows (due and start times, sizes). */
-  async detail(campaign: Campaign): Promise<Omit<CampaignStatsView, 'status_reason' | 'activity'>> {
+  async detail(campaign: Campaign): Promise<Omit<CampaignStatsView, 'status_reason' | 'activity' | 'database'>> {
     const { snapshot, source, rows, flushedAt } = await this.snapshot(campaign, true);
     return {
       campaign_id: campaign.id,
@@ -185,6 +187,32 @@ export class CampaignStatsService {
       flushed_at: flushedAt,
       waves: mergeWaves(snapshot, rows),
       funnel: funnelView(snapshot, await this.funnel(campaign)),
+    };
+  }
+
+  /**
+   * The stats from Redis alone, for when PostgreSQL is out of reach: the live counters, the funnel, and the status the
+   * lifecycle copied beside them; waves without their rows' times and sizes. Null when Redis holds no status or no
+   * counters for the campaign (nothing to serve: the caller answers 503).
+   */
+  async fromRedisOnly(campaignId: string): Promise<Omit<CampaignStatsView, 'activity'> | null> {
+    const [remembered, live] = await Promise.all([this.store.rememberedStatus(campaignId), this.live(campaignId)]);
+    if (!remembered || !live) return null;
+    const funnel = await this.funnels.raw(campaignId).then(parseFunnel, () => emptyFunnel());
+    return {
+      campaign_id: campaignId,
+      status: remembered.status as Campaign['status'],
+      status_reason: remembered.reason,
+      source: 'redis',
+      ...countersOf(live),
+      opened: live.opened,
+      by_provider: live.by_provider,
+      waves_planned: live.waves_planned,
+      final_wave: live.final_wave,
+      flushed_at: null,
+      waves: mergeWaves(live, []),
+      funnel: funnelView(live, funnel),
+      database: 'unavailable',
     };
   }
 

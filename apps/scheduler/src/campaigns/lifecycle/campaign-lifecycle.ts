@@ -207,7 +207,15 @@ export class CampaignLifecycle {
       throw new ConflictException(`campaign ${id} is ${result.campaign.status} now: it changed while this ${transition} was applied`);
     }
     this.logChange(id, transition, `${decision.from} → ${decision.to}`, actor, because.reason);
+    await this.remember(result.campaign);
     return result.campaign;
+  }
+
+  /** The status beside the counters in Redis, for the stats route while PostgreSQL is out of reach (best effort). */
+  private async remember(campaign: Campaign): Promise<void> {
+    await this.store.rememberStatus(campaign.id, campaign.status, campaign.statusReason).catch((err: unknown) => {
+      this.logger.warn(`campaign ${campaign.id}: its status was not copied to Redis: ${(err as Error).message}`);
+    });
   }
 
   /** A system transition: performed if the campaign is in a status it starts from; null (nothing written) if not. */
@@ -219,6 +227,7 @@ export class CampaignLifecycle {
     const result = await this.campaigns.transition(id, [decision.from], decision.to, this.event(transition, actor, because));
     if (!result.ok) return null;
     this.logChange(id, transition, `${decision.from} → ${decision.to}`, actor, because.reason);
+    await this.remember(result.campaign);
     return result.campaign;
   }
 

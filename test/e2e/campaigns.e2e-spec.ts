@@ -162,12 +162,21 @@ describe('admin API: campaigns', () => {
       const { wave_plan: _omitted, ...withoutPlan } = validBody();
       const all = await marketer('POST', '/admin/campaigns', { ...withoutPlan, name: 'defaults' });
       expect(all.status).toBe(201);
-      expect(all.body.wave_plan).toEqual({ batch_size: 500, wave_size: 50_000, interval_seconds: 60, rate_limits: null });
+      // Pacing is on by default and the budget is the room's.
+      const pacing = { max_wait_seconds: null, pacing: true };
+      expect(all.body.wave_plan).toEqual({ batch_size: 500, wave_size: 50_000, interval_seconds: 60, rate_limits: null, ...pacing });
       const some = await marketer('POST', '/admin/campaigns', { ...withoutPlan, name: 'some', wave_plan: { wave_size: 800 } });
       expect(some.status).toBe(201);
-      expect(some.body.wave_plan).toEqual({ batch_size: 500, wave_size: 800, interval_seconds: 60, rate_limits: null });
+      expect(some.body.wave_plan).toEqual({ batch_size: 500, wave_size: 800, interval_seconds: 60, rate_limits: null, ...pacing });
       const row = await prisma.campaign.findUniqueOrThrow({ where: { id: some.body.id as string } });
-      expect(row.wavePlan).toEqual({ batchSize: 500, waveSize: 800, intervalSeconds: 60, rateLimits: null });
+      expect(row.wavePlan).toEqual({
+        batchSize: 500,
+        waveSize: 800,
+        intervalSeconds: 60,
+        rateLimits: null,
+        maxWaitSeconds: null,
+        pacing: true,
+      });
       const preview = await marketer('POST', '/admin/campaigns/preview', { ...withoutPlan, wave_plan: { batch_size: 100 } });
       expect(preview.status).toBe(200);
       expect(preview.body.plan.batch_count).toBe(12);
@@ -367,12 +376,12 @@ describe('admin API: campaigns', () => {
           b.message.data = { blob: big };
           b.audience.segment.platforms = ['apns'];
         },
-        [/^message: the apns payload is \d+ bytes, over the limit of 4096$/m],
+        [/^message: the apns payload is \d+ bytes, over the limit of 3882$/m],
       ],
       [
         'an oversized payload for every provider',
         (b) => (b.message.data = { blob: big }),
-        [/^message: the fcm payload .* 4096$/m, /^message: the apns payload .* 4096$/m, /^message: the webpush payload .* 3993$/m],
+        [/^message: the fcm payload .* 3882$/m, /^message: the apns payload .* 3882$/m, /^message: the webpush payload .* 3779$/m],
       ],
       ['an unknown segment field', (b) => (b.audience.segment.country = 'fr'), [/^audience\.segment\.country is not a segment field/m]],
       ['a bad segment value', (b) => (b.audience.segment.platforms = ['sms']), [/^audience\.segment\.platforms\[0\]/m]],

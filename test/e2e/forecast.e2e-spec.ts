@@ -2,7 +2,7 @@
  * The forecast before sending (issue 10): a marketer asks what the surge of a planned campaign will look like in its
  * room, and which plan keeps it within the wait budget. Real scheduler API, PostgreSQL and Redis.
  */
-import { DeviceRepository, RoomRepository, type Role } from '@tidegate/database';
+import { DeviceRepository, PrismaService, RoomRepository, type Role } from '@tidegate/database';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { adminClient } from '../support/admin-api';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -98,6 +98,25 @@ describe('admin API: the surge forecast', () => {
     expect(f.recommendation.forecast.wait_max_seconds).toBeLessThanOrEqual(270);
     expect(f.recommendation.wave_size).toBeLessThan(20_000);
     expect(f.recommendation.reason).toMatch(/^waves of \d+ every \d+ s keep the predicted max wait/);
+    // No traffic measured in the room yet: no quietest window to suggest.
+    expect(f.quietest_window).toBeNull();
+  });
+
+  it("suggests the quietest send window from the room's measured traffic", async () => {
+    // A week of measured traffic: busy (190 of 200 places) except Tuesday 02:00-06:00 UTC (20 active).
+    const prisma = scheduler.app.get(PrismaService);
+    const tuesday = 24;
+    await prisma.roomTraffic.createMany({
+      data: Array.from({ length: 168 }, (_, hour) => {
+        const quiet = hour >= tuesday + 2 && hour < tuesday + 6;
+        return { roomId: 'shop', hourOfWeek: hour, arrivals: 3600n, activeSum: BigInt((quiet ? 20 : 190) * 3600), samples: 3600n };
+      }),
+    });
+    const id = await create();
+    const f = (await viewer('GET', `/admin/campaigns/${id}/forecast`)).body as Json;
+    expect(f.quietest_window).toMatchObject({ time_zone: 'UTC', mean_spare_places: 180 });
+    expect(f.quietest_window.start).toMatch(/^tuesday 0[2-5]:00$/);
+    await prisma.roomTraffic.deleteMany({ where: { roomId: 'shop' } });
   });
 
   it('uses the open model given in the query, and says no plan can meet a budget when none can', async () => {

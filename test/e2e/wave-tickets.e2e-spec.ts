@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { WaveTicketSigner } from '@tidegate/admission';
 import { PrismaService } from '@tidegate/database';
-import { FunnelStore } from '@tidegate/redis';
 import { adminCall } from '../support/admin-api';
 import { startGateway, startScheduler, type RunningApp } from '../support/apps';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -175,9 +174,8 @@ describe('wave tickets: from the push to the funnel', () => {
     expect(funnel.queue_time.samples).toBe(6);
     expect(funnel.queue_time.p50_ms).toBeGreaterThan(0);
     expect(funnel.open_delay.samples).toBe(6);
-    // Every attributed visitor waited for the SRE (none went in at once): the one presented at the other room, where it
-    // would have gone straight in, was not counted there.
-    expect((await new FunnelStore(redis.client, redis.keys).read(id)).queueMs[0]).toBe(0);
+    // The one presented at the other room, where it went straight in, was not counted there: six opened and queued,
+    // not seven (asserted above). (Queue times themselves may all be under the first bucket's 250 ms on a fast machine.)
 
     // Written behind to PostgreSQL with the stats flush.
     await waitFor(

@@ -7,6 +7,7 @@ import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observabil
 import { RedisModule } from '@tidegate/redis';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { CampaignsModule } from './campaigns/campaigns.module';
+import { ForecastModule } from './campaigns/forecast/forecast.module';
 import { DevicesModule } from './devices/devices.module';
 import { QueuesModule } from './queues/queues.module';
 import { RoomsModule } from './rooms/rooms.module';
@@ -39,7 +40,9 @@ export class SchedulerModule {
         QueuesModule.forRoot({ api }),
         CampaignsModule.forRoot({ api }),
         ...(workers ? [DispatchModule.forRoot(config)] : []),
-        ...(api ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule, TuningModule] : []),
+        ...(api
+          ? [AdminAuthModule, ApiKeysModule.forRoot(config.BOOTSTRAP_API_KEY), RoomsModule, DevicesModule, TuningModule, ForecastModule]
+          : []),
       ],
       // PostgreSQL out of reach is a 503 with Retry-After; a value it refuses as data (out of range, a NUL byte) a 400.
       providers: [{ provide: APP_FILTER, useClass: DatabaseErrorFilter }],

@@ -5,8 +5,6 @@ import { DispatchQueues } from '../queues/dispatch-queues';
 import { CampaignStatsService } from '../tuning/campaign-stats.service';
 import { CampaignsController } from './campaigns.controller';
 import { CampaignsService } from './campaigns.service';
-import { ForecastController } from './forecast/forecast.controller';
-import { ForecastService } from './forecast/forecast.service';
 import { CampaignLifecycle } from './lifecycle/campaign-lifecycle';
 import { CampaignLifecycleController } from './lifecycle/campaign-lifecycle.controller';
 import { DispatchContext } from './lifecycle/dispatch-context';
@@ -48,14 +46,8 @@ export class CampaignsModule {
     return {
       module: CampaignsModule,
       global: true,
-      controllers: roles.api ? [CampaignsController, CampaignLifecycleController, ForecastController] : [],
-      providers: [
-        ...exported.filter((p) => p !== DispatchStore && p !== FunnelStore),
-        dispatchStore,
-        funnelStore,
-        Resender,
-        ForecastService,
-      ],
+      controllers: roles.api ? [CampaignsController, CampaignLifecycleController] : [],
+      providers: [...exported.filter((p) => p !== DispatchStore && p !== FunnelStore), dispatchStore, funnelStore, Resender],
       exports: exported,
     };
   }

@@ -93,6 +93,15 @@ export class RecommendationView {
   @ApiProperty({ type: SurgeForecastView }) forecast!: SurgeForecastView;
 }
 
+export class QuietWindowView {
+  @ApiProperty({ description: 'Long enough for the recommended plan’s surge, whole hours' }) hours!: number;
+  @ApiProperty({ example: 'tuesday 02:00', description: 'Day and hour it starts' }) start!: string;
+  @ApiProperty({ example: 'tuesday 05:00' }) end!: string;
+  @ApiProperty({ enum: ['UTC'] }) time_zone!: 'UTC';
+  @ApiProperty({ description: 'Places free on average over the window (capacity − typical active)' }) mean_spare_places!: number;
+  @ApiProperty() min_spare_places!: number;
+}
+
 export class CampaignForecastView {
   @ApiProperty({ format: 'uuid' }) campaign_id!: string;
   @ApiProperty({ description: 'Recipients (the audience estimate, or the list)' }) audience!: number;
@@ -102,5 +111,11 @@ export class CampaignForecastView {
   @ApiProperty({ type: OpenModelUsedView }) open_model!: OpenModelUsedView;
   @ApiProperty({ type: RoomCapacityView }) room!: RoomCapacityView;
   @ApiProperty({ type: SurgeForecastView, description: 'The campaign as planned' }) planned!: SurgeForecastView;
+  @ApiProperty({
+    type: QuietWindowView,
+    nullable: true,
+    description: "The send window of the week with the most spare places, from the room's measured traffic (null: not enough observed yet)",
+  })
+  quietest_window!: QuietWindowView | null;
   @ApiProperty({ type: RecommendationView }) recommendation!: RecommendationView;
 }

@@ -10,6 +10,7 @@ import {
   type SurgeForecast,
 } from '@tidegate/domain';
 import { DispatchStore, FunnelStore } from '@tidegate/redis';
+import { RoomTrafficService } from '../../rooms/room-traffic.service';
 import { readContent } from '../campaign-content';
 import { CampaignsService } from '../campaigns.service';
 import type { CampaignForecastView, ForecastQuery, OpenModelUsedView, SurgeForecastView } from './forecast.dto';
@@ -34,6 +35,7 @@ export class ForecastService {
     private readonly content: CampaignsService,
     private readonly store: DispatchStore,
     private readonly funnel: FunnelStore,
+    private readonly traffic: RoomTrafficService,
   ) {}
 
   async forecast(id: string, query: ForecastQuery): Promise<CampaignForecastView> {
@@ -64,6 +66,10 @@ export class ForecastService {
     const model: OpenModel = { openRate: openModel.open_rate, medianDelaySeconds: openModel.median_delay_seconds, sigma: openModel.sigma };
     const planned = forecastSurge({ plan, openModel: model, capacity, budgetSeconds });
     const best = recommendPlan({ plan, openModel: model, capacity, budgetSeconds });
+    // The quietest window of the week long enough for the recommended plan's surge (from the room's real traffic).
+    const surgeSeconds = best.forecast.drainedAtSeconds ?? best.forecast.sendingEndsAtSeconds;
+    const windowHours = Math.min(168, Math.max(1, Math.ceil(surgeSeconds / 3600)));
+    const quiet = await this.traffic.withSuggestion(room.id, windowHours);
     return {
       campaign_id: id,
       audience,
@@ -78,6 +84,14 @@ export class ForecastService {
         steady_admits_per_minute: Math.round(steadyAdmitsPerSecond(capacity) * 600) / 10,
       },
       planned: toView(planned, wavePlan.waveSize, wavePlan.intervalSeconds),
+      quietest_window: quiet.suggestion && {
+        hours: quiet.suggestion.hours,
+        start: `${quiet.suggestion.start.day} ${String(quiet.suggestion.start.hour).padStart(2, '0')}:00`,
+        end: `${quiet.suggestion.end.day} ${String(quiet.suggestion.end.hour).padStart(2, '0')}:00`,
+        time_zone: 'UTC',
+        mean_spare_places: Math.round(quiet.suggestion.meanSpare),
+        min_spare_places: Math.round(quiet.suggestion.minSpare),
+      },
       recommendation: {
         feasible: best.feasible,
         wave_size: best.waveSize,

@@ -354,6 +354,8 @@ async function run(o: SimOptions): Promise<Json> {
       errors: measured.errors,
       errorKinds: measured.errorKinds,
       positionIncreases: measured.positionIncreases,
+      socketDisconnects: measured.socketDisconnects,
+      fifoInversionDetails: measured.fifoInversionDetails,
       waitedP50: measured.waitedP50,
       waitedP95: measured.waitedP95,
       etaSamples: measured.etaSamples,

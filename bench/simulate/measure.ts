@@ -17,16 +17,40 @@ const r2 = (n: number) => Math.round(n * 100) / 100;
  * same release step may hear of it up to a tick apart, plus the user processes' own event-loop delays.
  */
 export function fifoInversions(records: UserRecord[], toleranceMs: number): number {
+  return inversionDetails(records, toleranceMs).count;
+}
+
+/** The inversions (see fifoInversions) and, for a look at their cause, the largest gaps and the users' disconnects. */
+export function inversionDetails(
+  records: UserRecord[],
+  toleranceMs: number,
+): { count: number; largestGapsMs: number[]; withDisconnects: number; atThreeSeconds: number; atFiveSeconds: number } {
   const admitted = records
     .filter((r) => r.ticket !== null && r.admittedAt !== null)
     .sort((a, b) => (a.ticket as number) - (b.ticket as number));
   let latestBefore = Number.NEGATIVE_INFINITY;
-  let inversions = 0;
+  let latestDisconnected = false;
+  const gaps: number[] = [];
+  let withDisconnects = 0;
   for (const r of admitted) {
-    if (latestBefore > (r.admittedAt as number) + toleranceMs) inversions++;
-    latestBefore = Math.max(latestBefore, r.admittedAt as number);
+    const gap = latestBefore - (r.admittedAt as number);
+    if (gap > toleranceMs) {
+      gaps.push(gap);
+      if (latestDisconnected || r.disconnects > 0) withDisconnects++;
+    }
+    if ((r.admittedAt as number) > latestBefore) {
+      latestBefore = r.admittedAt as number;
+      latestDisconnected = r.disconnects > 0;
+    }
   }
-  return inversions;
+  gaps.sort((a, b) => b - a);
+  return {
+    count: gaps.length,
+    largestGapsMs: gaps.slice(0, 10).map(Math.round),
+    withDisconnects,
+    atThreeSeconds: gaps.filter((g) => g > 3000).length,
+    atFiveSeconds: gaps.filter((g) => g > 5000).length,
+  };
 }
 
 export interface Outcome {
@@ -40,7 +64,9 @@ export interface Outcome {
   errorKinds: Record<string, number>;
   lost: number;
   fifoInversions: number;
+  fifoInversionDetails: ReturnType<typeof inversionDetails>;
   positionIncreases: number;
+  socketDisconnects: number;
   waitP50: number;
   waitP95: number;
   waitMax: number;
@@ -83,7 +109,9 @@ export function outcome(records: UserRecord[], pushesReceived: number, endedAt: 
     errorKinds,
     lost: lost.length,
     fifoInversions: fifoInversions(records, toleranceMs),
+    fifoInversionDetails: inversionDetails(records, toleranceMs),
     positionIncreases: records.reduce((n, r) => n + r.positionIncreases, 0),
+    socketDisconnects: records.reduce((n, r) => n + r.disconnects, 0),
     waitP50: r2(quantile(waits, 0.5)),
     waitP95: r2(quantile(waits, 0.95)),
     waitMax: r2(waits.reduce((m, w) => Math.max(m, w), 0)),

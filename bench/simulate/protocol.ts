@@ -46,6 +46,8 @@ export interface UserRecord {
   positions: number;
   /** Position updates that went up (must be 0). */
   positionIncreases: number;
+  /** Times the socket dropped while waiting (socket.io reconnects; meanwhile the ticket counts as away). */
+  disconnects: number;
   /** What went wrong, if anything (then they are not lost: they got an error). */
   error: string | null;
 }

@@ -189,6 +189,9 @@ function waitForTurn(ctx: UserContext, record: UserRecord, ticket: string, posit
       record.via = 'socket';
       finish(token);
     });
+    socket.on('disconnect', () => {
+      if (!settled) record.disconnects++;
+    });
     socket.on('ticketExpired.v1', () => finish(null, 'ticket expired'));
     socket.on('connect_error', (err: Error & { data?: { reason?: string } }) => {
       const reason = err.data?.reason;

@@ -41,6 +41,7 @@ function start(cfg: UsersConfig, deviceId: string, waveTicket: string | null, se
     via: null,
     positions: 0,
     positionIncreases: 0,
+    disconnects: 0,
     error: null,
   };
   records.push(record);

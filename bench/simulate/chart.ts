@@ -6,7 +6,8 @@
 
 export interface ChartInput {
   title: string;
-  subtitle: string;
+  /** Lines under the title (the settings, the results). */
+  subtitle: string[];
   /** One point per second from the campaign's start. */
   queue: number[];
   active: number[];
@@ -24,7 +25,7 @@ const LEFT = 70;
 const RIGHT = 30;
 const PANEL_H = 150;
 const GAP = 40;
-const TOP = 90;
+const TOP = 100;
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
 const fmt = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(Math.round(n)));
@@ -71,10 +72,10 @@ export function renderChart(c: ChartInput): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="${LEFT}" y="24" font-size="16" font-weight="bold">${esc(c.title)}</text>`,
-    `<text x="${LEFT}" y="44" fill="#555">${esc(c.subtitle)}</text>`,
+    ...c.subtitle.map((line, i) => `<text x="${LEFT}" y="${42 + i * 16}" fill="#555">${esc(line)}</text>`),
   );
   // Pacing decisions: a strip of marks above the panels, one colour per kind.
-  const stripY = 62;
+  const stripY = 80;
   parts.push(`<text x="${LEFT - 8}" y="${stripY + 4}" text-anchor="end" fill="#555">pacing</text>`);
   for (const d of c.decisions) {
     const color = COLOR[d.kind] ?? '#7f8c8d';

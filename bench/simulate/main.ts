@@ -396,6 +396,7 @@ async function run(o: SimOptions): Promise<Json> {
     },
     registration: { devices: o.devices, seconds: Math.round(importSeconds * 10) / 10, inserted: imported.inserted },
     system: system.where,
+    series: { queue: queueSeries, originSessions: activeSeries, admissionsPerSecond: admissions, sendsPerSecond: sends },
     samples: samples.map((s) => ({ ...s, t: Math.round(s.t * 10) / 10 })),
     date: new Date().toISOString(),
   };
@@ -408,10 +409,14 @@ async function run(o: SimOptions): Promise<Json> {
     svg,
     renderChart({
       title: `Surge simulator: ${o.devices.toLocaleString('en-US')} devices, open rate ${o.openRate}, pacing ${o.pacing ? 'on' : 'off'}`,
-      subtitle:
-        `capacity ${o.capacity}, ${o.admissionPerMinute}/min, session ${o.sessionSeconds} s, budget ${o.budgetSeconds} s — ` +
+      subtitle: [
+        `capacity ${o.capacity}, ${o.admissionPerMinute}/min, session ${o.sessionSeconds} s, wait budget ${o.budgetSeconds} s, ` +
+          `open delay median ${o.openMedianSeconds} s (sigma ${o.openSigma}), waves of ${o.waveSize}, batches of ${o.batchSize}, ` +
+          `at most ${o.sendPerMinute}/min`,
         `max wait ${measured.waitMax} s, p95 ${measured.waitP95} s, peak queue ${observedPeakQueue} (forecast ${forecastPeakQueue}), ` +
-        `origin peak ${originStats.peak}, lost ${measured.lost}, FIFO inversions ${measured.fifoInversions}, ${String(final.status)} in ${result.seconds} s`,
+          `origin peak ${originStats.peak}, lost ${measured.lost}, FIFO inversions ${measured.fifoInversions}, ` +
+          `${String(final.status)} in ${result.seconds} s`,
+      ],
       queue: queueSeries,
       active: activeSeries,
       admissionsPerSecond: admissions,

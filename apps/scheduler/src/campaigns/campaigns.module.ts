@@ -42,12 +42,13 @@ export class CampaignsModule {
       FunnelStore,
       StatsFlusher,
       WaveRecipients,
+      Resender,
     ];
     return {
       module: CampaignsModule,
       global: true,
       controllers: roles.api ? [CampaignsController, CampaignLifecycleController] : [],
-      providers: [...exported.filter((p) => p !== DispatchStore && p !== FunnelStore), dispatchStore, funnelStore, Resender],
+      providers: [...exported.filter((p) => p !== DispatchStore && p !== FunnelStore), dispatchStore, funnelStore],
       exports: exported,
     };
   }

@@ -1,17 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CampaignRepository, DispatchRepository } from '@tidegate/database';
-import { batchJobId, chunk, planJobId } from '@tidegate/domain';
+import { planJobId } from '@tidegate/domain';
 import { DispatchStore } from '@tidegate/redis';
 import { readContent } from '../campaigns/campaign-content';
 import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
-import { WaveRecipients, countPlatforms } from '../campaigns/lifecycle/wave-recipients';
+import { Resender } from '../campaigns/lifecycle/resender';
 import { DispatchQueues } from '../queues/dispatch-queues';
 import { DISPATCH_NOW, DISPATCH_OPTIONS, type DispatchOptions, type Now } from './dispatch-options';
 
 /** Re-drives in a row without progress after which the campaign fails (re-driving does not help it). */
 export const MAX_REDRIVES = 5;
-/** Devices checked against the ledger per round trip while a wave is listed again. */
-const LIST_PAGE = 5000;
 
 export type RedriveOutcome =
   | { kind: 'redriven'; requeued: number; waves: number; planner: 'queued' | 'retried' | 'present' | 'none' }
@@ -39,7 +37,7 @@ export class Redriver {
     private readonly lifecycle: CampaignLifecycle,
     private readonly store: DispatchStore,
     private readonly queues: DispatchQueues,
-    private readonly recipients: WaveRecipients,
+    private readonly resender: Resender,
     @Inject(DISPATCH_OPTIONS) private readonly options: DispatchOptions,
     @Inject(DISPATCH_NOW) private readonly now: Now,
   ) {}
@@ -86,39 +84,7 @@ export class Redriver {
       return { kind: 'paused', why };
     }
     const content = readContent(campaign);
-    const generation = await this.store.nextResendGeneration(campaignId);
-    let requeued = 0;
-    for (const wave of waves) {
-      let after = wave.afterId;
-      let batch = 0;
-      while (after < wave.lastId) {
-        const page = await this.recipients.page(content.audience, after, LIST_PAGE, wave.lastId);
-        after = page.recipients.length > 0 ? page.lastId : wave.lastId;
-        const open = new Set(
-          await this.store.unsettled(
-            campaignId,
-            page.recipients.map((r) => r.id),
-          ),
-        );
-        const jobs = chunk(
-          page.recipients.filter((r) => open.has(r.id)),
-          content.wavePlan.batchSize,
-        ).map((group) => ({
-          name: 'send-batch' as const,
-          data: {
-            campaignId,
-            wave: wave.wave,
-            batch: ++batch,
-            deviceIds: group.map((r) => r.id),
-            attempt: 0,
-            platforms: countPlatforms(group),
-          },
-          opts: { jobId: `${batchJobId(campaignId, wave.wave, batch)}.d${generation}` },
-        }));
-        await this.queues.addBatches(jobs);
-        requeued += open.size;
-      }
-    }
+    const requeued = await this.resender.requeue(campaignId, content, 'd', (_wave, ids) => this.store.unsettled(campaignId, ids));
     const last = waves.at(-1);
     let planner: Extract<RedriveOutcome, { kind: 'redriven' }>['planner'] = 'none';
     const next = last ? (last.last ? null : last.wave + 1) : 1;

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CampaignRepository, DispatchRepository } from '@tidegate/database';
 import { batchJobId, chunk } from '@tidegate/domain';
 import { DispatchStore } from '@tidegate/redis';
-import { readContent } from '../campaign-content';
+import { readContent, type CampaignContent } from '../campaign-content';
 import { DispatchQueues } from '../../queues/dispatch-queues';
 import { WaveRecipients, countPlatforms } from './wave-recipients';
 
@@ -35,7 +35,26 @@ export class Resender {
     if (!(await this.store.hasFailures(campaignId, scope))) return 0;
     const campaign = await this.campaigns.findById(campaignId);
     if (!campaign) return 0;
-    const content = readContent(campaign);
+    const total = await this.requeue(campaignId, readContent(campaign), 'x', (wave, ids) =>
+      this.store.reopen(campaignId, wave, scope, ids),
+    );
+    if (total > 0) this.logger.log({ msg: `campaign ${campaignId}: ${total} ${scope} recipients queued again`, campaignId });
+    return total;
+  }
+
+  /**
+   * Lists every materialised wave of the campaign again from its checkpoint, keeps the recipients `select` returns
+   * (given the wave and a page of its device ids), and queues them as new batches of that wave, ids
+   * `<campaign>.w<wave>.b<batch>.<tag><generation>` (a new generation each time). Returns how many were queued. The
+   * resend (tag x: failed recipients taken out of the ledger) and the watchdog's re-drive (tag d: recipients without an
+   * outcome) both go through here.
+   */
+  async requeue(
+    campaignId: string,
+    content: CampaignContent,
+    tag: string,
+    select: (wave: number, deviceIds: string[]) => Promise<readonly string[]>,
+  ): Promise<number> {
     const generation = await this.store.nextResendGeneration(campaignId);
     let total = 0;
     for (const wave of await this.repo.waves(campaignId)) {
@@ -44,10 +63,14 @@ export class Resender {
       while (after < wave.lastId) {
         const page = await this.recipients.page(content.audience, after, LIST_PAGE, wave.lastId);
         after = page.recipients.length > 0 ? page.lastId : wave.lastId;
-        const byId = new Map(page.recipients.map((r) => [r.id, r]));
-        const reopened = await this.store.reopen(campaignId, wave.wave, scope, [...byId.keys()]);
+        const chosen = new Set(
+          await select(
+            wave.wave,
+            page.recipients.map((r) => r.id),
+          ),
+        );
         const jobs = chunk(
-          reopened.map((id) => byId.get(id)).filter((r) => r !== undefined),
+          page.recipients.filter((r) => chosen.has(r.id)),
           content.wavePlan.batchSize,
         ).map((group) => ({
           name: 'send-batch' as const,
@@ -59,13 +82,12 @@ export class Resender {
             attempt: 0,
             platforms: countPlatforms(group),
           },
-          opts: { jobId: `${batchJobId(campaignId, wave.wave, batch)}.x${generation}` },
+          opts: { jobId: `${batchJobId(campaignId, wave.wave, batch)}.${tag}${generation}` },
         }));
         await this.queues.addBatches(jobs);
-        total += reopened.length;
+        total += chosen.size;
       }
     }
-    if (total > 0) this.logger.log({ msg: `campaign ${campaignId}: ${total} ${scope} recipients queued again`, campaignId });
     return total;
   }
 }

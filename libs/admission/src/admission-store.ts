@@ -243,7 +243,10 @@ export class AdmissionStore {
   async forgetRoom(roomId: string): Promise<number> {
     const pattern = this.keys.room(roomId).everything;
     const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
-    let deleted = 0;
+    // The settings first, in one command: every admission script stops at a room without settings, so none that runs
+    // while the scan below deletes the rest can write a key back (a releaser's reservation, a ticket) for the room
+    // re-created after it to inherit.
+    let deleted = await this.redis.del(this.keys.room(roomId).config);
     for (const node of nodes) {
       let cursor = '0';
       // Bounded: a room has a handful of keys plus one bitmap per live time bucket.

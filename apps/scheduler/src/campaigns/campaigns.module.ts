@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DispatchRepository } from '@tidegate/database';
 import { DispatchStore, FunnelStore, REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import { DispatchQueues } from '../queues/dispatch-queues';
-import { CampaignStatsService } from '../tuning/campaign-stats.service';
+import { CampaignStatsService } from './stats/campaign-stats.service';
 import { CampaignsController } from './campaigns.controller';
 import { CampaignsService } from './campaigns.service';
 import { CampaignLifecycle } from './lifecycle/campaign-lifecycle';

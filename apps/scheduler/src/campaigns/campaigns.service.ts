@@ -41,7 +41,7 @@ import {
   type CampaignProblem,
   type StoredAudience,
 } from './campaign-content';
-import { CampaignStatsService } from '../tuning/campaign-stats.service';
+import { CampaignStatsService } from './stats/campaign-stats.service';
 import { DEFAULT_TIMELINE_PAGE } from './lifecycle/campaign-timeline';
 import {
   UPDATABLE_FIELDS,

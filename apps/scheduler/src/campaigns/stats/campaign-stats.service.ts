@@ -16,13 +16,7 @@ import {
   type RedisClient,
   type WaveCounters,
 } from '@tidegate/redis';
-import type {
-  CampaignFunnelView,
-  CampaignStatsView,
-  CampaignTotalsView,
-  DurationQuantilesView,
-  WaveStatsView,
-} from '../campaigns/campaigns.dto';
+import type { CampaignFunnelView, CampaignStatsView, CampaignTotalsView, DurationQuantilesView, WaveStatsView } from '../campaigns.dto';
 
 type Source = CampaignTotalsView['source'];
 

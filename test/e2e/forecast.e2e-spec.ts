@@ -5,6 +5,7 @@
 import { DeviceRepository, PrismaService, RoomRepository, type Role } from '@tidegate/database';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { adminClient } from '../support/admin-api';
+import { funnelBucketOf } from '@tidegate/domain';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createRoleKeys } from '../support/keys';
 import { createTestRedis, type TestRedis } from '../support/redis';
@@ -100,6 +101,27 @@ describe('admin API: the surge forecast', () => {
     expect(f.recommendation.reason).toMatch(/^waves of \d+ every \d+ s keep the predicted max wait/);
     // No traffic measured in the room yet: no quietest window to suggest.
     expect(f.quietest_window).toBeNull();
+  });
+
+  it("learns the open model from the room's past campaigns once there are some", async () => {
+    // A completed campaign of the same room: 1,000 sent, 300 opened, every tap 8 to 11 s after its push.
+    const prisma = scheduler.app.get(PrismaService);
+    const past = await create();
+    await prisma.campaign.update({ where: { id: past }, data: { status: 'completed' } });
+    await prisma.campaignStats.create({ data: { campaignId: past, targeted: 1000, sent: 1000 } });
+    const buckets = new Array<number>(40).fill(0);
+    buckets[funnelBucketOf(9500)] = 300;
+    await prisma.campaignFunnel.create({ data: { campaignId: past, opened: 300, queued: 300, admitted: 300, openDelayBuckets: buckets } });
+
+    const id = await create();
+    const f = (await viewer('GET', `/admin/campaigns/${id}/forecast`)).body as Json;
+    expect(f.open_model).toMatchObject({ source: 'room_history', open_rate: 0.3, samples: 300 });
+    expect(f.open_model.median_delay_seconds).toBeGreaterThan(8);
+    expect(f.open_model.median_delay_seconds).toBeLessThan(12);
+    // The query still wins, field by field.
+    const given = (await viewer('GET', `/admin/campaigns/${id}/forecast?open_rate=0.05`)).body as Json;
+    expect(given.open_model).toMatchObject({ source: 'request', open_rate: 0.05 });
+    await prisma.campaign.delete({ where: { id: past } });
   });
 
   it("suggests the quietest send window from the room's measured traffic", async () => {

@@ -175,6 +175,18 @@ export class CampaignRepository {
   }
 
   /**
+   * What the room's past campaigns measured (completed ones, newest first, at most `limit`): how many were sent and
+   * opened, and their send→tap delay buckets. The forecast learns its open model from them.
+   */
+  roomHistory(roomId: string, limit = 20): Promise<Array<{ sent: number; opened: number; openDelayMs: unknown }>> {
+    return this.prisma.$queryRaw<Array<{ sent: number; opened: number; openDelayMs: unknown }>>`
+      SELECT s.sent, f.opened, f.open_delay_buckets AS "openDelayMs"
+      FROM campaigns c JOIN campaign_funnel f ON f.campaign_id = c.id JOIN campaign_stats s ON s.campaign_id = c.id
+      WHERE c.room_id = ${roomId} AND c.status = 'completed' AND s.sent > 0
+      ORDER BY c.updated_at DESC LIMIT ${limit}`;
+  }
+
+  /**
    * Records that `opener` (`user:<id>` or `device:<id>`) opened the campaign's message. Each opener counts once per
    * campaign (the primary key; `ON CONFLICT DO NOTHING`): true when this call counted it, false when it already was.
    */

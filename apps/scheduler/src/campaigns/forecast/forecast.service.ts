@@ -1,8 +1,10 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { CampaignRepository, DispatchSettingsRepository, RoomRepository } from '@tidegate/database';
 import {
+  FUNNEL_BUCKETS,
   fitOpenDelayHistogram,
   forecastSurge,
+  funnelHistogram,
   recommendPlan,
   steadyAdmitsPerSecond,
   UNLIMITED_SEND_PER_SECOND,
@@ -49,7 +51,7 @@ export class ForecastService {
     const audience = preview.audience.size;
     const perMinute = preview.plan.rate_per_minute;
     const sendPerSecond = perMinute === null ? UNLIMITED_SEND_PER_SECOND : Math.max(1, perMinute) / 60;
-    const openModel = await this.openModel(id, query);
+    const openModel = await this.openModel(id, room.id, query);
     const capacity = {
       totalActiveUsers: room.totalActiveUsers,
       newUsersPerMinute: room.newUsersPerMinute,
@@ -102,26 +104,72 @@ export class ForecastService {
     };
   }
 
-  /** The open model: each field from the request if given, else measured on this campaign (enough opens), else the SREs'. */
-  private async openModel(id: string, query: ForecastQuery): Promise<OpenModelUsedView> {
+  /**
+   * The open model, field by field: the request's, else measured on this campaign (enough opens), else learned from
+   * the room's past campaigns (their sent, opens and send→tap delays added up), else the SREs' defaults.
+   */
+  private async openModel(id: string, roomId: string, query: ForecastQuery): Promise<OpenModelUsedView> {
     const settings = await this.settings.get();
+    const own = await this.measured(id);
+    const history = own.delays || own.rate !== null ? null : await this.roomHistory(roomId);
+    const learned = own.delays || own.rate !== null ? own : history;
+    const given = query.open_rate !== undefined || query.median_delay_seconds !== undefined || query.sigma !== undefined;
+    const source = given
+      ? 'request'
+      : own.delays || own.rate !== null
+        ? 'campaign'
+        : history?.delays || history?.rate != null
+          ? 'room_history'
+          : 'settings';
+    return {
+      open_rate: query.open_rate ?? learned?.rate ?? settings.openRate,
+      median_delay_seconds: round(query.median_delay_seconds ?? learned?.delays?.medianDelaySeconds ?? settings.openDelayMedianSeconds),
+      sigma: round(query.sigma ?? learned?.delays?.sigma ?? settings.openDelaySigma),
+      source,
+      samples: learned?.samples ?? 0,
+    };
+  }
+
+  /** This campaign's own opens: the delay fit (enough opens) and the open rate (enough sent), each or null. */
+  private async measured(id: string): Promise<Learned> {
     const funnel = await this.funnel.read(id).catch(() => null);
     const totals = await this.store.summary(id).catch(() => null);
     const delays = funnel ? await this.funnel.openDelays(id).catch(() => null) : null;
-    const fitted = delays ? fitOpenDelayHistogram(delays.counts, delays.upperMs, MIN_MEASURED_OPENS) : null;
     const sent = totals?.settled ?? 0;
-    const measuredRate =
-      funnel && sent >= MIN_SENT_FOR_RATE && funnel.opened >= MIN_MEASURED_OPENS ? Math.min(1, funnel.opened / sent) : null;
-    const measured = fitted !== null || measuredRate !== null;
-    const given = query.open_rate !== undefined || query.median_delay_seconds !== undefined || query.sigma !== undefined;
     return {
-      open_rate: query.open_rate ?? measuredRate ?? settings.openRate,
-      median_delay_seconds: round(query.median_delay_seconds ?? fitted?.medianDelaySeconds ?? settings.openDelayMedianSeconds),
-      sigma: round(query.sigma ?? fitted?.sigma ?? settings.openDelaySigma),
-      source: given ? 'request' : measured ? 'campaign' : 'settings',
+      delays: delays ? fitOpenDelayHistogram(delays.counts, delays.upperMs, MIN_MEASURED_OPENS) : null,
+      rate: funnel && sent >= MIN_SENT_FOR_RATE && funnel.opened >= MIN_MEASURED_OPENS ? Math.min(1, funnel.opened / sent) : null,
       samples: delays?.samples ?? 0,
     };
   }
+
+  /** The room's completed campaigns, added up. */
+  private async roomHistory(roomId: string): Promise<Learned> {
+    const rows = await this.campaigns.roomHistory(roomId);
+    const counts = new Array<number>(FUNNEL_BUCKETS).fill(0);
+    let sent = 0;
+    let opened = 0;
+    for (const row of rows) {
+      sent += Number(row.sent);
+      opened += Number(row.opened);
+      const buckets = Array.isArray(row.openDelayMs) ? (row.openDelayMs as unknown[]) : [];
+      buckets.forEach((n, i) => {
+        if (i < FUNNEL_BUCKETS && Number.isSafeInteger(n) && (n as number) > 0) counts[i]! += n as number;
+      });
+    }
+    const histogram = funnelHistogram(counts);
+    return {
+      delays: fitOpenDelayHistogram(histogram.counts, histogram.upperMs, MIN_MEASURED_OPENS),
+      rate: sent >= MIN_SENT_FOR_RATE && opened >= MIN_MEASURED_OPENS ? Math.min(1, opened / sent) : null,
+      samples: histogram.samples,
+    };
+  }
+}
+
+interface Learned {
+  delays: { medianDelaySeconds: number; sigma: number } | null;
+  rate: number | null;
+  samples: number;
 }
 
 function toView(f: SurgeForecast, waveSize: number, intervalSeconds: number): SurgeForecastView {

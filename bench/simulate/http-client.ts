@@ -7,7 +7,9 @@ export interface HttpAnswer {
   body: string;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 128, maxFreeSockets: 64 });
+// Enough sockets per gateway that requests never queue in this process behind others (a queue here would look like a
+// slow gateway, and could let a session go idle).
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256 });
 
 export function httpRequest(
   method: string,

@@ -86,7 +86,7 @@ async function run(o: SimOptions): Promise<Json> {
   for (let i = 0; i < o.userProcesses; i++) {
     users.push(startChild(ctx, { name: `users ${i + 1}`, script: path.join(__dirname, 'users.js'), env: baseEnv() }));
   }
-  const origin = await startOrigin();
+  const origin = await startOrigin(o.sessionSeconds);
   ctx.defer(() => origin.close());
   const deliver = (body: SinkForwardBody) => {
     const shards = users.map(() => [] as SinkForwardBody['messages']);

@@ -1,6 +1,7 @@
 /**
  * The simulator's own HTTP servers, on loopback: the small origin the room protects (it counts sessions in progress:
- * a session starts with a user's first page and ends with their goodbye, so its peak is peakOriginConcurrency), and
+ * a session starts with a user's first page and ends with their goodbye, or after a session's length without a
+ * request; its peak is peakOriginConcurrency), and
  * the endpoint the sink forwards pushes to (SINK_FORWARD_URL).
  */
 import http from 'node:http';
@@ -10,8 +11,11 @@ import type { SinkForwardBody } from '@tidegate/push';
 export interface SimOrigin {
   url: string;
   port: number;
-  /** Sessions in progress now, the most there were, requests seen, and pages from users not in a session. */
-  stats(): { inSession: number; peak: number; requests: number; sessions: number };
+  /**
+   * Sessions in progress now and the most there were; requests seen; sessions started; sessions that ended by going
+   * idle (no request for a session's length) rather than by a goodbye.
+   */
+  stats(): { inSession: number; peak: number; requests: number; sessions: number; idleExpired: number };
   close(): Promise<void>;
 }
 
@@ -30,20 +34,36 @@ function closer(server: http.Server): () => Promise<void> {
     });
 }
 
-export async function startOrigin(): Promise<SimOrigin> {
-  const inSession = new Set<string>();
+/**
+ * `idleSeconds`: like any web app's session store, a session with no request for this long is over (the room's
+ * session duration: the gateway frees the place after the same idle time), so a user who vanished without a goodbye
+ * does not hold a place here for ever.
+ */
+export async function startOrigin(idleSeconds: number): Promise<SimOrigin> {
+  // device -> last request (ms); re-inserted on every request, so the Map is ordered by last request.
+  const inSession = new Map<string, number>();
   let peak = 0;
   let requests = 0;
   let sessions = 0;
+  let idleExpired = 0;
+  const expire = (now: number) => {
+    for (const [device, last] of inSession) {
+      if (now - last <= idleSeconds * 1000) break;
+      inSession.delete(device);
+      idleExpired++;
+    }
+  };
   const server = http.createServer((req, res) => {
     requests++;
+    const now = Date.now();
+    expire(now);
     const url = new URL(req.url ?? '/', 'http://origin');
     const device = url.searchParams.get('device') ?? '';
     if (url.pathname.endsWith('/bye')) {
       inSession.delete(device);
-    } else if (!inSession.has(device)) {
-      inSession.add(device);
-      sessions++;
+    } else {
+      if (!inSession.delete(device)) sessions++;
+      inSession.set(device, now);
       peak = Math.max(peak, inSession.size);
     }
     req.resume();
@@ -54,7 +74,10 @@ export async function startOrigin(): Promise<SimOrigin> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    stats: () => ({ inSession: inSession.size, peak, requests, sessions }),
+    stats: () => {
+      expire(Date.now());
+      return { inSession: inSession.size, peak, requests, sessions, idleExpired };
+    },
     close: closer(server),
   };
 }

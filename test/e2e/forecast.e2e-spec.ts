@@ -94,6 +94,10 @@ describe('admin API: the surge forecast', () => {
       'queue',
     ]);
     expect((f.planned.curve as Json[]).reduce((sum, p) => sum + (p.arrivals_per_minute as number), 0)).toBeGreaterThan(1900);
+    // Paced (the default), the controller shapes the same campaign: a far shorter line and waits, sending for longer.
+    expect(f.paced.wait_max_seconds).toBeLessThan((f.planned.wait_max_seconds as number) / 2);
+    expect(f.paced.peak_queue).toBeLessThan((f.planned.peak_queue as number) / 2);
+    expect(f.paced.sending_ends_at_seconds).toBeGreaterThan(f.planned.sending_ends_at_seconds as number);
     expect(f.recommendation.feasible).toBe(true);
     expect(f.recommendation.forecast.within_budget).toBe(true);
     expect(f.recommendation.forecast.wait_max_seconds).toBeLessThanOrEqual(270);

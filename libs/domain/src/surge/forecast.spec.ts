@@ -1,6 +1,6 @@
 /** Forecast scenarios with fixed inputs: a burst, a slow drip, and a budget no plan can meet. */
 import { DEFAULT_OPEN_MODEL } from './open-model';
-import { forecastSurge, plannedSends, recommendPlan } from './forecast';
+import { forecastPaced, forecastSurge, plannedSends, recommendPlan } from './forecast';
 
 const room = { totalActiveUsers: 1000, newUsersPerMinute: 600, sessionSeconds: 120 };
 
@@ -47,6 +47,26 @@ describe('forecast', () => {
     // Sending the lot takes at least the time the room needs for its visitors (10,000 at 8.3 a second, less a budget).
     expect(r.forecast.sendingEndsAtSeconds).toBeGreaterThan(10_000 / (1000 / 120) - 600 - 60);
     expect(r.reason).toMatch(/^waves of \d+ every \d+ s keep the predicted max wait at \d+ s/);
+  });
+
+  it('the same burst as the pacing controller would shape it: within the budget, the line a fraction as long', () => {
+    const input = {
+      plan: { audience: 100_000, waveSize: 20_000, intervalSeconds: 0, batchSize: 100, sendPerSecond: 1000 },
+      openModel: { openRate: 0.15, medianDelaySeconds: 5, sigma: 0.8 },
+      capacity: { totalActiveUsers: 500, newUsersPerMinute: 6000, sessionSeconds: 10 },
+      budgetSeconds: 60,
+    };
+    const planned = forecastSurge(input);
+    const paced = forecastPaced(input);
+    expect(planned.waitMaxSeconds).toBeGreaterThan(120);
+    expect(paced.withinBudget).toBe(true);
+    expect(paced.waitMaxSeconds).toBeLessThanOrEqual(60);
+    expect(paced.peakQueue).toBeLessThan(planned.peakQueue / 2);
+    expect(paced.peakActive).toBeLessThanOrEqual(500);
+    // Slower to send (the room sets the pace: 50 people a second at most), every recipient sent, the line drained.
+    expect(paced.sendingEndsAtSeconds).toBeGreaterThan(planned.sendingEndsAtSeconds);
+    expect(paced.waves.reduce((a, w) => a + w.size, 0)).toBe(100_000);
+    expect(paced.drainedAtSeconds).not.toBeNull();
   });
 
   it('a slow drip: small waves a minute apart cause no line at all', () => {

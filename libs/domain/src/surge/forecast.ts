@@ -3,8 +3,9 @@
  * finishing earliest. Pure: the audience, the open model, the room's capacity and the planned waves in; curves out.
  */
 import { expectedArrivals, inflowSteps, type Send } from './arrivals';
-import { type OpenModel } from './open-model';
-import { simulateRoom, steadyAdmitsPerSecond, type RoomCapacity } from './room-flow';
+import { arrivalKernel, type OpenModel } from './open-model';
+import { decidePacing, type PacingDecision } from './pacing';
+import { fifoWaits, simulateRoom, steadyAdmitsPerSecond, type RoomCapacity } from './room-flow';
 
 export interface WaveSchedule {
   audience: number;
@@ -84,6 +85,8 @@ export interface SurgeForecast {
 }
 
 const MAX_HORIZON_SECONDS = 7 * 24 * 3600;
+/** The paced forecast models at most this long (a campaign the room paces for longer is reported as not drained). */
+const PACED_HORIZON_SECONDS = 4 * 3600;
 
 /** The surge a plan causes (see the file's doc). */
 export function forecastSurge(input: ForecastInput): SurgeForecast {
@@ -184,3 +187,119 @@ export function recommendPlan(input: Omit<ForecastInput, 'stepSeconds'>, margin 
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+
+/**
+ * The surge as the pacing controller would shape it: the fluid room run second by second, the controller
+ * (`decidePacing`) deciding each second how fast the campaign may send from the modelled room's state and what was
+ * sent, the sends following the plan's waves and never faster than the decision. What a paced campaign is expected to
+ * cause (the peak queue, the waits, when sending ends), to set beside the plan as it stands.
+ */
+export function forecastPaced(input: ForecastInput): SurgeForecast {
+  const dt = 1;
+  const { plan, openModel, capacity, budgetSeconds } = input;
+  const kernel = arrivalKernel(openModel, dt);
+  const visitors = plan.audience * openModel.openRate;
+  const steady = Math.max(steadyAdmitsPerSecond(capacity), 1e-6);
+  const maxSteps = Math.ceil(
+    Math.min(PACED_HORIZON_SECONDS, plannedSends(plan).waves.at(-1)!.endsAtSeconds * 4 + kernel.length + visitors / steady + 3600),
+  );
+  // The controller decides each second in production; here every `every` seconds (a budget of minutes does not need
+  // a decision a second to be modelled, and the forecast answers an API request).
+  const every = Math.max(1, Math.ceil(budgetSeconds / 60));
+  const arrivals = new Float64Array(maxSteps + kernel.length + 1);
+  const sent: Send[] = [];
+  let left = plan.audience;
+  let previous: PacingDecision | null = null;
+  let queue = input.start?.waiting ?? 0;
+  let active = input.start?.active ?? 0;
+  const departures = new Map<number, number>();
+  const session = Math.max(1, Math.round(capacity.sessionSeconds / dt));
+  const out = { arrivals: [] as number[], admitted: [] as number[], queue: [] as number[], active: [] as number[] };
+  let sendingEnds = 0;
+  let peakQueue = queue;
+  let peakActive = active;
+  const wavesTimes: PlannedWaveTimes[] = [];
+  let waveLeft = 0;
+  let wave = 0;
+  let nextWaveAt = 0;
+  for (let t = 0; t < maxSteps; t++) {
+    // The plan: a wave opens at its interval (and once the previous one has left); within it the controller's rate.
+    if (waveLeft === 0 && left > 0 && t >= nextWaveAt) {
+      wave++;
+      waveLeft = Math.min(plan.waveSize, left);
+      wavesTimes.push({ wave, startsAtSeconds: t, endsAtSeconds: t, size: waveLeft });
+      nextWaveAt = t + plan.intervalSeconds;
+    }
+    if (waveLeft > 0 && (t % every === 0 || previous === null)) {
+      previous = decidePacing({
+        room: { waiting: queue, active, capacity, healthy: true },
+        sent: sent.filter((s) => s.atSeconds > t - kernel.length).map((s) => ({ atSeconds: s.atSeconds - t, count: s.count })),
+        openModel,
+        budgetSeconds,
+        maxSendPerSecond: plan.sendPerSecond,
+        remaining: left,
+        previous,
+      });
+    }
+    if (waveLeft > 0 && previous) {
+      const n = Math.min(waveLeft, previous.sendPerSecond * dt);
+      if (n > 0) {
+        sent.push({ atSeconds: t, count: n });
+        for (let k = 0; k < kernel.length; k++)
+          arrivals[t + k] = (arrivals[t + k] as number) + n * openModel.openRate * (kernel[k] as number);
+        waveLeft -= n;
+        left -= n;
+        if (waveLeft < 1e-9) {
+          waveLeft = 0;
+          wavesTimes[wavesTimes.length - 1]!.endsAtSeconds = t + 1;
+        }
+        if (left < 1e-9) {
+          left = 0;
+          sendingEnds = t + 1;
+        }
+      }
+    }
+    active = Math.max(0, active - (departures.get(t) ?? 0));
+    departures.delete(t);
+    const arriving = arrivals[t] as number;
+    const admit = Math.min(queue + arriving, Math.max(0, capacity.totalActiveUsers - active), (capacity.newUsersPerMinute / 60) * dt);
+    queue = Math.max(0, queue + arriving - admit);
+    active += admit;
+    departures.set(t + session, (departures.get(t + session) ?? 0) + admit);
+    out.arrivals.push(arriving);
+    out.admitted.push(admit);
+    out.queue.push(queue);
+    out.active.push(active);
+    peakQueue = Math.max(peakQueue, queue);
+    peakActive = Math.max(peakActive, active);
+    if (left === 0 && t >= sendingEnds + kernel.length && queue < 1e-9) break;
+  }
+  const waits = fifoWaits(input.start?.waiting ?? 0, out.arrivals, out.admitted, dt);
+  const drained = left === 0 && (out.queue.at(-1) ?? 0) < 1e-9;
+  const curve: CurvePoint[] = [];
+  for (let i = 0; i < out.queue.length; i += 60) {
+    const sum = (a: number[]) => a.slice(i, i + 60).reduce((x, y) => x + y, 0);
+    curve.push({
+      atSeconds: i,
+      arrivalsPerMinute: round(sum(out.arrivals)),
+      admittedPerMinute: round(sum(out.admitted)),
+      queue: round(out.queue.slice(i, i + 60).reduce((m, v) => Math.max(m, v), 0)),
+      active: round(out.active.slice(i, i + 60).reduce((m, v) => Math.max(m, v), 0)),
+    });
+  }
+  return {
+    waves: wavesTimes,
+    curve,
+    visitors: round(visitors),
+    peakArrivalsPerMinute: curve.reduce((m, c) => Math.max(m, c.arrivalsPerMinute), 0),
+    peakQueue: round(peakQueue),
+    peakActive: round(peakActive),
+    waitP50Seconds: waits.p50,
+    waitP95Seconds: waits.p95,
+    waitMaxSeconds: waits.max,
+    budgetSeconds,
+    withinBudget: drained && waits.max <= budgetSeconds,
+    sendingEndsAtSeconds: sendingEnds,
+    drainedAtSeconds: drained ? out.queue.length * dt : null,
+  };
+}

@@ -110,7 +110,14 @@ export class CampaignForecastView {
   send_rate_per_minute!: number;
   @ApiProperty({ type: OpenModelUsedView }) open_model!: OpenModelUsedView;
   @ApiProperty({ type: RoomCapacityView }) room!: RoomCapacityView;
-  @ApiProperty({ type: SurgeForecastView, description: 'The campaign as planned' }) planned!: SurgeForecastView;
+  @ApiProperty({ type: SurgeForecastView, description: 'The campaign as planned, waves leaving as set (what pacing off would cause)' })
+  planned!: SurgeForecastView;
+  @ApiProperty({
+    type: SurgeForecastView,
+    nullable: true,
+    description: 'The campaign as the pacing controller would shape it, second by second (null: pacing is off)',
+  })
+  paced!: SurgeForecastView | null;
   @ApiProperty({
     type: QuietWindowView,
     nullable: true,

@@ -3,6 +3,7 @@ import { CampaignRepository, DispatchSettingsRepository, RoomRepository } from '
 import {
   FUNNEL_BUCKETS,
   fitOpenDelayHistogram,
+  forecastPaced,
   forecastSurge,
   funnelHistogram,
   recommendPlan,
@@ -67,6 +68,7 @@ export class ForecastService {
     };
     const model: OpenModel = { openRate: openModel.open_rate, medianDelaySeconds: openModel.median_delay_seconds, sigma: openModel.sigma };
     const planned = forecastSurge({ plan, openModel: model, capacity, budgetSeconds });
+    const paced = wavePlan.pacing ? forecastPaced({ plan, openModel: model, capacity, budgetSeconds }) : null;
     const best = recommendPlan({ plan, openModel: model, capacity, budgetSeconds });
     // The quietest window of the week long enough for the recommended plan's surge (from the room's real traffic).
     const surgeSeconds = best.forecast.drainedAtSeconds ?? best.forecast.sendingEndsAtSeconds;
@@ -86,6 +88,7 @@ export class ForecastService {
         steady_admits_per_minute: Math.round(steadyAdmitsPerSecond(capacity) * 600) / 10,
       },
       planned: toView(planned, wavePlan.waveSize, wavePlan.intervalSeconds),
+      paced: paced && toView(paced, wavePlan.waveSize, wavePlan.intervalSeconds),
       quietest_window: quiet.suggestion && {
         hours: quiet.suggestion.hours,
         start: `${quiet.suggestion.start.day} ${String(quiet.suggestion.start.hour).padStart(2, '0')}:00`,

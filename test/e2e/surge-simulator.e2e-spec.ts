@@ -28,10 +28,13 @@ describe('surge simulator (2,000 devices, pacing on)', () => {
     'loses nobody, keeps FIFO, never puts the origin over capacity, and completes the campaign',
     async () => {
       const out = path.join(dir, 'smoke.json');
+      // One ws process and one user process: every waiting user hears of their turn from the same process, so a
+      // busy CI machine cannot make two processes' ticks look like an inversion. A 20 s session leaves room for slow
+      // requests between a user's pages (the session ends after that long without one).
       const args = [
         ...['--devices', '2000', '--open-rate', '0.2', '--pacing', 'on', '--out', out],
-        ...['--capacity', '100', '--session', '10', '--budget', '30', '--batch', '50', '--send-rate', '6000'],
-        ...['--open-median', '3', '--open-sigma', '0.6', '--user-processes', '2', '--ws-processes', '2', '--gateways', '2'],
+        ...['--capacity', '100', '--session', '20', '--budget', '30', '--batch', '50', '--send-rate', '6000'],
+        ...['--open-median', '3', '--open-sigma', '0.6', '--user-processes', '1', '--ws-processes', '1', '--gateways', '2'],
         ...['--time-limit', String(TIME_LIMIT_SECONDS)],
       ];
       const child = spawn(process.execPath, [path.join(root, 'dist/bench/simulate/main.js'), ...args], {

@@ -160,6 +160,8 @@ async function run(o: SimOptions): Promise<Json> {
     `/admin/campaigns/${id}/forecast?open_rate=${o.openRate}&median_delay_seconds=${o.openMedianSeconds}&sigma=${o.openSigma}`,
   );
   const planned = forecast.planned as Json;
+  // With pacing on, the campaign is expected to behave as the paced forecast says; with it off, as planned.
+  const expected = (o.pacing ? (forecast.paced as Json | null) : null) ?? planned;
   log(
     `forecast: peak queue ${planned.peak_queue}, max wait ${planned.wait_max_seconds} s (budget ${forecast.budget_seconds} s), ` +
       `recommended ${JSON.stringify({ feasible: forecast.recommendation.feasible, wave_size: forecast.recommendation.wave_size, interval_seconds: forecast.recommendation.interval_seconds })}`,
@@ -272,7 +274,7 @@ async function run(o: SimOptions): Promise<Json> {
       figures: e.figures as Json,
     }));
   const observedPeakQueue = samples.reduce((m, s) => Math.max(m, s.waiting), 0);
-  const forecastPeakQueue = Number(planned.peak_queue);
+  const forecastPeakQueue = Number(expected.peak_queue);
   const queueSeries = new Array<number>(seconds).fill(0);
   const activeSeries = new Array<number>(seconds).fill(0);
   for (const s of samples) {
@@ -377,6 +379,7 @@ async function run(o: SimOptions): Promise<Json> {
       budgetSeconds: forecast.budget_seconds,
       openModel: forecast.open_model,
       room: forecast.room,
+      paced: forecast.paced ?? null,
       planned: {
         peakQueue: planned.peak_queue,
         peakActive: planned.peak_active,

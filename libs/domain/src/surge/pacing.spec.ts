@@ -70,6 +70,20 @@ describe('pacing controller', () => {
     expect(after.state).not.toBe('sending');
   });
 
+  it('a campaign with no rate limit in a small room is paced down to what the room takes, never held with nobody waiting', () => {
+    const d = decidePacing({
+      ...base,
+      room: { waiting: 0, active: 0, healthy: true, capacity: { totalActiveUsers: 50, newUsersPerMinute: 6000, sessionSeconds: 10 } },
+      openModel: { openRate: 0.3, medianDelaySeconds: 5, sigma: 0.8 },
+      budgetSeconds: 30,
+      maxSendPerSecond: 20_000,
+      remaining: 2000,
+    });
+    expect(d.state).toBe('paced');
+    expect(d.sendPerSecond).toBeGreaterThanOrEqual(1);
+    expect(d.figures.predictedMaxWaitSeconds).toBeLessThanOrEqual(27);
+  });
+
   it('an origin that goes unhealthy holds the campaign, and it sends again when the origin recovers', () => {
     const sick = decidePacing({ ...base, room: { ...base.room, healthy: false } });
     expect(sick).toMatchObject({ state: 'held', reason: 'origin_unhealthy', sendPerSecond: 0 });

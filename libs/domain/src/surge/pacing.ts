@@ -12,6 +12,9 @@ import { simulateRoom, type RoomCapacity } from './room-flow';
 /** The fastest a campaign with no rate limit at all is assumed to send, messages per second (a ceiling for the model). */
 export const UNLIMITED_SEND_PER_SECOND = 20_000;
 
+/** The slowest rate the controller tries before it holds, messages per second. */
+export const MIN_SEND_PER_SECOND = 1;
+
 export interface PacingInput {
   room: {
     waiting: number;
@@ -114,7 +117,9 @@ export function decidePacing(input: PacingInput): PacingDecision {
       figures: figures(full.wait),
     };
   }
-  for (let f = 0.5; f >= s.minFraction; f /= 2) {
+  // Halving down to the slowest fraction, and on to one message a second: a campaign with no rate limit at all starts
+  // from a ceiling far above what a small room takes, and must still find the rate that room does take.
+  for (let f = 0.5; f >= s.minFraction || input.maxSendPerSecond * f >= MIN_SEND_PER_SECOND; f /= 2) {
     const rate = input.maxSendPerSecond * f;
     const p = predict(rate);
     if (p.wait <= limit) {

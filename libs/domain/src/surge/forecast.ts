@@ -87,6 +87,8 @@ export interface SurgeForecast {
 const MAX_HORIZON_SECONDS = 7 * 24 * 3600;
 /** The paced forecast models at most this long (a campaign the room paces for longer is reported as not drained). */
 const PACED_HORIZON_SECONDS = 4 * 3600;
+/** The paced forecast takes at most about this many decisions (a long campaign is modelled with fewer, further apart). */
+const MAX_PACED_DECISIONS = 3000;
 
 /** The surge a plan causes (see the file's doc). */
 export function forecastSurge(input: ForecastInput): SurgeForecast {
@@ -204,8 +206,8 @@ export function forecastPaced(input: ForecastInput): SurgeForecast {
     Math.min(PACED_HORIZON_SECONDS, plannedSends(plan).waves.at(-1)!.endsAtSeconds * 4 + kernel.length + visitors / steady + 3600),
   );
   // The controller decides each second in production; here every `every` seconds (a budget of minutes does not need
-  // a decision a second to be modelled, and the forecast answers an API request).
-  const every = Math.max(1, Math.ceil(budgetSeconds / 60));
+  // a decision a second to be modelled, and the forecast answers an API request: at most MAX_PACED_DECISIONS).
+  const every = Math.max(1, Math.ceil(budgetSeconds / 60), Math.ceil(maxSteps / MAX_PACED_DECISIONS));
   const arrivals = new Float64Array(maxSteps + kernel.length + 1);
   const sent: Send[] = [];
   let left = plan.audience;
@@ -218,6 +220,15 @@ export function forecastPaced(input: ForecastInput): SurgeForecast {
   let sendingEnds = 0;
   let peakQueue = queue;
   let peakActive = active;
+  // Sends whose taps can still come (within the kernel), relative to step t: a moving window over `sent` (in time order).
+  let firstRecent = 0;
+  const recentSends = (t: number): Send[] => {
+    while (firstRecent < sent.length && (sent[firstRecent] as Send).atSeconds <= t - kernel.length) firstRecent++;
+    const out: Send[] = [];
+    for (let i = firstRecent; i < sent.length; i++)
+      out.push({ atSeconds: (sent[i] as Send).atSeconds - t, count: (sent[i] as Send).count });
+    return out;
+  };
   const wavesTimes: PlannedWaveTimes[] = [];
   let waveLeft = 0;
   let wave = 0;
@@ -233,7 +244,7 @@ export function forecastPaced(input: ForecastInput): SurgeForecast {
     if (waveLeft > 0 && (t % every === 0 || previous === null)) {
       previous = decidePacing({
         room: { waiting: queue, active, capacity, healthy: true },
-        sent: sent.filter((s) => s.atSeconds > t - kernel.length).map((s) => ({ atSeconds: s.atSeconds - t, count: s.count })),
+        sent: recentSends(t),
         openModel,
         budgetSeconds,
         maxSendPerSecond: plan.sendPerSecond,

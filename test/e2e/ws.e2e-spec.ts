@@ -19,7 +19,7 @@ function connect(
 ): Promise<{ socket?: Socket; events: Received; refused?: { message: string; reason?: string } }> {
   return new Promise((resolve) => {
     const events: Received = [];
-    const socket: Socket = io(url, { auth, transports: ['websocket'], reconnection: false, timeout: 5000 });
+    const socket: Socket = io(url, { auth, transports: ['websocket'], reconnection: false, timeout: 15_000 });
     socket.onAny((event: string, payload: unknown) => events.push([event, payload]));
     socket.on('connect', () => resolve({ socket, events }));
     socket.on('connect_error', (err: Error & { data?: { reason?: string } }) => {

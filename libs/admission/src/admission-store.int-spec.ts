@@ -2,7 +2,7 @@
  * The admission scripts against real Redis (standalone here, a 6-node Cluster under `npm run test:cluster`).
  */
 import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
-import { createRedisClient, RoomConfigStore, type RedisClient } from '@tidegate/redis';
+import { createRedisClient, RoomConfigStore, waitUntilReady, type RedisClient } from '@tidegate/redis';
 import { redisConnection } from '../../../test/support/env';
 import { createTestRedis, type TestRedis } from '../../../test/support/redis';
 import { ticketSessionId } from './admission-results';
@@ -95,6 +95,8 @@ describe('AdmissionStore (Redis)', () => {
   it('never admits past capacity with two releasers (two connections) running at once', async () => {
     const id = await room({ totalActiveUsers: 20 });
     const other: RedisClient = createRedisClient(redisConnection(), { name: 'test-second-releaser' });
+    // On a Cluster the second connection discovers the slots first: wait for it (it has no offline queue).
+    await waitUntilReady(other, 10_000);
     const second = new AdmissionStore(other, redis.keys, { graceMs: 60_000, claimWindowMs: 60_000 });
     try {
       const admittedNow = (await Promise.all(Array.from({ length: 220 }, () => store.arrive(id)))).filter((r) => r.kind === 'admitted');

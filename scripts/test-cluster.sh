@@ -47,5 +47,5 @@ echo "test:cluster: 6-node Redis Cluster ready on 127.0.0.1:$base-$((base + 5))"
 export TEST_REDIS_CLUSTER_NODES
 TEST_REDIS_CLUSTER_NODES=$(echo "$nodes" | xargs | tr ' ' ',')
 mkdir -p test-artifacts
-npx jest --ci --selectProjects integration --json --outputFile=test-artifacts/jest-cluster.json "$@"
+npx jest --ci --forceExit --selectProjects integration --json --outputFile=test-artifacts/jest-cluster.json "$@"
 node tools/test-summary.js test-artifacts/jest-cluster.json

@@ -5,6 +5,9 @@
  *   integration  *.int-spec.ts: real Redis and PostgreSQL, a fresh database and key prefix per test file
  *   e2e          test/e2e/*.e2e-spec.ts: apps booted, HTTP and socket.io over loopback
  *   browser      test/browser/*.browser-spec.ts: apps booted, driven by Debian's Chromium through playwright-core
+ * and two tiers that need servers of their own, run by their scripts rather than `npm test`:
+ *   cluster-e2e  test/cluster/*.cluster-spec.ts: apps as separate processes on a 6-node Redis Cluster (test:cluster)
+ *   faults       test/faults/*.fault-spec.ts: servers stopped, restarted and failed over mid-campaign (test:faults)
  * TypeScript and the ESM-only packages (NestJS 12 and friends) are compiled to CommonJS by @swc/jest.
  */
 const fs = require('node:fs');
@@ -70,6 +73,22 @@ module.exports = {
       ...common,
       displayName: 'browser',
       testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/timeouts.ts'],
+    },
+    {
+      ...common,
+      displayName: 'cluster-e2e',
+      testMatch: ['<rootDir>/test/cluster/**/*.cluster-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/timeouts.ts'],
+    },
+    {
+      ...common,
+      displayName: 'faults',
+      testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/support/timeouts.ts'],

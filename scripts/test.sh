@@ -22,5 +22,5 @@ npm run --silent openapi:check
 
 mkdir -p test-artifacts
 # --forceExit: after every suite has finished, an open handle (not yet found; see docs/testing.md) can keep Jest alive.
-npx jest --ci --forceExit --json --outputFile=test-artifacts/jest-main.json "$@"
+npx jest --ci --forceExit --selectProjects unit integration e2e browser --json --outputFile=test-artifacts/jest-main.json "$@"
 node tools/test-summary.js test-artifacts/jest-main.json

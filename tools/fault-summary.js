@@ -26,6 +26,8 @@ const extra = (/** @type {Record<string, unknown>} */ e) =>
 const lines = [
   '| fault | lost | duplicated | over capacity | completed | also |',
   '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.fault} | ${r.lost} | ${r.duplicated} | ${r.overCapacity} | ${r.completed ? 'yes' : 'NO'} | ${extra(r.extra)} |`),
+  ...rows.map(
+    (r) => `| ${r.fault} | ${r.lost} | ${r.duplicated} | ${r.overCapacity} | ${r.completed ? 'yes' : 'NO'} | ${extra(r.extra)} |`,
+  ),
 ];
 process.stdout.write(`faults: ${rows.length} recorded\n${lines.join('\n')}\n`);

@@ -11,6 +11,7 @@ import { createRoleKeys } from '../support/keys';
 import { metricValue, waitFor, type Proc } from '../support/processes';
 import { deliveriesByDevice, seedDevices, spawnWorker, startPushFakes, type PushFakes, type SeededDevice } from '../support/push-fakes';
 import { createTestRedis, type TestRedis } from '../support/redis';
+import { recordFigures } from './support/figures';
 
 const DEVICES = 6000;
 const BATCH = 100;
@@ -96,6 +97,14 @@ describe('dispatch under faults', () => {
       10_000,
       'stats flushed',
     );
+    recordFigures('worker-sigkill', {
+      fault: 'scheduler worker SIGKILLed mid-wave, started again',
+      lost: lost.length,
+      duplicated: duplicates,
+      overCapacity: 0,
+      completed: true,
+      extra: { devices: DEVICES, sentAtKill: atKill, inFlightBound: CONCURRENCY * BATCH },
+    });
   }, 160_000);
 
   it('pauses mid-wave and resumes: no device skipped, none sent twice', async () => {
@@ -132,5 +141,13 @@ describe('dispatch under faults', () => {
     await waitFor(async () => (await status(id)) === 'completed', 60_000, 'the campaign to complete after the resume');
     const received = deliveriesByDevice(fakes, devices);
     expect(devices.filter((d) => received.get(d.id) !== 1)).toEqual([]);
+    recordFigures('worker-pause-resume', {
+      fault: 'campaign paused mid-wave, resumed (not a fault: the control)',
+      lost: 0,
+      duplicated: 0,
+      overCapacity: 0,
+      completed: true,
+      extra: { devices: DEVICES, sentBeforePause: settled - before },
+    });
   }, 140_000);
 });

@@ -192,6 +192,12 @@ const pemPrivateKey = z
     'must be a PEM private key (PKCS#8, EC P-256)',
   );
 
+/**
+ * The internal listener of the public-facing apps (gateway, ws): /metrics (and the gateway's /docs) on a port of its
+ * own, never the public one. Loopback by default; in a container set 0.0.0.0 and do not publish the port.
+ */
+const internalHost = { INTERNAL_HOST: z.string().min(1).default('127.0.0.1') };
+
 /** Shared by the apps that issue or check tickets and admission tokens (gateway, ws). */
 const admission = {
   /** HMAC key of tickets; the same on every gateway and ws process. */
@@ -207,6 +213,9 @@ export const gatewayEnvSchema = z
     ...common,
     ...admission,
     GATEWAY_PORT: port(3001),
+    /** The internal listener's port (/metrics, /docs); 0 picks a free one. */
+    GATEWAY_INTERNAL_PORT: port(9464),
+    ...internalHost,
     WAVE_TICKET_SECRET: waveTicketSecret,
     /** Where waiting clients open their socket (the ws app), as the JSON API tells them. */
     WS_PUBLIC_URL: z.string().url('must be an absolute URL').optional(),
@@ -227,6 +236,9 @@ export const wsEnvSchema = z
     ...common,
     ...admission,
     WS_PORT: port(3002),
+    /** The internal listener's port (/metrics); 0 picks a free one. */
+    WS_INTERNAL_PORT: port(9465),
+    ...internalHost,
     WS_CORS_ORIGINS: z
       .string()
       .transform((v) =>

@@ -43,6 +43,8 @@ export interface FcmReceived {
   connection: number;
   /** What the fake answered. */
   status: number;
+  /** When it answered (the fake's clock, ms since the epoch): fault tests read backoff and Retry-After from it. */
+  at: number;
 }
 
 export interface TokenRequest {
@@ -394,7 +396,7 @@ export class FakeFcm {
       answer = retry ? { ...scripted, headers: { 'retry-after': this.retryAfter! } } : scripted;
     } else answer = { status: 200, body: { name: `projects/${projectId}/messages/0:${randomUUID()}` } };
     if (this.options.record !== false && !invalid) {
-      this.received.push({ projectId, token, message, accessToken, connection: req.connection, status: answer.status });
+      this.received.push({ projectId, token, message, accessToken, connection: req.connection, status: answer.status, at: this.clock() });
     }
     return answer;
   }

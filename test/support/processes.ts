@@ -54,11 +54,15 @@ function track(child: ChildProcess): Proc {
   };
 }
 
+/**
+ * Starts a built app. The gateway's and ws app's internal listeners (/metrics) take a free port unless `env` names one
+ * (GATEWAY_INTERNAL_PORT, WS_INTERNAL_PORT): their fixed defaults would collide between tests running at once.
+ */
 export function spawnApp(app: AppName, env: Record<string, string>, args: string[] = []): Proc {
   return track(
     spawn(process.execPath, [path.join(root, APP_ENTRY[app]), ...args], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', GATEWAY_INTERNAL_PORT: '0', WS_INTERNAL_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );

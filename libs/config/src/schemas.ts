@@ -76,6 +76,12 @@ const booleanFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const dispatch = {
   /** Send jobs (batches) one worker process runs at once. */
   SEND_CONCURRENCY: positiveInt(4),
+  /**
+   * Dispatch partitions a new campaign is split into (its ledger, counters and send jobs; docs/dispatch.md,
+   * "Partitions"): on Redis Cluster each partition's keys sit in their own slot, spread over the masters. Pinned per
+   * campaign when its first wave is planned. 1 keeps a campaign in one slot.
+   */
+  DISPATCH_PARTITIONS: positiveInt(16).pipe(z.number().max(256, 'must be at most 256')),
   /** Every platform goes to the sink provider (demos, benchmarks): nothing leaves the machine. */
   PUSH_SINK: booleanFlag.default(false),
   /**

@@ -15,13 +15,12 @@ fail() {
   exit 1
 }
 
-# Node.js >= 20.19: the build is CommonJS and loads NestJS 12's ES modules with require(esm).
-command -v node >/dev/null 2>&1 || fail "Node.js is not installed. Tidegate needs Node.js >= 20.19 (https://nodejs.org/, or: nvm install 22)."
-node_version="$(node -p 'process.versions.node')"
-IFS=. read -r node_major node_minor _ <<<"$node_version"
-if ((node_major < 20 || (node_major == 20 && node_minor < 19))); then
-  fail "Node.js $node_version is too old: Tidegate needs >= 20.19 (https://nodejs.org/, or: nvm install 22)."
-fi
+# A supported Node.js (package.json "engines"): the machine's if it is one, else Node 24 fetched once from the npm
+# registry (scripts/lib/node.sh); npm ci, the build and the orchestrator below then run on it. The build is CommonJS
+# and loads NestJS 12's ES modules with require(esm).
+# shellcheck source=lib/node.sh
+source scripts/lib/node.sh
+use_supported_node
 
 # Dependencies: install when node_modules is missing or older than package-lock.json. npm keeps its own record of
 # the installed tree in node_modules/.package-lock.json, rewritten by every install: that is the age compared.

@@ -4,6 +4,9 @@
 # Ports: TIDEGATE_CLUSTER_BASE_PORT (default 7100) to +5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/node.sh
+source scripts/lib/node.sh
+use_supported_node
 # shellcheck source=lib/redis-cluster.sh
 source scripts/lib/redis-cluster.sh
 

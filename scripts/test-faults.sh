@@ -6,6 +6,9 @@
 # A 6-node Redis Cluster of its own on TIDEGATE_FAULTS_CLUSTER_BASE_PORT (default 7200) to +5, for the failovers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/node.sh
+source scripts/lib/node.sh
+use_supported_node
 # shellcheck source=lib/redis-cluster.sh
 source scripts/lib/redis-cluster.sh
 

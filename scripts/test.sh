@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
-  { echo "Tidegate needs Node.js >= 20.19 (found $(node --version))"; exit 1; }
+# A supported Node.js for everything below (npm ci included): the machine's, or Node 24 fetched once (scripts/lib/node.sh).
+# shellcheck source=lib/node.sh
+source scripts/lib/node.sh
+use_supported_node
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "test: installing dependencies (npm ci)"

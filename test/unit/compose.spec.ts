@@ -95,10 +95,10 @@ function isMap(node: unknown): node is Record<string, unknown> {
   return typeof node === 'object' && node !== null && !Array.isArray(node);
 }
 
-/** Parses a file of docker/ (with `<<` merge keys, as Compose allows) and interpolates it with an empty shell. */
-function readCompose(file: string): Compose {
+/** Parses a file of docker/ (with `<<` merge keys, as Compose allows) and interpolates it with the deployer's shell. */
+function readCompose(file: string, shell: Env = SHELL): Compose {
   const doc: unknown = parse(fs.readFileSync(path.join(dockerDir, file), 'utf8'), { merge: true });
-  const compose = interpolateAll(doc, SHELL) as Compose;
+  const compose = interpolateAll(doc, shell) as Compose;
   if (!isMap(compose.services)) throw new Error(`${file} has no services`);
   return compose;
 }
@@ -325,6 +325,39 @@ describe('docker/compose.yml', () => {
   });
 });
 
+/** A service's command as one line. */
+function commandText(service: Service | undefined): string {
+  const command = service?.command;
+  return Array.isArray(command) ? command.join(' ') : (command ?? '');
+}
+
+describe('docker/compose.yml as the demo on one machine', () => {
+  const compose = standalone();
+
+  it('keeps Redis in an append-only file, fsynced every second, on a named volume', () => {
+    const redis = compose.services.redis;
+    expect(commandText(redis)).toMatch(/^redis-server .*--appendonly yes/);
+    expect(commandText(redis)).toContain('--appendfsync everysec');
+    const mounts = ((redis?.volumes ?? []) as unknown[]).map((v) => String(v).split(':'));
+    const data = mounts.find(([, target]) => target === '/data')?.[0] ?? 'nothing on /data';
+    expect(data).toMatch(/^[a-z][a-z0-9_-]*$/); // a volume's name, not a host path
+    expect(Object.keys((compose.volumes ?? {}) as Record<string, unknown>)).toContain(data);
+  });
+
+  it('sends pushes to the sink unless TIDEGATE_PUSH_SINK=false', () => {
+    const sink = (c: Compose) => loadConfig(schedulerEnvSchema, environmentOf(c.services['scheduler-worker'] ?? {})).PUSH_SINK;
+    expect(sink(compose)).toBe(true);
+    expect(sink(readCompose('compose.yml', { ...SHELL, TIDEGATE_PUSH_SINK: 'false' }))).toBe(false);
+  });
+
+  it('gives the gateway cookies that work over plain HTTP (not Secure) unless TIDEGATE_COOKIE_SECURE=true', () => {
+    const secure = (c: Compose) => loadConfig(gatewayEnvSchema, environmentOf(c.services.gateway ?? {})).COOKIE_SECURE;
+    expect(environmentOf(compose.services.gateway ?? {}).NODE_ENV).toBe('production'); // which alone would make them Secure
+    expect(secure(compose)).toBe(false);
+    expect(secure(readCompose('compose.yml', { ...SHELL, TIDEGATE_COOKIE_SECURE: 'true' }))).toBe(true);
+  });
+});
+
 describe('docker/compose.cluster.yml over docker/compose.yml', () => {
   const compose = cluster();
   const redisNodes = ['redis', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6'];
@@ -334,6 +367,16 @@ describe('docker/compose.cluster.yml over docker/compose.yml', () => {
       const command = compose.services[node]?.command;
       const text = Array.isArray(command) ? command.join(' ') : String(command);
       expect(`${node}: ${text}`).toContain('--cluster-enabled yes');
+    }
+  });
+
+  it("keeps every node in an append-only file, none in the standalone server's files on the shared volume", () => {
+    for (const node of redisNodes) {
+      const text = `${node}: ${commandText(compose.services[node])}`;
+      expect(text).toContain('--appendonly yes');
+      expect(text).toContain('--appendfsync everysec');
+      expect(text).toMatch(/--appenddirname (?!appendonlydir\b)\S+/);
+      expect(text).toMatch(/--dbfilename (?!dump\.rdb\b)\S+/);
     }
   });
 

@@ -22,6 +22,12 @@ export interface ClientOptions {
   forBullmq?: boolean;
   /** Where outage and recovery messages go (default: a JSON line on stderr). */
   onEvent?: (message: string) => void;
+  /**
+   * For sharded Pub/Sub (SSUBSCRIBE): on a Cluster, one subscriber connection per master, each channel subscribed on
+   * the shard that owns its slot and re-subscribed when slots move. Without it ioredis sends every SSUBSCRIBE to one
+   * node, which refuses channels of other shards (MOVED). No effect on a standalone server.
+   */
+  shardedPubSub?: boolean;
 }
 
 function parseNode(node: string): { host: string; port: number } {
@@ -97,6 +103,7 @@ function openRedisClient(conn: RedisConnectionOptions, opts: ClientOptions): Red
       enableOfflineQueue: base.enableOfflineQueue,
       maxRedirections: 16,
       clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+      shardedSubscribers: opts.shardedPubSub ?? false,
     });
   }
   if (!conn.url) throw new Error('Redis: neither a URL nor Cluster nodes were given');

@@ -1,19 +1,25 @@
+import type { Server as HttpServer } from 'node:http';
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Server, ServerOptions } from 'socket.io';
 import { closeRedisClient, createRedisClient, type RedisClient, type RedisConnectionOptions } from '@tidegate/redis';
 
 /**
- * socket.io on the app's HTTP server with the Redis adapter, so an event for a room reaches its sockets on
- * every ws process. Uses its own publish and subscribe connections, closed with the server.
+ * socket.io on the app's HTTP server with the sharded Redis adapter (SPUBLISH/SSUBSCRIBE, Redis 7+), so an event
+ * emitted to a socket.io room, a socket id or the whole server reaches its sockets on every ws process. Sharded
+ * rather than classic Pub/Sub because on a Cluster a PUBLISH is copied to every node, a SPUBLISH only within the shard
+ * owning its channel. `dynamic` mode: one channel per socket.io room (spread over the shards by their slots, heard
+ * only by the processes with sockets in that room), and one per namespace for the rest (socket ids, server-wide
+ * emits, fetchSockets' requests), never one channel per socket. Channels start with the deployment's key prefix.
+ * Its own publish and subscribe connections, closed with the server. See docs/architecture.md, "socket.io on Cluster".
  */
 export class RedisIoAdapter extends IoAdapter {
   private pub: RedisClient | undefined;
   private sub: RedisClient | undefined;
 
   constructor(
-    app: INestApplicationContext,
+    app: INestApplicationContext | HttpServer,
     private readonly connection: RedisConnectionOptions,
     private readonly keyPrefix: string,
     private readonly corsOrigins: string[],
@@ -25,7 +31,7 @@ export class RedisIoAdapter extends IoAdapter {
     const logger = new Logger('SocketAdapter');
     const onEvent = (m: string) => logger.warn(m);
     this.pub = createRedisClient(this.connection, { name: 'ws-pub', forBullmq: true, onEvent });
-    this.sub = createRedisClient(this.connection, { name: 'ws-sub', forBullmq: true, onEvent });
+    this.sub = createRedisClient(this.connection, { name: 'ws-sub', forBullmq: true, onEvent, shardedPubSub: true });
     const cors = this.corsOrigins.includes('*') ? { origin: true } : { origin: this.corsOrigins };
     const server = super.createIOServer(port, {
       ...options,
@@ -33,7 +39,7 @@ export class RedisIoAdapter extends IoAdapter {
       cors,
       serveClient: false,
     } as ServerOptions);
-    server.adapter(createAdapter(this.pub, this.sub, { key: `${this.keyPrefix}:socket.io` }));
+    server.adapter(createShardedAdapter(this.pub, this.sub, { channelPrefix: `${this.keyPrefix}:socket.io`, subscriptionMode: 'dynamic' }));
     return server;
   }
 

@@ -172,7 +172,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   );
   await pause(2000, ctx.signal);
   const wsAfter = await memory(ctx, ws.child);
-  const serverSocketsGauge = await waitingSocketsGauge(ws.url);
+  const serverSocketsGauge = await waitingSocketsGauge(ws.metricsUrl);
 
   // Redis traffic with every socket connected and nothing changing (nothing else in this benchmark touches Redis).
   const idle = await idleWindow(ctx, ws.child, redis, idleSeconds, tickMs);
@@ -214,7 +214,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   ctx.log(`ws serving advance (${leave} admitted): ${describeRound(serving)}`);
 
   const finalState = await clientState(clients, 'ws');
-  const serverSocketsAtEnd = await waitingSocketsGauge(ws.url);
+  const serverSocketsAtEnd = await waitingSocketsGauge(ws.metricsUrl);
   await Promise.all(clients.map((c) => c.request({ type: 'close', target: 'ws' }, 'closed', 30_000)));
   await Promise.all([ws.child.stop(), ...clients.map((c) => c.stop())]);
 
@@ -312,6 +312,7 @@ async function startWs(
   const ws = startApp(ctx, {
     app: 'ws',
     port: await freePort(),
+    internalPort: await freePort(),
     execArgv: ['--expose-gc', '--require', benchServer('memory-probe.js'), '--require', benchServer('redis-counter.js')],
     env: {
       ...appEnv(db, redis),
@@ -555,8 +556,9 @@ async function memory(ctx: BenchContext, child: Child): Promise<Memory> {
   return { rss: m((s) => s.rss), heapUsed: m((s) => s.heapUsed), external: m((s) => s.external), arrayBuffers: m((s) => s.arrayBuffers) };
 }
 
-/** `tidegate_ws_waiting_sockets` from the ws app's /metrics: the sockets it holds, by its own count. */
-async function waitingSocketsGauge(url: string): Promise<number | null> {
+/** `tidegate_ws_waiting_sockets` from the ws app's /metrics (its internal port): the sockets it holds, by its own count. */
+async function waitingSocketsGauge(url: string | undefined): Promise<number | null> {
+  if (url === undefined) return null;
   try {
     const text = await (await fetch(`${url}/metrics`)).text();
     const m = new RegExp(`^tidegate_ws_waiting_sockets\\{[^}]*room="${ROOM_ID}"[^}]*\\} (\\d+)`, 'm').exec(text);

@@ -104,7 +104,12 @@ async function run(root: string, sup: Supervisor, check: boolean, demoOriginPort
   delete env.BOOTSTRAP_API_KEY;
   delete env.TIDEGATE_START_CHECK;
   const apps: RunningApp[] = specs.map((spec) => {
-    const appEnv = { ...env, [spec.portVar]: String(spec.port), ...(spec.name === 'scheduler' ? { BOOTSTRAP_API_KEY: key.key } : {}) };
+    const appEnv = {
+      ...env,
+      [spec.portVar]: String(spec.port),
+      ...(spec.internal && { [spec.internal.portVar]: String(spec.internal.port) }),
+      ...(spec.name === 'scheduler' ? { BOOTSTRAP_API_KEY: key.key } : {}),
+    };
     const app = spawnApp(root, spec, appEnv, host);
     sup.add(app.process);
     void app.process.closed.then((info) => {

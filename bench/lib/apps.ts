@@ -12,11 +12,18 @@ export interface RunningApp {
   child: Child;
   /** `http://127.0.0.1:<port>`. */
   url: string;
+  /**
+   * Where its /metrics is: the scheduler's url; the gateway's and ws app's internal listener when it was started with
+   * an `internalPort` (undefined otherwise).
+   */
+  metricsUrl?: string;
 }
 
 export type AppName = 'gateway' | 'ws' | 'scheduler';
 
 const PORT_VARIABLE: Record<AppName, string> = { gateway: 'GATEWAY_PORT', ws: 'WS_PORT', scheduler: 'SCHEDULER_PORT' };
+/** The internal listener (/metrics, /docs) of the public-facing apps; the scheduler serves them on its own port. */
+const INTERNAL_PORT_VARIABLE: Partial<Record<AppName, string>> = { gateway: 'GATEWAY_INTERNAL_PORT', ws: 'WS_INTERNAL_PORT' };
 
 /** What every app gets: production mode, quiet logs, loopback only, the benchmark's database and Redis prefix. */
 export function appEnv(db: BenchDatabase, redis: BenchRedis): Record<string, string> {
@@ -43,19 +50,37 @@ export function cpuProfileArgs(ctx: BenchContext, what: string, dir: string | un
   return ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)];
 }
 
-/** Starts an app on `port` (its port variable is set here); see waitReady. */
+/**
+ * Starts an app on `port` (its port variable is set here); see waitReady. The gateway's and ws app's internal listener
+ * gets `internalPort`, or any free port (then its /metrics cannot be read: pass a port to read it).
+ */
 export function startApp(
   ctx: BenchContext,
-  o: { app: AppName; name?: string; port: number; env: Record<string, string>; args?: string[]; execArgv?: string[] },
+  o: {
+    app: AppName;
+    name?: string;
+    port: number;
+    internalPort?: number;
+    env: Record<string, string>;
+    args?: string[];
+    execArgv?: string[];
+  },
 ): RunningApp {
+  const internalVariable = INTERNAL_PORT_VARIABLE[o.app];
   const child = startChild(ctx, {
     name: o.name ?? o.app,
     script: path.join(ctx.root, 'dist', 'apps', o.app, 'src', 'main.js'),
     ...(o.args && { args: o.args }),
     ...(o.execArgv && { execArgv: o.execArgv }),
-    env: { ...o.env, [PORT_VARIABLE[o.app]]: String(o.port) },
+    env: {
+      ...o.env,
+      [PORT_VARIABLE[o.app]]: String(o.port),
+      ...(internalVariable && { [internalVariable]: String(o.internalPort ?? 0) }),
+    },
   });
-  return { child, url: `http://127.0.0.1:${o.port}` };
+  const url = `http://127.0.0.1:${o.port}`;
+  if (!internalVariable) return { child, url, metricsUrl: url };
+  return { child, url, ...(o.internalPort !== undefined && { metricsUrl: `http://127.0.0.1:${o.internalPort}` }) };
 }
 
 /** Waits until the app answers 200 on /health/ready; fails with its last output if it exits or takes too long. */

@@ -13,6 +13,8 @@ export interface AppSpec {
   args: string[];
   portVar: 'SCHEDULER_PORT' | 'GATEWAY_PORT' | 'WS_PORT';
   port: number;
+  /** The gateway's and ws app's internal listener (/metrics, the gateway's /docs); the scheduler serves them itself. */
+  internal?: { portVar: 'GATEWAY_INTERNAL_PORT' | 'WS_INTERNAL_PORT'; port: number };
 }
 
 export interface RunningApp {
@@ -20,28 +22,64 @@ export interface RunningApp {
   process: ManagedProcess;
   /** http://127.0.0.1:<port> */
   baseUrl: string;
+  /** Where /metrics (and the OpenAPI docs) are: the internal listener of the gateway and ws, the scheduler's baseUrl. */
+  internalUrl: string;
 }
 
 const APPS = [
   { name: 'scheduler', script: 'dist/apps/scheduler/src/main.js', args: ['--role=all'], portVar: 'SCHEDULER_PORT', fallback: 3000 },
-  { name: 'gateway', script: 'dist/apps/gateway/src/main.js', args: [], portVar: 'GATEWAY_PORT', fallback: 3001 },
-  { name: 'ws', script: 'dist/apps/ws/src/main.js', args: [], portVar: 'WS_PORT', fallback: 3002 },
+  {
+    name: 'gateway',
+    script: 'dist/apps/gateway/src/main.js',
+    args: [],
+    portVar: 'GATEWAY_PORT',
+    fallback: 3001,
+    internal: { portVar: 'GATEWAY_INTERNAL_PORT', fallback: 9464 },
+  },
+  {
+    name: 'ws',
+    script: 'dist/apps/ws/src/main.js',
+    args: [],
+    portVar: 'WS_PORT',
+    fallback: 3002,
+    internal: { portVar: 'WS_INTERNAL_PORT', fallback: 9465 },
+  },
 ] as const;
 
-/** The apps with their ports: SCHEDULER_PORT / GATEWAY_PORT / WS_PORT, else 3000 / 3001 / 3002. */
+function portOf(portVar: string, fallback: number): number {
+  const raw = process.env[portVar];
+  const port = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartError(`${portVar}=${raw} is not a port (1-65535)`);
+  return port;
+}
+
+/**
+ * The apps with their ports: SCHEDULER_PORT / GATEWAY_PORT / WS_PORT, else 3000 / 3001 / 3002, and the internal
+ * listeners' GATEWAY_INTERNAL_PORT / WS_INTERNAL_PORT, else 9464 / 9465.
+ */
 export function appSpecs(): AppSpec[] {
-  return APPS.map(({ fallback, ...app }) => {
-    const raw = process.env[app.portVar];
-    const port = raw ? Number(raw) : fallback;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartError(`${app.portVar}=${raw} is not a port (1-65535)`);
-    return { ...app, args: [...app.args], port };
+  return APPS.map((app) => {
+    const internal =
+      'internal' in app ? { portVar: app.internal.portVar, port: portOf(app.internal.portVar, app.internal.fallback) } : undefined;
+    return {
+      name: app.name,
+      script: app.script,
+      args: [...app.args],
+      portVar: app.portVar,
+      port: portOf(app.portVar, app.fallback),
+      ...(internal && { internal }),
+    };
   });
 }
 
 /** Stops with a message naming the port if an app's port is taken (before anything else is started). */
 export async function checkPorts(specs: AppSpec[], host: string): Promise<void> {
   const seen = new Map<number, string>();
-  for (const spec of specs) {
+  const ports = specs.flatMap((spec) => [
+    { name: spec.name, portVar: spec.portVar, port: spec.port },
+    ...(spec.internal ? [{ name: `${spec.name} internal`, ...spec.internal }] : []),
+  ]);
+  for (const spec of ports) {
     const other = seen.get(spec.port);
     if (other) throw new StartError(`${spec.name} and ${other} are both set to port ${spec.port}: give each its own (${spec.portVar}).`);
     seen.set(spec.port, spec.name);
@@ -63,7 +101,9 @@ export function spawnApp(root: string, spec: AppSpec, env: NodeJS.ProcessEnv, ho
     detached: true,
     stopTimeoutMs: 10_000,
   });
-  return { spec, process: child, baseUrl: `http://${connectHost(host)}:${spec.port}` };
+  const baseUrl = `http://${connectHost(host)}:${spec.port}`;
+  const internalHost = connectHost(env.INTERNAL_HOST || '127.0.0.1');
+  return { spec, process: child, baseUrl, internalUrl: spec.internal ? `http://${internalHost}:${spec.internal.port}` : baseUrl };
 }
 
 type Answer = { status: number; body: string } | { error: string };

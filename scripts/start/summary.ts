@@ -18,6 +18,7 @@ export interface SummaryInput {
 
 export function summary(input: SummaryInput): string {
   const url = (name: string) => input.apps.find((a) => a.spec.name === name)?.baseUrl ?? '?';
+  const internalUrl = (name: string) => input.apps.find((a) => a.spec.name === name)?.internalUrl ?? '?';
   const scheduler = url('scheduler');
   const gateway = url('gateway');
   const ws = url('ws');
@@ -29,10 +30,10 @@ export function summary(input: SummaryInput): string {
     `  Tidegate is running (ready in ${(input.readyMs / 1000).toFixed(1)} s)`,
     rule,
     row('Admin API', `${scheduler}   docs: ${scheduler}/docs`),
-    row('Gateway', `${gateway}   docs: ${gateway}/docs`),
+    row('Gateway', `${gateway}   docs: ${internalUrl('gateway')}/docs (internal port)`),
     row('WebSocket', `${ws.replace(/^http/, 'ws')}  (socket.io, path /socket.io)`),
     row('Health', input.apps.map((a) => `${a.baseUrl}/health/ready`).join('\n' + ' '.repeat(23))),
-    row('Metrics', input.apps.map((a) => `${a.baseUrl}/metrics`).join('\n' + ' '.repeat(23))),
+    row('Metrics', input.apps.map((a) => `${a.internalUrl}/metrics`).join('\n' + ' '.repeat(23))),
     row('PostgreSQL', input.postgres),
     row('Redis', input.redis),
     '',

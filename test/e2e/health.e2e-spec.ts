@@ -1,6 +1,7 @@
 /**
  * The three apps as real processes (dist/), each on its own port, sharing a private redis-server that the test
- * stops and starts again: readiness must follow Redis down and back up, with no restart of the apps.
+ * stops and starts again: readiness must follow Redis down and back up, with no restart of the apps. The gateway and
+ * the ws app serve /metrics (and the gateway its OpenAPI docs) on their internal port only.
  */
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { admissionEnv, waveTicketEnv } from '../support/env';
@@ -11,28 +12,49 @@ type Ready = { status: string; error?: Record<string, { status: string; message?
 describe('health of the running apps', () => {
   let db: TestDatabase;
   let redis: Awaited<ReturnType<typeof startRedisServer>>;
-  const apps: Array<{ name: AppName; proc: Proc; url: string }> = [];
+  /** `internal`: where /metrics (and /docs) are served; the scheduler's admin port is internal already. */
+  const apps: Array<{ name: AppName; proc: Proc; url: string; internal: string }> = [];
 
   beforeAll(async () => {
     db = await createTestDatabase();
     redis = await startRedisServer();
-    const ports = { scheduler: await freePort(), gateway: await freePort(), ws: await freePort() };
+    const ports = {
+      scheduler: await freePort(),
+      gateway: await freePort(),
+      gatewayInternal: await freePort(),
+      ws: await freePort(),
+      wsInternal: await freePort(),
+    };
     const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '2' };
     apps.push(
       {
         name: 'scheduler',
         proc: spawnApp('scheduler', { ...env, ...waveTicketEnv(), SCHEDULER_PORT: String(ports.scheduler) }, ['--role=all']),
         url: `http://127.0.0.1:${ports.scheduler}`,
+        internal: `http://127.0.0.1:${ports.scheduler}`,
       },
       {
         name: 'gateway',
-        proc: spawnApp('gateway', { ...env, ...admissionEnv(), GATEWAY_PORT: String(ports.gateway) }),
+        proc: spawnApp('gateway', {
+          ...env,
+          ...admissionEnv(),
+          GATEWAY_PORT: String(ports.gateway),
+          GATEWAY_INTERNAL_PORT: String(ports.gatewayInternal),
+        }),
         url: `http://127.0.0.1:${ports.gateway}`,
+        internal: `http://127.0.0.1:${ports.gatewayInternal}`,
       },
       {
         name: 'ws',
-        proc: spawnApp('ws', { ...env, ...admissionEnv(), LOG_LEVEL: 'info', WS_PORT: String(ports.ws) }),
+        proc: spawnApp('ws', {
+          ...env,
+          ...admissionEnv(),
+          LOG_LEVEL: 'info',
+          WS_PORT: String(ports.ws),
+          WS_INTERNAL_PORT: String(ports.wsInternal),
+        }),
         url: `http://127.0.0.1:${ports.ws}`,
+        internal: `http://127.0.0.1:${ports.wsInternal}`,
       },
     );
     for (const app of apps) {
@@ -55,15 +77,32 @@ describe('health of the running apps', () => {
       expect(await httpStatus(`${app.url}/health/live`)).toBe(200);
       const ready = (await (await fetch(`${app.url}/health/ready`)).json()) as Ready;
       expect(ready.status).toBe('ok');
-      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      const metrics = await (await fetch(`${app.internal}/metrics`)).text();
       expect(metrics).toContain(`tidegate_process_cpu_user_seconds_total{app="${app.name}"}`);
     }
   });
 
-  it('serves OpenAPI at /docs on the HTTP apps', async () => {
+  it('serves OpenAPI at /docs on the HTTP apps (the gateway on its internal port), with its assets and JSON', async () => {
     for (const app of apps.filter((a) => a.name !== 'ws')) {
-      expect(await httpStatus(`${app.url}/docs`)).toBe(200);
+      expect(await httpStatus(`${app.internal}/docs`)).toBe(200);
+      expect(await httpStatus(`${app.internal}/docs/swagger-ui-bundle.js`)).toBe(200);
+      const doc = (await (await fetch(`${app.internal}/docs/json`)).json()) as { info: { title: string }; paths: Record<string, unknown> };
+      expect(doc.info.title).toBe(app.name === 'gateway' ? 'Tidegate gateway' : 'Tidegate scheduler admin API');
+      expect(Object.keys(doc.paths)).toContain('/health/ready');
     }
+  });
+
+  it('answers 404 for /metrics and /docs on the public ports of the gateway and ws, and serves nothing else internally', async () => {
+    for (const app of apps.filter((a) => a.name !== 'scheduler')) {
+      for (const path of ['/metrics', '/docs', '/docs/json', '/docs/swagger-ui-bundle.js']) {
+        expect([app.name, path, await httpStatus(`${app.url}${path}`)]).toEqual([app.name, path, 404]);
+      }
+      expect(await httpStatus(`${app.url}/health/ready`)).toBe(200);
+      expect(await httpStatus(`${app.internal}/metrics`)).toBe(200);
+      expect(await httpStatus(`${app.internal}/health/ready`)).toBe(404);
+    }
+    const ws = apps.find((a) => a.name === 'ws')!;
+    expect(await httpStatus(`${ws.internal}/docs`)).toBe(404);
   });
 
   it('answers 503 naming Redis while it is down, and recovers when it is back, without a restart', async () => {
@@ -88,5 +127,6 @@ describe('health of the running apps', () => {
     const ws = apps.find((a) => a.name === 'ws')!;
     expect(await ws.proc.stop('SIGTERM')).toBe(0);
     expect(ws.proc.output()).toContain('SIGTERM received: shutting down');
+    expect(await httpStatus(`${ws.internal}/metrics`)).toBe(0); // the internal listener closed with the app
   });
 });

@@ -196,12 +196,12 @@ describe('origin health', () => {
     expect(sick.origin).toMatchObject({ healthy: false, reason: 'errors', admissionFactor: 0.1 });
     expect(sick.origin!.errorRate).toBeGreaterThan(0.2);
     const errors = await Promise.all(
-      gateways.map((g) => metricValue(g.url, 'tidegate_origin_errors_total', { room: id, kind: 'status_5xx' })),
+      gateways.map((g) => metricValue(g.internalUrl, 'tidegate_origin_errors_total', { room: id, kind: 'status_5xx' })),
     );
     expect(errors[0]! + errors[1]!).toBe(40);
-    const healthyGauge = await Promise.all(gateways.map((g) => metricValue(g.url, 'tidegate_origin_healthy', { room: id })));
+    const healthyGauge = await Promise.all(gateways.map((g) => metricValue(g.internalUrl, 'tidegate_origin_healthy', { room: id })));
     expect(healthyGauge).toEqual([0, 0]);
-    expect(await metricValue(gateways[0]!.url, 'tidegate_origin_request_seconds_count', { room: id })).toBeGreaterThan(0);
+    expect(await metricValue(gateways[0]!.internalUrl, 'tidegate_origin_request_seconds_count', { room: id })).toBeGreaterThan(0);
 
     // Admission slows: 150 newcomers line up (more than the full-rate bucket of 100 lets in at once); over a window of seconds (Redis time, the admission scripts' clock) the
     // room admits about 1 a second, not the configured 10.
@@ -239,7 +239,7 @@ describe('origin health', () => {
     expect(well.origin!.since).toBeGreaterThanOrEqual(sick.origin!.since + 10_000);
     await waitFor(
       async () =>
-        (await Promise.all(gateways.map((g) => metricValue(g.url, 'tidegate_origin_healthy', { room: id })))).every((v) => v === 1),
+        (await Promise.all(gateways.map((g) => metricValue(g.internalUrl, 'tidegate_origin_healthy', { room: id })))).every((v) => v === 1),
       3000,
       'both gateways to export the origin healthy',
     );

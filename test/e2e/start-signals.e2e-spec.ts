@@ -75,6 +75,8 @@ describe('npm start stops on a signal to its process', () => {
       SCHEDULER_PORT: await freePort(),
       GATEWAY_PORT: await freePort(),
       WS_PORT: await freePort(),
+      GATEWAY_INTERNAL_PORT: await freePort(),
+      WS_INTERNAL_PORT: await freePort(),
       DEMO_ORIGIN_PORT: await freePort(),
     };
     const npm = spawn('npm', ['start'], {

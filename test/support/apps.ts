@@ -4,7 +4,7 @@
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { gatewayEnvSchema, loadConfig, schedulerEnvSchema, wsEnvSchema, type SchedulerRole } from '@tidegate/config';
-import { createHttpApp } from '@tidegate/platform';
+import { createHttpApp, serveInternal, type OpenApiOptions } from '@tidegate/platform';
 import { GatewayModule } from '../../apps/gateway/src/gateway.module';
 import { GATEWAY_OPENAPI } from '../../apps/gateway/src/openapi';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
@@ -16,6 +16,8 @@ import { admissionEnv, redisEnv, waveTicketEnv } from './env';
 export interface RunningApp {
   app: NestFastifyApplication;
   url: string;
+  /** The gateway's and ws app's internal listener (/metrics, the gateway's /docs); the scheduler's is its url. */
+  internalUrl: string;
   close(): Promise<void>;
 }
 
@@ -37,11 +39,14 @@ function baseEnv(env: AppEnv): Record<string, string> {
   };
 }
 
-async function listen(app: NestFastifyApplication): Promise<RunningApp> {
+/** Listens on a free loopback port; with `internal`, starts the internal listener first, as main.ts does. */
+async function listen(app: NestFastifyApplication, internal?: { openApi?: OpenApiOptions }): Promise<RunningApp> {
+  const internalServer = internal && (await serveInternal(app, { host: '127.0.0.1', port: 0, ...internal }));
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   if (!address || typeof address === 'string') throw new Error('app is not listening on a TCP port');
-  return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+  const url = `http://127.0.0.1:${address.port}`;
+  return { app, url, internalUrl: internalServer?.url ?? url, close: () => app.close() };
 }
 
 export async function startScheduler(env: AppEnv, role: SchedulerRole = 'all'): Promise<RunningApp> {
@@ -51,7 +56,7 @@ export async function startScheduler(env: AppEnv, role: SchedulerRole = 'all'): 
 
 export async function startGateway(env: AppEnv): Promise<RunningApp> {
   const config = loadConfig(gatewayEnvSchema, { ...admissionEnv(), ...baseEnv(env) });
-  return listen(await createHttpApp(GatewayModule.forRoot(config), { openApi: GATEWAY_OPENAPI, bootLogs: false, bodyLimit: 16_384 }));
+  return listen(await createHttpApp(GatewayModule.forRoot(config), { bootLogs: false, bodyLimit: 16_384 }), { openApi: GATEWAY_OPENAPI });
 }
 
 export async function startWs(env: AppEnv): Promise<RunningApp> {
@@ -65,5 +70,5 @@ export async function startWs(env: AppEnv): Promise<RunningApp> {
       config.WS_CORS_ORIGINS,
     ),
   );
-  return listen(app);
+  return listen(app, {});
 }

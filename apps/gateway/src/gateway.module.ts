@@ -24,7 +24,7 @@ export class GatewayModule {
           max: config.DATABASE_POOL_SIZE,
           applicationName: 'tidegate-gateway',
         }),
-        MetricsModule.forRoot('gateway'),
+        MetricsModule.forRoot('gateway', { scrapeRoute: false }),
         HealthModule.forRoot(),
         ThrottleModule.forRoot({
           limit: config.THROTTLE_LIMIT,

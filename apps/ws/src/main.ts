@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadConfigOrExit, wsEnvSchema } from '@tidegate/config';
-import { createHttpApp, stopOnSignals } from '@tidegate/platform';
+import { createHttpApp, serveInternal, stopOnSignals } from '@tidegate/platform';
 import { RedisIoAdapter } from './socket/redis-io.adapter';
 import { WsModule } from './ws.module';
 
@@ -15,6 +15,8 @@ async function main(): Promise<void> {
       config.WS_CORS_ORIGINS,
     ),
   );
+  // /metrics: on the internal port only (the public one answers 404 for it).
+  await serveInternal(app, { host: config.INTERNAL_HOST, port: config.WS_INTERNAL_PORT });
   stopOnSignals(app, config.SHUTDOWN_TIMEOUT_MS);
   await app.listen(config.WS_PORT, config.HOST);
 }

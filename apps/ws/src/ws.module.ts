@@ -21,7 +21,7 @@ export class WsModule {
           name: 'ws',
         }),
         DatabaseModule.forRoot({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, applicationName: 'tidegate-ws' }),
-        MetricsModule.forRoot('ws'),
+        MetricsModule.forRoot('ws', { scrapeRoute: false }),
         HealthModule.forRoot(),
       ],
       providers: [

@@ -19,9 +19,17 @@ export class MetricsController {
   }
 }
 
+export interface MetricsModuleOptions {
+  /**
+   * Serve GET /metrics on the app's own port (the default: the scheduler's port is internal). The public-facing apps
+   * (gateway, ws) pass false and serve the registry on their internal listener (libs/platform serveInternal).
+   */
+  scrapeRoute?: boolean;
+}
+
 @Module({})
 export class MetricsModule {
-  static forRoot(app: string): DynamicModule {
+  static forRoot(app: string, options: MetricsModuleOptions = {}): DynamicModule {
     return {
       module: MetricsModule,
       global: true,
@@ -36,7 +44,7 @@ export class MetricsModule {
           },
         },
       ],
-      controllers: [MetricsController],
+      controllers: options.scrapeRoute === false ? [] : [MetricsController],
       exports: [MetricsRegistry],
     };
   }

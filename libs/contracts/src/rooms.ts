@@ -2,6 +2,9 @@
  * Waiting rooms: the settings SREs tune (names as in other waiting-room products) and what the gateway's releaser
  * publishes about each room once a second.
  */
+/** A room's id: a slug, used in Redis keys and URLs. Every app refuses any other before using it. */
+export const ROOM_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 export const QUEUEING_METHODS = ['fifo', 'passthrough', 'reject'] as const;
 /**
  * - `fifo`: when the origin is full, arrivals take a ticket and are admitted in arrival order.

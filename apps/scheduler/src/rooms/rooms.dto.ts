@@ -1,10 +1,10 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, registerDecorator, ValidateIf } from 'class-validator';
-import { QUEUEING_METHODS, ROOM_DEFAULTS, type QueueingMethod } from '@tidegate/contracts';
+import { QUEUEING_METHODS, ROOM_DEFAULTS, ROOM_ID_PATTERN, type QueueingMethod } from '@tidegate/contracts';
 
-/** Room ids go into Redis keys and URLs: lowercase slugs. */
-export const ROOM_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Room ids go into Redis keys and URLs: lowercase slugs (ROOM_ID_PATTERN, libs/contracts). */
+export { ROOM_ID_PATTERN };
 export const ROOM_ID_RULE = 'must be a slug of 1 to 63 lowercase letters, digits and -, starting with a letter or digit (e.g. spring-sale)';
 
 export const DEFAULT_PATHS: readonly string[] = ['/*'];

@@ -118,8 +118,9 @@ export class WaveTicketSigner {
     const sentAt = fromBase36(sentText);
     const ttl = fromBase36(ttlText);
     if (campaignId === null || wave === null || deviceId === null || sentAt === null || ttl === null) return null;
-    const actual = Buffer.from(macText, 'base64url');
-    const expected = this.mac(campaignId, wave, deviceId, sentAt, ttl);
+    // Compared as text: decoding would ignore the last character's low bits, so 16 spellings of one MAC would pass.
+    const actual = Buffer.from(macText);
+    const expected = Buffer.from(this.mac(campaignId, wave, deviceId, sentAt, ttl).toString('base64url'));
     if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return null;
     // Checked after the MAC, so a forged ticket and an odd genuine one are told apart by nobody outside.
     if (wave < 1 || wave > MAX_WAVE || deviceId < 1 || ttl < 1 || ttl > MAX_WAVE_TICKET_TTL_SECONDS) return null;

@@ -35,6 +35,11 @@ export interface JobPayloads {
     attempt: number;
     /** How many of the devices are on each platform (as planned): the rate limits are taken before any read. */
     platforms: { fcm: number; apns: number; webpush: number };
+    /**
+     * The dispatch partition every device of the batch belongs to (device id mod `of`; docs/dispatch.md, "Partitions"):
+     * its ledger and counters live in that partition's keys. Missing (a job queued before partitions): 0 of 1.
+     */
+    partition?: { index: number; of: number };
   };
   /** Write campaign counters from Redis to PostgreSQL (write-behind): the campaigns marked dirty, or this one. */
   'flush-stats': { campaignId?: string };

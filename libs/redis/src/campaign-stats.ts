@@ -8,9 +8,11 @@
  *   recipient had an outcome or was held (ms since the epoch)
  * - `waves`: waves materialised so far; `last_wave`: set (to k) once the final wave is planned
  *
- * Other fields (`settled`, `recent_total`, …) belong to the workers and are ignored here.
+ * Other fields (`settled`, `recent_total`, …) belong to the workers and are ignored here. A partitioned campaign's
+ * outcome counters are in its partitions' hashes: readCampaignStats merges them in (dispatch-merge.ts).
  */
 import type { RedisClient } from './connection';
+import { readStatsHash } from './dispatch-merge';
 import type { RedisKeys } from './keys';
 
 export const STATS_COUNTERS = ['targeted', 'sent', 'failed', 'invalid', 'skipped', 'inactive'] as const;
@@ -87,7 +89,7 @@ export function parseCampaignStats(hash: Readonly<Record<string, string>>): Camp
 
 /** A campaign's live counters, or null when Redis holds none for it. */
 export async function readCampaignStats(redis: RedisClient, keys: RedisKeys, campaignId: string): Promise<CampaignStatsSnapshot | null> {
-  return parseCampaignStats(await redis.hgetall(keys.campaign(campaignId).stats));
+  return parseCampaignStats(await readStatsHash(redis, keys, campaignId));
 }
 
 /**

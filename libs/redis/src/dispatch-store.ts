@@ -5,9 +5,15 @@
  *
  * Memory: a bitmap takes one bit per device id up to the largest id sent to (1.25 MB per 10 M ids), whatever the
  * campaign's size; the stats hash holds a few fields per wave. Nothing here grows with a campaign's recipients
- * beyond that. Device ids must stay below 2^32 (Redis's largest bit offset).
+ * beyond that. Device ids must stay below 2^32 (Redis's largest bit offset) times the campaign's partitions.
+ *
+ * Partitions (dispatch-partitions.ts): a campaign pinned to n > 1 partitions keeps each device's bits and the outcome
+ * counters in the device's partition (one slot each on a Cluster); the planner's counts, the status and the wave
+ * finish times stay in the campaign's own stats hash. Every reader here merges them (dispatch-merge.ts).
  */
 import type { RedisClient } from './connection';
+import { pinnedPartitions, partitionsUpTo, readStatsHash, sumPartitionFields } from './dispatch-merge';
+import { bitOffset, byPartition, deviceAt, MAX_PARTITIONS, SINGLE_PARTITION, type Partition } from './dispatch-partitions';
 import type { RedisKeys } from './keys';
 import { defineScript, type ScriptCall } from './scripts';
 
@@ -88,36 +94,134 @@ export class DispatchStore {
     now = Date.now(),
   ): Promise<Pick<RecordSummary, 'settled' | 'targeted' | 'lastWave'>> {
     const [settled, targeted, lastWave] = await this.scripts.plan([this.keys.campaign(campaignId).stats], [wave, size, last ? 1 : 0, now]);
-    return { settled: Number(settled), targeted: Number(targeted), lastWave: Number(lastWave) || null };
+    const of = await this.partitionsOf(campaignId);
+    if (of === 1) return { settled: Number(settled), targeted: Number(targeted), lastWave: Number(lastWave) || null };
+    // The partitions hold the outcomes: batches recorded before this count may have finished the wave already.
+    const view = await this.progressView(campaignId, wave, now);
+    return { settled: view.settled, targeted: view.targeted, lastWave: view.lastWave };
   }
 
-  /** The ids of `deviceIds` that have no final outcome yet (the ledger check before sending), in the given order. */
-  async unsettled(campaignId: string, deviceIds: readonly string[]): Promise<string[]> {
+  /** The campaign's pinned partition count (1: never pinned, the layout before partitions). */
+  async partitionsOf(campaignId: string): Promise<number> {
+    return pinnedPartitions(await this.redis.hget(this.keys.campaign(campaignId).stats, 'partitions'));
+  }
+
+  /**
+   * Pins the campaign's partition count once, before its first batch: `wanted` for a campaign with no wave counted
+   * yet, 1 for one that was sending before partitions existed (its ledger is in its own keys). Returns the pinned count.
+   */
+  async pinPartitions(campaignId: string, wanted: number): Promise<number> {
+    if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_PARTITIONS) throw new RangeError(`invalid partition count ${wanted}`);
+    const stats = this.keys.campaign(campaignId).stats;
+    const [pinned, waves] = await this.redis.hmget(stats, 'partitions', 'waves');
+    if (pinned !== null) return pinnedPartitions(pinned);
+    await this.redis.hsetnx(stats, 'partitions', waves === null ? wanted : 1);
+    return this.partitionsOf(campaignId);
+  }
+
+  /**
+   * The campaign's totals and wave `wave`'s progress, merged over its partitions; marks the wave finished (once) when
+   * every recipient has an outcome or is held. One HMGET on the campaign's hash and one per partition.
+   */
+  private async progressView(campaignId: string, wave: number, now: number) {
+    const stats = this.keys.campaign(campaignId).stats;
+    const w = `w${wave}:`;
+    const [partitions, targeted, lastWave, waveTargeted, finishedAt] = await this.redis.hmget(
+      stats,
+      'partitions',
+      'targeted',
+      'last_wave',
+      `${w}targeted`,
+      `${w}finished_at`,
+    );
+    const of = pinnedPartitions(partitions);
+    const fields = ['settled', `${w}settled`, `${w}holding`, 'recent_total', 'recent_failed', 'recent_invalid'];
+    const [settled, waveSettled, waveHolding, recentTotal, recentFailed, recentInvalid] = (await sumPartitionFields(
+      this.redis,
+      this.keys,
+      campaignId,
+      of,
+      fields,
+    )) as [number, number, number, number, number, number];
+    if (waveTargeted !== null && finishedAt === null && waveSettled + waveHolding >= Number(waveTargeted)) {
+      await this.redis.hsetnx(stats, `${w}finished_at`, now);
+    }
+    return {
+      settled,
+      targeted: Number(targeted ?? 0),
+      lastWave: Number(lastWave ?? 0) || null,
+      recentTotal,
+      recentFailed,
+      recentInvalid,
+    };
+  }
+
+  /**
+   * The ids of `deviceIds` that have no final outcome yet (the ledger check before sending), in the given order. With
+   * `partition` (a batch's), every id must be of that partition: one BITFIELD; without it, one per partition involved.
+   */
+  async unsettled(campaignId: string, deviceIds: readonly string[], partition?: Partition): Promise<string[]> {
     if (deviceIds.length === 0) return [];
+    if (partition) return this.unsettledIn(campaignId, deviceIds, partition);
+    const of = await this.partitionsOf(campaignId);
+    const open = new Set<string>();
+    for (const [index, ids] of byPartition(deviceIds, of, (id) => id)) {
+      for (const id of await this.unsettledIn(campaignId, ids, { index, of })) open.add(id);
+    }
+    return deviceIds.filter((id) => open.has(id));
+  }
+
+  private async unsettledIn(campaignId: string, deviceIds: readonly string[], partition: Partition): Promise<string[]> {
     const args: string[] = [];
-    for (const id of deviceIds) args.push('GET', 'u1', id);
+    for (const id of deviceIds) args.push('GET', 'u1', String(bitOffset(id, partition.of)));
     // BITFIELD with GET only: one round trip for the whole batch (ioredis's overloads cannot type a variable list).
     const bitfield = this.redis.bitfield.bind(this.redis) as unknown as (key: string, ...a: string[]) => Promise<number[]>;
-    const bits = await bitfield(this.keys.campaign(campaignId).settled, ...args);
+    const bits = await bitfield(this.keys.campaignPartition(campaignId, partition).settled, ...args);
     return deviceIds.filter((_, i) => bits[i] === 0);
   }
 
-  /** Records outcomes of one wave's sends; each device is counted once however often it is recorded. */
+  /**
+   * Records outcomes of one wave's sends; each device is counted once however often it is recorded. With `partition`
+   * (a batch's) every device must be of it: one script; without it, one per partition involved. With more than one
+   * partition the guards' window is split among them (each keeps ⌈errorWindow / n⌉ answers) and the summary is merged
+   * over all of them.
+   */
   async record(
     campaignId: string,
     wave: number,
     outcomes: readonly RecordedOutcome[],
     errorWindow: number,
     now = Date.now(),
+    partition?: Partition,
   ): Promise<RecordSummary> {
-    const k = this.keys.campaign(campaignId);
-    const args: Array<string | number> = [wave, errorWindow, now];
-    for (const o of outcomes) args.push(o.deviceId, o.outcome === 'sent' ? `s:${o.provider}` : CODES[o.outcome]);
+    if (partition) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, partition);
+    const of = await this.partitionsOf(campaignId);
+    if (of === 1) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, SINGLE_PARTITION);
+    let counted = 0;
+    const groups = [...byPartition(outcomes, of, (o) => o.deviceId)];
+    if (groups.length === 0) groups.push([0, []]);
+    for (const [index, group] of groups) counted += (await this.recordIn(campaignId, wave, group, errorWindow, now, { index, of })).counted;
+    return { ...(await this.progressView(campaignId, wave, now)), counted };
+  }
+
+  private async recordIn(
+    campaignId: string,
+    wave: number,
+    outcomes: readonly RecordedOutcome[],
+    errorWindow: number,
+    now: number,
+    partition: Partition,
+  ): Promise<RecordSummary> {
+    const k = this.keys.campaignPartition(campaignId, partition);
+    const { of } = partition;
+    const args: Array<string | number> = [wave, of === 1 ? errorWindow : Math.ceil(errorWindow / of), now];
+    for (const o of outcomes) args.push(bitOffset(o.deviceId, of), o.outcome === 'sent' ? `s:${o.provider}` : CODES[o.outcome]);
     const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted] = await this.scripts.record(
       [k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient, k.sends],
       args,
     );
     await this.redis.sadd(this.keys.dispatchDirty, campaignId);
+    if (of > 1) return { ...(await this.progressView(campaignId, wave, now)), counted: Number(counted) };
     return {
       settled: Number(settled),
       targeted: Number(targeted),
@@ -131,45 +235,73 @@ export class DispatchStore {
 
   /** Progress of one wave: recipients, those with a final outcome, those held for quiet hours now. */
   async waveProgress(campaignId: string, wave: number): Promise<{ targeted: number | null; settled: number; holding: number }> {
-    const [targeted, settled, holding] = await this.redis.hmget(
-      this.keys.campaign(campaignId).stats,
-      `w${wave}:targeted`,
+    const [partitions, targeted] = await this.redis.hmget(this.keys.campaign(campaignId).stats, 'partitions', `w${wave}:targeted`);
+    const [settled, holding] = (await sumPartitionFields(this.redis, this.keys, campaignId, pinnedPartitions(partitions), [
       `w${wave}:settled`,
       `w${wave}:holding`,
-    );
-    return { targeted: targeted === null ? null : Number(targeted), settled: Number(settled ?? 0), holding: Number(holding ?? 0) };
+    ])) as [number, number];
+    return { targeted: targeted === null ? null : Number(targeted), settled, holding };
   }
 
   /** When a wave was last counted or an outcome last recorded (ms since the epoch), or null if never. */
   async progressAt(campaignId: string): Promise<number | null> {
-    const at = await this.redis.hget(this.keys.campaign(campaignId).stats, 'progress_at');
-    return at === null ? null : Number(at);
+    const [at, partitions] = await this.redis.hmget(this.keys.campaign(campaignId).stats, 'progress_at', 'partitions');
+    const of = pinnedPartitions(partitions);
+    if (of === 1) return at === null ? null : Number(at);
+    const parts = await Promise.all(
+      partitionsUpTo(of).map((p) => this.redis.hget(this.keys.campaignPartition(campaignId, p).stats, 'progress_at')),
+    );
+    const all = [at, ...parts].filter((v): v is string => v !== null).map(Number);
+    return all.length === 0 ? null : Math.max(...all);
   }
 
   /** The campaign's totals as the last record or plan left them. */
   async summary(campaignId: string): Promise<Pick<RecordSummary, 'settled' | 'targeted' | 'lastWave'>> {
-    const [settled, targeted, lastWave] = await this.redis.hmget(this.keys.campaign(campaignId).stats, 'settled', 'targeted', 'last_wave');
-    return { settled: Number(settled ?? 0), targeted: Number(targeted ?? 0), lastWave: lastWave === null ? null : Number(lastWave) };
+    const [partitions, targeted, lastWave] = await this.redis.hmget(
+      this.keys.campaign(campaignId).stats,
+      'partitions',
+      'targeted',
+      'last_wave',
+    );
+    const [settled] = (await sumPartitionFields(this.redis, this.keys, campaignId, pinnedPartitions(partitions), ['settled'])) as [number];
+    return { settled, targeted: Number(targeted ?? 0), lastWave: lastWave === null ? null : Number(lastWave) };
   }
 
   /** Starts a fresh guards' window (after a resume, so the failures that paused it do not pause it again). */
   async resetErrorWindow(campaignId: string): Promise<void> {
-    await this.redis.hset(this.keys.campaign(campaignId).stats, 'recent_total', 0, 'recent_failed', 0, 'recent_invalid', 0);
+    for (const p of partitionsUpTo(await this.partitionsOf(campaignId))) {
+      await this.redis.hset(this.keys.campaignPartition(campaignId, p).stats, 'recent_total', 0, 'recent_failed', 0, 'recent_invalid', 0);
+    }
   }
 
   /** Whether any recipient's final outcome is a failure in `scope` (a resend has something to do). */
   async hasFailures(campaignId: string, scope: 'transient' | 'failed'): Promise<boolean> {
-    const k = this.keys.campaign(campaignId);
-    return (await this.redis.bitcount(scope === 'transient' ? k.transient : k.failed)) > 0;
+    for (const p of partitionsUpTo(await this.partitionsOf(campaignId))) {
+      const k = this.keys.campaignPartition(campaignId, p);
+      if ((await this.redis.bitcount(scope === 'transient' ? k.transient : k.failed)) > 0) return true;
+    }
+    return false;
   }
 
   /** Takes failed recipients (in `scope`) of one wave out of the ledger to be sent again; returns those taken. */
   async reopen(campaignId: string, wave: number, scope: 'transient' | 'failed', deviceIds: readonly string[]): Promise<string[]> {
     if (deviceIds.length === 0) return [];
-    const k = this.keys.campaign(campaignId);
-    const ids = await this.scripts.reopen([k.settled, k.failed, k.transient, k.stats], [wave, scope, ...deviceIds]);
-    if (ids.length > 0) await this.markDirty(campaignId);
-    return ids.map(String);
+    const of = await this.partitionsOf(campaignId);
+    const reopened = new Set<string>();
+    for (const [index, ids] of byPartition(deviceIds, of, (id) => id)) {
+      const k = this.keys.campaignPartition(campaignId, { index, of });
+      const offsets = await this.scripts.reopen(
+        [k.settled, k.failed, k.transient, k.stats],
+        [wave, scope, ...ids.map((id) => bitOffset(id, of))],
+      );
+      for (const offset of offsets) reopened.add(deviceAt(Number(offset), { index, of }));
+    }
+    if (reopened.size > 0) {
+      // The wave is sending again (with one partition the script removed it from the same hash).
+      if (of > 1) await this.redis.hdel(this.keys.campaign(campaignId).stats, `w${wave}:finished_at`);
+      await this.markDirty(campaignId);
+    }
+    return deviceIds.filter((id) => reopened.has(id));
   }
 
   /**
@@ -177,17 +309,18 @@ export class DispatchStore {
    * pacing controller's horizon: what was sent before cannot bring anyone any more).
    */
   async sendsSince(campaignId: string, fromSecond: number): Promise<Array<{ second: number; count: number }>> {
-    const key = this.keys.campaign(campaignId).sends;
-    const all = await this.redis.hgetall(key);
-    const out: Array<{ second: number; count: number }> = [];
-    const old: string[] = [];
-    for (const [field, value] of Object.entries(all)) {
-      const second = Number(field);
-      if (second < fromSecond) old.push(field);
-      else out.push({ second, count: Number(value) });
+    const bySecond = new Map<number, number>();
+    for (const p of partitionsUpTo(await this.partitionsOf(campaignId))) {
+      const key = this.keys.campaignPartition(campaignId, p).sends;
+      const old: string[] = [];
+      for (const [field, value] of Object.entries(await this.redis.hgetall(key))) {
+        const second = Number(field);
+        if (second < fromSecond) old.push(field);
+        else bySecond.set(second, (bySecond.get(second) ?? 0) + Number(value));
+      }
+      if (old.length > 0) await this.redis.hdel(key, ...old);
     }
-    if (old.length > 0) await this.redis.hdel(key, ...old);
-    return out.sort((a, b) => a.second - b.second);
+    return [...bySecond].map(([second, count]) => ({ second, count })).sort((a, b) => a.second - b.second);
   }
 
   /** Notes that pacing slowed (`paced`) or held (`held`) the campaign while its latest wave was sending. */
@@ -230,8 +363,8 @@ export class DispatchStore {
   async markRedriven(campaignId: string, now: number, lockMs = 30_000): Promise<number | null> {
     const k = this.keys.campaign(campaignId);
     if ((await this.redis.set(k.redriveLock, String(now), 'PX', lockMs, 'NX')) !== 'OK') return null;
-    const [progressAt, redrivenAt, redrives] = await this.redis.hmget(k.stats, 'progress_at', 'redriven_at', 'redrives');
-    const progressed = Number(progressAt ?? 0) > Number(redrivenAt ?? 0);
+    const [redrivenAt, redrives] = await this.redis.hmget(k.stats, 'redriven_at', 'redrives');
+    const progressed = ((await this.progressAt(campaignId)) ?? 0) > Number(redrivenAt ?? 0);
     const count = progressed ? 1 : Number(redrives ?? 0) + 1;
     await this.redis.hset(k.stats, 'redriven_at', now, 'redrives', count);
     return count;
@@ -288,8 +421,8 @@ export class DispatchStore {
     await this.redis.sadd(this.keys.dispatchDirty, campaignId);
   }
 
-  /** The raw stats hash (for the write-behind flush). */
+  /** The raw stats hash, every partition's counters merged in (for the write-behind flush). */
   stats(campaignId: string): Promise<Record<string, string>> {
-    return this.redis.hgetall(this.keys.campaign(campaignId).stats);
+    return readStatsHash(this.redis, this.keys, campaignId);
   }
 }

@@ -4,6 +4,8 @@ export * from './redis.module';
 export * from './room-config';
 export * from './scripts';
 export * from './dispatch-store';
+export * from './dispatch-partitions';
+export * from './dispatch-merge';
 export * from './campaign-stats';
 export * from './campaign-activity';
 export * from './campaign-pace';

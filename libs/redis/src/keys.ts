@@ -5,7 +5,13 @@
  * Hash tags: all keys of one room share `{room:<id>}` and all keys of one campaign share `{campaign:<id>}`, so a Lua
  * script touching several of them stays in one Cluster slot. BullMQ gets `<prefix>:{bull}` as its prefix, which puts
  * each queue's keys in one slot as BullMQ requires.
+ *
+ * A campaign's per-device keys (ledger bitmaps, counters, sends) are split into dispatch partitions
+ * (dispatch-partitions.ts): partition p of n > 1 has its own hash tag `{dp<p>.<k>}`, chosen so the n tags' slots are
+ * spread evenly over the slot space (all campaigns share them); with n = 1 they are the campaign's own keys.
  */
+import { checkPartition, partitionTag, type Partition } from './dispatch-partitions';
+
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 function checkId(kind: string, id: string): string {
@@ -118,6 +124,33 @@ export class RedisKeys {
       presenters: `${base}:presenters`,
       /** The funnel's counters and histograms (hash; layout in campaign-funnel.ts). */
       funnel: `${base}:funnel`,
+    };
+  }
+
+  /**
+   * The per-device keys of one dispatch partition of a campaign (see dispatch-partitions.ts): one slot per partition,
+   * the record and reopen scripts touch only these. Partition 0 of 1 is the campaign's own keys (the layout before
+   * partitions), so its stats hash is also the campaign's.
+   */
+  campaignPartition(campaignId: string, partition: Partition) {
+    const { index, of } = checkPartition(partition);
+    const own = this.campaign(campaignId);
+    if (of === 1) {
+      const { settled, sentLedger, held, failed, transient, stats, sends } = own;
+      return { settled, sentLedger, held, failed, transient, stats, sends };
+    }
+    const base = `${this.prefix}:{${partitionTag(index, of)}}:campaign:${checkId('campaign', campaignId)}`;
+    return {
+      /** Bitmaps as the campaign's own (offset floor(device id / n)). */
+      settled: `${base}:settled`,
+      sentLedger: `${base}:sent`,
+      held: `${base}:held`,
+      failed: `${base}:failed`,
+      transient: `${base}:transient`,
+      /** The partition's share of the outcome counters (hash; merged by DispatchStore.stats). */
+      stats: `${base}:stats`,
+      /** The partition's share of the messages sent per epoch second (hash). */
+      sends: `${base}:sends`,
     };
   }
 

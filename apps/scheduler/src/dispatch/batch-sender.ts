@@ -16,7 +16,7 @@ import {
   type PushPlatform,
 } from '@tidegate/domain';
 import { backoffMs, type NotificationPayload, type PushMessage, type SendResult } from '@tidegate/push';
-import { DispatchStore, RedisKeys, type RateTake, type RecordedOutcome } from '@tidegate/redis';
+import { DispatchStore, RedisKeys, SINGLE_PARTITION, type RateTake, type RecordedOutcome } from '@tidegate/redis';
 import type { CampaignContent } from '../campaigns/campaign-content';
 import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
 import { DispatchContext } from '../campaigns/lifecycle/dispatch-context';
@@ -124,7 +124,8 @@ export class BatchSender {
       return this.queues.wait(job, this.now() + Math.min(wait, MAX_RATE_WAIT_MS));
     }
 
-    const ids = await store.unsettled(campaignId, data.deviceIds);
+    const partition = data.partition ?? SINGLE_PARTITION;
+    const ids = await store.unsettled(campaignId, data.deviceIds, partition);
     if (ids.length < data.deviceIds.length) {
       this.metrics.messages.inc({ provider: 'ledger', outcome: 'duplicate_skipped' }, data.deviceIds.length - ids.length);
     }
@@ -189,7 +190,7 @@ export class BatchSender {
 
     // The ledger first, right after the providers answered: from here on, a failure of this job re-sends nothing
     // that was accepted (a re-run finds these devices settled and sends only what is left: the retries).
-    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now());
+    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now(), partition);
     const verdict = judgeGuards(summary, failedTransient, settings);
     // A storm of invalid tokens is a credentials or environment mistake (APNs sandbox vs production), not devices
     // that uninstalled the app: their devices are left active, the campaign pauses.

@@ -13,4 +13,6 @@ export interface DispatchOptions {
   redriveAfterMs: number;
   /** How often the pacing controller decides each campaign's pace. */
   pacingTickMs: number;
+  /** Dispatch partitions a new campaign is pinned to (DISPATCH_PARTITIONS; libs/redis dispatch-partitions.ts). */
+  partitions: number;
 }

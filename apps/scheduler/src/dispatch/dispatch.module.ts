@@ -28,6 +28,7 @@ export class DispatchModule {
       lockMs: config.JOB_LOCK_MS,
       redriveAfterMs: config.DISPATCH_REDRIVE_MS,
       pacingTickMs: config.PACING_TICK_MS,
+      partitions: config.DISPATCH_PARTITIONS,
     };
     const providers: Provider[] = [
       { provide: DISPATCH_OPTIONS, useValue: options },

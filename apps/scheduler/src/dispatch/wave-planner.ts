@@ -3,13 +3,15 @@ import { JOB_QUEUE, QueueName, type JobPayload } from '@tidegate/contracts';
 import { RoomSnapshotStore } from '@tidegate/admission';
 import type { RoomSnapshot } from '@tidegate/contracts';
 import { DispatchRepository } from '@tidegate/database';
-import { batchJobId, chunk, nextWaveDue, nextWaveSize, planJobId, windowDelay } from '@tidegate/domain';
+import { batchJobId, nextWaveDue, nextWaveSize, planJobId, windowDelay } from '@tidegate/domain';
 import {
   ACTIVITY_TTL_MS,
   CampaignActivityStore,
   DispatchStore,
   REDIS,
   RedisKeys,
+  partitionBatches,
+  partitionsFor,
   type CampaignActivity,
   type RedisClient,
 } from '@tidegate/redis';
@@ -20,7 +22,7 @@ import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
 import { DispatchContext } from '../campaigns/lifecycle/dispatch-context';
 import { WaveRecipients, countPlatforms, type Recipient } from '../campaigns/lifecycle/wave-recipients';
 import { DispatchQueues, type JobControl } from '../queues/dispatch-queues';
-import { DISPATCH_NOW, type Now } from './dispatch-options';
+import { DISPATCH_NOW, DISPATCH_OPTIONS, type DispatchOptions, type Now } from './dispatch-options';
 
 /**
  * Waves sending at once, at most: wave k waits until wave k − 2 has finished (every recipient sent, failed, invalid
@@ -72,6 +74,7 @@ export class WavePlanner {
     private readonly keys: RedisKeys,
     @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(DISPATCH_NOW) private readonly now: Now,
+    @Inject(DISPATCH_OPTIONS) private readonly options: DispatchOptions,
   ) {
     this.activity = new CampaignActivityStore(redis, keys);
   }
@@ -145,20 +148,28 @@ export class WavePlanner {
     intervalSeconds: number,
   ): Promise<PlanOutcome> {
     const { campaignId, wave } = data;
+    // The campaign's partitions, pinned when its first wave is cut into batches (fewer for a small first wave; one for a
+    // campaign that was sending before partitions existed).
+    const pin = (firstWaveSize: number) =>
+      this.store.pinPartitions(campaignId, partitionsFor(firstWaveSize, batchSize, this.options.partitions));
+    let partitions = 1;
+    const cut = (list: readonly Recipient[]) => partitionBatches(list, batchSize, partitions, (r) => r.id);
     let checkpoint = await this.repo.findWave(campaignId, wave);
     let recipients: Recipient[] | null = null;
-    if (!checkpoint) {
+    if (checkpoint) partitions = await pin(checkpoint.size);
+    else {
       const previous = wave > 1 ? await this.repo.findWave(campaignId, wave - 1) : null;
       if (wave > 1 && !previous) throw new Error(`wave ${wave - 1} of campaign ${campaignId} has no checkpoint`);
       const afterId = previous?.lastId ?? 0n;
       const page = await this.recipientsOf.page(audience, afterId, waveSize);
+      partitions = await pin(page.recipients.length);
       const saved = await this.repo.saveWave({
         campaignId,
         wave,
         afterId,
         lastId: page.lastId,
         size: page.recipients.length,
-        batches: Math.ceil(page.recipients.length / batchSize),
+        batches: cut(page.recipients).length,
         dueAt: new Date(data.dueAt),
         startNote: data.note ?? null,
         startedAt: new Date(this.now()),
@@ -183,9 +194,10 @@ export class WavePlanner {
       // Never enqueued: the wave is listed again from its checkpoint (devices deactivated since are left out).
       recipients = (await this.recipientsOf.page(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId)).recipients;
     }
-    const batches = chunk(recipients, batchSize).map((batch, i) => ({
+    // One partition per batch, the partitions in turn (libs/redis partitionBatches).
+    const batches = cut(recipients).map(({ partition, items }, i) => ({
       name: 'send-batch' as const,
-      data: { campaignId, wave, batch: i + 1, deviceIds: batch.map((r) => r.id), attempt: 0, platforms: countPlatforms(batch) },
+      data: { campaignId, wave, batch: i + 1, deviceIds: items.map((r) => r.id), attempt: 0, platforms: countPlatforms(items), partition },
       opts: { jobId: batchJobId(campaignId, wave, i + 1) },
     }));
     await this.queues.addBatches(batches);

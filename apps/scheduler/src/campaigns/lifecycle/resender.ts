@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CampaignRepository, DispatchRepository } from '@tidegate/database';
-import { batchJobId, chunk } from '@tidegate/domain';
-import { DispatchStore } from '@tidegate/redis';
+import { batchJobId } from '@tidegate/domain';
+import { DispatchStore, partitionBatches } from '@tidegate/redis';
 import { readContent, type CampaignContent } from '../campaign-content';
 import { DispatchQueues } from '../../queues/dispatch-queues';
 import { WaveRecipients, countPlatforms } from './wave-recipients';
@@ -56,6 +56,8 @@ export class Resender {
     select: (wave: number, deviceIds: string[]) => Promise<readonly string[]>,
   ): Promise<number> {
     const generation = await this.store.nextResendGeneration(campaignId);
+    // Each device goes back to its own partition (its ledger is there), one partition per batch.
+    const partitions = await this.store.partitionsOf(campaignId);
     let total = 0;
     for (const wave of await this.repo.waves(campaignId)) {
       let after = wave.afterId;
@@ -69,18 +71,21 @@ export class Resender {
             page.recipients.map((r) => r.id),
           ),
         );
-        const jobs = chunk(
+        const jobs = partitionBatches(
           page.recipients.filter((r) => chosen.has(r.id)),
           content.wavePlan.batchSize,
-        ).map((group) => ({
+          partitions,
+          (r) => r.id,
+        ).map(({ partition, items }) => ({
           name: 'send-batch' as const,
           data: {
             campaignId,
             wave: wave.wave,
             batch: ++batch,
-            deviceIds: group.map((r) => r.id),
+            deviceIds: items.map((r) => r.id),
             attempt: 0,
-            platforms: countPlatforms(group),
+            platforms: countPlatforms(items),
+            partition,
           },
           opts: { jobId: `${batchJobId(campaignId, wave.wave, batch)}.${tag}${generation}` },
         }));

@@ -1,0 +1,58 @@
+/**
+ * Reading a partitioned campaign back as one (dispatch-partitions.ts): the campaign's own stats hash holds what the
+ * planner and the lifecycle write (targeted, waves, last_wave, w<k>:targeted, w<k>:finished_at, status, …, and
+ * `partitions`: the pinned count); each partition's stats hash holds its share of the outcome counters (sent,
+ * w<k>:settled, recent_*, …). Counters are summed over the partitions, `progress_at` is the latest.
+ */
+import type { RedisClient } from './connection';
+import { MAX_PARTITIONS, type Partition } from './dispatch-partitions';
+import type { RedisKeys } from './keys';
+
+/** The campaign's pinned partition count from its stats hash's `partitions` field (missing: 1, the old layout). */
+export function pinnedPartitions(value: string | null | undefined): number {
+  if (value === null || value === undefined) return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) throw new Error(`invalid pinned partition count ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Every partition of a campaign split `of` ways. */
+export function partitionsUpTo(of: number): Partition[] {
+  return Array.from({ length: of }, (_, index) => ({ index, of }));
+}
+
+/** Fields whose merged value is the latest of the partitions', not their sum. */
+const LATEST = new Set(['progress_at']);
+
+/** The campaign's stats hash with every partition's counters merged into it (what the flush and the stats route read). */
+export async function readStatsHash(redis: RedisClient, keys: RedisKeys, campaignId: string): Promise<Record<string, string>> {
+  const own = await redis.hgetall(keys.campaign(campaignId).stats);
+  const of = pinnedPartitions(own.partitions);
+  if (of === 1) return own;
+  const parts = await Promise.all(partitionsUpTo(of).map((p) => redis.hgetall(keys.campaignPartition(campaignId, p).stats)));
+  const merged: Record<string, number> = {};
+  for (const hash of parts) {
+    for (const [field, value] of Object.entries(hash)) {
+      const n = Number(value);
+      if (!Number.isFinite(n)) continue;
+      merged[field] = LATEST.has(field) ? Math.max(merged[field] ?? 0, n) : (merged[field] ?? 0) + n;
+    }
+  }
+  const out: Record<string, string> = { ...own };
+  for (const [field, n] of Object.entries(merged)) {
+    out[field] = String(LATEST.has(field) && own[field] !== undefined ? Math.max(Number(own[field]), n) : n);
+  }
+  return out;
+}
+
+/** `fields` of every partition's stats hash, summed (one HMGET per partition, concurrently). */
+export async function sumPartitionFields(
+  redis: RedisClient,
+  keys: RedisKeys,
+  campaignId: string,
+  of: number,
+  fields: readonly string[],
+): Promise<number[]> {
+  const replies = await Promise.all(partitionsUpTo(of).map((p) => redis.hmget(keys.campaignPartition(campaignId, p).stats, ...fields)));
+  return fields.map((_, i) => replies.reduce((sum, reply) => sum + Number(reply[i] ?? 0), 0));
+}

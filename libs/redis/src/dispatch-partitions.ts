@@ -1,0 +1,139 @@
+/**
+ * Dispatch partitions: a campaign's per-device ledger and counters are split into `of` partitions (pinned per campaign
+ * when its first wave is planned; DISPATCH_PARTITIONS), so on Redis Cluster its sending load spreads over the masters
+ * instead of landing on the one slot of `{campaign:<id>}`.
+ *
+ * - A device belongs to partition `id mod of`, for the whole campaign: its bits live in that partition's bitmaps at
+ *   offset `floor(id / of)` (the bitmaps together take the memory one would). Every batch holds devices of one
+ *   partition only, so each script runs in one slot.
+ * - Partition `p` of `of` has a hash tag whose slot lies in the p-th of `of` equal stretches of the 16,384 slots: a
+ *   Cluster whose masters hold equal contiguous slot ranges (what `redis-cli --cluster create` makes) gets
+ *   ⌈of / masters⌉ or ⌊of / masters⌋ partitions on each master, whatever the campaign.
+ * - `of` = 1 is the layout before partitions: the campaign's own `{campaign:<id>}` keys, device id = bit offset.
+ *
+ * Pure functions: no Redis here (the key builder, libs/redis/src/keys.ts, names the keys).
+ */
+
+/** Redis Cluster's number of hash slots. */
+export const CLUSTER_SLOTS = 16384;
+/** At most this many partitions (DISPATCH_PARTITIONS's bound). */
+export const MAX_PARTITIONS = 256;
+
+/**
+ * A partition must get at least this many full batches of the first wave: smaller campaigns get fewer partitions
+ * (down to 1), so a partition's short last batch per wave adds at most a quarter to a wave's batches.
+ */
+export const MIN_BATCHES_PER_PARTITION = 4;
+
+/** The partitions a campaign is pinned to: `configured` (DISPATCH_PARTITIONS), fewer when its first wave is small. */
+export function partitionsFor(firstWaveSize: number, batchSize: number, configured: number): number {
+  return Math.max(1, Math.min(configured, MAX_PARTITIONS, Math.floor(firstWaveSize / (batchSize * MIN_BATCHES_PER_PARTITION))));
+}
+
+/** A partition of a campaign: index in 0…of-1 and the campaign's partition count. */
+export interface Partition {
+  index: number;
+  of: number;
+}
+
+/** The layout before partitions (and of a campaign pinned to one). */
+export const SINGLE_PARTITION: Partition = { index: 0, of: 1 };
+
+const CRC16_TABLE = (() => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8;
+    for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[i] = crc;
+  }
+  return table;
+})();
+
+/** The Cluster slot of a hash tag's text (CRC16-XMODEM mod 16384, as Redis computes it; ASCII text only). */
+export function slotOfTag(tag: string): number {
+  let crc = 0;
+  for (let i = 0; i < tag.length; i++) crc = ((crc << 8) & 0xffff) ^ (CRC16_TABLE[((crc >> 8) ^ tag.charCodeAt(i)) & 0xff] as number);
+  return crc % CLUSTER_SLOTS;
+}
+
+const tags = new Map<string, string>();
+
+/** The hash tag text of partition `index` of `of` (without braces): `dp<index>.<n>`, its slot in the index-th stretch. */
+export function partitionTag(index: number, of: number): string {
+  checkPartition({ index, of });
+  const cacheKey = `${index}/${of}`;
+  const cached = tags.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const from = Math.floor((index * CLUSTER_SLOTS) / of);
+  const to = Math.floor(((index + 1) * CLUSTER_SLOTS) / of);
+  // Each candidate lands in the stretch with probability 1/of: a few hundred tries at most for 256 partitions.
+  for (let n = 0; n < 1_000_000; n++) {
+    const tag = `dp${index}.${n}`;
+    const slot = slotOfTag(tag);
+    if (slot >= from && slot < to) {
+      tags.set(cacheKey, tag);
+      return tag;
+    }
+  }
+  throw new Error(`no hash tag found for partition ${index} of ${of}`);
+}
+
+export function checkPartition(p: Partition): Partition {
+  if (!Number.isInteger(p.of) || p.of < 1 || p.of > MAX_PARTITIONS) throw new RangeError(`invalid partition count ${p.of}`);
+  if (!Number.isInteger(p.index) || p.index < 0 || p.index >= p.of) throw new RangeError(`invalid partition ${p.index} of ${p.of}`);
+  return p;
+}
+
+/** The partition a device belongs to in a campaign split `of` ways. */
+export function partitionOf(deviceId: string | number, of: number): number {
+  return Number(deviceId) % of;
+}
+
+/** The device's bit offset in its partition's bitmaps. */
+export function bitOffset(deviceId: string | number, of: number): number {
+  return Math.floor(Number(deviceId) / of);
+}
+
+/** The device id at bit `offset` of partition `index` (the inverse of partitionOf and bitOffset). */
+export function deviceAt(offset: number, p: Partition): string {
+  return String(offset * p.of + p.index);
+}
+
+/** Groups items by their device's partition (in the order given within each), partitions in index order. */
+export function byPartition<T>(items: readonly T[], of: number, idOf: (item: T) => string): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const p = partitionOf(idOf(item), of);
+    const group = groups.get(p);
+    if (group) group.push(item);
+    else groups.set(p, [item]);
+  }
+  return new Map([...groups].sort((a, b) => a[0] - b[0]));
+}
+
+/**
+ * A wave's recipients cut into batches of one partition each (at most `size`, each in id order as given), taken in
+ * turn from every partition (p0's first, p1's first, …, p0's second, …), so the workers taking the queue's head work
+ * on every partition at once. A partition's last batch may be short: a wave has at most `of` more batches than
+ * ⌈n / size⌉.
+ */
+export function partitionBatches<T>(
+  items: readonly T[],
+  size: number,
+  of: number,
+  idOf: (item: T) => string,
+): Array<{ partition: Partition; items: T[] }> {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError('batch size must be a whole number, 1 or more');
+  const queues = [...byPartition(items, of, idOf)].map(([index, group]) => ({ index, group, at: 0 }));
+  const out: Array<{ partition: Partition; items: T[] }> = [];
+  for (let left = queues.length; left > 0;) {
+    left = 0;
+    for (const q of queues) {
+      if (q.at >= q.group.length) continue;
+      out.push({ partition: { index: q.index, of }, items: q.group.slice(q.at, q.at + size) });
+      q.at += size;
+      if (q.at < q.group.length) left++;
+    }
+  }
+  return out;
+}

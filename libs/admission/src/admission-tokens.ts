@@ -68,6 +68,7 @@ export class AdmissionTokens {
 
   /** The admission, if `token` is a genuine, unexpired token of `roomId`; throws AdmissionTokenError saying why not. */
   async verify(token: string, roomId: string): Promise<Admission> {
+    if (!isCanonicalCompactJws(token)) throw new AdmissionTokenError('invalid');
     try {
       const { payload } = await jwtVerify(token, this.publicKey, { issuer: TOKEN_ISSUER, algorithms: ['ES256'] });
       if (payload.room !== roomId || payload.aud !== roomAudience(roomId)) throw new AdmissionTokenError('other_room');
@@ -79,4 +80,15 @@ export class AdmissionTokens {
       throw new AdmissionTokenError(code === 'ERR_JWT_EXPIRED' ? 'expired' : 'invalid');
     }
   }
+}
+
+/**
+ * Three base64url segments, each spelled the one way its bytes encode. jose decodes leniently (the last character's
+ * unused bits, whitespace), so without this one token had many accepted spellings.
+ */
+function isCanonicalCompactJws(token: string): boolean {
+  const segments = token.split('.');
+  return (
+    segments.length === 3 && segments.every((s) => /^[A-Za-z0-9_-]+$/.test(s) && Buffer.from(s, 'base64url').toString('base64url') === s)
+  );
 }

@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   gateway: async () => (await import('./gateway.js')).benchmark,
   ws: async () => (await import('./ws.js')).benchmark,
   dispatch: async () => (await import('./dispatch.js')).benchmark,
+  'cluster-dispatch': async () => (await import('./cluster-dispatch.js')).benchmark,
 };
 
 /** How long one clean-up step may take before the runner moves on (a stuck step must not hang the run). */

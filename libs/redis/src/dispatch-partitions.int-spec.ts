@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createTestRedis, type TestRedis } from '../../../test/support/redis';
 import { readCampaignStats } from './campaign-stats';
 import { partitionOf, type Partition } from './dispatch-partitions';
-import { DispatchStore, isCampaignDone, type RecordedOutcome } from './dispatch-store';
+import { DispatchStore, isCampaignDone, type RecordedOutcome, type RecordSummary } from './dispatch-store';
 
 const OF = 4;
 const WINDOW = 2000;
@@ -48,7 +48,7 @@ describe('DispatchStore with partitions (Redis)', () => {
     const c = await pinned();
     const all = ids(10);
     await store.planned(c, 1, all.length, true, 1000);
-    let last = null;
+    let last: RecordSummary | undefined;
     for (let p = 0; p < OF; p++) {
       const batch = all.filter((id) => partitionOf(id, OF) === p);
       // Twice: a retried batch counts nothing the second time.
@@ -58,7 +58,7 @@ describe('DispatchStore with partitions (Redis)', () => {
       if (p < OF - 1) expect(isCampaignDone(last)).toBe(false);
     }
     expect(last).toMatchObject({ settled: 10, targeted: 10, lastWave: 1, recentTotal: 10, recentFailed: 0 });
-    expect(isCampaignDone(last)).toBe(true);
+    expect(last && isCampaignDone(last)).toBe(true);
     expect(await store.summary(c)).toEqual({ settled: 10, targeted: 10, lastWave: 1 });
     expect(await store.waveProgress(c, 1)).toEqual({ targeted: 10, settled: 10, holding: 0 });
     const stats = await readCampaignStats(redis.client, redis.keys, c);
@@ -107,9 +107,9 @@ describe('DispatchStore with partitions (Redis)', () => {
     expect(reopened['w1:finished_at']).toBeUndefined();
     expect(reopened).toMatchObject({ failed: '0', resent: '4', sent: '8' });
 
-    let summary = null;
+    let summary: RecordSummary | undefined;
     for (const id of ['3', '6', '9', '12']) summary = await store.record(c, 1, [sent(id)], WINDOW, 1200, part(id));
-    expect(isCampaignDone(summary)).toBe(true);
+    expect(summary && isCampaignDone(summary)).toBe(true);
     expect((await readCampaignStats(redis.client, redis.keys, c))?.sent).toBe(12);
   });
 

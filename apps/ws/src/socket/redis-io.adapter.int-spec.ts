@@ -75,6 +75,15 @@ describe('the socket.io adapter across ws processes (sharded Pub/Sub)', () => {
     await redis?.cleanup();
   });
 
+  it('subscribes no channel per socket: 20 sockets without rooms leave the namespace and the two reply channels', async () => {
+    await Promise.all(Array.from({ length: 20 }, () => connect(b, [])));
+    const nodes = redis.client instanceof Cluster ? redis.client.nodes('master') : [redis.client];
+    const channels: string[] = [];
+    for (const node of nodes) channels.push(...((await node.call('PUBSUB', 'SHARDCHANNELS', `${redis.prefix}:socket.io#*`)) as string[]));
+    expect(channels).toHaveLength(3);
+    expect(channels).toContain(channel());
+  });
+
   it('delivers an emit to a room from one server to the sockets the other one holds, rooms spread over the shards', async () => {
     const client = await connect(b, ROOMS);
     for (const room of ROOMS)

@@ -106,8 +106,9 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     }
     return true;
   };
-  // No cookie, no token: every request is a new arrival (one throttle call, one admission script). The first 100
-  // (during the warm-up) are admitted and proxied to the origin; every later one gets a ticket.
+  // No cookie, no token: every request is a new arrival (one admission script, which also counts the request in the
+  // client's throttle window). The first 100 (during the warm-up) are admitted and proxied to the origin; every later
+  // one gets a ticket.
   const headers = { accept: 'application/json' };
 
   if (warmupSeconds > 0) {
@@ -290,7 +291,7 @@ async function startGateway(ctx: BenchContext, db: BenchDatabase, redis: BenchRe
       TICKET_SECRET: randomBytes(32).toString('hex'),
       WAVE_TICKET_SECRET: randomBytes(32).toString('hex'),
       ADMISSION_SIGNING_KEY: signingKeyPem(),
-      // The throttle check runs on every request (one Redis call) but never refuses: one client makes all requests.
+      // The throttle counts every request (inside the admission script) but never refuses: one client makes all requests.
       THROTTLE_LIMIT: '100000000',
     },
   });
@@ -349,7 +350,7 @@ function roundTrips(s: { idle: Sample; idleEnd: Sample; loads: Array<{ before: S
   const idleSeconds = (s.idleEnd.at - s.idle.at) / 1000;
   const backgroundPerSecond = sum(background) / idleSeconds;
   // Every arrival runs the arrive script exactly once (a suspended or unknown room included).
-  const arrivals = during['script:arrive-10'] ?? 0;
+  const arrivals = during['script:arrive-11'] ?? 0;
   if (arrivals === 0) throw new Error(`no arrivals reached Redis during the load: ${JSON.stringify(during)}`);
   const total = sum(during);
   const byCommand: Record<string, number> = {};

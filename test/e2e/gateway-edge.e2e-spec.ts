@@ -318,6 +318,33 @@ describe('the gateway edge', () => {
       expect(await app.json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
     });
 
+    it("counts a client's requests to a room in one window, whichever the route (protected path, status, leave); another room has its own", async () => {
+      const id = await createRoom(EVERYONE_IN);
+      const other = await createRoom(EVERYONE_IN);
+      const headers = device('one-window');
+      const remaining = (res: Response) => res.headers.get('ratelimit-remaining');
+
+      const first = await fetch(`${gateway.url}/${id}/x`, { headers });
+      expect(first.status).toBe(200);
+      expect(remaining(first)).toBe(String(THROTTLE_LIMIT - 1));
+      const token = first.headers.get('x-tidegate-token') ?? '';
+      const withToken = { ...headers, 'x-tidegate-token': token };
+      const status = await fetch(`${gateway.url}/rooms/${id}/status`, { headers: withToken });
+      expect(status.status).toBe(200);
+      expect(remaining(status)).toBe(String(THROTTLE_LIMIT - 2));
+      for (let i = 2; i < THROTTLE_LIMIT; i++) expect((await fetch(`${gateway.url}/${id}/x`, { headers: withToken })).status).toBe(200);
+
+      const polled = await fetch(`${gateway.url}/rooms/${id}/status`, { headers: withToken });
+      expect(polled.status).toBe(429);
+      expect(Number(polled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      const left = await fetch(`${gateway.url}/rooms/${id}/leave`, { method: 'POST', headers: withToken });
+      expect(left.status).toBe(429);
+
+      const elsewhere = await fetch(`${gateway.url}/${other}/x`, { headers });
+      expect(elsewhere.status).toBe(200);
+      expect(remaining(elsewhere)).toBe(String(THROTTLE_LIMIT - 1));
+    });
+
     it('answers a malformed X-Device-Id with a 400 naming the header and its format', async () => {
       const id = await createRoom(EVERYONE_IN);
       const before = origin.seen.length;

@@ -1,4 +1,4 @@
-import { decodeArrive, decodeLeave, decodeRelease, decodeStatus, decodeTouch } from './admission-results';
+import { clientWindowArgs, decodeArrive, decodeCounted, decodeLeave, decodeRelease, decodeStatus, decodeTouch } from './admission-results';
 
 describe('admission script results', () => {
   it('decodes each answer of arrive and status into a named object', () => {
@@ -13,9 +13,9 @@ describe('admission script results', () => {
 
   it('decodes leave, touch and release', () => {
     expect(decodeLeave([1, 0])).toEqual({ ticketLeft: true, sessionEnded: false });
-    expect(decodeTouch(0)).toBeNull();
-    expect(decodeTouch(-1)).toBeNull();
-    expect(decodeTouch(1234)).toBe(1234);
+    expect(decodeTouch([0])).toBeNull();
+    expect(decodeTouch([-1])).toBeNull();
+    expect(decodeTouch([1234])).toBe(1234);
     expect(decodeRelease([2, 1, 10, 20, 3, 5, 60, 4000, 99, 3, 1, 2])).toEqual({
       admitted: 2,
       skipped: 1,
@@ -31,6 +31,23 @@ describe('admission script results', () => {
       away: 2,
     });
     expect(decodeRelease([0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0])).toBeNull();
+  });
+
+  it("splits a counting script's reply into the client's count and the answer", () => {
+    expect(decodeCounted('arrive', [3, 9000, 0, 'ticket', 7, 3, 4])).toEqual({
+      count: { hits: 3, resetMs: 9000, blocked: false },
+      answer: ['ticket', 7, 3, 4],
+    });
+    expect(decodeCounted('touch', [0, 0, 0, 1234])).toEqual({ count: { hits: 0, resetMs: 0, blocked: false }, answer: [1234] });
+    expect(decodeCounted('status', [11, 4000, 1])).toEqual({ count: { hits: 11, resetMs: 4000, blocked: true }, answer: null });
+    expect(() => decodeCounted('status', [11, 4000, 1, 'waiting', 1])).toThrow(/status/);
+    expect(() => decodeCounted('status', [1, 4000, 0])).toThrow(/status/);
+    expect(() => decodeCounted('status', [1, 4000, 2, 'waiting'])).toThrow(/status/);
+  });
+
+  it('passes a client window to the scripts, or limit 0 and a key of the room when nothing is counted', () => {
+    expect(clientWindowArgs(null, 'room-config')).toEqual({ key: 'room-config', args: [0, 0, 0] });
+    expect(clientWindowArgs({ key: 'c', windowMs: 10_000.4, limit: 100.7, blockMs: 0 }, 'x')).toEqual({ key: 'c', args: [10_001, 100, 0] });
   });
 
   it('refuses a reply its contract does not allow, instead of reading it as another answer', () => {

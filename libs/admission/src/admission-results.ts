@@ -47,6 +47,51 @@ export interface ReleaseStep {
 
 export type Reply = Array<string | number>;
 
+/**
+ * A request counted against its client's throttle window in the same script call as its admission decision
+ * (libs/redis/src/scripts/_client-window.lua): the window's key (RedisKeys.room(id).client(...)) and limits.
+ */
+export interface ClientWindow {
+  key: string;
+  windowMs: number;
+  /** Requests allowed per window (> 0). */
+  limit: number;
+  /** How long a client stays refused after passing the limit, ms (0: until the window ends). */
+  blockMs: number;
+}
+
+/** What the count said: requests in the window (this one included), ms until it resets, and whether it is refused. */
+export interface ClientCount {
+  hits: number;
+  resetMs: number;
+  blocked: boolean;
+}
+
+/** An admission call that counted its client first: refused (nothing was decided), or the decision. */
+export type Counted<T> = { count: ClientCount & { blocked: true }; result: null } | { count: ClientCount & { blocked: false }; result: T };
+
+/** The arguments a counting script takes for its client: the key, and window/limit/block (limit 0: not counted). */
+export function clientWindowArgs(window: ClientWindow | null, fallbackKey: string): { key: string; args: [number, number, number] } {
+  if (!window) return { key: fallbackKey, args: [0, 0, 0] };
+  return {
+    key: window.key,
+    args: [Math.max(1, Math.ceil(window.windowMs)), Math.max(1, Math.floor(window.limit)), Math.max(0, Math.ceil(window.blockMs))],
+  };
+}
+
+/** Splits a counting script's reply (`{hits, resetMs, blocked, <answer...>}`) into the count and the answer. */
+export function decodeCounted(script: string, reply: Reply): { count: ClientCount; answer: Reply | null } {
+  if (!Array.isArray(reply) || reply.length < 3) throw unexpected(script, reply);
+  const blocked = int(script, reply, reply[2]);
+  const count = { hits: int(script, reply, reply[0]), resetMs: int(script, reply, reply[1]), blocked: blocked === 1 };
+  if (blocked === 1) {
+    if (reply.length !== 3) throw unexpected(script, reply);
+    return { count, answer: null };
+  }
+  if (blocked !== 0 || reply.length < 4) throw unexpected(script, reply);
+  return { count, answer: reply.slice(3) };
+}
+
 /** The session id of an admission that came through the line. */
 export const ticketSessionId = (ticket: number) => `t${ticket}`;
 
@@ -60,7 +105,7 @@ function int(script: string, reply: unknown, value: unknown): number {
   return n;
 }
 
-/** arrive-10: `sessionId` is the id the caller proposed for a direct admission. */
+/** arrive-11's answer: `sessionId` is the id the caller proposed for a direct admission. */
 export function decodeArrive(reply: Reply, sessionId: string): ArriveResult {
   switch (reply[0]) {
     case 'admitted':
@@ -76,7 +121,7 @@ export function decodeArrive(reply: Reply, sessionId: string): ArriveResult {
   }
 }
 
-/** status-8, for `ticket`. */
+/** status-9's answer, for `ticket`. */
 export function decodeStatus(reply: Reply, ticket: number): StatusResult {
   switch (reply[0]) {
     case 'waiting':
@@ -98,9 +143,10 @@ export function decodeLeave(reply: Reply): LeaveResult {
   return { ticketLeft: int('leave', reply, reply[0]) === 1, sessionEnded: int('leave', reply, reply[1]) === 1 };
 }
 
-/** touch-2: the session's new expiry in ms, or null when it is over (or the room is unknown). */
-export function decodeTouch(reply: unknown): number | null {
-  const n = int('touch', reply, reply);
+/** touch-3's answer: the session's new expiry in ms, or null when it is over (or the room is unknown). */
+export function decodeTouch(reply: Reply): number | null {
+  if (reply.length !== 1) throw unexpected('touch', reply);
+  const n = int('touch', reply, reply[0]);
   return n > 0 ? n : null;
 }
 

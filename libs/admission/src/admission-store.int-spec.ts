@@ -259,4 +259,58 @@ describe('AdmissionStore (Redis)', () => {
     expect(withCapacity?.capacity).toEqual({ totalActiveUsers: 2, newUsersPerMinute: 60, sessionDurationSeconds: 120 });
     expect(withCapacity?.estimatedWaitSeconds).toBeGreaterThan(150);
   });
+
+  describe("counting the client's request in the same call (the gateway's one round trip)", () => {
+    const windowOf = (id: string, client: string, limit: number, blockMs = 0) => ({
+      key: redis.keys.room(id).client(client),
+      windowMs: 60_000,
+      limit,
+      blockMs,
+    });
+
+    it('counts arrivals, check-ins and renewals in one window, and refuses the one over the limit without deciding anything', async () => {
+      const id = await room({ totalActiveUsers: 1 });
+      const window = windowOf(id, 'dev:7', 3);
+      const admitted = await store.arriveCounting(id, window);
+      expect(admitted).toMatchObject({ count: { hits: 1, blocked: false }, result: { kind: 'admitted' } });
+      const waiting = await store.arriveCounting(id, window);
+      expect(waiting).toMatchObject({ count: { hits: 2, blocked: false }, result: { kind: 'ticket', ticket: 1, position: 1 } });
+      const checkIn = await store.statusCounting(id, 1, window);
+      expect(checkIn).toEqual({
+        count: { hits: 3, resetMs: expect.any(Number) as unknown, blocked: false },
+        result: { kind: 'waiting', position: 1 },
+      });
+      expect(checkIn.count.resetMs).toBeGreaterThan(50_000);
+
+      const refused = await store.arriveCounting(id, window);
+      expect(refused).toEqual({ count: { hits: 4, resetMs: expect.any(Number) as unknown, blocked: true }, result: null });
+      // Nothing was decided: no ticket was handed out.
+      expect(await redis.client.get(redis.keys.room(id).tickets)).toBe('1');
+      const sessionId = admitted.result?.kind === 'admitted' ? admitted.result.sessionId : '';
+      expect(await store.touchCounting(id, sessionId, window)).toMatchObject({ count: { hits: 5, blocked: true }, result: null });
+      expect(await store.statusCounting(id, 1, window)).toMatchObject({ count: { blocked: true }, result: null });
+
+      // Another client, and the uncounted calls, are not affected.
+      expect(await store.touchCounting(id, sessionId, windowOf(id, 'dev:8', 3))).toMatchObject({
+        count: { hits: 1, blocked: false },
+        result: expect.any(Number) as unknown,
+      });
+      expect(await store.status(id, 1)).toEqual({ kind: 'waiting', position: 1 });
+    });
+
+    it('allows exactly `limit` of 200 concurrent arrivals of one client, and hands out a ticket to each of those only', async () => {
+      const id = await room({ totalActiveUsers: 0 });
+      const replies = await Promise.all(Array.from({ length: 200 }, () => store.arriveCounting(id, windowOf(id, 'ip:10.0.0.1', 37))));
+      expect(replies.filter((r) => !r.count.blocked)).toHaveLength(37);
+      expect(await redis.client.get(redis.keys.room(id).tickets)).toBe('37');
+    });
+
+    it('keeps its key in the room, so deleting the room deletes the counters', async () => {
+      const id = await room({});
+      await store.arriveCounting(id, windowOf(id, 'dev:1', 10));
+      expect(await redis.client.exists(redis.keys.room(id).client('dev:1'))).toBe(1);
+      await store.forgetRoom(id);
+      expect(await redis.client.exists(redis.keys.room(id).client('dev:1'))).toBe(0);
+    });
+  });
 });

@@ -15,12 +15,16 @@ import { Cluster } from 'ioredis';
 import type { RoomCapacitySettings, RoomSnapshot } from '@tidegate/contracts';
 import { defineScript, type RedisClient, type RedisKeys, type ScriptCall } from '@tidegate/redis';
 import {
+  clientWindowArgs,
   decodeArrive,
+  decodeCounted,
   decodeLeave,
   decodeRelease,
   decodeStatus,
   decodeTouch,
   type ArriveResult,
+  type ClientWindow,
+  type Counted,
   type LeaveResult,
   type Reply,
   type StatusResult,
@@ -73,7 +77,7 @@ export class AdmissionStore {
     release: ScriptCall<Reply>;
     status: ScriptCall<Reply>;
     leave: ScriptCall<Reply>;
-    touch: ScriptCall<number>;
+    touch: ScriptCall<Reply>;
     away: ScriptCall<number>;
   };
 
@@ -88,11 +92,11 @@ export class AdmissionStore {
     this.scanLimit = options.releaseScanLimit ?? 10_000;
     this.snapshots = new RoomSnapshotStore(redis, keys, clock);
     this.scripts = {
-      arrive: defineScript(redis, 'tidegateArrive', 'arrive-10.lua'),
+      arrive: defineScript(redis, 'tidegateArrive', 'arrive-11.lua'),
       release: defineScript(redis, 'tidegateRelease', 'release-14.lua'),
-      status: defineScript(redis, 'tidegateStatus', 'status-8.lua'),
+      status: defineScript(redis, 'tidegateStatus', 'status-9.lua'),
       leave: defineScript(redis, 'tidegateLeave', 'leave-6.lua'),
-      touch: defineScript(redis, 'tidegateTouch', 'touch-2.lua'),
+      touch: defineScript(redis, 'tidegateTouch', 'touch-3.lua'),
       away: defineScript(redis, 'tidegateAway', 'away-2.lua'),
     };
   }
@@ -111,27 +115,47 @@ export class AdmissionStore {
   }
 
   async arrive(roomId: string): Promise<ArriveResult> {
+    return (await this.runArrive(roomId, null)).result as ArriveResult;
+  }
+
+  /** An arrival counted against its client's throttle window first, in the same round trip (the gateway's path). */
+  arriveCounting(roomId: string, client: ClientWindow): Promise<Counted<ArriveResult>> {
+    return this.runArrive(roomId, client);
+  }
+
+  private async runArrive(roomId: string, client: ClientWindow | null): Promise<Counted<ArriveResult>> {
     const k = this.keys.room(roomId);
     const seen = this.seenKeys(roomId);
     const present = this.presentKeys(roomId);
     const sessionId = `s${randomBytes(12).toString('base64url')}`;
+    const counting = clientWindowArgs(client, k.config);
     const reply = await this.scripts.arrive(
-      [k.config, k.tickets, k.serving, k.sessions, k.rate, k.goneCount, seen.current, k.admits, k.clock, present.current],
-      [sessionId, seen.ttlMs, present.ttlMs],
+      [k.config, k.tickets, k.serving, k.sessions, k.rate, k.goneCount, seen.current, k.admits, k.clock, present.current, counting.key],
+      [sessionId, seen.ttlMs, present.ttlMs, ...counting.args],
     );
-    return decodeArrive(reply, sessionId);
+    return counted('arrive', reply, (answer) => decodeArrive(answer, sessionId));
   }
 
   /** A waiting user checks in: marks the ticket seen and present, and claims the session once the ticket's turn has come. */
   async status(roomId: string, ticket: number): Promise<StatusResult> {
+    return (await this.runStatus(roomId, ticket, null)).result as StatusResult;
+  }
+
+  /** A check-in counted against its client's throttle window first, in the same round trip (the gateway's path). */
+  statusCounting(roomId: string, ticket: number, client: ClientWindow): Promise<Counted<StatusResult>> {
+    return this.runStatus(roomId, ticket, client);
+  }
+
+  private async runStatus(roomId: string, ticket: number, client: ClientWindow | null): Promise<Counted<StatusResult>> {
     const k = this.keys.room(roomId);
     const seen = this.seenKeys(roomId);
     const present = this.presentKeys(roomId);
+    const counting = clientWindowArgs(client, k.config);
     const reply = await this.scripts.status(
-      [k.config, k.tickets, k.serving, k.sessions, k.gone, seen.current, present.current, k.parked],
-      [ticket, seen.ttlMs, present.ttlMs],
+      [k.config, k.tickets, k.serving, k.sessions, k.gone, seen.current, present.current, k.parked, counting.key],
+      [ticket, seen.ttlMs, present.ttlMs, ...counting.args],
     );
-    return decodeStatus(reply, ticket);
+    return counted('status', reply, (answer) => decodeStatus(answer, ticket));
   }
 
   /** Leaves the line (ticket) and/or ends a session; the people behind move up at once. */
@@ -155,8 +179,19 @@ export class AdmissionStore {
 
   /** Renews a session on activity; the new expiry in ms, or null when the session is over (expired or revoked). */
   async touch(roomId: string, sessionId: string): Promise<number | null> {
+    return (await this.runTouch(roomId, sessionId, null)).result;
+  }
+
+  /** A session renewal counted against its client's throttle window first, in the same round trip (the gateway's path). */
+  touchCounting(roomId: string, sessionId: string, client: ClientWindow): Promise<Counted<number | null>> {
+    return this.runTouch(roomId, sessionId, client);
+  }
+
+  private async runTouch(roomId: string, sessionId: string, client: ClientWindow | null): Promise<Counted<number | null>> {
     const k = this.keys.room(roomId);
-    return decodeTouch(await this.scripts.touch([k.config, k.sessions], [sessionId]));
+    const counting = clientWindowArgs(client, k.config);
+    const reply = await this.scripts.touch([k.config, k.sessions, counting.key], [sessionId, ...counting.args]);
+    return counted('touch', reply, decodeTouch);
   }
 
   /** The room's line as seen from `serving` up to `maxTicket`: serving, the gone bits in between, the snapshot. */
@@ -259,4 +294,11 @@ export class AdmissionStore {
     }
     return deleted;
   }
+}
+
+/** A counting script's reply as the count and, unless the client was refused, the decoded answer. */
+function counted<T>(script: string, reply: Reply, decode: (answer: Reply) => T): Counted<T> {
+  const { count, answer } = decodeCounted(script, reply);
+  if (answer === null) return { count: { ...count, blocked: true }, result: null };
+  return { count: { ...count, blocked: false }, result: decode(answer) };
 }

@@ -6,7 +6,7 @@ describe('RedisKeys', () => {
 
   it('puts every key of a room in one Cluster slot, and different rooms apart', () => {
     const room = keys.room('spring-sale');
-    const all = Object.values(room).map((k) => (typeof k === 'function' ? k(42) : k));
+    const all = Object.values(room).map((k) => (typeof k === 'function' ? (k as (id: number | string) => string)(42) : k));
     const slots = new Set(all.map((k) => calculateSlot(k)));
     expect(slots.size).toBe(1);
     expect(room.tickets).toBe('tidegate:{room:spring-sale}:tickets');

@@ -29,6 +29,14 @@ export class RedisKeys {
     return `${this.prefix}:{bull}`;
   }
 
+  /**
+   * Prefix of send queue `send-<q>` of n (libs/contracts sendQueueName): `<prefix>:{<tag>}`, the hash tag of ledger
+   * partition q of n, so each send queue's keys are in one slot and the n queues spread as the partitions do.
+   */
+  sendQueuePrefix(q: number, n: number): string {
+    return `${this.prefix}:{${partitionTag(q, n)}}`;
+  }
+
   /** Keys of one waiting room; they share a hash tag, so every admission script stays in one Cluster slot. */
   room(roomId: string) {
     const base = `${this.prefix}:{room:${checkId('room', roomId)}}`;
@@ -71,6 +79,11 @@ export class RedisKeys {
        * sampled active sessions, `<hour>:n` samples; `last_sample`: epoch second of the last sample).
        */
       traffic: `${base}:traffic`,
+      /**
+       * Requests of one client (`dev:<device id>`, `ip:<address>` or a digest: see the gateway's throttle) in this
+       * room's current throttle window (counter with expiry), counted inside the admission scripts.
+       */
+      client: (clientKey: string) => `${base}:client:${checkId('client', clientKey)}`,
       /** Held by the releaser of this room while it runs a tick (string with expiry). */
       releaserLock: `${base}:releaser`,
       /**

@@ -7,6 +7,7 @@ import { MetricsRegistry } from '@tidegate/observability';
 import { pathOf, requestPathProblem } from '../edge/request-path';
 import { API_SECURITY_HEADERS, waitingPageSecurityHeaders, type SecurityHeaders } from '../edge/security-headers';
 import { ClientThrottle } from '../throttle/client-throttle';
+import { sendTooManyRequests } from '../throttle/too-many-requests';
 import { readCookie, serializeCookie, ticketCookie, tokenCookie } from './cookies';
 import { GateService, type Credentials, type GateDecision } from './gate.service';
 import { OriginMonitor, originErrorKind } from './origin-monitor';
@@ -55,8 +56,8 @@ const NOT_FORWARDED = ['expect'];
 
 /**
  * The gate, as a Fastify onRequest hook in front of Nest's routing: a path with dot-segments is refused with 400 (for
- * every path: see request-path.ts); requests to a protected path are decided here (throttle, then one admission
- * script) and either proxied to the room's origin, streaming both ways, or answered with the waiting room. Nothing
+ * every path: see request-path.ts); requests to a protected path are decided here (one admission script, which
+ * counts the client's request in its throttle window first) and either proxied to the room's origin, streaming both ways, or answered with the waiting room. Nothing
  * else runs on that path: no Nest pipeline, no body parsing.
  */
 @Injectable()
@@ -97,10 +98,12 @@ export class GateHook implements OnApplicationBootstrap {
     if (isReserved(path)) return undefined;
     const room = this.gate.registry.match(path);
     if (!room) return undefined; // Nest answers 404
-    if (!(await this.throttle.admit(request, reply))) return reply;
+    const tracker = await this.throttle.trackerOrRefuse(request, reply);
+    if (tracker === null) return reply;
     let decision: GateDecision;
     try {
-      decision = await this.gate.decide(room, credentialsOf(request, room.id));
+      // Counted in the client's window of this room by the admission script itself: one round trip.
+      decision = await this.gate.decide(room, credentialsOf(request, room.id), this.throttle.windowIn(room.id, tracker));
     } catch (err) {
       return this.unavailable(reply, room.id, err);
     }
@@ -122,10 +125,20 @@ export class GateHook implements OnApplicationBootstrap {
       .send({ statusCode: 503, error: 'Service Unavailable', message: 'the waiting room is unavailable; retry shortly' });
   }
 
-  /** Sends the decision: proxy, waiting room (JSON or page), or 503. Shared with the status endpoint for JSON. */
+  /**
+   * Sends the decision: proxy, waiting room (JSON or page), 429 for a client over its limit, or 503; with the
+   * RateLimit-* headers when the request was counted. Shared with the status endpoint for JSON.
+   */
   respond(request: FastifyRequest, reply: FastifyReply, decision: GateDecision): FastifyReply {
     const { room } = decision;
+    const verdict = decision.count ? this.throttle.counted(reply, decision.count) : null;
     switch (decision.kind) {
+      case 'throttled':
+        return sendTooManyRequests(
+          reply,
+          request.headers.accept,
+          verdict?.allowed === false ? verdict.retryAfterSeconds : 1,
+        ) as FastifyReply;
       case 'pass': {
         if (decision.token) {
           const maxAge = (decision.token.expiresAt.getTime() - Date.now()) / 1000;

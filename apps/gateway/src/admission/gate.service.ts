@@ -1,16 +1,32 @@
 import { Injectable } from '@nestjs/common';
-import { AdmissionStore, AdmissionTokenError, AdmissionTokens, TicketError, TicketSigner, type Admission } from '@tidegate/admission';
+import {
+  AdmissionStore,
+  AdmissionTokenError,
+  AdmissionTokens,
+  TicketError,
+  TicketSigner,
+  type Admission,
+  type ClientCount,
+  type ClientWindow,
+  type Counted,
+} from '@tidegate/admission';
 import { RoomRegistry, type GatewayRoom } from './room-registry';
 import { WaveAttribution, type DecidedVia, type WavePresentation } from './wave-attribution';
 import { TrafficRecorder } from './traffic-recorder';
 
-/** What to do with a request to a protected path (or a check-in of a waiting client). */
-export type GateDecision =
-  /** Pass to the origin; `token` is set when a (new or renewed) admission token must reach the client. */
-  | { kind: 'pass'; room: GatewayRoom; token?: IssuedToken; sessionId?: string }
+/**
+ * What to do with a request to a protected path (or a check-in of a waiting client). `count` is where the client
+ * stands in its throttle window of the room, when the request was counted (for the RateLimit-* headers).
+ */
+export type GateDecision = (
+  | /** Pass to the origin; `token` is set when a (new or renewed) admission token must reach the client. */
+    { kind: 'pass'; room: GatewayRoom; token?: IssuedToken; sessionId?: string }
   | { kind: 'wait'; room: GatewayRoom; ticket: string; position: number; newTicket: boolean }
   | { kind: 'rejected'; room: GatewayRoom }
-  | { kind: 'unavailable'; room: GatewayRoom; reason: string };
+  | { kind: 'unavailable'; room: GatewayRoom; reason: string }
+  /** The client is over its limit in this room: nothing was decided (429). */
+  | { kind: 'throttled'; room: GatewayRoom }
+) & { count?: ClientCount };
 
 export interface IssuedToken {
   value: string;
@@ -26,6 +42,11 @@ export interface Credentials extends WavePresentation {
  * The admission decision, one Redis script per request: a valid token renews its session (touch); a ticket checks
  * in (status: its place, or its session once its turn came); anybody else arrives (admitted now, or a new ticket).
  * Forged, expired, other-room or ended credentials are ignored, so their holder is treated as a new arrival.
+ *
+ * Given the client's throttle window (the gate and the status route), the first script the request runs counts it
+ * there too, in the same round trip, and a client over its limit is refused before anything is decided. Signatures
+ * are checked before that count (they need no Redis): a client flooding with forged credentials is still counted, by
+ * the arrival its request falls back to.
  */
 @Injectable()
 export class GateService {
@@ -38,18 +59,32 @@ export class GateService {
     private readonly attribution: WaveAttribution,
   ) {}
 
-  /** The decision; a valid wave ticket among the credentials is counted afterwards, off the response path. */
-  async decide(room: GatewayRoom, credentials: Credentials): Promise<GateDecision> {
-    const { decision, via } = await this.decideVia(room, credentials);
-    void this.attribution.observe(room, credentials, decision, via);
-    return decision;
+  /**
+   * The decision, counted in `client` (the client's throttle window in this room) when given; a valid wave ticket
+   * among the credentials is counted afterwards, off the response path.
+   */
+  async decide(room: GatewayRoom, credentials: Credentials, client?: ClientWindow): Promise<GateDecision> {
+    const counter = new RequestCounter(client);
+    const { decision, via } = await this.decideVia(room, credentials, counter);
+    const counted: GateDecision = counter.count ? { ...decision, count: counter.count } : decision;
+    if (decision.kind !== 'throttled') void this.attribution.observe(room, credentials, counted, via);
+    return counted;
   }
 
-  private async decideVia(room: GatewayRoom, credentials: Credentials): Promise<{ decision: GateDecision; via: DecidedVia }> {
+  private async decideVia(
+    room: GatewayRoom,
+    credentials: Credentials,
+    counter: RequestCounter,
+  ): Promise<{ decision: GateDecision; via: DecidedVia }> {
     if (credentials.token) {
       const admission = await this.verifyToken(credentials.token, room.id);
       if (admission) {
-        const expiresAtMs = await this.store.touch(room.id, admission.sessionId);
+        const touched = await counter.run(
+          () => this.store.touch(room.id, admission.sessionId),
+          (window) => this.store.touchCounting(room.id, admission.sessionId, window),
+        );
+        if (touched.refused) return { decision: { kind: 'throttled', room }, via: 'token' };
+        const expiresAtMs = touched.result;
         if (expiresAtMs !== null) {
           // Re-sign once the token has used half its life, so an active user's token never lapses.
           const halfLife = (room.settings.sessionDurationSeconds * 1000) / 2;
@@ -65,10 +100,10 @@ export class GateService {
       }
     }
     if (credentials.ticket) {
-      const decision = await this.checkIn(room, credentials.ticket);
+      const decision = await this.checkIn(room, credentials.ticket, counter);
       if (decision) return { decision, via: 'ticket' };
     }
-    return { decision: await this.arrive(room), via: 'arrive' };
+    return { decision: await this.arrive(room, counter), via: 'arrive' };
   }
 
   /**
@@ -89,10 +124,15 @@ export class GateService {
   }
 
   /** A waiting client's check-in with its ticket; null when the ticket is no good (forged, other room, expired). */
-  async checkIn(room: GatewayRoom, rawTicket: string): Promise<GateDecision | null> {
+  async checkIn(room: GatewayRoom, rawTicket: string, counter = new RequestCounter()): Promise<GateDecision | null> {
     const ticket = this.verifyTicket(rawTicket, room.id);
     if (!ticket) return null;
-    const status = await this.store.status(room.id, ticket.number);
+    const checked = await counter.run(
+      () => this.store.status(room.id, ticket.number),
+      (window) => this.store.statusCounting(room.id, ticket.number, window),
+    );
+    if (checked.refused) return { kind: 'throttled', room };
+    const status = checked.result;
     switch (status.kind) {
       case 'waiting':
         return { kind: 'wait', room, ticket: rawTicket, position: status.position, newTicket: false };
@@ -108,8 +148,13 @@ export class GateService {
     }
   }
 
-  async arrive(room: GatewayRoom): Promise<GateDecision> {
-    const result = await this.store.arrive(room.id);
+  async arrive(room: GatewayRoom, counter = new RequestCounter()): Promise<GateDecision> {
+    const arrived = await counter.run(
+      () => this.store.arrive(room.id),
+      (window) => this.store.arriveCounting(room.id, window),
+    );
+    if (arrived.refused) return { kind: 'throttled', room };
+    const result = arrived.result;
     if (result.kind !== 'unknown') this.traffic.arrived(room.id);
     switch (result.kind) {
       case 'admitted':
@@ -155,5 +200,30 @@ export class GateService {
       if (err instanceof AdmissionTokenError) return null;
       throw err;
     }
+  }
+}
+
+/**
+ * Counts one request at most once: the first admission script it runs takes the client's window (and counts the
+ * request in the same round trip); any later one in the same request (a fallback from an ended session to the ticket,
+ * or to a new arrival) runs uncounted.
+ */
+class RequestCounter {
+  count: ClientCount | undefined;
+
+  constructor(private window?: ClientWindow) {}
+
+  /** Runs the uncounted call, or the counting one if this request has not been counted yet; `refused` when the
+   *  client is over its limit (the script decided nothing). */
+  async run<T>(
+    plain: () => Promise<T>,
+    counting: (window: ClientWindow) => Promise<Counted<T>>,
+  ): Promise<{ refused: true } | { refused: false; result: T }> {
+    const window = this.window;
+    if (!window) return { refused: false, result: await plain() };
+    this.window = undefined;
+    const counted = await counting(window);
+    this.count = counted.count;
+    return counted.count.blocked ? { refused: true } : { refused: false, result: counted.result as T };
   }
 }

@@ -2,14 +2,15 @@ import { Controller, Get, Header, HttpCode, Inject, NotFoundException, Param, Po
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AdmissionTokens } from '@tidegate/admission';
+import { ROOM_ID_PATTERN } from '@tidegate/contracts';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '@tidegate/observability';
 import { API_SECURITY_HEADERS } from '../edge/security-headers';
 import { serializeCookie, ticketCookie, tokenCookie } from './cookies';
 import { credentialsOf, GATE_OPTIONS, GateHook, type GateOptions } from './gate.hook';
+import { ClientThrottle } from '../throttle/client-throttle';
 import { GateService } from './gate.service';
 import type { GatewayRoom } from './room-registry';
-
-const ROOM_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 @ApiTags('waiting room')
 @Controller()
@@ -18,6 +19,7 @@ export class PublicController {
     private readonly gate: GateService,
     private readonly hook: GateHook,
     private readonly tokens: AdmissionTokens,
+    private readonly throttle: ClientThrottle,
     @Inject(GATE_OPTIONS) private readonly options: GateOptions,
   ) {}
 
@@ -31,6 +33,8 @@ export class PublicController {
 
   @Get('rooms/:roomId/status')
   @Public()
+  // Counted in the client's window of the room by the admission script itself (one round trip), not by the guard.
+  @SkipThrottle()
   @ApiOperation({
     summary: 'Check in with a ticket: your place in line, or your admission token once it is your turn',
     description:
@@ -46,6 +50,8 @@ export class PublicController {
   async status(@Param('roomId') roomId: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const room = this.room(roomId);
     reply.headers(API_SECURITY_HEADERS);
+    const tracker = await this.throttle.trackerOrRefuse(request, reply);
+    if (tracker === null) return;
     const credentials = credentialsOf(request, room.id);
     if (!credentials.ticket && !credentials.token) {
       // Joining happens at a protected path; a status check without a ticket must not take a place in line.
@@ -58,12 +64,13 @@ export class PublicController {
     }
     let decision: Awaited<ReturnType<GateService['decide']>>;
     try {
-      decision = await this.gate.decide(room, credentials);
+      decision = await this.gate.decide(room, credentials, this.throttle.windowIn(room.id, tracker));
     } catch (err) {
       await this.hook.unavailable(reply, room.id, err);
       return;
     }
     if (decision.kind === 'pass') {
+      if (decision.count) this.throttle.counted(reply, decision.count);
       const token = decision.token;
       if (token) {
         reply.header('set-cookie', [
@@ -117,7 +124,7 @@ export class PublicController {
   }
 
   private room(roomId: string): GatewayRoom {
-    if (!ROOM_ID.test(roomId)) throw new NotFoundException(`no room ${JSON.stringify(roomId.slice(0, 70))}`);
+    if (!ROOM_ID_PATTERN.test(roomId)) throw new NotFoundException(`no room ${JSON.stringify(roomId.slice(0, 70))}`);
     const room = this.gate.registry.get(roomId);
     if (!room) throw new NotFoundException(`no room ${roomId}`);
     return room;

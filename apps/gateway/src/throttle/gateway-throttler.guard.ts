@@ -12,10 +12,16 @@
  * `{ statusCode: 429, error: 'Too Many Requests', message }` for everyone else (TooManyRequestsFilter). A malformed
  * X-Device-Id gets 400 naming the header and its format. When Redis cannot be asked, the request passes without
  * RateLimit headers (the counts are unknown).
+ *
+ * A route of a room (a `:roomId` parameter) counts in the client's window of that room, the one the gate counts the
+ * room's protected paths in (see ClientThrottle); the status route skips this guard and counts inside its admission
+ * script instead.
  */
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerRequest } from '@nestjs/throttler';
+import { ROOM_ID_PATTERN } from '@tidegate/contracts';
 import { ClientThrottle, trackerOf } from './client-throttle';
+import type { RedisThrottlerStorage } from './redis-throttler.storage';
 import { TooManyRequestsException } from './too-many-requests';
 
 @Injectable()
@@ -24,16 +30,21 @@ export class GatewayThrottlerGuard extends ThrottlerGuard {
 
   protected override async handleRequest({ context }: ThrottlerRequest): Promise<boolean> {
     const { req, res } = this.getRequestResponse(context);
-    const request = req as { headers: Record<string, string | string[] | undefined>; ip?: string };
-    this.clientThrottle ??= new ClientThrottle(this.storageService, {
+    const request = req as { headers: Record<string, string | string[] | undefined>; ip?: string; params?: Record<string, string> };
+    this.clientThrottle ??= new ClientThrottle(this.storageService as RedisThrottlerStorage, {
       limit: this.throttlers[0]?.limit as number,
       ttlMs: this.throttlers[0]?.ttl as number,
       blockMs: (this.throttlers[0]?.blockDuration as number | undefined) ?? 0,
     });
     const tracker = trackerOf(request.headers, request.ip);
     if (!tracker.ok) throw new BadRequestException(tracker.message);
-    const verdict = await this.clientThrottle.check(tracker.tracker, res as never);
+    const verdict = await this.clientThrottle.check(tracker.tracker, res as never, roomOf(request.params));
     if (verdict.allowed) return true;
     throw new TooManyRequestsException(verdict.retryAfterSeconds);
   }
+}
+
+function roomOf(params: Record<string, string> | undefined): string | undefined {
+  const roomId = params?.roomId;
+  return roomId !== undefined && ROOM_ID_PATTERN.test(roomId) ? roomId : undefined;
 }

@@ -33,7 +33,7 @@ export function clientKeyFor(key: string): string {
 }
 
 /** Whole seconds, rounded up and at least 1 (the throttler's records and HTTP headers count in seconds). */
-const toSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+export const toSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 export const THROTTLE_ERRORS_METRIC = 'tidegate_throttle_errors_total';
 
@@ -67,9 +67,25 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
    * @returns counts in requests; `timeToExpire` and `timeToBlockExpire` in whole seconds, like the throttler's own
    *   storage (`timeToBlockExpire` is 0 unless blocked)
    */
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<GatewayThrottlerRecord> {
+  increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<GatewayThrottlerRecord> {
+    return this.count(this.keys.throttle(throttlerName, clientKeyFor(key)), ttl, limit, blockDuration);
+  }
+
+  /**
+   * The client's counter in a room: requests to a room (its protected paths, its status and leave routes) count there,
+   * in the room's Cluster slot, so the admission scripts can count them in the same round trip (_client-window.lua).
+   */
+  roomClientKey(roomId: string, tracker: string): string {
+    return this.keys.room(roomId).client(clientKeyFor(tracker));
+  }
+
+  /** Counts a request of a client in its room's window (a Nest route of a room that runs no admission script). */
+  incrementInRoom(roomId: string, tracker: string, ttl: number, limit: number, blockDuration: number): Promise<GatewayThrottlerRecord> {
+    return this.count(this.roomClientKey(roomId, tracker), ttl, limit, blockDuration);
+  }
+
+  private async count(redisKey: string, ttl: number, limit: number, blockDuration: number): Promise<GatewayThrottlerRecord> {
     try {
-      const redisKey = this.keys.throttle(throttlerName, clientKeyFor(key));
       const [hits, ttlMs, blocked, blockTtlMs] = await this.throttle(
         [redisKey],
         [Math.max(1, Math.ceil(ttl)), Math.max(0, Math.floor(limit)), Math.max(0, Math.ceil(blockDuration))],

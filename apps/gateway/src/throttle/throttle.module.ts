@@ -69,7 +69,7 @@ export class ThrottleModule {
           provide: ClientThrottle,
           inject: [getStorageToken()],
           useFactory: (storage: ThrottlerStorage) =>
-            new ClientThrottle(storage, {
+            new ClientThrottle(storage as RedisThrottlerStorage, {
               limit: options.limit,
               ttlMs: Math.round(options.windowSeconds * 1000),
               blockMs: Math.round(options.blockSeconds * 1000),

@@ -1,0 +1,68 @@
+--[[
+  A waiting user checks in with their ticket (poll or socket heartbeat): marks the ticket as seen (its place is kept)
+  and present (its holder is there now), and answers with its place in line, or with the session reserved for it once
+  the releaser has reached it (claiming it: the reservation becomes a session of the room's full duration). A ticket
+  the releaser passed over while its holder was away (parked) is first in line again as soon as its holder is back.
+  Counted first: the request counts against its client's throttle window in this room (_client-window.lua), and a
+  refused one decides nothing. One round trip per request through the gate.
+
+  Input:
+    KEYS[1] config  KEYS[2] tickets  KEYS[3] serving  KEYS[4] sessions  KEYS[5] gone
+    KEYS[6] seen (current grace bucket)  KEYS[7] present (current presence bucket)
+    KEYS[8] parked  tickets passed over while their holders were away (zset: member ticket, score deadline ms)
+    KEYS[9] client  the client's throttle counter in this room (any key of the room when not counted)
+
+    ARGV[1] ticket number
+    ARGV[2] ttl of a seen bucket in ms
+    ARGV[3] ttl of a present bucket in ms
+    ARGV[4] throttle window in ms  ARGV[5] limit per window (0: not counted)  ARGV[6] block in ms after the limit
+
+  Output: {hits, resetMs, 0, <answer...>}, or {hits, resetMs, 1} when the client is over its limit (nothing else
+  done). hits and resetMs are 0 when ARGV[5] is 0 (not counted). <answer>:
+    {'waiting', position, serving, tickets}   position 1 = next in line (a parked ticket whose holder is back: 1)
+    {'admitted', sessionExpiresAtMs}          session id is 't' .. ticket
+    {'expired'}                               the ticket's turn came and went, or its holder left
+    {'invalid'}                               no such ticket was issued
+    {'unknown'}                               no hot copy of this room's settings
+]]
+--- @include "_room-common"
+--- @include "_client-window"
+
+local function decide()
+  local cfg = room_config(KEYS[1])
+  if not cfg then return {'unknown'} end
+  local ticket = tonumber(ARGV[1])
+  local tickets = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if ticket < 1 or ticket > tickets then return {'invalid'} end
+
+  local serving = tonumber(redis.call('GET', KEYS[3]) or '0')
+  local now = now_ms()
+  if ticket <= serving then
+    local sid = 't' .. ticket
+    local expires = tonumber(redis.call('ZSCORE', KEYS[4], sid))
+    if expires and expires > now then
+      redis.call('ZADD', KEYS[4], now + cfg.session_ms, sid)
+      return {'admitted', now + cfg.session_ms}
+    end
+    local deadline = tonumber(redis.call('ZSCORE', KEYS[8], ticket))
+    if deadline and deadline > now then
+      -- Back within the grace: present again, so the releaser gives it the next free place, before anyone behind.
+      mark(KEYS[6], ticket, tonumber(ARGV[2]))
+      mark(KEYS[7], ticket, tonumber(ARGV[3]))
+      return {'waiting', 1, serving, tickets}
+    end
+    return {'expired'}
+  end
+
+  if redis.call('GETBIT', KEYS[5], ticket) == 1 then return {'expired'} end
+  mark(KEYS[6], ticket, tonumber(ARGV[2]))
+  mark(KEYS[7], ticket, tonumber(ARGV[3]))
+  -- Exact place: those ahead minus those ahead who left (one bit each; BITCOUNT over the bits between).
+  local gone_ahead = 0
+  if ticket - serving > 1 then
+    gone_ahead = redis.call('BITCOUNT', KEYS[5], serving + 1, ticket - 1, 'BIT')
+  end
+  return {'waiting', ticket - serving - gone_ahead, serving, tickets}
+end
+
+return counted(KEYS[9], 4, decide)

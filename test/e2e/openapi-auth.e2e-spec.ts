@@ -119,7 +119,12 @@ describe('every operation of the committed OpenAPI documents, with and without k
   it('answers 401 to a role-bound route without a key, with a malformed key and with an unknown key', async () => {
     const wrong: string[] = [];
     for (const r of guarded) {
-      for (const headers of [{}, { 'x-api-key': 'nonsense' }, { authorization: `Bearer ${generateApiKey().key}` }]) {
+      const attempts: Array<Record<string, string>> = [
+        {},
+        { 'x-api-key': 'nonsense' },
+        { authorization: `Bearer ${generateApiKey().key}` },
+      ];
+      for (const headers of attempts) {
         const { status, text } = await call(r, headers);
         if (status !== 401) wrong.push(`${name(r)} ${JSON.stringify(headers)} → ${status} ${text.slice(0, 120)}`);
       }

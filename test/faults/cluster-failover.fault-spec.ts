@@ -6,6 +6,9 @@
  *     campaign completes, nobody lost, duplicates at most what was in flight.
  * (b) During admission, a surge of users into a small room; the master owning `{room:<id>}` is failed over: nobody
  *     admitted twice, never more inside than the room holds, everyone in at the end, no place left taken.
+ * (c), (d) The same two, but the master is frozen (SIGSTOP) instead, until the Cluster promotes its replica on its
+ *     own (cluster-node-timeout, 5 s): an uncoordinated failover, as when a master dies; writes it had acknowledged
+ *     but not replicated may be lost. (c) hits the master holding most of the campaign's keys.
  * After each failover the test waits until every node agrees (cluster_state:ok, the old master a replica); at the
  * end the original masters take over again, so the next suite starts from the layout the script made.
  */
@@ -89,13 +92,23 @@ describe('fault: Redis Cluster master failover', () => {
     await Promise.all([fakes?.close(), origin?.close(), db?.drop()]);
   }, 120_000);
 
-  it('(a) a campaign goes on while every master fails over in turn: nobody lost, duplicates at most what was in flight', async () => {
-    const devices = await seedDevices(prisma, fakes, DEVICES, { tags: ['failover'] });
-    const delivered = () => fakes.fcm.delivered().length + fakes.apns.delivered().length + fakes.webpush.delivered().length;
+  /**
+   * A campaign of DEVICES at 300 a second; once 900 are out, `fault` runs (and resolves when the Cluster has settled).
+   * Asserts the campaign completes with nobody lost and at most what was in flight twice; records the figures.
+   */
+  async function campaignThrough(
+    tag: string,
+    fault: () => Promise<FailoverResult[]>,
+    figures: { id: string; fault: string },
+  ): Promise<void> {
+    const devices = await seedDevices(prisma, fakes, DEVICES, { tags: [tag] });
+    const all = () => fakes.fcm.delivered().length + fakes.apns.delivered().length + fakes.webpush.delivered().length;
+    const before = all();
+    const delivered = () => all() - before;
     const created = await admin('POST', '/admin/campaigns', {
-      name: 'faults: cluster failover',
+      name: `faults: ${figures.id}`,
       message: { title: 'Hello', body: 'Tidegate' },
-      audience: { segment: { tagsAll: ['failover'] } },
+      audience: { segment: { tagsAll: [tag] } },
       wave_plan: { batch_size: BATCH, wave_size: 1500, interval_seconds: 1, rate_limits: { campaign: RATE_PER_MINUTE } },
     });
     expect(created.status).toBe(201);
@@ -105,7 +118,7 @@ describe('fault: Redis Cluster master failover', () => {
     await waitFor(() => delivered() >= 900, 60_000, '900 messages before the failovers');
     const keysPerMaster = await cluster.keysByMaster(`${prefix}:*`);
     const sentAtFailover = delivered();
-    const failovers: FailoverResult[] = await cluster.failoverEveryMaster();
+    const failovers = await fault();
     const sentAfterFailovers = delivered();
     const failoversEnded = Date.now();
     // How long sending stalled after the last failover: until the next message the fakes accept.
@@ -126,7 +139,7 @@ describe('fault: Redis Cluster master failover', () => {
     const lost = devices.filter((d) => (received.get(d.id) ?? 0) === 0).length;
     const duplicated = [...received.values()].reduce((n, c) => n + Math.max(0, c - 1), 0);
     process.stdout.write(
-      `cluster failover (campaign): ${failovers.map((f) => `${f.from}→${f.to} ${f.ms} ms`).join(', ')}; keys per master before ` +
+      `${figures.id}: ${failovers.map((f) => `${f.from}→${f.to} ${f.ms} ms`).join(', ')}; keys per master before ` +
         `${JSON.stringify(Object.fromEntries(keysPerMaster))}; ${sentAtFailover} sent before, ${sentAfterFailovers} after the ` +
         `failovers, the next ${resumedAfterMs} ms after them; campaign ${status}; lost ${lost}, duplicated ${duplicated}\n`,
     );
@@ -136,8 +149,8 @@ describe('fault: Redis Cluster master failover', () => {
     expect(workers.every(alive)).toBe(true);
     expect((await admin('GET', `/admin/campaigns/${id}/stats`)).body).toMatchObject({ targeted: DEVICES, sent: DEVICES, failed: 0 });
 
-    recordFigures('cluster-failover-campaign', {
-      fault: 'every Cluster master failed over in turn (CLUSTER FAILOVER on its replica) during a campaign',
+    recordFigures(figures.id, {
+      fault: figures.fault,
       lost,
       duplicated,
       overCapacity: 0,
@@ -147,16 +160,24 @@ describe('fault: Redis Cluster master failover', () => {
         workers: WORKERS,
         failovers: failovers.length,
         slowestFailoverMs: Math.max(...failovers.map((f) => f.ms)),
+        keysOnTheMasterHit: failovers.reduce((n, f) => n + (keysPerMaster.get(f.from) ?? 0), 0),
         sentBeforeFailovers: sentAtFailover,
         sentDuringFailovers: sentAfterFailovers - sentAtFailover,
         firstSendAfterFailoversMs: resumedAfterMs,
         inFlightBound: IN_FLIGHT,
       },
     });
-  }, 240_000);
+  }
 
-  it('(b) admission goes on while the master owning the room fails over: nobody in twice, never over capacity, everyone in', async () => {
-    const roomId = 'failover-room';
+  /**
+   * A surge of SURGE_USERS into a room of ROOM_CAPACITY; once a fifth are in, `fault` runs against the master owning
+   * the room's slot. Asserts nobody in twice, never over capacity, everyone in, the room empty at the end.
+   */
+  async function surgeThrough(
+    roomId: string,
+    fault: (master: string) => Promise<FailoverResult>,
+    figures: { id: string; fault: string },
+  ): Promise<void> {
     const room = await admin(
       'POST',
       '/admin/rooms',
@@ -213,7 +234,7 @@ describe('fault: Redis Cluster master failover', () => {
     const running = surge.run();
     await waitFor(() => surge.admitted() >= SURGE_USERS / 5, 60_000, `${SURGE_USERS / 5} users in before the failover`);
     const admittedAtFailover = surge.admitted();
-    const failover = await cluster.failover(roomMaster.addr);
+    const failover = await fault(roomMaster.addr);
     const admittedAfterFailover = surge.admitted();
     const result = await running;
 
@@ -236,7 +257,7 @@ describe('fault: Redis Cluster master failover', () => {
     const peakInside = surge.peakInside();
     const answers = Object.fromEntries([...result.answers.entries()].sort(([a], [b]) => a - b));
     process.stdout.write(
-      `cluster failover (admission): slot ${roomSlot} ${failover.from}→${failover.to} in ${failover.ms} ms with ` +
+      `${figures.id}: slot ${roomSlot} ${failover.from}→${failover.to} in ${failover.ms} ms with ` +
         `${admittedAtFailover}/${SURGE_USERS} in (${admittedAfterFailover} once settled); in twice ${twice}, never in ${never.length} ` +
         `${JSON.stringify(never.slice(0, 3).map((u) => `${u.device} ${u.via}: ${u.error}`))}; peak inside ${peakInside} (room's ` +
         `own peak ${peakActive}) of ${ROOM_CAPACITY}; answers ${JSON.stringify(answers)}; socket drops ${result.socketDrops}; ` +
@@ -249,8 +270,8 @@ describe('fault: Redis Cluster master failover', () => {
     expect(last).toMatchObject({ active: 0, waiting: 0 });
     expect([gateway, ws].every(alive)).toBe(true);
 
-    recordFigures('cluster-failover-admission', {
-      fault: `the master owning {room:<id>} failed over (CLUSTER FAILOVER) during a surge of ${SURGE_USERS} into a room of ${ROOM_CAPACITY}`,
+    recordFigures(figures.id, {
+      fault: figures.fault,
       lost: never.length,
       duplicated: twice,
       overCapacity: Math.max(0, peakInside - ROOM_CAPACITY, peakActive - ROOM_CAPACITY),
@@ -264,6 +285,42 @@ describe('fault: Redis Cluster master failover', () => {
         noAnswer: result.answers.get(0) ?? 0,
         socketDrops: result.socketDrops,
       },
+    });
+  }
+
+  it('(a) a campaign goes on while every master fails over in turn: nobody lost, duplicates at most what was in flight', async () => {
+    await campaignThrough('coordinated', () => cluster.failoverEveryMaster(), {
+      id: 'cluster-failover-campaign',
+      fault: 'every Cluster master failed over in turn (CLUSTER FAILOVER on its replica) during a campaign',
+    });
+  }, 240_000);
+
+  it('(b) admission goes on while the master owning the room fails over: nobody in twice, never over capacity, everyone in', async () => {
+    await surgeThrough('failover-room', (master) => cluster.failover(master), {
+      id: 'cluster-failover-admission',
+      fault: `the master owning {room:<id>} failed over (CLUSTER FAILOVER) during a surge of ${SURGE_USERS} into a room of ${ROOM_CAPACITY}`,
+    });
+  }, 240_000);
+
+  it('(c) a campaign goes on when the master holding most of its keys hangs until its replica is promoted', async () => {
+    await campaignThrough(
+      'hung',
+      async () => {
+        const counts = [...(await cluster.keysByMaster(`${prefix}:*`)).entries()].sort((x, y) => y[1] - x[1]);
+        return [await cluster.hang(counts[0]![0])];
+      },
+      {
+        id: 'cluster-hung-master-campaign',
+        fault:
+          "the master holding most of the campaign's keys frozen (SIGSTOP) until its replica is promoted (node timeout 5 s) during a campaign",
+      },
+    );
+  }, 240_000);
+
+  it('(d) admission goes on when the master owning the room hangs until its replica is promoted', async () => {
+    await surgeThrough('hung-room', (master) => cluster.hang(master), {
+      id: 'cluster-hung-master-admission',
+      fault: `the master owning {room:<id>} frozen (SIGSTOP) until its replica is promoted, during a surge of ${SURGE_USERS} into a room of ${ROOM_CAPACITY}`,
     });
   }, 240_000);
 });

@@ -178,6 +178,59 @@ export class FaultCluster {
     return { from: masterAddr, to: replica.addr, ms: Date.now() - began };
   }
 
+  /** The process id of the redis-server at `addr` (INFO server). */
+  async pidOf(addr: string): Promise<number> {
+    const info = String(await this.node(addr).info('server'));
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no process_id in INFO of ${addr}`);
+    return pid;
+  }
+
+  /**
+   * An uncoordinated failover, as when a master dies: the master's process is frozen (SIGSTOP) until the other
+   * nodes have marked it failed (cluster-node-timeout, 5 s on the suite's Cluster) and promoted its replica; then it
+   * wakes (SIGCONT), learns it lost its slots and follows the new master. Writes it had acknowledged but not yet
+   * replicated are lost. Only for the suite's own Cluster (its processes were started by this run's script).
+   */
+  async hang(masterAddr: string): Promise<FailoverResult> {
+    const layout = await this.topology();
+    const master = layout.find((n) => n.addr === masterAddr && n.role === 'master');
+    if (!master) throw new Error(`${masterAddr} is not a master`);
+    const replicas = layout.filter((n) => n.role === 'replica' && n.masterId === master.id).map((n) => n.id);
+    if (replicas.length === 0) throw new Error(`${masterAddr} has no replica`);
+    const others = this.nodes.filter((addr) => addr !== masterAddr);
+    const pid = await this.pidOf(masterAddr);
+    // The frozen node's connection would queue commands until it wakes: drop it, a fresh one is made on demand.
+    this.clients.get(masterAddr)?.disconnect();
+    this.clients.delete(masterAddr);
+    const began = Date.now();
+    let promoted: ClusterNode | undefined;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await waitFor(
+        async () => {
+          const views = await Promise.all(others.map((addr) => this.view(addr)));
+          promoted = views[0]!.find((n) => replicas.includes(n.id) && n.role === 'master' && n.slots.length > 0);
+          return promoted !== undefined && views.every((v) => v.some((n) => n.id === promoted!.id && n.role === 'master'));
+        },
+        60_000,
+        `a replica of ${masterAddr} to be promoted while it hangs`,
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor(
+      async () => {
+        const views = await Promise.all(this.nodes.map((addr) => this.view(addr)));
+        return views.every((v) => v.find((n) => n.id === master.id)?.masterId === promoted!.id);
+      },
+      60_000,
+      `${masterAddr} to follow ${promoted!.addr} once awake`,
+    );
+    await this.waitSettled(`after ${masterAddr} hung`);
+    return { from: masterAddr, to: promoted!.addr, ms: Date.now() - began };
+  }
+
   /** Fails over every master in turn (coordinated), each once the Cluster has settled from the one before. */
   async failoverEveryMaster(mode: 'coordinated' | 'force' = 'coordinated'): Promise<FailoverResult[]> {
     const results: FailoverResult[] = [];

@@ -89,7 +89,7 @@ export class Surge {
     return peak;
   }
 
-  /** One HTTP request, retried (at most 50 times, 100 ms apart, within the deadline) while the gateway answers 5xx or not at all. */
+  /** One HTTP request, retried (at most 300 times, 100 ms apart, within the deadline) while the gateway answers 5xx or not at all. */
   private async request(url: string, init: RequestInit, deadline: number): Promise<Response> {
     for (let i = 0; ; i++) {
       let res: Response | undefined;
@@ -101,7 +101,7 @@ export class Surge {
       const status = res?.status ?? 0;
       this.answers.set(status, (this.answers.get(status) ?? 0) + 1);
       if (res && status < 500) return res;
-      if (i >= 50 || Date.now() > deadline) throw new Error(`${init.method ?? 'GET'} ${url}: ${status} after ${i + 1} tries`);
+      if (i >= 300 || Date.now() > deadline) throw new Error(`${init.method ?? 'GET'} ${url}: ${status} after ${i + 1} tries`);
       await res?.body?.cancel();
       await sleep(100);
     }

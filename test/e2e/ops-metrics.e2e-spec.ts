@@ -308,11 +308,18 @@ describe('ops: every metric the rules and the dashboard query is exported by a l
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     expect((await admin('POST', `/admin/campaigns/${id}/start`, undefined, 'marketer')).status).toBe(200);
+    let seen: unknown;
     await waitFor(
-      async () => (await admin('GET', `/admin/campaigns/${id}`)).body.status === 'completed',
-      60_000,
+      async () => {
+        const { body } = await admin('GET', `/admin/campaigns/${id}`);
+        seen = body;
+        return body.status === 'completed';
+      },
+      90_000,
       'the campaign to complete',
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${JSON.stringify(seen)}`);
+    });
     expect([...deliveriesByDevice(fakes, devices).values()]).toEqual([1, 1, 1]);
     await waitFor(
       async () => (await metricValue(metricsUrl(gateway), 'tidegate_room_waiting', { room: 'ops' })) === 1,
@@ -366,5 +373,5 @@ describe('ops: every metric the rules and the dashboard query is exported by a l
     process.stdout.write(
       `ops-metrics: ${all.length} queries, ${new Set(all.flatMap((q) => promqlMetricNames(q.expr))).size} metric names, all exported by the apps (${exported.size} families)\n`,
     );
-  }, 120_000);
+  }, 150_000);
 });

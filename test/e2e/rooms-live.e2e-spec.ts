@@ -67,8 +67,12 @@ describe('rooms, live', () => {
       2000,
       'the room to open',
     );
-    const queued = (await (await visit(gateways[1]!, '/flash/a', device())).json()) as Json;
-    expect(queued.inWaitingRoom).toBe(true);
+    // The other gateway loads the room within ROOMS_REFRESH_MS (404 until then): its newcomer waits, the room is full.
+    await waitFor(
+      async () => ((await (await visit(gateways[1]!, '/flash/a', device())).json()) as Json).inWaitingRoom === true,
+      2000,
+      'the second gateway to queue a newcomer',
+    );
 
     const patched = await admin('PATCH', `/admin/rooms/${id}`, { total_active_users: 50 });
     expect(patched.body.live).toBe(true);

@@ -36,12 +36,17 @@ const formatters = new Map<string, Intl.DateTimeFormat | null>();
 const MAX_CACHED_ZONES = 1000;
 /** Longest name accepted; the longest IANA name is about 32 characters. */
 const MAX_ZONE_NAME_LENGTH = 64;
+/**
+ * A UTC offset (`+05:30`, `-0800`, `−05`): Node 24 (ECMA-402 2024) takes these as a `timeZone`, Node 20 did not. They
+ * are not zone names (no DST, no history), and no IANA name starts with a sign.
+ */
+const UTC_OFFSET = /^[+\-\u2212]/;
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat | null {
   const cached = formatters.get(timeZone);
   if (cached !== undefined) return cached;
   let formatter: Intl.DateTimeFormat | null = null;
-  if (timeZone.length > 0 && timeZone.length <= MAX_ZONE_NAME_LENGTH) {
+  if (timeZone.length > 0 && timeZone.length <= MAX_ZONE_NAME_LENGTH && !UTC_OFFSET.test(timeZone)) {
     try {
       formatter = new Intl.DateTimeFormat('en-US', {
         timeZone,

@@ -212,6 +212,14 @@ describe('ops: the rules file, the dashboard and the runbook hold together', () 
     expect(names.size).toBeGreaterThanOrEqual(10);
   });
 
+  it("links the runbook's own sections to headings that exist", () => {
+    const markdown = readText(RUNBOOK);
+    const anchors = headingAnchors(markdown);
+    const links = [...markdown.matchAll(/\]\(#([^)\s]+)\)/g)].map((m) => m[1] as string);
+    expect(links.length).toBeGreaterThan(20);
+    expect(links.filter((a) => !anchors.has(a))).toEqual([]);
+  });
+
   it('has a dashboard Grafana can import: a uid, a title, unique panel ids on the grid, a query in every graph', () => {
     const d = dashboard();
     expect(d.uid).toMatch(/^[\w-]{1,40}$/);

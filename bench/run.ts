@@ -16,7 +16,10 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   ws: async () => (await import('./ws.js')).benchmark,
   dispatch: async () => (await import('./dispatch.js')).benchmark,
   'cluster-dispatch': async () => (await import('./cluster-dispatch.js')).benchmark,
+  soak: async () => (await import('./soak/main.js')).benchmark,
 };
+/** Run only when named (`npm run soak`): not part of `npm run bench` with no name. */
+const ON_DEMAND = new Set(['soak']);
 
 /** How long one clean-up step may take before the runner moves on (a stuck step must not hang the run). */
 const CLEANUP_STEP_MS = 15_000;
@@ -114,7 +117,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   let failed = 0;
-  for (const name of names.length > 0 ? names : Object.keys(BENCHMARKS)) {
+  for (const name of names.length > 0 ? names : Object.keys(BENCHMARKS).filter((n) => !ON_DEMAND.has(n))) {
     const benchmark = await (BENCHMARKS[name] as () => Promise<Benchmark>)();
     log(`${name}: ${benchmark.describe}`);
     try {

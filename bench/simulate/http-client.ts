@@ -30,3 +30,8 @@ export function httpRequest(
     req.end(body);
   });
 }
+
+/** Closes every connection of this process's client (idle or not): the users went away. */
+export function closeConnections(): void {
+  agent.destroy();
+}

@@ -15,9 +15,9 @@ const KEYS = ['가을세일', '봄세일', '세일', '길일', 'spring-sale', 'S
 const FIELD_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 const payloadWith = (collapseKey: string): NotificationPayload => ({ title: 'Sale', body: 'Half price', collapseKey });
-const message = (collapseKey: string): PushMessage => ({
+const message = (collapseKey: string, token = FakeApns.deviceToken()): PushMessage => ({
   deviceId: `d-${collapseKey}`,
-  target: { platform: 'apns', token: FakeApns.deviceToken() },
+  target: { platform: 'apns', token },
   payload: payloadWith(collapseKey),
 });
 
@@ -47,12 +47,15 @@ describe('apns-collapse-id for collapse keys in any script', () => {
 
   it('node:http2 server: every key is delivered with a valid, distinct collapse id, the same one for the same key', async () => {
     provider = providerFor(fake.endpoint);
-    const results = await provider.send([...KEYS, ...KEYS].map(message));
+    // Each message's key is found by its device token: concurrent streams reach the fake in any order.
+    const sent = [...KEYS, ...KEYS].map((key) => ({ key, token: FakeApns.deviceToken() }));
+    const keyOf = new Map(sent.map(({ key, token }) => [token, key]));
+    const results = await provider.send(sent.map(({ key, token }) => message(key, token)));
     expect(results.map((r) => `${r.deviceId}: ${r.outcome}`)).toEqual([...KEYS, ...KEYS].map((k) => `d-${k}: sent`));
 
     const idOf = new Map<string, Set<string | undefined>>();
     for (const received of fake.received) {
-      const key = KEYS[fake.received.indexOf(received) % KEYS.length]!;
+      const key = keyOf.get(received.deviceToken)!;
       const id = received.headers['apns-collapse-id'];
       idOf.set(key, (idOf.get(key) ?? new Set()).add(id));
     }

@@ -348,6 +348,9 @@ describe('no secret in any log line of a campaign and a surge', () => {
     const hits = leaks(outputs);
     process.stdout.write(`secrets-in-logs: ${secrets.length} secrets searched in ${lineCount} log lines of ${outputs.length} processes\n`);
     expect(lineCount).toBeGreaterThan(100);
+    // The admin API logs one line per request (LoggingOptions.requests), so the search covered request logs too.
+    const requestLines = outputs.find((o) => o.name === 'scheduler-api')!.lines.filter((l) => l.includes('"req":{'));
+    expect(requestLines.some((l) => l.includes('/admin/api-keys'))).toBe(true);
     expect(hits).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import type { Prisma } from '@prisma/client';
 import type { Queue } from 'bullmq';
 import { loadConfig, schedulerEnvSchema } from '@tidegate/config';
-import { QueueName } from '@tidegate/contracts';
+import { QueueName, sendQueueName } from '@tidegate/contracts';
 import { PrismaService } from '@tidegate/database';
 import type { QuietHours, SendWindow } from '@tidegate/domain';
 import type { SinkProvider } from '@tidegate/push';
@@ -109,7 +109,8 @@ export async function startDispatchScenario(env: { databaseUrl: string; redisPre
     keys,
     prisma: module.get(PrismaService),
     sink,
-    sendQueue: module.get<Queue>(getQueueToken(QueueName.Send), { strict: false }),
+    // The send queue of partition 0: a scenario's small campaign is pinned to one partition (libs/redis partitionsFor).
+    sendQueue: module.get<Queue>(getQueueToken(sendQueueName(0)), { strict: false }),
     planQueue: module.get<Queue>(getQueueToken(QueueName.Plan), { strict: false }),
     resetRateLimits: async () => {
       await deleteByPattern(redis, `${keys.prefix}:{limits}:*`);

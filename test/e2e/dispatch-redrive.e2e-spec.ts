@@ -7,7 +7,7 @@
  * campaign completes with each device sent once (at most the batches in flight at the kill twice).
  */
 import { Queue } from 'bullmq';
-import { QueueName } from '@tidegate/contracts';
+import { QueueName, sendQueueNames } from '@tidegate/contracts';
 import { PrismaService } from '@tidegate/database';
 import { RedisKeys } from '@tidegate/redis';
 import { startScheduler, type RunningApp } from '../support/apps';
@@ -73,9 +73,15 @@ describe('dispatch: a running campaign with nothing queued is re-driven', () => 
     worker.child.kill('SIGKILL');
     expect(await worker.exited).toBe('SIGKILL');
 
-    // Redis loses every queued job (the ledger and counters stay): nothing is left to send the rest.
-    const prefix = new RedisKeys(redis.prefix).bullPrefix;
-    for (const name of [QueueName.Plan, QueueName.Send]) {
+    // Redis loses every queued job (the ledger and counters stay): nothing is left to send the rest. The send queues
+    // are the partitioned ones (send-<q>, DISPATCH_PARTITIONS: 16 by default) and the one from before partitions.
+    const keys = new RedisKeys(redis.prefix);
+    const queues = [
+      { name: QueueName.Plan as string, prefix: keys.bullPrefix },
+      { name: QueueName.Send as string, prefix: keys.bullPrefix },
+      ...sendQueueNames(16).map((name, q) => ({ name, prefix: keys.sendQueuePrefix(q, 16) })),
+    ];
+    for (const { name, prefix } of queues) {
       const queue = new Queue(name, { connection: redis.client, prefix });
       await queue.obliterate({ force: true });
       await queue.close();

@@ -4,7 +4,7 @@
  */
 import { Queue } from 'bullmq';
 import { generateApiKey } from '@tidegate/auth';
-import { QUEUE_NAMES, QueueName, type JobPayload, type Role } from '@tidegate/contracts';
+import { QUEUE_NAMES, QueueName, sendQueueNames, type JobPayload, type Role } from '@tidegate/contracts';
 import { adminCall, adminFetch } from '../support/admin-api';
 import { startScheduler, type RunningApp } from '../support/apps';
 import { createRoleKeys } from '../support/keys';
@@ -111,7 +111,9 @@ describe('queue dashboard (Bull Board) for the sre role', () => {
       const res = await call('/admin/board/api/queues?activeQueue=send&status=waiting&page=1&jobsPerPage=10', { auth });
       expect(res.status).toBe(200);
       const { queues } = (await res.json()) as { queues: BoardQueue[] };
-      expect(queues.map((q) => q.name).sort()).toEqual([...QUEUE_NAMES].sort());
+      // The contracts' queues and the partitioned send queues (DISPATCH_PARTITIONS: 16 by default).
+      expect(queues.map((q) => q.name).sort()).toEqual([...QUEUE_NAMES, ...sendQueueNames(16)].sort());
+      expect(queues.find((q) => q.name === 'send-15')?.counts.waiting).toBe(0);
       const sendQueue = queues.find((q) => q.name === 'send');
       expect(sendQueue?.counts.waiting).toBe(1);
       expect(sendQueue?.jobs).toEqual([expect.objectContaining({ id: 'c-board:0:3', name: 'send-batch', data: payload })]);

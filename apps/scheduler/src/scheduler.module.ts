@@ -37,7 +37,7 @@ export class SchedulerModule {
         }),
         MetricsModule.forRoot('scheduler'),
         HealthModule.forRoot(),
-        QueuesModule.forRoot({ api }),
+        QueuesModule.forRoot({ api, keyPrefix: config.REDIS_KEY_PREFIX, sendPartitions: config.DISPATCH_PARTITIONS }),
         CampaignsModule.forRoot({ api }),
         ...(workers ? [DispatchModule.forRoot(config)] : []),
         ...(api

@@ -4,6 +4,8 @@ import { Worker, type Job, type Queue } from 'bullmq';
 import { JOB_QUEUE, QueueName, type JobName, type JobPayload } from '@tidegate/contracts';
 import { RedisKeys } from '@tidegate/redis';
 import { BullConnection } from '../queues/bull-connection';
+import { SendQueues } from '../queues/send-queues';
+import { SendSlots } from './send-slots';
 import { BatchSender } from './batch-sender';
 import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-options';
 import { jobControl } from '../queues/dispatch-queues';
@@ -35,6 +37,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly keys: RedisKeys,
     @InjectQueue(QueueName.Stats) private readonly statsQueue: Queue,
     @Inject(DISPATCH_OPTIONS) private readonly options: DispatchOptions,
+    private readonly sendQueues: SendQueues,
   ) {
     this.handlers = {
       'plan-wave': { queue: QueueName.Plan, run: (job, token) => planner.run(job.data as JobPayload<'plan-wave'>, jobControl(job, token)) },
@@ -64,11 +67,29 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       [QueueName.Send]: this.options.sendConcurrency,
       [QueueName.Stats]: 1,
     };
-    for (const queue of Object.values(QueueName)) {
-      const worker = new Worker(queue, (job, token) => this.dispatch(queue, job, token), {
-        connection: this.connection.client,
+    // The send queues: one worker per partitioned queue and one for the queue from before partitions (draining it),
+    // all sharing SEND_CONCURRENCY slots; each may take that many jobs, so one busy partition can use every slot.
+    const slots = new SendSlots(this.options.sendConcurrency);
+    const queues: Array<{ name: string; prefix: string; concurrency: number; run: Handler }> = [
+      ...Object.values(QueueName).map((queue) => ({
+        name: queue,
         prefix: this.keys.bullPrefix,
         concurrency: concurrency[queue],
+        run: (job: Job, token: string | undefined) =>
+          queue === QueueName.Send ? slots.run(() => this.dispatch(queue, job, token)) : this.dispatch(queue, job, token),
+      })),
+      ...this.sendQueues.all.map((q, index) => ({
+        name: q.name,
+        prefix: this.keys.sendQueuePrefix(index, this.sendQueues.count),
+        concurrency: this.options.sendConcurrency,
+        run: (job: Job, token: string | undefined) => slots.run(() => this.dispatch(QueueName.Send, job, token)),
+      })),
+    ];
+    for (const { name: queue, prefix, concurrency: workers, run } of queues) {
+      const worker = new Worker(queue, run, {
+        connection: this.connection.client,
+        prefix,
+        concurrency: workers,
         lockDuration: this.options.lockMs,
         stalledInterval: this.options.lockMs,
         // A job found stalled twice (its worker died twice with it) fails instead of being run a third time: a job

@@ -3,6 +3,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { DelayedError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import { JOB_QUEUE, QueueName, type JobName, type JobPayload } from '@tidegate/contracts';
 import { DispatchStore } from '@tidegate/redis';
+import { SendQueues } from './send-queues';
 
 /** How long a job of a paused campaign sleeps before it looks again (resume wakes it at once). */
 export const PARK_MS = 60_000;
@@ -23,6 +24,8 @@ export const DISPATCH_JOB_OPTIONS: JobsOptions = {
 /** The running job, as a processor may steer it: move it to later (a wait that consumes no attempt). */
 export interface JobControl {
   readonly id: string;
+  /** The queue the job is in (a send job's partitioned queue, `send-<q>`); missing in scenario tests' fakes. */
+  readonly queue?: string;
   readonly data: unknown;
   moveToDelayed(at: number): Promise<void>;
   updateData(data: unknown): Promise<void>;
@@ -31,34 +34,58 @@ export interface JobControl {
 export function jobControl(job: Job, token: string | undefined): JobControl {
   return {
     id: job.id ?? '',
+    queue: job.queueName,
     data: job.data as unknown,
     moveToDelayed: (at) => job.moveToDelayed(at, token),
     updateData: (data) => job.updateData(data),
   };
 }
 
-/** The queues the dispatch code writes to, and the moves of a running job. */
+/**
+ * The queues the dispatch code writes to, and the moves of a running job. A send job goes to its partition's queue
+ * (SendQueues: `send-<q>`, from the payload's partition), whatever queue name the caller gives.
+ */
 @Injectable()
 export class DispatchQueues {
   private readonly logger = new Logger('DispatchQueues');
-  private readonly byName: Record<QueueName, Queue>;
+  private readonly byName: Map<string, Queue>;
 
   constructor(
     @InjectQueue(QueueName.Plan) plan: Queue,
     @InjectQueue(QueueName.Send) send: Queue,
     @InjectQueue(QueueName.Stats) stats: Queue,
     readonly store: DispatchStore,
+    private readonly sendQueues: SendQueues,
   ) {
-    this.byName = { [QueueName.Plan]: plan, [QueueName.Send]: send, [QueueName.Stats]: stats };
+    this.byName = new Map([
+      [QueueName.Plan, plan],
+      [QueueName.Send, send],
+      [QueueName.Stats, stats],
+    ]);
+  }
+
+  private queue(name: string): Queue | undefined {
+    return this.byName.get(name) ?? this.sendQueues.all.find((q) => q.name === name);
+  }
+
+  /** The queue a job goes to: a send batch to its partition's. */
+  private target<N extends JobName>(queue: QueueName, name: N, data: JobPayload<N>): Queue {
+    if (name === 'send-batch') return this.sendQueues.of((data as JobPayload<'send-batch'>).partition);
+    return this.byName.get(queue) as Queue;
   }
 
   async add<N extends JobName>(queue: QueueName, name: N, data: JobPayload<N>, opts: JobsOptions): Promise<void> {
-    await this.byName[queue].add(name, data, { ...DISPATCH_JOB_OPTIONS, ...opts });
+    await this.target(queue, name, data).add(name, data, { ...DISPATCH_JOB_OPTIONS, ...opts });
   }
 
-  /** Whether a job with this id is held by the queue (waiting, delayed, active, or kept after it finished). */
+  /**
+   * Whether a job with this id is held by the queue (waiting, delayed, active, or kept after it finished); for the
+   * send queue, by any send queue (the partitioned ones and the one from before partitions).
+   */
   async hasJob(queue: QueueName, jobId: string): Promise<boolean> {
-    return (await this.byName[queue].getJob(jobId)) !== undefined;
+    const queues = queue === QueueName.Send ? this.sendQueues.withLegacy : [this.byName.get(queue) as Queue];
+    for (const q of queues) if ((await q.getJob(jobId)) !== undefined) return true;
+    return false;
   }
 
   /**
@@ -68,8 +95,8 @@ export class DispatchQueues {
    */
   async campaignsWithJobs(): Promise<Set<string>> {
     const out = new Set<string>();
-    for (const queue of [QueueName.Plan, QueueName.Send]) {
-      const ids = await this.byName[queue].getRanges(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'], 0, -1);
+    for (const queue of [this.byName.get(QueueName.Plan) as Queue, ...this.sendQueues.withLegacy]) {
+      const ids = await queue.getRanges(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'], 0, -1);
       for (const id of ids) out.add(id.slice(0, id.indexOf('.')));
     }
     return out;
@@ -80,7 +107,7 @@ export class DispatchQueues {
    * one (its attempts start again), left as it is otherwise.
    */
   async addOrRetry<N extends JobName>(name: N, data: JobPayload<N>, jobId: string): Promise<'queued' | 'retried' | 'present'> {
-    const q = this.byName[JOB_QUEUE[name]];
+    const q = this.target(JOB_QUEUE[name], name, data);
     const existing = await q.getJob(jobId);
     if (!existing) {
       await q.add(name, data, { ...DISPATCH_JOB_OPTIONS, jobId });
@@ -93,10 +120,22 @@ export class DispatchQueues {
     return 'present';
   }
 
-  /** One wave's batches in one call (BullMQ addBulk: a single MULTI). */
+  /**
+   * One wave's batches: one BullMQ addBulk (a single MULTI) per send queue involved, the queue of the first batch
+   * last, so once the first batch is there every batch is (the planner's crash recovery looks for the first).
+   */
   async addBatches(batches: ReadonlyArray<{ name: 'send-batch'; data: JobPayload<'send-batch'>; opts: JobsOptions }>): Promise<void> {
     if (batches.length === 0) return;
-    await this.byName[QueueName.Send].addBulk(batches.map((b) => ({ ...b, opts: { ...DISPATCH_JOB_OPTIONS, ...b.opts } })));
+    const byQueue = new Map<Queue, Array<(typeof batches)[number]>>();
+    for (const b of batches) {
+      const q = this.sendQueues.of(b.data.partition);
+      byQueue.set(q, [...(byQueue.get(q) ?? []), b]);
+    }
+    const first = this.sendQueues.of(batches[0]?.data.partition);
+    const order = [...byQueue.keys()].filter((q) => q !== first).concat(first);
+    for (const q of order) {
+      await q.addBulk((byQueue.get(q) ?? []).map((b) => ({ ...b, opts: { ...DISPATCH_JOB_OPTIONS, ...b.opts } })));
+    }
   }
 
   /** Moves the running job to `until` (recording why in its data) and ends this run of it. */
@@ -112,7 +151,8 @@ export class DispatchQueues {
    * must not leave this job asleep for PARK_MS.
    */
   async park(job: JobControl, campaignId: string, queue: QueueName, stillPaused: () => Promise<boolean>): Promise<never> {
-    await this.store.park(campaignId, queue, job.id);
+    // The job's own queue when known (a send job's partitioned one), so resume finds it.
+    await this.store.park(campaignId, job.queue ?? queue, job.id);
     await job.moveToDelayed((await stillPaused()) ? Date.now() + PARK_MS : Date.now());
     throw new DelayedError();
   }
@@ -121,7 +161,7 @@ export class DispatchQueues {
   async wakeParked(campaignId: string): Promise<number> {
     let woken = 0;
     for (const { queue, jobId } of await this.store.takeParked(campaignId)) {
-      const q = this.byName[queue as QueueName];
+      const q = this.queue(queue);
       if (!q) continue;
       const job = await q.getJob(jobId);
       if (!job || !(await job.isDelayed())) continue;

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { apiKeyPrefix, extractApiKey, roleSatisfies, verifyApiKey } from '@tidegate/auth';
 import { QUEUE_NAMES, type Role } from '@tidegate/contracts';
 import { ApiKeyRepository } from '@tidegate/database';
+import { SendQueues } from './send-queues';
 
 /** Where the dashboard lives: its page, its static files and its JSON API (`/admin/board/api/...`). */
 export const BOARD_PATH = '/admin/board';
@@ -67,7 +68,10 @@ export class QueueBoard implements OnModuleInit {
     const serverAdapter = new BullBoardFastifyAdapter();
     serverAdapter.setBasePath(BOARD_PATH);
     createBullBoard({
-      queues: QUEUE_NAMES.map((name) => new BullMQAdapter(this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }))),
+      queues: [
+        ...QUEUE_NAMES.map((name) => this.moduleRef.get<Queue>(getQueueToken(name), { strict: false })),
+        ...this.moduleRef.get(SendQueues, { strict: false }).all,
+      ].map((queue) => new BullMQAdapter(queue)),
       serverAdapter,
       options: { uiConfig: { boardTitle: 'Tidegate queues', hideDocsLink: true } },
     });

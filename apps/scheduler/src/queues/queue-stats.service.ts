@@ -3,8 +3,9 @@ import { ModuleRef } from '@nestjs/core';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
-import { QUEUE_NAMES, type QueueName } from '@tidegate/contracts';
+import { QUEUE_NAMES } from '@tidegate/contracts';
 import { MetricsRegistry } from '@tidegate/observability';
+import { SendQueues } from './send-queues';
 
 export const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -13,7 +14,7 @@ export type QueueCounts = Record<JobState, number>;
 /** Job counts per queue, for the admin API and for Prometheus (read from Redis at scrape time). */
 @Injectable()
 export class QueueStatsService implements OnModuleInit {
-  private queues = new Map<QueueName, Queue>();
+  private queues = new Map<string, Queue>();
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -22,6 +23,8 @@ export class QueueStatsService implements OnModuleInit {
 
   onModuleInit(): void {
     for (const name of QUEUE_NAMES) this.queues.set(name, this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
+    // The partitioned send queues, each on its own (send-0, send-1, …).
+    for (const queue of this.moduleRef.get(SendQueues, { strict: false }).all) this.queues.set(queue.name, queue);
     const gauge: Gauge<'queue' | 'state'> = new Gauge({
       name: 'tidegate_queue_jobs',
       help: 'BullMQ jobs per queue and state (read from Redis at scrape time)',
@@ -38,7 +41,8 @@ export class QueueStatsService implements OnModuleInit {
     });
   }
 
-  async counts(): Promise<Record<QueueName, QueueCounts>> {
+  /** Per queue: plan, send (the queue from before partitions), stats, send-0 … send-<n-1>. */
+  async counts(): Promise<Record<string, QueueCounts>> {
     const entries = await Promise.all(
       [...this.queues].map(async ([name, queue]) => {
         const raw = await queue.getJobCounts(...JOB_STATES);
@@ -46,6 +50,6 @@ export class QueueStatsService implements OnModuleInit {
         return [name, counts] as const;
       }),
     );
-    return Object.fromEntries(entries) as Record<QueueName, QueueCounts>;
+    return Object.fromEntries(entries);
   }
 }

@@ -1,6 +1,8 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { QueueName } from '@tidegate/contracts';
+import { QueueName, sendQueueNames, type JobPayload } from '@tidegate/contracts';
+import { partitionTag } from '@tidegate/redis';
+import { DispatchQueues } from './dispatch-queues';
 import { generateApiKey } from '@tidegate/auth';
 import { ApiKeyRepository } from '@tidegate/database';
 import { startScheduler, type RunningApp } from '../../../../test/support/apps';
@@ -39,17 +41,43 @@ describe('scheduler queues (BullMQ on real Redis)', () => {
     expect(await countByPattern(redis.client, `bull:send:*`)).toBe(0);
   });
 
+  it('puts a batch in its partition’s send queue, under that partition’s hash tag', async () => {
+    const queues = scheduler.app.get(DispatchQueues);
+    const batch = (index: number): JobPayload<'send-batch'> => ({
+      campaignId: 'p',
+      wave: 1,
+      batch: index + 1,
+      deviceIds: [String(16 + index)],
+      attempt: 0,
+      platforms: { fcm: 1, apns: 0, webpush: 0 },
+      partition: { index, of: 16 },
+    });
+    await queues.addBatches(
+      [0, 5].map((index) => ({ name: 'send-batch' as const, data: batch(index), opts: { jobId: `p.w1.b${index + 1}` } })),
+    );
+    await queues.add(QueueName.Send, 'send-batch', batch(3), { jobId: 'p.w1.b4.r1' });
+    for (const q of [0, 3, 5]) {
+      expect(await countByPattern(redis.client, `${redis.prefix}:{${partitionTag(q, 16)}}:send-${q}:*`)).toBeGreaterThan(0);
+    }
+    expect(await queues.hasJob(QueueName.Send, 'p.w1.b6')).toBe(true);
+    expect(await queues.hasJob(QueueName.Send, 'p.w1.b2')).toBe(false);
+    expect([...(await queues.campaignsWithJobs())]).toContain('p');
+  });
+
   it('reports job counts per queue to a viewer', async () => {
     const res = await fetch(`${scheduler.url}/admin/queues`, { headers: { 'x-api-key': viewerKey } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, Record<string, number>>;
-    expect(Object.keys(body).sort()).toEqual(['plan', 'send', 'stats']);
+    // Every send partition on its own (DISPATCH_PARTITIONS: 16 by default), and the queue from before partitions.
+    expect(Object.keys(body).sort()).toEqual(['plan', 'send', 'stats', ...sendQueueNames(16)].sort());
     expect(body.send?.waiting).toBe(1);
+    expect([body['send-0']?.waiting, body['send-3']?.waiting, body['send-5']?.waiting, body['send-1']?.waiting]).toEqual([1, 1, 1, 0]);
     expect(body.plan?.waiting).toBe(0);
   });
 
   it('exports the same counts to Prometheus', async () => {
     const text = await (await fetch(`${scheduler.url}/metrics`)).text();
     expect(text).toMatch(/tidegate_queue_jobs\{queue="send",state="waiting",app="scheduler"\} 1/);
+    expect(text).toMatch(/tidegate_queue_jobs\{queue="send-5",state="waiting",app="scheduler"\} 1/);
   });
 });

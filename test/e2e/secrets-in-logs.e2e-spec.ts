@@ -194,18 +194,15 @@ describe('no secret in any log line of a campaign and a surge', () => {
       'the room to open',
     );
 
-    // Devices through every door: one registered, an NDJSON and a CSV import (with a bad row), Web Push in SQL.
-    const fcm = [fcmToken(), fcmToken(), fcmToken()];
+    // Devices through every door: two registered, an NDJSON and a CSV import (with a bad row), Web Push in SQL.
+    const fcm = [fcmToken(), fcmToken(), fcmToken(), fcmToken()];
     const apns = [FakeApns.deviceToken(), FakeApns.deviceToken()];
     fcm.forEach((t, i) => secret(`FCM token ${i}`, t));
     apns.forEach((t, i) => secret(`APNs token ${i}`, t));
-    const registered = await admin(keys.marketer, 'POST', '/admin/devices', {
-      platform: 'fcm',
-      token: fcm[0],
-      tags: ['sec'],
-      user_id: 'u1',
-    });
-    expect(registered.status).toBe(201);
+    for (const token of [fcm[0], fcm[3]]) {
+      const registered = await admin(keys.marketer, 'POST', '/admin/devices', { platform: 'fcm', token, tags: ['sec'], user_id: 'u1' });
+      expect(registered.status).toBe(201);
+    }
     const ndjson = [
       JSON.stringify({ platform: 'apns', token: apns[0], tags: ['sec'] }),
       JSON.stringify({ platform: 'fcm', token: fcm[1], tags: ['sec'] }),
@@ -237,6 +234,12 @@ describe('no secret in any log line of a campaign and a surge', () => {
     } finally {
       await client.end();
     }
+
+    // The providers' error paths are logged too: one token gone for good, one failure per provider retried.
+    fakes.fcm.fail(fcm[3]!, 'unregistered');
+    fakes.fcm.fail(fcm[1]!, 'internal', 1);
+    fakes.apns.fail(apns[0]!, 'InternalServerError', 1);
+    fakes.webpush.fail(subscription.id, { status: 500 }, 1);
 
     // The campaign, sent to the fakes in waves of two.
     const created = await admin(keys.marketer, 'POST', '/admin/campaigns', {

@@ -6,16 +6,10 @@
  * Afterwards: everyone got in, each with a session of their own (nobody admitted twice), the admitted sessions never
  * above the room's capacity, and nobody who kept checking in was overtaken by a later ticket.
  */
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
-import { PrismaService, RoomRepository } from '@tidegate/database';
-import { RedisKeys, RoomConfigStore } from '@tidegate/redis';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { admissionEnv } from '../support/env';
-import { startFakeOrigin, type FakeOrigin } from '../support/origin';
-import { freePort, httpStatus, spawnApp, waitFor, type Proc } from '../support/processes';
+import { waitFor } from '../support/processes';
 import { recordFigures } from './support/figures';
+import { startGatewayRig, type GatewayRig } from './support/gateway-rig';
 import { startPrivateRedis, type PrivateRedis } from './support/private-redis';
 import { Surge } from './support/surge-users';
 
@@ -29,59 +23,26 @@ const VISIT_MS = 800;
 describe('Redis with AOF restarted mid-surge of admissions', () => {
   let db: TestDatabase;
   let redis: PrivateRedis;
-  let origin: FakeOrigin;
-  let gateway: Proc & { url: string };
-  let client: Redis;
-  let prisma: PrismaService;
-  const prefix = `fault-${randomBytes(4).toString('hex')}`;
-  const roomId = 'surge';
+  let rig: GatewayRig;
 
   beforeAll(async () => {
-    [db, redis, origin] = await Promise.all([createTestDatabase(), startPrivateRedis({ persistent: true }), startFakeOrigin()]);
-    prisma = new PrismaService({ connectionString: db.url, max: 2 });
-    // The test's own client: it samples the room while Redis comes and goes, so it never queues commands.
-    client = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 100 });
-    client.on('error', () => undefined);
-    await waitFor(() => client.status === 'ready', 10_000, 'the test client');
-    const settings: RoomSettings = { ...ROOM_DEFAULTS, totalActiveUsers: CAPACITY, newUsersPerMinute: 600_000, sessionDurationSeconds: 60 };
-    await new RoomRepository(prisma).create({ id: roomId, name: 'Surge', originUrl: origin.url, paths: [`/${roomId}/*`], ...settings });
-    await new RoomConfigStore(client, new RedisKeys(prefix)).write(roomId, settings);
-    const port = await freePort();
-    gateway = Object.assign(
-      spawnApp('gateway', {
-        DATABASE_URL: db.url,
-        REDIS_URL: redis.url,
-        REDIS_KEY_PREFIX: prefix,
-        ...admissionEnv(),
-        GATEWAY_PORT: String(port),
-        GATEWAY_INTERNAL_PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        DATABASE_POOL_SIZE: '2',
-        RELEASE_INTERVAL_MS: '100',
-        ROOMS_REFRESH_MS: '200',
-        THROTTLE_LIMIT: '1000000',
-      }),
-      { url: `http://127.0.0.1:${port}` },
-    );
-    // The room is loaded once its status route knows it (400: no ticket sent, rather than 404: no such room).
-    await waitFor(
-      async () => (await httpStatus(`${gateway.url}/rooms/${roomId}/status`)) === 400,
-      30_000,
-      `the gateway: ${gateway.output()}`,
-    );
+    [db, redis] = await Promise.all([createTestDatabase(), startPrivateRedis({ persistent: true })]);
+    rig = await startGatewayRig({
+      databaseUrl: db.url,
+      redisUrl: redis.url,
+      settings: { totalActiveUsers: CAPACITY, sessionDurationSeconds: 60 },
+    });
   });
 
   afterAll(async () => {
-    await gateway?.stop();
-    client?.disconnect();
-    await prisma?.$disconnect();
-    await Promise.all([origin?.close(), redis?.close(), db?.drop()]);
+    await rig?.close();
+    await Promise.all([redis?.close(), db?.drop()]);
   });
 
   it('everyone gets in once, never above capacity, in ticket order, across the restart', async () => {
-    const surge = new Surge({ gatewayUrl: gateway.url, roomId, origin, visitMs: VISIT_MS, pollMs: 250, deadlineMs: 120_000 });
-    const sessionsKey = new RedisKeys(prefix).room(roomId).sessions;
+    const { client, roomId } = rig;
+    const surge = new Surge({ gatewayUrl: rig.gateway.url, roomId, visitMs: VISIT_MS, pollMs: 250, deadlineMs: 120_000 });
+    const sessionsKey = rig.keys.room(roomId).sessions;
     // Live sessions and reservations, sampled while the surge lasts (nothing while Redis is down).
     let peak = 0;
     let samples = 0;
@@ -121,6 +82,7 @@ describe('Redis with AOF restarted mid-surge of admissions', () => {
     const shared = surge.sharedSessions();
     const inversions = surge.fifoInversions();
     const requeued = surge.users.filter((u) => u.requeued > 0).length;
+    const sessionsLost = surge.users.reduce((n, u) => n + u.sessionsLost, 0);
     const unexpected = surge.users.flatMap((u) => Object.keys(u.errors).filter((s) => s !== '503'));
     expect(failures).toEqual([]);
     // The kill landed while people were in line.
@@ -130,6 +92,7 @@ describe('Redis with AOF restarted mid-surge of admissions', () => {
     expect(peak).toBeLessThanOrEqual(CAPACITY);
     expect(samples).toBeGreaterThan(0);
     expect(requeued).toBe(0);
+    expect(sessionsLost).toBe(0);
     expect(inversions).toBe(0);
     expect(unexpected).toEqual([]);
     recordFigures('redis-aof-sigkill-admission', {

@@ -1,12 +1,12 @@
 /**
  * People arriving at a room through a gateway, as an app would: a request to the protected path; if told to wait,
  * check in with the ticket (`/rooms/:id/status`) until it is their turn; a short visit to the origin with the
- * admission token; leave. A 503 (the waiting room unavailable, e.g. Redis down) is retried with the same ticket.
+ * admission token; leave. A 503 (the waiting room unavailable, e.g. Redis down) is retried with the same ticket; a
+ * ticket no longer valid is answered with a new one (counted as re-queued); a token whose session is gone gets the
+ * waiting room again, and the person waits again (counted as a session lost).
  * Every answer is numbered in one sequence (this process's order of events, no clock), so a test can tell whether a
  * later ticket got in while an earlier one was still told to wait.
  */
-import type { FakeOrigin } from '../../support/origin';
-
 /** What one simulated person went through. */
 export interface SurgeUser {
   index: number;
@@ -14,8 +14,12 @@ export interface SurgeUser {
   ticket: number | null;
   /** Tickets taken after the first one (their ticket was no longer valid: they joined the line again at its end). */
   requeued: number;
-  /** The session id of their admission token (`sub`). */
+  /** Times their admission token stopped letting them through (their session was gone) before their visit ended. */
+  sessionsLost: number;
+  /** The session id of their (last) admission token (`sub`). */
   sessionId: string | null;
+  /** Each session they were let through the origin with: its id, and the first and last answers of it (sequence). */
+  holds: Array<{ sessionId: string; from: number; to: number }>;
   via: 'direct' | 'line' | null;
   /** Sequence number of the answer that admitted them. */
   admittedSeq: number | null;
@@ -31,7 +35,6 @@ export interface SurgeUser {
 export interface SurgeOptions {
   gatewayUrl: string;
   roomId: string;
-  origin: FakeOrigin;
   /** How long a person stays before leaving (the visit), ms. */
   visitMs: number;
   /** How often a waiting person checks in, ms. */
@@ -71,7 +74,9 @@ export class Surge {
       index: this.users.length,
       ticket: null,
       requeued: 0,
+      sessionsLost: 0,
       sessionId: null,
+      holds: [],
       via: null,
       admittedSeq: null,
       waits: [],
@@ -113,46 +118,64 @@ export class Surge {
     const { roomId, deadlineMs, pollMs, visitMs } = this.options;
     const deadline = Date.now() + deadlineMs;
     let { res, seq } = await this.request(user, `/${roomId}/page`, {});
-    let token: string | null = null;
     let ticket: string | null = null;
-    while (token === null) {
-      if (Date.now() > deadline) throw new Error(`gave up after ${deadlineMs} ms (ticket ${user.ticket})`);
-      if (res.status !== 200) throw new Error(`the gateway answered ${res.status}: ${await res.text()}`);
-      if (res.headers.get('x-origin') === 'fake') {
-        token = res.headers.get('x-tidegate-token');
-        user.via = 'direct';
-        await res.arrayBuffer();
-        if (!token) throw new Error('admitted without a token');
-        break;
+    // Until a visit goes through: a person whose session was lost is shown the waiting room again and waits again.
+    for (let round = 1; ; round++) {
+      if (round > 5) throw new Error('lost the session five times');
+      let token: string | null = null;
+      while (token === null) {
+        if (Date.now() > deadline) throw new Error(`gave up after ${deadlineMs} ms (ticket ${user.ticket})`);
+        if (res.status !== 200) throw new Error(`the gateway answered ${res.status}: ${await res.text()}`);
+        if (res.headers.get('x-origin') === 'fake') {
+          token = res.headers.get('x-tidegate-token');
+          user.via = 'direct';
+          await res.arrayBuffer();
+          if (!token) throw new Error('admitted without a token');
+          break;
+        }
+        const body = (await res.json()) as Json;
+        if (body.inWaitingRoom === false && typeof body.token === 'string') {
+          token = body.token;
+          user.via = 'line';
+          break;
+        }
+        if (body.inWaitingRoom !== true || typeof body.ticket !== 'string') throw new Error(`unexpected answer ${JSON.stringify(body)}`);
+        if (ticket !== null && body.ticket !== ticket) user.requeued++;
+        ticket = body.ticket;
+        user.ticket = ticketNumber(ticket);
+        user.waits.push({ seq, ticket: user.ticket, position: Number(body.position) });
+        await pause(pollMs);
+        ({ res, seq } = await this.request(user, `/rooms/${roomId}/status`, { 'x-tidegate-ticket': ticket }));
       }
-      const body = (await res.json()) as Json;
-      if (body.inWaitingRoom === false && typeof body.token === 'string') {
-        token = body.token;
-        user.via = 'line';
-        break;
+      user.admittedSeq = seq;
+      const sessionId = sessionOf(token);
+      user.sessionId = sessionId;
+      const hold = { sessionId: sessionId ?? '?', from: seq, to: seq };
+      user.holds.push(hold);
+      // The visit: the origin answers with the token, and again after a while; then the place is given back.
+      let lost: { res: Response; seq: number } | null = null;
+      for (const step of ['visit', 'again']) {
+        if (step === 'again') await pause(visitMs);
+        const visit = await this.request(user, `/${roomId}/${step}`, { 'x-tidegate-token': token });
+        if (visit.res.headers.get('x-origin') !== 'fake') {
+          lost = visit;
+          break;
+        }
+        await visit.res.arrayBuffer();
+        hold.to = visit.seq;
+        token = visit.res.headers.get('x-tidegate-token') ?? token;
       }
-      if (body.inWaitingRoom !== true || typeof body.ticket !== 'string') throw new Error(`unexpected answer ${JSON.stringify(body)}`);
-      if (ticket !== null && body.ticket !== ticket) user.requeued++;
-      ticket = body.ticket;
-      user.ticket = ticketNumber(ticket);
-      user.waits.push({ seq, ticket: user.ticket, position: Number(body.position) });
-      await pause(pollMs);
-      ({ res, seq } = await this.request(user, `/rooms/${roomId}/status`, { 'x-tidegate-ticket': ticket }));
+      if (lost === null) {
+        const left = await this.request(user, `/rooms/${roomId}/leave`, { 'x-tidegate-token': token }, 'POST');
+        await left.res.arrayBuffer();
+        if (left.res.status !== 200) throw new Error(`leave answered ${left.res.status}`);
+        return;
+      }
+      // The token's session is over: the gateway treated the visit as an arrival (the waiting room, or a new session).
+      if (lost.res.status !== 200) throw new Error(`visit: the gateway answered ${lost.res.status}: ${await lost.res.text()}`);
+      user.sessionsLost++;
+      ({ res, seq } = lost);
     }
-    user.admittedSeq = seq;
-    user.sessionId = sessionOf(token);
-    // The visit: the origin answers with the token, and again after a while; then the place is given back.
-    for (const step of ['visit', 'again']) {
-      if (step === 'again') await pause(visitMs);
-      const visit = await this.request(user, `/${roomId}/${step}`, { 'x-tidegate-token': token });
-      await visit.res.arrayBuffer();
-      if (visit.res.headers.get('x-origin') !== 'fake')
-        throw new Error(`${step}: the gateway answered ${visit.res.status}, not the origin`);
-      token = visit.res.headers.get('x-tidegate-token') ?? token;
-    }
-    const left = await this.request(user, `/rooms/${roomId}/leave`, { 'x-tidegate-token': token }, 'POST');
-    await left.res.arrayBuffer();
-    if (left.res.status !== 200) throw new Error(`leave answered ${left.res.status}`);
   }
 
   /**
@@ -161,21 +184,29 @@ export class Surge {
    */
   fifoInversions(): number {
     const admittedFromLine = this.users
-      .filter((u) => u.via === 'line' && u.ticket !== null && u.admittedSeq !== null && u.requeued === 0)
+      .filter((u) => u.via === 'line' && u.ticket !== null && u.admittedSeq !== null && u.requeued === 0 && u.sessionsLost === 0)
       .map((u) => ({ ticket: u.ticket as number, seq: u.admittedSeq as number }));
     let inversions = 0;
     for (const u of this.users) {
-      if (u.requeued > 0) continue;
+      if (u.requeued > 0 || u.sessionsLost > 0) continue;
       const overtaken = u.waits.some((w) => admittedFromLine.some((a) => a.ticket > w.ticket && a.seq < w.seq));
       if (overtaken) inversions++;
     }
     return inversions;
   }
 
-  /** Session ids held by more than one person. */
+  /**
+   * Sessions two people went through the origin with at the same time (one session id, two people, overlapping from
+   * their admission to their last visit, by the order of the answers): each is one person more than the room counts.
+   */
   sharedSessions(): number {
-    const byId = new Map<string, number>();
-    for (const u of this.users) if (u.sessionId) byId.set(u.sessionId, (byId.get(u.sessionId) ?? 0) + 1);
-    return [...byId.values()].filter((n) => n > 1).length;
+    const holds = this.users.flatMap((u) => u.holds.map((h) => ({ ...h, person: u.index })));
+    let shared = 0;
+    for (const [i, a] of holds.entries()) {
+      for (const b of holds.slice(i + 1)) {
+        if (a.sessionId === b.sessionId && a.person !== b.person && a.from <= b.to && b.from <= a.to) shared++;
+      }
+    }
+    return shared;
   }
 }

@@ -79,9 +79,10 @@ const dispatch = {
   /**
    * Dispatch partitions a new campaign is split into (its ledger, counters and send jobs; docs/dispatch.md,
    * "Partitions"): on Redis Cluster each partition's keys sit in their own slot, spread over the masters. Pinned per
-   * campaign when its first wave is planned. 1 keeps a campaign in one slot.
+   * campaign when its first wave is planned. 1 keeps a campaign in one slot. 12 splits evenly over 1, 2, 3, 4 or 6
+   * masters.
    */
-  DISPATCH_PARTITIONS: positiveInt(16).pipe(z.number().max(256, 'must be at most 256')),
+  DISPATCH_PARTITIONS: positiveInt(12).pipe(z.number().max(256, 'must be at most 256')),
   /** Every platform goes to the sink provider (demos, benchmarks): nothing leaves the machine. */
   PUSH_SINK: booleanFlag.default(false),
   /**

@@ -138,14 +138,19 @@ export async function startBenchCluster(ctx: BenchContext): Promise<BenchCluster
 export interface MasterCounters {
   calls: number;
   cpuSeconds: number;
+  /** Calls per command (lower-case name). */
+  byCommand: Map<string, number>;
 }
 
 export async function masterCounters(client: RedisClient): Promise<MasterCounters> {
   const [commandstats, cpu] = await Promise.all([redisInfo(client, 'commandstats'), redisInfo(client, 'cpu')]);
   let calls = 0;
+  const byCommand = new Map<string, number>();
   for (const [field, value] of commandstats) {
     if (!field.startsWith('cmdstat_') || field === 'cmdstat_info') continue;
-    calls += Number(/calls=(\d+)/.exec(value)?.[1] ?? 0);
+    const n = Number(/calls=(\d+)/.exec(value)?.[1] ?? 0);
+    calls += n;
+    byCommand.set(field.slice('cmdstat_'.length), n);
   }
-  return { calls, cpuSeconds: Number(cpu.get('used_cpu_user') ?? 0) + Number(cpu.get('used_cpu_sys') ?? 0) };
+  return { calls, cpuSeconds: Number(cpu.get('used_cpu_user') ?? 0) + Number(cpu.get('used_cpu_sys') ?? 0), byCommand };
 }

@@ -10,7 +10,7 @@
  * commandstats, summed over commands; commands run by scripts included, INFO left out) and its CPU seconds (INFO cpu).
  * Goal: the busiest master executes at most 1.5 × the commands of the quietest.
  *
- * Options: --recipients (1000000), --partitions (DISPATCH_PARTITIONS, 16; 1 shows the layout before partitions),
+ * Options: --recipients (1000000), --partitions (DISPATCH_PARTITIONS, 12; 1 shows the layout before partitions),
  * --send-concurrency (8), --batch (500), --wave (100000), --standalone=false (skip the standalone run), --timeout
  * (seconds per run; default 1200 per million recipients, at least 120). How to read it: docs/benchmarks.md.
  */
@@ -51,7 +51,7 @@ interface RunOptions {
 interface CampaignRun {
   seconds: number;
   /** Per master (host:port): commands executed and CPU seconds during the run. */
-  perMaster: Record<string, { commands: number; cpuSeconds: number }>;
+  perMaster: Record<string, { commands: number; cpuSeconds: number; topCommands: Record<string, number> }>;
 }
 
 async function run(ctx: BenchContext): Promise<BenchOutcome> {
@@ -61,7 +61,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     batchSize: ctx.number('batch', 500, 1, 500),
     waveSize: ctx.number('wave', 100_000, 1, 10_000_000),
     concurrency: ctx.number('send-concurrency', 8, 1, 64),
-    partitions: ctx.number('partitions', 16, 1, 256),
+    partitions: ctx.number('partitions', 12, 1, 256),
     timeoutSeconds: ctx.number('timeout', Math.max(120, Math.ceil((1200 * recipients) / 1_000_000)), 10, 24 * 3600),
   };
   if (![o.recipients, o.batchSize, o.waveSize, o.partitions].every(Number.isInteger)) {
@@ -114,6 +114,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       busiestToQuietestMaster: round(spread),
       goalMet: spread <= GOAL_SPREAD,
       cpuSecondsPerMaster: Object.fromEntries(Object.entries(clustered.perMaster).map(([k, v]) => [k, round(v.cpuSeconds)])),
+      topCommandsPerMaster: Object.fromEntries(Object.entries(clustered.perMaster).map(([k, v]) => [k, v.topCommands])),
       clusterSeconds: round(clustered.seconds),
       clusterCommandsPerBatch: round(totalCommands / batches),
       ...(standalone && {
@@ -249,7 +250,9 @@ async function runCampaign(
       throw new Error(`${label}: not completed within ${o.timeoutSeconds} s; worker:\n${worker.child.output()}`);
     if (now - lastLog > 10_000) {
       lastLog = now;
-      ctx.log(`${label}: ${Math.round((now - started) / 1000)} s, ${Number((campaign.stats as { sent?: number } | undefined)?.sent ?? 0)} sent`);
+      ctx.log(
+        `${label}: ${Math.round((now - started) / 1000)} s, ${Number((campaign.stats as { sent?: number } | undefined)?.sent ?? 0)} sent`,
+      );
     }
   }
   const observed = (performance.now() - started) / 1000;
@@ -271,7 +274,12 @@ async function runCampaign(
   const perMaster: CampaignRun['perMaster'] = {};
   for (const [name, b] of before) {
     const a = after.get(name) as MasterCounters;
-    perMaster[name] = { commands: a.calls - b.calls, cpuSeconds: a.cpuSeconds - b.cpuSeconds };
+    const top = [...a.byCommand]
+      .map(([command, n]) => [command, n - (b.byCommand.get(command) ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 8);
+    perMaster[name] = { commands: a.calls - b.calls, cpuSeconds: a.cpuSeconds - b.cpuSeconds, topCommands: Object.fromEntries(top) };
   }
   ctx.log(
     `${label}: ${seconds.toFixed(2)} s, ${Math.round(o.recipients / seconds)} notifications/s, commands ${JSON.stringify(perMaster)}`,

@@ -74,12 +74,12 @@ describe('dispatch: a running campaign with nothing queued is re-driven', () => 
     expect(await worker.exited).toBe('SIGKILL');
 
     // Redis loses every queued job (the ledger and counters stay): nothing is left to send the rest. The send queues
-    // are the partitioned ones (send-<q>, DISPATCH_PARTITIONS: 16 by default) and the one from before partitions.
+    // are the partitioned ones (send-<q>, DISPATCH_PARTITIONS: 12 by default) and the one from before partitions.
     const keys = new RedisKeys(redis.prefix);
     const queues = [
       { name: QueueName.Plan as string, prefix: keys.bullPrefix },
       { name: QueueName.Send as string, prefix: keys.bullPrefix },
-      ...sendQueueNames(16).map((name, q) => ({ name, prefix: keys.sendQueuePrefix(q, 16) })),
+      ...sendQueueNames(12).map((name, q) => ({ name, prefix: keys.sendQueuePrefix(q, 12) })),
     ];
     for (const { name, prefix } of queues) {
       const queue = new Queue(name, { connection: redis.client, prefix });

@@ -74,11 +74,16 @@ describe('dispatch partitions', () => {
   });
 
   it('pins fewer partitions for a small first wave', () => {
+    expect(partitionsFor(100_000, 500, 12)).toBe(12);
     expect(partitionsFor(100_000, 500, 16)).toBe(16);
-    expect(partitionsFor(500, 100, 16)).toBe(1);
-    expect(partitionsFor(3, 2, 16)).toBe(1);
-    expect(partitionsFor(64, 1, 16)).toBe(16);
-    expect(partitionsFor(20_000, 500, 16)).toBe(10);
+    expect(partitionsFor(500, 100, 12)).toBe(1);
+    expect(partitionsFor(3, 2, 12)).toBe(1);
+    expect(partitionsFor(48, 1, 12)).toBe(12);
+    // Capped at 10 by the wave: the largest divisor of the configured count below it.
+    expect(partitionsFor(20_000, 500, 12)).toBe(6);
+    expect(partitionsFor(20_000, 500, 16)).toBe(8);
+    expect(partitionsFor(9 * 2000, 500, 12)).toBe(6);
+    expect(partitionsFor(5 * 2000, 500, 7)).toBe(1);
     expect(partitionsFor(100_000, 500, 1)).toBe(1);
   });
 });

@@ -25,9 +25,15 @@ export const MAX_PARTITIONS = 256;
  */
 export const MIN_BATCHES_PER_PARTITION = 4;
 
-/** The partitions a campaign is pinned to: `configured` (DISPATCH_PARTITIONS), fewer when its first wave is small. */
+/**
+ * The partitions a campaign is pinned to: `configured` (DISPATCH_PARTITIONS), or when its first wave is too small to
+ * give each MIN_BATCHES_PER_PARTITION batches, the largest divisor of `configured` that does (so the partitions still
+ * split evenly over the masters `configured` splits evenly over), down to 1.
+ */
 export function partitionsFor(firstWaveSize: number, batchSize: number, configured: number): number {
-  return Math.max(1, Math.min(configured, MAX_PARTITIONS, Math.floor(firstWaveSize / (batchSize * MIN_BATCHES_PER_PARTITION))));
+  const cap = Math.min(configured, MAX_PARTITIONS, Math.floor(firstWaveSize / (batchSize * MIN_BATCHES_PER_PARTITION)));
+  for (let n = Math.max(1, cap); n > 1; n--) if (configured % n === 0) return n;
+  return 1;
 }
 
 /** A partition of a campaign: index in 0…of-1 and the campaign's partition count. */

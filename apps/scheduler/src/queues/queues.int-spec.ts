@@ -50,14 +50,14 @@ describe('scheduler queues (BullMQ on real Redis)', () => {
       deviceIds: [String(16 + index)],
       attempt: 0,
       platforms: { fcm: 1, apns: 0, webpush: 0 },
-      partition: { index, of: 16 },
+      partition: { index, of: 12 },
     });
     await queues.addBatches(
       [0, 5].map((index) => ({ name: 'send-batch' as const, data: batch(index), opts: { jobId: `p.w1.b${index + 1}` } })),
     );
     await queues.add(QueueName.Send, 'send-batch', batch(3), { jobId: 'p.w1.b4.r1' });
     for (const q of [0, 3, 5]) {
-      expect(await countByPattern(redis.client, `${redis.prefix}:{${partitionTag(q, 16)}}:send-${q}:*`)).toBeGreaterThan(0);
+      expect(await countByPattern(redis.client, `${redis.prefix}:{${partitionTag(q, 12)}}:send-${q}:*`)).toBeGreaterThan(0);
     }
     expect(await queues.hasJob(QueueName.Send, 'p.w1.b6')).toBe(true);
     expect(await queues.hasJob(QueueName.Send, 'p.w1.b2')).toBe(false);
@@ -68,8 +68,8 @@ describe('scheduler queues (BullMQ on real Redis)', () => {
     const res = await fetch(`${scheduler.url}/admin/queues`, { headers: { 'x-api-key': viewerKey } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, Record<string, number>>;
-    // Every send partition on its own (DISPATCH_PARTITIONS: 16 by default), and the queue from before partitions.
-    expect(Object.keys(body).sort()).toEqual(['plan', 'send', 'stats', ...sendQueueNames(16)].sort());
+    // Every send partition on its own (DISPATCH_PARTITIONS: 12 by default), and the queue from before partitions.
+    expect(Object.keys(body).sort()).toEqual(['plan', 'send', 'stats', ...sendQueueNames(12)].sort());
     expect(body.send?.waiting).toBe(1);
     expect([body['send-0']?.waiting, body['send-3']?.waiting, body['send-5']?.waiting, body['send-1']?.waiting]).toEqual([1, 1, 1, 0]);
     expect(body.plan?.waiting).toBe(0);

@@ -2,6 +2,11 @@
 dispatch-record: records the outcome of sends for one wave of a campaign, each device counted once however often a
 retry or a restarted worker records it again. The settled bitmap is the ledger the sender checks before sending.
 
+Partitions (libs/redis/src/dispatch-partitions.ts): the keys are one dispatch partition's ({dp<p>.<k>}:campaign:<id>:…,
+or the campaign's own {campaign:<id>}:… when it has one partition), and a device "id" below is its bit offset in that
+partition (floor(device id / partitions)). With more than one partition the stats hash holds no w<wave>:targeted, so
+finished_at is left to the caller, which merges the partitions.
+
 KEYS[1]  settled bitmap ({campaign:<id>}:settled): a final outcome was recorded for the device
 KEYS[2]  sent ledger bitmap ({campaign:<id>}:sent): the provider accepted the device's message
 KEYS[3]  held bitmap ({campaign:<id>}:held): the device was held for its quiet hours at least once
@@ -13,7 +18,7 @@ KEYS[7]  sends hash ({campaign:<id>}:sends): messages sent per second (field: ep
 ARGV[1]  wave number
 ARGV[2]  size of the guards' window: when recent_total passes it, every recent_* counter is halved
 ARGV[3]  now (ms since the epoch): recorded as w<wave>:finished_at when the wave's last recipient settles or is held
-ARGV[4…] pairs: device id, outcome — s:<provider> (sent), i (invalid token), f (failed), t (failed for a transient
+ARGV[4…] pairs: device id (bit offset), outcome — s:<provider> (sent), i (invalid token), f (failed), t (failed for a transient
          cause: 5xx, timeout or 429 after the last attempt), x (inactive), h (held), r (a transient failure that will
          be retried: not an outcome, counted only in the guards' window, every time)
 

@@ -4,6 +4,8 @@ those that failed for a transient cause; the resend route every failed one). The
 counters, so the campaign is not done until they have a new outcome. Idempotent: a device that is not failed (any
 more) is left alone and not returned.
 
+The keys are one dispatch partition's (see dispatch-record-7.lua) and a device id is its bit offset in that partition.
+
 KEYS[1]  settled bitmap ({campaign:<id>}:settled)
 KEYS[2]  failed bitmap ({campaign:<id>}:failed)
 KEYS[3]  transient bitmap ({campaign:<id>}:transient)

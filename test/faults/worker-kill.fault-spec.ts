@@ -124,9 +124,16 @@ describe('dispatch under faults', () => {
     expect(paused.body).toMatchObject({ status: 'paused', status_reason: 'checking the landing page' });
     await waitFor(
       async () => {
-        const { send, plan } = (await api('GET', '/admin/queues')).body as Record<string, Record<string, number>>;
+        const queues = (await api('GET', '/admin/queues')).body as Record<string, Record<string, number>>;
+        // The send queues are partitioned (`send-<q>`, and the old `send` while it drains): added up.
+        const send = Object.entries(queues)
+          .filter(([name]) => name === 'send' || name.startsWith('send-'))
+          .reduce<Record<string, number>>((sum, [, counts]) => {
+            for (const [state, n] of Object.entries(counts)) sum[state] = (sum[state] ?? 0) + n;
+            return sum;
+          }, {});
         const idle = (q: Record<string, number> | undefined) => q !== undefined && q.active === 0 && q.waiting === 0 && q.prioritized === 0;
-        return idle(send) && idle(plan) && send!.delayed! > 0 && send!.delayed === (await parked()) - parkedBefore;
+        return idle(send) && idle(queues.plan) && send.delayed! > 0 && send.delayed === (await parked()) - parkedBefore;
       },
       20_000,
       'every batch left to send parked',

@@ -4,6 +4,8 @@
  * that is not JSON. Never a 5xx; a 4xx writes nothing (row counts, the patched row and the Redis keys are unchanged).
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
 import { PrismaService } from '@tidegate/database';
 import { adminFetch } from '../support/admin-api';
@@ -235,6 +237,40 @@ describe('the admin API against arbitrary bodies', () => {
         await check(route.split('/').length > 3 ? 'PATCH' : 'POST', route, text, true);
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  it('every other JSON body of the committed OpenAPI document, on the real campaign, room and device or unknown ids', async () => {
+    interface Operation {
+      requestBody?: { content: Record<string, unknown> };
+    }
+    const doc = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../openapi/scheduler.json'), 'utf8')) as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const covered = new Set([
+      'POST /admin/campaigns',
+      'PATCH /admin/campaigns/{id}',
+      'POST /admin/rooms',
+      'PATCH /admin/rooms/{id}',
+      'POST /admin/devices',
+      'PATCH /admin/devices/{id}',
+      'POST /admin/api-keys',
+    ]);
+    const routes = Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.entries(ops)
+        .filter(([m, op]) => op.requestBody?.content['application/json'] !== undefined && !covered.has(`${m.toUpperCase()} ${p}`))
+        .map(([m]) => ({ method: m.toUpperCase(), path: p })),
+    );
+    expect(routes.length).toBeGreaterThan(10);
+    const concrete = (p: string, real: boolean) =>
+      p.replace('{id}', () =>
+        !real ? randomUUID() : p.startsWith('/admin/rooms') ? 'fixed' : p.startsWith('/admin/devices') ? deviceId : campaignId,
+      );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), fc.boolean(), fc.jsonValue({ maxDepth: 3 }), async (route, real, body) => {
+        await check(route.method, concrete(route.path, real), body);
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -212,12 +212,22 @@ describe('ops: the rules file, the dashboard and the runbook hold together', () 
     expect(names.size).toBeGreaterThanOrEqual(10);
   });
 
-  it("links the runbook's own sections to headings that exist", () => {
+  it('links to files that exist and to headings that exist, in the runbook and the docs it points at', () => {
     const markdown = readText(RUNBOOK);
-    const anchors = headingAnchors(markdown);
-    const links = [...markdown.matchAll(/\]\(#([^)\s]+)\)/g)].map((m) => m[1] as string);
-    expect(links.length).toBeGreaterThan(20);
-    expect(links.filter((a) => !anchors.has(a))).toEqual([]);
+    const links = [...markdown.matchAll(/\]\(([^)\s]*)\)/g)].map((m) => m[1] as string).filter((l) => !/^https?:/.test(l));
+    expect(links.filter((l) => l.startsWith('#')).length).toBeGreaterThan(20);
+    const problems: string[] = [];
+    for (const link of links) {
+      const [file = '', anchor] = link.split('#', 2);
+      const target = file === '' ? RUNBOOK : path.posix.join(path.posix.dirname(RUNBOOK), file);
+      if (!fs.existsSync(path.join(root, target))) {
+        problems.push(`${link}: no file ${target}`);
+        continue;
+      }
+      if (anchor !== undefined && !headingAnchors(readText(target)).has(anchor))
+        problems.push(`${link}: no heading #${anchor} in ${target}`);
+    }
+    expect(problems).toEqual([]);
   });
 
   it('has a dashboard Grafana can import: a uid, a title, unique panel ids on the grid, a query in every graph', () => {

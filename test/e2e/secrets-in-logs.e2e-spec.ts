@@ -36,6 +36,19 @@ const fcmToken = () =>
     .replace(/[^A-Za-z0-9_-]/g, '')
     .slice(0, 134)}`;
 
+/** `promise`, or a rejection naming `what` after `ms`. */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Credential shapes no log line may hold, whoever's they are. */
 const SHAPES: Array<[string, RegExp]> = [
   ['a JWT', /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/],
@@ -295,18 +308,19 @@ describe('no secret in any log line of a campaign and a surge', () => {
       const socket = io(ws, { auth: { ticket, room: 'shop' }, transports: ['websocket'], reconnection: false, timeout: 15_000 });
       sockets.push(socket);
       admitted.push(new Promise((resolve) => socket.on('admitted.v1', resolve)));
-      await new Promise<void>((resolve, reject) => {
+      const heard = new Promise<void>((resolve, reject) => {
         socket.once('position.v1', () => resolve());
         socket.once('connect_error', reject);
       });
+      await within(15_000, 'a waiting socket to hear its place', heard);
       await socket.timeout(10_000).emitWithAck('heartbeat.v1');
     }
     const refused = io(ws, { auth: { ticket: forgedTicket, room: 'shop' }, transports: ['websocket'], reconnection: false });
-    await new Promise<void>((resolve) => refused.once('connect_error', () => resolve()));
+    await within(15_000, 'the forged ticket to be refused', new Promise<void>((resolve) => refused.once('connect_error', () => resolve())));
     refused.close();
     try {
       expect((await admin(bootstrapKey, 'PATCH', '/admin/rooms/shop', { total_active_users: 100 })).status).toBe(200);
-      const tokens = await Promise.all(admitted);
+      const tokens = await within(30_000, 'every waiting socket to be admitted', Promise.all(admitted));
       tokens.forEach((t, i) => secret(`admission token ${i}`, t.token, t.token.split('.').slice(1).join('.')));
 
       // Browsing with the token (header, then the cookie the status check-in sets), a forged one, and leaving.

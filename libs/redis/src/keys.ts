@@ -55,6 +55,11 @@ export class RedisKeys {
       gone: `${base}:gone`,
       /** Gone tickets after `serving`, i.e. still in the line but to be skipped (counter). */
       goneCount: `${base}:gone-count`,
+      /**
+       * Gone tickets per block of 4096 ticket numbers, as a Fenwick tree over the blocks (u32 counters in a string,
+       * BITFIELD; layout in libs/redis/src/scripts/_gone-blocks.lua): the exact place of any ticket in O(log) time.
+       */
+      goneBlocks: `${base}:gone-blocks`,
       /** One bit per ticket number: the holder was seen during grace bucket `n`, so the place is kept (bitmap, expires). */
       seen: (bucket: number) => `${base}:seen:${bucket}`,
       /** One bit per ticket number: the holder was there during presence bucket `n` (bitmap, expires). */

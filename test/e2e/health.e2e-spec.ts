@@ -6,18 +6,23 @@
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { admissionEnv, waveTicketEnv } from '../support/env';
 import { freePort, httpStatus, spawnApp, startRedisServer, waitFor, type AppName, type Proc } from '../support/processes';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 type Ready = { status: string; error?: Record<string, { status: string; message?: string }> };
 
 describe('health of the running apps', () => {
   let db: TestDatabase;
   let redis: Awaited<ReturnType<typeof startRedisServer>>;
+  /** Between the apps and PostgreSQL, so a test can make it unreachable. */
+  let postgres: TcpProxy;
   /** `internal`: where /metrics (and /docs) are served; the scheduler's admin port is internal already. */
   const apps: Array<{ name: AppName; proc: Proc; url: string; internal: string }> = [];
 
   beforeAll(async () => {
     db = await createTestDatabase();
     redis = await startRedisServer();
+    const database = new URL(db.url);
+    postgres = await startTcpProxy({ host: database.hostname, port: Number(database.port || 5432) });
     const ports = {
       scheduler: await freePort(),
       gateway: await freePort(),
@@ -25,7 +30,13 @@ describe('health of the running apps', () => {
       ws: await freePort(),
       wsInternal: await freePort(),
     };
-    const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '2' };
+    const env = {
+      DATABASE_URL: postgres.rewrite(db.url),
+      REDIS_URL: redis.url,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATABASE_POOL_SIZE: '2',
+    };
     apps.push(
       {
         name: 'scheduler',
@@ -69,6 +80,7 @@ describe('health of the running apps', () => {
   afterAll(async () => {
     await Promise.all(apps.map((a) => a.proc.stop()));
     await redis?.stop();
+    await postgres?.stop();
     await db?.drop();
   });
 
@@ -121,6 +133,46 @@ describe('health of the running apps', () => {
       await waitFor(async () => (await httpStatus(`${app.url}/health/ready`)) === 200, 15_000, `${app.name} to recover`);
     }
     for (const app of apps) expect(app.proc.child.exitCode).toBeNull();
+  });
+
+  it('keeps the gateway and the ws app ready while PostgreSQL is out of reach (they admit from Redis); the scheduler says 503', async () => {
+    await postgres.stop();
+    const scheduler = apps.find((a) => a.name === 'scheduler')!;
+    await waitFor(
+      async () => (await httpStatus(`${scheduler.url}/health/ready`)) === 503,
+      10_000,
+      'the scheduler to report PostgreSQL down',
+    );
+    const body = (await (await fetch(`${scheduler.url}/health/ready`)).json()) as Ready;
+    expect(body.error?.postgres?.status).toBe('down');
+    for (const app of apps.filter((a) => a.name !== 'scheduler')) {
+      const res = await fetch(`${app.url}/health/ready`);
+      expect([app.name, res.status]).toEqual([app.name, 200]);
+    }
+
+    // A gateway that starts while PostgreSQL is out of reach knows no room yet: not ready until it has loaded them.
+    const port = await freePort();
+    const late = spawnApp('gateway', {
+      DATABASE_URL: postgres.rewrite(db.url),
+      REDIS_URL: redis.url,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATABASE_POOL_SIZE: '2',
+      ...admissionEnv(),
+      GATEWAY_PORT: String(port),
+      GATEWAY_INTERNAL_PORT: String(await freePort()),
+    });
+    try {
+      const url = `http://127.0.0.1:${port}/health/ready`;
+      await waitFor(async () => (await httpStatus(url)) === 503, 30_000, `the late gateway to answer: ${late.output()}`);
+      const notReady = (await (await fetch(url)).json()) as Ready;
+      expect(notReady.error?.rooms?.message).toMatch(/rooms have not been loaded/);
+      await postgres.start();
+      await waitFor(async () => (await httpStatus(url)) === 200, 15_000, 'the late gateway to load the rooms');
+    } finally {
+      await late.stop();
+    }
+    await waitFor(async () => (await httpStatus(`${scheduler.url}/health/ready`)) === 200, 15_000, 'the scheduler to recover');
   });
 
   it('stops cleanly on SIGTERM with exit code 0', async () => {

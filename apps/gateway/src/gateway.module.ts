@@ -25,7 +25,7 @@ export class GatewayModule {
           applicationName: 'tidegate-gateway',
         }),
         MetricsModule.forRoot('gateway', { scrapeRoute: false }),
-        HealthModule.forRoot(),
+        HealthModule.forRoot({ needsPostgres: false }),
         ThrottleModule.forRoot({
           limit: config.THROTTLE_LIMIT,
           windowSeconds: config.THROTTLE_WINDOW_SECONDS,

@@ -22,7 +22,7 @@ export class WsModule {
         }),
         DatabaseModule.forRoot({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, applicationName: 'tidegate-ws' }),
         MetricsModule.forRoot('ws', { scrapeRoute: false }),
-        HealthModule.forRoot(),
+        HealthModule.forRoot({ needsPostgres: false }),
       ],
       providers: [
         WaitingRoomGateway,

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AdmissionStore, AdmissionTokens, TicketSigner, WaveTicketSigner } from '@tidegate/admission';
 import type { GatewayConfig } from '@tidegate/config';
+import { READINESS_CHECKS, type ReadinessCheck } from '@tidegate/observability';
 import { FunnelStore, REDIS, RedisKeys, type RedisClient } from '@tidegate/redis';
 import { AssetsController } from './assets.controller';
 import { GATE_OPTIONS, GateHook } from './gate.hook';
@@ -48,6 +49,13 @@ export class AdmissionModule {
         { provide: RELEASE_INTERVAL_MS, useValue: config.RELEASE_INTERVAL_MS },
         { provide: ROOMS_REFRESH_MS, useValue: config.ROOMS_REFRESH_MS },
         RoomRegistry,
+        {
+          provide: READINESS_CHECKS,
+          inject: [RoomRegistry],
+          useFactory: (rooms: RoomRegistry): ReadinessCheck[] => [
+            { name: 'rooms', problem: () => (rooms.loaded ? null : 'the rooms have not been loaded from PostgreSQL yet') },
+          ],
+        },
         Releaser,
         GateService,
         GateHook,

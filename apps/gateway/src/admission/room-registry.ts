@@ -74,6 +74,11 @@ export class RoomRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     return this.rooms.get(id) ?? null;
   }
 
+  /** The rooms were loaded from PostgreSQL at least once (until then the gateway knows no room: not ready). */
+  get loaded(): boolean {
+    return this.lastFullLoad > 0;
+  }
+
   all(): GatewayRoom[] {
     return [...this.rooms.values()];
   }

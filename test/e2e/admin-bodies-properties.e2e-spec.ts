@@ -270,7 +270,7 @@ describe('the admin API against arbitrary bodies', () => {
       fc.asyncProperty(fc.constantFrom(...routes), fc.boolean(), fc.jsonValue({ maxDepth: 3 }), async (route, real, body) => {
         await check(route.method, concrete(route.path, real), body);
       }),
-      { numRuns: 200 },
+      { numRuns: RUNS },
     );
   });
 

@@ -121,7 +121,7 @@ export function decodeArrive(reply: Reply, sessionId: string): ArriveResult {
   }
 }
 
-/** status-9's answer, for `ticket`. */
+/** status-10's answer, for `ticket`. */
 export function decodeStatus(reply: Reply, ticket: number): StatusResult {
   switch (reply[0]) {
     case 'waiting':
@@ -137,7 +137,7 @@ export function decodeStatus(reply: Reply, ticket: number): StatusResult {
   }
 }
 
-/** leave-6. */
+/** leave-7. */
 export function decodeLeave(reply: Reply): LeaveResult {
   if (reply.length !== 2) throw unexpected('leave', reply);
   return { ticketLeft: int('leave', reply, reply[0]) === 1, sessionEnded: int('leave', reply, reply[1]) === 1 };
@@ -152,7 +152,7 @@ export function decodeTouch(reply: Reply): number | null {
 
 const MODES: Record<number, RoomMode> = { 0: 'normal', 1: 'queue_all', 2: 'suspended', 3: 'passthrough' };
 
-/** release-14: null when the room is unknown (no hot copy of its settings). */
+/** release-15: null when the room is unknown (no hot copy of its settings). */
 export function decodeRelease(reply: Reply): ReleaseStep | null {
   if (reply.length !== 12) throw unexpected('release', reply);
   const n = reply.map((v) => int('release', reply, v));

@@ -93,9 +93,9 @@ export class AdmissionStore {
     this.snapshots = new RoomSnapshotStore(redis, keys, clock);
     this.scripts = {
       arrive: defineScript(redis, 'tidegateArrive', 'arrive-11.lua'),
-      release: defineScript(redis, 'tidegateRelease', 'release-14.lua'),
-      status: defineScript(redis, 'tidegateStatus', 'status-9.lua'),
-      leave: defineScript(redis, 'tidegateLeave', 'leave-6.lua'),
+      release: defineScript(redis, 'tidegateRelease', 'release-15.lua'),
+      status: defineScript(redis, 'tidegateStatus', 'status-10.lua'),
+      leave: defineScript(redis, 'tidegateLeave', 'leave-7.lua'),
       touch: defineScript(redis, 'tidegateTouch', 'touch-3.lua'),
       away: defineScript(redis, 'tidegateAway', 'away-2.lua'),
     };
@@ -152,7 +152,7 @@ export class AdmissionStore {
     const present = this.presentKeys(roomId);
     const counting = clientWindowArgs(client, k.config);
     const reply = await this.scripts.status(
-      [k.config, k.tickets, k.serving, k.sessions, k.gone, seen.current, present.current, k.parked, counting.key],
+      [k.config, k.tickets, k.serving, k.sessions, k.gone, seen.current, present.current, k.parked, counting.key, k.goneBlocks],
       [ticket, seen.ttlMs, present.ttlMs, ...counting.args],
     );
     return counted('status', reply, (answer) => decodeStatus(answer, ticket));
@@ -162,7 +162,7 @@ export class AdmissionStore {
   async leave(roomId: string, leaving: { ticket?: number; sessionId?: string }): Promise<LeaveResult> {
     const k = this.keys.room(roomId);
     const reply = await this.scripts.leave(
-      [k.tickets, k.serving, k.gone, k.goneCount, k.sessions, k.parked],
+      [k.tickets, k.serving, k.gone, k.goneCount, k.sessions, k.parked, k.goneBlocks],
       [leaving.ticket ?? 0, leaving.sessionId ?? ''],
     );
     return decodeLeave(reply);
@@ -237,6 +237,7 @@ export class AdmissionStore {
           present.current,
           present.previous,
           k.parked,
+          k.goneBlocks,
         ],
         [this.claimWindowMs, this.scanLimit, this.options.graceMs],
       ),

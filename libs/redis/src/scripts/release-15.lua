@@ -18,6 +18,7 @@
     KEYS[9]  seen (previous grace bucket)   KEYS[10] admits     KEYS[11] clock
     KEYS[12] present (current presence bucket)   KEYS[13] present (previous presence bucket)
     KEYS[14] parked     tickets passed over while away (zset: member ticket, score deadline ms)
+    KEYS[15] goneBlocks gone tickets per block (Fenwick tree, _gone-blocks.lua): deleted with the gone bitmap
 
     ARGV[1] how long a reservation waits for its holder to claim it, in ms
     ARGV[2] the most tickets to look at in one call (bounds the script's run time)
@@ -100,8 +101,8 @@ if (flags == 0 or flags == 3) and (serving < tickets or away > 0) then
   redis.call('SET', KEYS[3], serving)
   if gone < 0 then gone = 0 end
   if serving >= tickets then
-    -- The line is empty: the gone bitmap describes nobody any more.
-    redis.call('DEL', KEYS[7])
+    -- The line is empty: the gone bitmap (and its per-block counts) describe nobody any more.
+    redis.call('DEL', KEYS[7], KEYS[15])
     gone = 0
   end
   redis.call('SET', KEYS[6], gone)

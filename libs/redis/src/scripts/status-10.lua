@@ -11,6 +11,7 @@
     KEYS[6] seen (current grace bucket)  KEYS[7] present (current presence bucket)
     KEYS[8] parked  tickets passed over while their holders were away (zset: member ticket, score deadline ms)
     KEYS[9] client  the client's throttle counter in this room (any key of the room when not counted)
+    KEYS[10] goneBlocks  gone tickets per block of 4096 (Fenwick tree, _gone-blocks.lua)
 
     ARGV[1] ticket number
     ARGV[2] ttl of a seen bucket in ms
@@ -27,6 +28,7 @@
 ]]
 --- @include "_room-common"
 --- @include "_client-window"
+--- @include "_gone-blocks"
 
 local function decide()
   local cfg = room_config(KEYS[1])
@@ -57,11 +59,8 @@ local function decide()
   if redis.call('GETBIT', KEYS[5], ticket) == 1 then return {'expired'} end
   mark(KEYS[6], ticket, tonumber(ARGV[2]))
   mark(KEYS[7], ticket, tonumber(ARGV[3]))
-  -- Exact place: those ahead minus those ahead who left (one bit each; BITCOUNT over the bits between).
-  local gone_ahead = 0
-  if ticket - serving > 1 then
-    gone_ahead = redis.call('BITCOUNT', KEYS[5], serving + 1, ticket - 1, 'BIT')
-  end
+  -- Exact place: those ahead minus those ahead who left (the gone bits between, counted per block: O(log) of the line).
+  local gone_ahead = gone_between(KEYS[5], KEYS[10], serving + 1, ticket - 1)
   return {'waiting', ticket - serving - gone_ahead, serving, tickets}
 end
 

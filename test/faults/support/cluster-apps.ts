@@ -30,9 +30,17 @@ export async function spawnOnCluster(
     options.args ?? [],
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await httpStatus(`${url}/health/live`)) === 200, 120_000, `the ${app} on port ${port}`).catch((err: Error) => {
-    throw new Error(`${err.message}; it said: ${proc.output().slice(-2000)}`);
+  // Up (answers /health/live), or given up on: it exited (a boot error), or 120 s went by on a loaded machine.
+  const exited = proc.exited.then((code) => {
+    throw new Error(`it exited (${code}) before answering`);
   });
+  await Promise.race([
+    waitFor(async () => (await httpStatus(`${url}/health/live`)) === 200, 120_000, `the ${app} on port ${port}`),
+    exited,
+  ]).catch((err: Error) => {
+    throw new Error(`the ${app}: ${err.message}; it said: ${proc.output().slice(-2000)}`);
+  });
+  exited.catch(() => undefined);
   return Object.assign(proc, { url });
 }
 

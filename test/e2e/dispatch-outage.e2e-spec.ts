@@ -153,5 +153,33 @@ describe('dispatch: outages and mistakes lose nobody', () => {
       });
       expect((await api('POST', `/admin/campaigns/00000000-0000-4000-8000-000000000000/resend-failed`)).status).toBe(404);
     });
+
+    // Batches of 10 in waves of 300: the campaign is pinned to 6 dispatch partitions (docs/dispatch.md, "Partitions").
+    it('split into partitions: an outage pauses the campaign, resume and the resend route send everyone once', async () => {
+      const devices = await seedDevices(prisma, fakes, 300, { tags: ['parts'] });
+      for (const d of devices) {
+        if (d.platform === 'fcm') fakes.fcm.fail(d.key, 'unavailable');
+        if (d.platform === 'apns') fakes.apns.fail(d.key, 'ServiceUnavailable');
+      }
+      const id = await start('parts', {}, 10);
+      await until(id, 'paused', 'a guard to pause the partitioned campaign');
+      expect(await redis.client.hget(redis.keys.campaign(id).stats, 'partitions')).toBe('6');
+
+      // The outage ends, but four FCM devices are now refused for good.
+      fakes.fcm.clearFailures();
+      fakes.apns.clearFailures();
+      const refused = devices.filter((d) => d.platform === 'fcm').slice(0, 4);
+      for (const d of refused) fakes.fcm.fail(d.key, 'invalid_argument');
+      expect((await api('POST', `/admin/campaigns/${id}/resume`)).status).toBe(200);
+      await until(id, 'completed', 'the partitioned campaign to complete with four failures');
+      expect(await stats(id)).toMatchObject({ targeted: 300, sent: 296, failed: 4 });
+
+      fakes.fcm.clearFailures();
+      const resent = await api('POST', `/admin/campaigns/${id}/resend-failed`, { reason: 'payload fixed' });
+      expect(resent.body).toMatchObject({ resent: 4, campaign: { status: 'running' } });
+      await until(id, 'completed', 'the partitioned campaign to complete again');
+      expect(eachOnce(devices)).toEqual([]);
+      expect(await stats(id)).toMatchObject({ targeted: 300, sent: 300, failed: 0 });
+    });
   });
 });

@@ -46,4 +46,28 @@ describe('positions from the gone bitmap', () => {
       ),
     );
   });
+
+  it('matches counting one ticket at a time over slices starting anywhere, a byte at a time in between (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 4000 }), { maxLength: 40 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 4000 }), { maxLength: 400 }),
+        (firstByte, offset, rel, relGone) => {
+          const serving = firstByte * 8 + (offset % 8);
+          const tickets = rel.map((r) => serving + 1 + r);
+          const gone = relGone.map((r) => serving + 1 + r);
+          const slice = sliceWith(gone, firstByte, 520);
+          const positions = positionsOf(tickets, serving, slice);
+          const goneSet = new Set(gone);
+          for (const t of tickets) {
+            let ahead = 0;
+            for (let n = serving + 1; n < t; n++) if (!goneSet.has(n)) ahead++;
+            expect(positions.get(t)).toBe(ahead + 1);
+          }
+        },
+      ),
+    );
+  });
 });

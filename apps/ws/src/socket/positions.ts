@@ -17,17 +17,38 @@ export function isGone(slice: GoneSlice, ticket: number): boolean {
   return ((slice.bytes[index] ?? 0) & (0x80 >> (ticket & 7))) !== 0;
 }
 
+/** Set bits per byte value. */
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, byte) => {
+  let n = 0;
+  for (let x = byte; x !== 0; x &= x - 1) n++;
+  return n;
+});
+
+/** Gone tickets among ticket numbers from .. to - 1: bit by bit up to a byte boundary, then a byte at a time. */
+function goneBetween(slice: GoneSlice, from: number, to: number): number {
+  let n = 0;
+  let t = from;
+  for (; t < to && (t & 7) !== 0; t++) if (isGone(slice, t)) n++;
+  const { bytes, firstByte } = slice;
+  for (; t + 8 <= to; t += 8) n += POPCOUNT[bytes[(t >> 3) - firstByte] ?? 0] ?? 0;
+  for (; t < to; t++) if (isGone(slice, t)) n++;
+  return n;
+}
+
 /**
  * For each waiting ticket (all > serving), its place: 1 + the tickets ahead of it that are still in line.
- * One pass over the bits between `serving` and the largest ticket, whatever the number of tickets.
+ * One pass over the bytes between `serving` and the largest ticket (a table lookup per byte: a million-ticket line
+ * is 125 KB), whatever the number of tickets.
  */
 export function positionsOf(tickets: readonly number[], serving: number, slice: GoneSlice): Map<number, number> {
-  const sorted = [...new Set(tickets)].filter((t) => t > serving).sort((a, b) => a - b);
+  const sorted = Float64Array.from(new Set(tickets)).sort(); // a typed array sorts numerically
   const out = new Map<number, number>();
   let goneAhead = 0;
   let cursor = serving + 1;
   for (const ticket of sorted) {
-    for (; cursor < ticket; cursor++) if (isGone(slice, cursor)) goneAhead++;
+    if (ticket <= serving) continue;
+    goneAhead += goneBetween(slice, cursor, ticket);
+    cursor = ticket;
     out.set(ticket, ticket - serving - goneAhead);
   }
   return out;

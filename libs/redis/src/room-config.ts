@@ -113,4 +113,12 @@ export class RoomConfigStore {
   async version(): Promise<number> {
     return Number((await this.redis.get(this.keys.roomsVersion)) ?? 0);
   }
+
+  /**
+   * Sets the rooms version to 1 if it is missing (0: no change written yet, or Redis lost its data), so that losing
+   * it again reads as a change. A bump written meanwhile wins (NX).
+   */
+  async markVersion(): Promise<void> {
+    await this.redis.set(this.keys.roomsVersion, 1, 'NX');
+  }
 }

@@ -98,9 +98,13 @@ export class RoomRegistry implements OnApplicationBootstrap, OnModuleDestroy {
       next.set(row.id, { id: row.id, name: row.name, origin: new URL(row.originUrl), message: row.message, settings: roomSettings(row) });
     }
     await Promise.all([...next.values()].map((room) => this.store.writeSettings(room.id, room.settings)));
+    // No version key (none written yet, or Redis lost its data): set one, so that the next loss reads as a change and
+    // is repaired at the next refresh rather than the full reload. Remembered as unknown (-1): the next refresh
+    // reloads once more and takes the version as it is then (a change written meanwhile is not missed).
+    if (version === 0) await this.store.markVersion();
     this.rooms = next;
     this.routes = new RoomRoutes(rows.map((r) => ({ id: r.id, paths: r.paths })));
-    this.version = version;
+    this.version = version === 0 ? -1 : version;
     this.lastFullLoad = Date.now();
   }
 }

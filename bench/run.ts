@@ -16,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   ws: async () => (await import('./ws.js')).benchmark,
   dispatch: async () => (await import('./dispatch.js')).benchmark,
   'cluster-dispatch': async () => (await import('./cluster-dispatch.js')).benchmark,
+  'room-1m': async () => (await import('./room-1m.js')).benchmark,
   soak: async () => (await import('./soak/main.js')).benchmark,
 };
 /** Run only when named (`npm run soak`): not part of `npm run bench` with no name. */

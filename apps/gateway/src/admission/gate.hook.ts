@@ -4,6 +4,7 @@ import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import { MetricsRegistry } from '@tidegate/observability';
+import { setEarlyRequestHook } from '@tidegate/platform';
 import { pathOf, requestPathProblem } from '../edge/request-path';
 import { API_SECURITY_HEADERS, waitingPageSecurityHeaders, type SecurityHeaders } from '../edge/security-headers';
 import { ClientThrottle } from '../throttle/client-throttle';
@@ -12,6 +13,7 @@ import { readCookie, serializeCookie, ticketCookie, tokenCookie } from './cookie
 import { GateService, type Credentials, type GateDecision } from './gate.service';
 import { OriginMonitor, originErrorKind } from './origin-monitor';
 import { Releaser } from './releaser';
+import type { GatewayRoom } from './room-registry';
 import { waitingJson, waitingPage } from './waiting-response';
 import { presentationOf } from './wave-attribution';
 
@@ -87,28 +89,39 @@ export class GateHook implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     await fastify.register(replyFrom, { undici: { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 } });
-    fastify.addHook('onRequest', (request, reply) => this.onRequest(request, reply));
+    // Ahead of Nest's middleware (the request logger's context, middie): a gated request needs none of it.
+    setEarlyRequestHook(fastify, (request, reply) => this.onRequest(request, reply));
   }
 
-  private async onRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  /** Undefined (synchronously, no promise) for a request Nest answers; else the gate's answer. */
+  private onRequest(request: FastifyRequest, reply: FastifyReply): Promise<true> | undefined {
     const pathProblem = requestPathProblem(request.url);
-    if (pathProblem)
-      return reply.code(400).headers(API_SECURITY_HEADERS).send({ statusCode: 400, error: 'Bad Request', message: pathProblem });
-    const path = request.url.split('?', 1)[0] ?? '/';
+    if (pathProblem) {
+      void reply.code(400).headers(API_SECURITY_HEADERS).send({ statusCode: 400, error: 'Bad Request', message: pathProblem });
+      return Promise.resolve(true);
+    }
+    const path = pathOf(request.url);
     if (isReserved(path)) return undefined;
     const room = this.gate.registry.match(path);
     if (!room) return undefined; // Nest answers 404
+    return this.gated(request, reply, room);
+  }
+
+  /** Always answers (resolves true once it has, or has started streaming the origin's answer). */
+  private async gated(request: FastifyRequest, reply: FastifyReply, room: GatewayRoom): Promise<true> {
     const tracker = await this.throttle.trackerOrRefuse(request, reply);
-    if (tracker === null) return reply;
+    if (tracker === null) return true;
     let decision: GateDecision;
     try {
       // Counted in the client's window of this room by the admission script itself: one round trip.
       decision = await this.gate.decide(room, credentialsOf(request, room.id), this.throttle.windowIn(room.id, tracker));
     } catch (err) {
-      return this.unavailable(reply, room.id, err);
+      void this.unavailable(reply, room.id, err);
+      return true;
     }
     this.decisions.inc({ room: room.id, decision: decision.kind });
-    return this.respond(request, reply, decision);
+    void this.respond(request, reply, decision);
+    return true;
   }
 
   /**

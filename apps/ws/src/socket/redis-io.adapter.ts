@@ -1,9 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
 import { Logger, type INestApplicationContext } from '@nestjs/common';
-import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Server, ServerOptions } from 'socket.io';
 import { closeRedisClient, createRedisClient, type RedisClient, type RedisConnectionOptions } from '@tidegate/redis';
+import { LeanIoAdapter } from './lean-io.adapter';
 
 /**
  * socket.io on the app's HTTP server with the sharded Redis adapter (SPUBLISH/SSUBSCRIBE, Redis 7+), so an event
@@ -13,8 +13,9 @@ import { closeRedisClient, createRedisClient, type RedisClient, type RedisConnec
  * only by the processes with sockets in that room), and one per namespace for the rest (socket ids, server-wide
  * emits, fetchSockets' requests), never one channel per socket. Channels start with the deployment's key prefix.
  * Its own publish and subscribe connections, closed with the server. See docs/architecture.md, "socket.io on Cluster".
+ * Message handlers are bound the lean way (LeanIoAdapter: no RxJS pipeline per socket).
  */
-export class RedisIoAdapter extends IoAdapter {
+export class RedisIoAdapter extends LeanIoAdapter {
   private pub: RedisClient | undefined;
   private sub: RedisClient | undefined;
 

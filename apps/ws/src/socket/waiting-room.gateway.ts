@@ -1,12 +1,14 @@
 import { Inject, Logger } from '@nestjs/common';
 import { ConnectedSocket, SubscribeMessage, WebSocketGateway, type OnGatewayDisconnect, type OnGatewayInit } from '@nestjs/websockets';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Server } from 'socket.io';
 import { AdmissionStore, TicketError, TicketSigner, type StatusResult, type Ticket } from '@tidegate/admission';
 import type { ClientToServerEvents, HandshakeAuth, HandshakeRefusal, PositionUpdate, ServerToClientEvents } from '@tidegate/contracts';
 import { MetricsRegistry } from '@tidegate/observability';
+import { REDIS, type RedisClient } from '@tidegate/redis';
 import { SocketEventLimiter, type EventLimits } from './event-limiter';
 import { LineWatcher, type WaitingSocket, type WaitingSocketData } from './line-watcher';
+import { RedisReadyWait } from './redis-ready';
 
 export type WaitingRoomServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, WaitingSocketData>;
 
@@ -15,6 +17,12 @@ export const WS_EVENT_LIMITS = Symbol('WS_EVENT_LIMITS');
 
 /** The events a client may send (ClientToServerEvents); each has its own bucket, anything else shares one. */
 const CLIENT_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents>(['heartbeat.v1', 'leave.v1']);
+
+/**
+ * How long a handshake waits for the Redis connection when it is not ready (the process just started, or Redis is
+ * coming back) before it is refused as `unavailable`: a user is placed a moment later rather than sent away.
+ */
+export const HANDSHAKE_REDIS_WAIT_MS = 3000;
 
 /** A handshake error whose `data.reason` tells the client why it was refused. */
 export function refusal(reason: HandshakeRefusal, message: string): Error & { data: { reason: HandshakeRefusal } } {
@@ -33,7 +41,8 @@ const TICKET_REFUSAL: Record<TicketError['problem'], HandshakeRefusal> = {
  * gateway); a missing, forged, expired or other-room ticket is refused at the handshake with a reason. Each socket
  * hears only about its own ticket: its position, and `admitted.v1` with its token when its turn comes. Each socket's
  * events are rate-limited per kind before any handler runs (see SocketEventLimiter): a flooding socket is told
- * (`rateLimited.v1`) and then disconnected, so it cannot stall the process for everyone else.
+ * (`rateLimited.v1`) and then disconnected, so it cannot stall the process for everyone else. A handshake that
+ * arrives while the Redis connection is not ready waits for it (HANDSHAKE_REDIS_WAIT_MS at most).
  */
 @WebSocketGateway({ path: '/socket.io' })
 export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
@@ -42,6 +51,8 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
   private server: WaitingRoomServer | undefined;
   private readonly dropped: Counter<'event'>;
   private readonly floodDisconnects: Counter;
+  private readonly waitingForRedis: Gauge;
+  private readonly redisReady: RedisReadyWait;
 
   constructor(
     private readonly tickets: TicketSigner,
@@ -50,7 +61,14 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     @Inject(WS_MAX_SOCKETS) private readonly maxSockets: number | null,
     @Inject(WS_EVENT_LIMITS) private readonly eventLimits: EventLimits,
     metrics: MetricsRegistry,
+    @Inject(REDIS) redis: RedisClient,
   ) {
+    this.redisReady = new RedisReadyWait(redis);
+    this.waitingForRedis = new Gauge({
+      name: 'tidegate_ws_handshakes_waiting_for_redis',
+      help: 'Handshakes held until the Redis connection is ready (the process started, or Redis is coming back)',
+      registers: [metrics],
+    });
     this.dropped = new Counter({
       name: 'tidegate_ws_events_dropped_total',
       help: 'Client events dropped for exceeding the per-socket limit, by event',
@@ -93,6 +111,7 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
       if (err instanceof TicketError) throw refusal(TICKET_REFUSAL[err.problem], err.message);
       throw err;
     }
+    if (!(await this.redisReadyForHandshake())) throw refusal('unavailable', 'the waiting room is unavailable; retry shortly');
     let status: StatusResult;
     try {
       status = await this.store.status(ticket.roomId, ticket.number);
@@ -105,6 +124,16 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     }
     const initialPosition = status.kind === 'waiting' ? status.position : 0;
     socket.data = { roomId: ticket.roomId, ticket: ticket.number, lastPosition: null, lastEmitAt: 0, done: false, initialPosition };
+  }
+
+  private async redisReadyForHandshake(): Promise<boolean> {
+    if (this.redisReady.isReady()) return true;
+    this.waitingForRedis.inc();
+    try {
+      return await this.redisReady.wait(HANDSHAKE_REDIS_WAIT_MS);
+    } finally {
+      this.waitingForRedis.dec();
+    }
   }
 
   private onConnection(socket: WaitingSocket): void {

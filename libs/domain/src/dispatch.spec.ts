@@ -322,6 +322,29 @@ describe('judgeGuards', () => {
     expect(judgeGuards(w(1, 1), 1, settings)).toMatchObject({ guard: 'transient-failure guard', figures: { failed_transient: 1 } });
   });
 
+  it("judges each provider's own window: one provider down out of three pauses, whatever the others answer", () => {
+    // 300 FCM answers all failing next to 600 APNs and Web Push successes: 33 % overall, 100 % for FCM.
+    const split = { ...w(900, 300), byProvider: { apns: w(300, 0), fcm: w(300, 300), webpush: w(300, 0) } };
+    expect(guard(w(900, 300), 0, settings)).toBeNull();
+    expect(judgeGuards(split, 0, settings)).toEqual({
+      guard: 'error-rate guard',
+      reason: 'paused automatically: 300 of the last 300 fcm answers failed or asked for a retry (100%, above 50%)',
+      figures: { recent_total: 300, recent_failed: 300, recent_invalid: 0, provider: 'fcm', threshold: 0.5 },
+    });
+    // Below its minimum sample a provider's window is not judged, however bad.
+    expect(guard({ ...w(900, 199), byProvider: { fcm: w(199, 199), apns: w(701, 0) } }, 0, settings)).toBeNull();
+    // At the threshold, not above: no pause.
+    expect(guard({ ...w(900, 100), byProvider: { fcm: w(200, 100), apns: w(700, 0) } }, 0, settings)).toBeNull();
+  });
+
+  it("pauses on one provider's invalid tokens (an APNs environment mix-up), the error rate first", () => {
+    const apnsMixUp = { ...w(1000, 0, 300), byProvider: { fcm: w(700, 0), apns: w(300, 0, 300) } };
+    expect(judgeGuards(apnsMixUp, 0, settings)).toMatchObject({ guard: 'invalid-token guard', figures: { provider: 'apns' } });
+    const both = { ...w(1000, 300, 300), byProvider: { fcm: w(300, 300), apns: w(300, 0, 300) } };
+    expect(guard(both, 0, settings)).toBe('error-rate guard');
+    expect(guard({ ...apnsMixUp, byProvider: { apns: w(300, 0, 300) } }, 1, settings)).toBe('transient-failure guard');
+  });
+
   it('says why, with the figures', () => {
     expect(judgeGuards(w(200, 101), 0, settings)).toEqual({
       guard: 'error-rate guard',

@@ -102,20 +102,36 @@ function describeResult(r: ProviderResult): string {
   return r.reason ?? (r.status !== undefined ? `HTTP ${r.status}` : 'failed');
 }
 
-/** The guards' recent window: provider answers, and how many of them were failures (or retries) and invalid tokens. */
-export interface GuardWindow {
+/** A guards' window: recent provider answers, and how many of them were failures (or retries) and invalid tokens. */
+export interface GuardCounts {
   recentTotal: number;
   recentFailed: number;
   recentInvalid: number;
 }
 
+/**
+ * The guards' recent window over every provider, and each provider's own (`byProvider`, keyed by platform: fcm,
+ * apns, webpush). One provider down out of three fails a third of the answers: its own window shows the outage while
+ * the other providers' successes would dilute it in the shared one.
+ */
+export interface GuardWindow extends GuardCounts {
+  byProvider?: Readonly<Record<string, GuardCounts>>;
+}
+
 export type GuardName = 'error-rate guard' | 'invalid-token guard' | 'transient-failure guard';
 
-/** A guard's decision to pause a campaign: which guard, why in words, and the figures. */
+/** A guard's decision to pause a campaign: which guard, why in words, and the figures (a provider's when it is one). */
 export interface GuardVerdict {
   guard: GuardName;
   reason: string;
-  figures: { recent_total: number; recent_failed: number; recent_invalid: number; threshold?: number; failed_transient?: number };
+  figures: {
+    recent_total: number;
+    recent_failed: number;
+    recent_invalid: number;
+    provider?: string;
+    threshold?: number;
+    failed_transient?: number;
+  };
 }
 
 const pct = (n: number) => `${Math.round(n * 1000) / 10}%`;
@@ -124,42 +140,50 @@ const pct = (n: number) => `${Math.round(n * 1000) / 10}%`;
  * Whether a running campaign must be paused after a batch, and why. In order:
  * - recipients failed for a transient cause after their last attempt: paused at once, so that a resume sends them
  *   again (a provider outage longer than the retries never loses recipients);
- * - the error rate (failures and retries over every answer in the window) above its threshold: an outage pauses the
- *   campaign after about `errorRateMinSample` answers, long before retries run out;
- * - the invalid-token rate above its threshold (an APNs sandbox/production mix-up answers every device "bad token").
- * Both rates are judged once the window holds `errorRateMinSample` answers.
+ * - the error rate (failures and retries over every answer in the window) above its threshold, in the window of all
+ *   providers or in any one provider's: an outage pauses the campaign after about `errorRateMinSample` answers of
+ *   that provider, long before retries run out, however small its share of the audience;
+ * - the invalid-token rate above its threshold, likewise (an APNs sandbox/production mix-up answers every APNs
+ *   device "bad token", whatever the FCM devices get).
+ * A window is judged once it holds `errorRateMinSample` answers.
  */
 export function judgeGuards(
   window: GuardWindow,
   failedTransient: number,
   settings: Pick<DispatchSettings, 'errorRateThreshold' | 'invalidRateThreshold' | 'errorRateMinSample'>,
 ): GuardVerdict | null {
-  const figures = { recent_total: window.recentTotal, recent_failed: window.recentFailed, recent_invalid: window.recentInvalid };
+  const figuresOf = (w: GuardCounts) => ({ recent_total: w.recentTotal, recent_failed: w.recentFailed, recent_invalid: w.recentInvalid });
   if (failedTransient > 0) {
     return {
       guard: 'transient-failure guard',
       reason: `paused automatically: ${failedTransient} recipients still failed for a transient cause (5xx, timeout or 429) after their last attempt; resume to send them again`,
-      figures: { ...figures, failed_transient: failedTransient },
+      figures: { ...figuresOf(window), failed_transient: failedTransient },
     };
   }
-  const { recentTotal: total, recentFailed: failed, recentInvalid: invalid } = window;
-  if (total < settings.errorRateMinSample || total <= 0) return null;
-  if (failed / total > settings.errorRateThreshold) {
+  const windows: Array<[string | null, GuardCounts]> = [[null, window], ...Object.entries(window.byProvider ?? {}).sort(byName)];
+  const judged = windows.filter(([, w]) => w.recentTotal >= settings.errorRateMinSample && w.recentTotal > 0);
+  for (const [provider, w] of judged) {
+    if (w.recentFailed / w.recentTotal <= settings.errorRateThreshold) continue;
+    const answers = provider === null ? 'provider answers' : `${provider} answers`;
     return {
       guard: 'error-rate guard',
-      reason: `paused automatically: ${failed} of the last ${total} provider answers failed or asked for a retry (${pct(failed / total)}, above ${pct(settings.errorRateThreshold)})`,
-      figures: { ...figures, threshold: settings.errorRateThreshold },
+      reason: `paused automatically: ${w.recentFailed} of the last ${w.recentTotal} ${answers} failed or asked for a retry (${pct(w.recentFailed / w.recentTotal)}, above ${pct(settings.errorRateThreshold)})`,
+      figures: { ...figuresOf(w), ...(provider === null ? {} : { provider }), threshold: settings.errorRateThreshold },
     };
   }
-  if (invalid / total > settings.invalidRateThreshold) {
+  for (const [provider, w] of judged) {
+    if (w.recentInvalid / w.recentTotal <= settings.invalidRateThreshold) continue;
+    const answers = provider === null ? 'provider answers' : `${provider} answers`;
     return {
       guard: 'invalid-token guard',
-      reason: `paused automatically: ${invalid} of the last ${total} provider answers were invalid tokens (${pct(invalid / total)}, above ${pct(settings.invalidRateThreshold)}): check the provider's credentials and environment (APNs sandbox or production) before resuming`,
-      figures: { ...figures, threshold: settings.invalidRateThreshold },
+      reason: `paused automatically: ${w.recentInvalid} of the last ${w.recentTotal} ${answers} were invalid tokens (${pct(w.recentInvalid / w.recentTotal)}, above ${pct(settings.invalidRateThreshold)}): check the provider's credentials and environment (APNs sandbox or production) before resuming`,
+      figures: { ...figuresOf(w), ...(provider === null ? {} : { provider }), threshold: settings.invalidRateThreshold },
     };
   }
   return null;
 }
+
+const byName = ([a]: [string, GuardCounts], [b]: [string, GuardCounts]) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** When a wave shut out by the send window may go: `at` itself when the window is open (or there is none). */
 export function windowDelay(window: SendWindow | null, at: Date): Date {

@@ -70,6 +70,7 @@ export {
   chunk,
   type GuardName,
   type GuardVerdict,
+  type GuardCounts,
   type GuardWindow,
   judgeGuards,
   heldJobId,

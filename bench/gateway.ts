@@ -1,7 +1,9 @@
 /**
  * The gateway benchmark (issue 4): admission decisions per second of the real gateway process next to a bare Node
  * HTTP server measured in the same run, latency, Redis round trips per arrival, and Redis memory per waiting user
- * with a million tickets outstanding. How to read the numbers: docs/benchmarks.md.
+ * with a million tickets outstanding. Then, once each: a waiting client's poll (the status route with its ticket)
+ * and an admitted client's request (its token through the gate to the origin), with their round trips (issue 12).
+ * How to read the numbers: docs/benchmarks.md.
  *
  * The two servers are loaded in alternation, `--rounds` times each, and the medians are reported: on a shared,
  * noisy machine a neighbour's burst then hits one round of one side, not the whole comparison.
@@ -45,6 +47,8 @@ import {
 import type { BenchContext, BenchOutcome, Benchmark } from './lib/types';
 
 const ROOM_ID = 'bench-room';
+/** A room with room to spare, for the admitted requests: one arrival there gets a token. */
+const ADMITTED_ROOM_ID = 'bench-admitted';
 const MEMORY_ROOM_ID = 'bench-memory';
 /** Small, so that after the first arrivals every arrival gets a ticket: the decision a surge is made of. */
 const TOTAL_ACTIVE_USERS = 100;
@@ -86,12 +90,15 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const bare = await startBareServer(ctx, 'bare node http', '{"ok":true}');
   const origin = await startBareServer(ctx, 'origin', '{"origin":true}');
   await createRoom(db, redis, ROOM_ID, `http://127.0.0.1:${origin.port}`, ['/bench/*']);
+  await createRoom(db, redis, ADMITTED_ROOM_ID, `http://127.0.0.1:${origin.port}`, ['/admitted/*'], { ...ROOM_DEFAULTS });
   const gateway = await startGateway(ctx, db, redis, ctx.options['cpu-prof']);
 
   const bareUrl = `http://127.0.0.1:${bare.port}/bench/page`;
   const bareCheck = (body: string) => body.includes('"ok":true');
   const gatewayUrl = `${gateway.url}/bench/page`;
-  const probe = await fetch(gatewayUrl, { headers: { accept: 'application/json' } });
+  const probe = await fetch(gatewayUrl, { headers: { accept: 'application/json' } }).catch((err: unknown) => {
+    throw new Error(`the gateway does not answer (${String(err)}); its last output:\n${gateway.child.output()}`);
+  });
   const probeBody = await probe.text();
   if (probe.status !== 200 || !/"inWaitingRoom"|"origin":true/.test(probeBody)) {
     throw new Error(`the gateway does not serve the room: ${probe.status} ${probeBody.slice(0, 200)}`);
@@ -154,9 +161,46 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       ratio: round(g.requestsPerSecond / b.requestsPerSecond),
     });
   }
+
+  // A waiting client's poll and an admitted client's request, each with the credentials one arrival got.
+  const arrival = await fetch(gatewayUrl, { headers: { accept: 'application/json' } });
+  const ticket = ((await arrival.json()) as { ticket?: unknown }).ticket;
+  if (typeof ticket !== 'string') throw new Error(`an arrival got no ticket (${arrival.status})`);
+  const admission = await fetch(`${gateway.url}/admitted/page`, { headers: { accept: 'application/json' } });
+  const token = admission.headers.get('x-tidegate-token');
+  if (admission.status !== 200 || !token || !(await admission.text()).includes('"origin":true')) {
+    throw new Error(`an arrival in ${ADMITTED_ROOM_ID} was not admitted (${admission.status}, token ${token ? 'set' : 'missing'})`);
+  }
+  const background = { idle, idleEnd };
+  const per = (what: string, url: string, credentials: Record<string, string>, expected: string, script: RegExp) =>
+    measureRequests(ctx, {
+      what,
+      gateway,
+      redis,
+      load,
+      url,
+      headers: { accept: 'application/json', ...credentials },
+      expected,
+      script,
+      background,
+    });
+  const poll = await per(
+    'poll',
+    `${gateway.url}/rooms/${ROOM_ID}/status`,
+    { 'x-tidegate-ticket': ticket },
+    '"inWaitingRoom":true',
+    /^script:status-\d+$/,
+  );
+  const admitted = await per(
+    'admitted request',
+    `${gateway.url}/admitted/page`,
+    { 'x-tidegate-token': token },
+    '"origin":true',
+    /^script:touch-\d+$/,
+  );
   await Promise.all([gateway.child.stop(), origin.child.stop(), bare.child.stop()]);
 
-  const trips = roundTrips({ idle, idleEnd, loads: samples }, ctx.root);
+  const trips = roundTrips({ idle, idleEnd, loads: samples }, ctx.root, /^script:arrive-\d+$/);
   const baselineCores = cores(baselineCpu);
   const gatewayCores = cores(gatewayCpu);
   const { p50Ms, p99Ms, p999Ms } = gatewayLatency.summary();
@@ -191,12 +235,16 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       baselineP99Ms: round(baselineP99Ms),
       redisRoundTripsPerArrival: trips.corrected,
       redisRoundTripsPerArrivalRaw: trips.raw,
+      redisRoundTripsPerPoll: poll.roundTrips,
+      redisRoundTripsPerAdmittedRequest: admitted.roundTrips,
       redisBytesPerWaitingUser: memory.bytesPerWaitingUser,
       p999Ms: round(p999Ms),
       baselineP999Ms: round(baselineP999Ms),
       errors: sumOf(gatewayRuns, (g) => g.non2xx + g.errors + g.mismatches),
       baselineErrors: sumOf(baselineRuns, (b) => b.non2xx + b.errors + b.mismatches),
       gatewayCpuMicrosecondsPerArrival: cpuPerArrival(gatewayCpu, 'gateway', trips.arrivals),
+      poll: poll.summary,
+      admittedRequest: admitted.summary,
       arrivals: trips.arrivals,
       requests: sumOf(gatewayRuns, (g) => g.total),
       rounds: perRound,
@@ -256,8 +304,14 @@ const startBareServer = (ctx: BenchContext, name: string, body: string) =>
   startListeningServer(ctx, { name, script: 'bare-http.js', args: [body] });
 
 /** A room as the admin API creates it: the row in PostgreSQL, then the hot copy in Redis and a version bump. */
-async function createRoom(db: BenchDatabase, redis: BenchRedis, id: string, originUrl: string, paths: string[]): Promise<RoomSettings> {
-  const settings: RoomSettings = { ...ROOM_DEFAULTS, totalActiveUsers: TOTAL_ACTIVE_USERS, newUsersPerMinute: NEW_USERS_PER_MINUTE };
+async function createRoom(
+  db: BenchDatabase,
+  redis: BenchRedis,
+  id: string,
+  originUrl: string,
+  paths: string[],
+  settings: RoomSettings = { ...ROOM_DEFAULTS, totalActiveUsers: TOTAL_ACTIVE_USERS, newUsersPerMinute: NEW_USERS_PER_MINUTE },
+): Promise<RoomSettings> {
   await db.query(
     `INSERT INTO rooms (id, name, origin_url, paths, total_active_users, new_users_per_minute, session_duration_seconds,
        queueing_method, queue_all, suspended, max_wait_seconds, updated_at)
@@ -299,6 +353,51 @@ async function startGateway(ctx: BenchContext, db: BenchDatabase, redis: BenchRe
   return gateway;
 }
 
+/**
+ * One load of `url` on the gateway (one round of `load`): requests/s, latency, the gateway's CPU and its Redis round
+ * trips per request, the requests counted by the one script each of them runs (`script`), the background traffic
+ * measured while idle subtracted as for the arrivals.
+ */
+async function measureRequests(
+  ctx: BenchContext,
+  m: {
+    what: string;
+    gateway: RunningApp;
+    redis: BenchRedis;
+    load: { durationSeconds: number; connections: number; signal: AbortSignal };
+    url: string;
+    headers: Record<string, string>;
+    expected: string;
+    script: RegExp;
+    background: { idle: Sample; idleEnd: Sample };
+  },
+) {
+  ctx.log(`${m.what}: ${m.load.durationSeconds} s, ${m.load.connections} connections`);
+  const latencies = new LatencyRecorder();
+  const before = await sample(m.gateway.child, m.redis);
+  const c0 = await cpuReading(m.redis, { gateway: m.gateway.child });
+  const result = await runLoad({ url: m.url, ...m.load, headers: m.headers, verifyBody: (b) => b.includes(m.expected), latencies });
+  const cpu = cpuBetween(c0, await cpuReading(m.redis, { gateway: m.gateway.child }), 'loadGenerator');
+  const after = await sample(m.gateway.child, m.redis);
+  checkErrors(`gateway (${m.what})`, result, m.gateway.child);
+  const trips = roundTrips({ ...m.background, loads: [{ before, after }] }, ctx.root, m.script);
+  const { p50Ms, p99Ms } = latencies.summary();
+  return {
+    roundTrips: trips.corrected,
+    summary: {
+      requestsPerSecond: Math.round(result.requestsPerSecond),
+      p50Ms: round(p50Ms),
+      p99Ms: round(p99Ms),
+      requests: trips.arrivals,
+      errors: result.non2xx + result.errors + result.mismatches,
+      gatewayCpuMicrosecondsPerRequest: cpuPerArrival([cpu], 'gateway', trips.arrivals),
+      redisRoundTripsRaw: trips.raw,
+      redisRoundTripsByCommand: trips.byCommand,
+      redisScriptMicrosecondsPerRequest: trips.server.scriptUsecPerArrival,
+    },
+  };
+}
+
 interface Sample {
   at: number;
   client: Record<string, number>;
@@ -327,7 +426,7 @@ const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a,
  * background rate (releaser, room refresh) measured with the gateway idle, pro rata. Server-side numbers (INFO) are
  * reported beside them: they include commands run inside scripts, and anything else talking to the same Redis.
  */
-function roundTrips(s: { idle: Sample; idleEnd: Sample; loads: Array<{ before: Sample; after: Sample }> }, root: string) {
+function roundTrips(s: { idle: Sample; idleEnd: Sample; loads: Array<{ before: Sample; after: Sample }> }, root: string, unit: RegExp) {
   const names = scriptNames(root);
   const rename = (counts: Record<string, number>) => {
     const out: Record<string, number> = {};
@@ -349,9 +448,10 @@ function roundTrips(s: { idle: Sample; idleEnd: Sample; loads: Array<{ before: S
   const background = rename(diff(s.idleEnd.client, s.idle.client));
   const idleSeconds = (s.idleEnd.at - s.idle.at) / 1000;
   const backgroundPerSecond = sum(background) / idleSeconds;
-  // Every arrival runs the arrive script exactly once (a suspended or unknown room included).
-  const arrivals = during['script:arrive-11'] ?? 0;
-  if (arrivals === 0) throw new Error(`no arrivals reached Redis during the load: ${JSON.stringify(during)}`);
+  // Every arrival runs the arrive script exactly once (a suspended or unknown room included); every poll the status
+  // script, every admitted request the touch script: `unit` names the script that counts the requests.
+  const arrivals = Object.entries(during).reduce((a, [name, n]) => (unit.test(name) ? a + n : a), 0);
+  if (arrivals === 0) throw new Error(`no ${String(unit)} reached Redis during the load: ${JSON.stringify(during)}`);
   const total = sum(during);
   const byCommand: Record<string, number> = {};
   for (const [name, n] of Object.entries(during)) {

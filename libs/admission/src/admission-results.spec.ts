@@ -3,11 +3,14 @@ import { clientWindowArgs, decodeArrive, decodeCounted, decodeLeave, decodeRelea
 describe('admission script results', () => {
   it('decodes each answer of arrive and status into a named object', () => {
     expect(decodeArrive(['admitted', 1700], 'sAbc')).toEqual({ kind: 'admitted', sessionId: 'sAbc', expiresAtMs: 1700 });
-    expect(decodeArrive(['ticket', 7, 3, 4], 'x')).toEqual({ kind: 'ticket', ticket: 7, position: 3 });
+    expect(decodeArrive(['ticket', 7, 3, 4, 1765000001], 'x')).toEqual({ kind: 'ticket', ticket: 7, position: 3, issuedAt: 1765000001 });
+    expect(() => decodeArrive(['ticket', 7, 3, 4], 'x')).toThrow(/contract/);
     expect(decodeArrive(['rejected', 10], 'x')).toEqual({ kind: 'rejected', active: 10 });
     expect(decodeArrive(['unknown'], 'x')).toEqual({ kind: 'unknown' });
     expect(decodeStatus(['waiting', 2, 5, 9], 7)).toEqual({ kind: 'waiting', position: 2 });
-    expect(decodeStatus(['admitted', 1800], 7)).toEqual({ kind: 'admitted', sessionId: 't7', expiresAtMs: 1800 });
+    expect(decodeStatus(['admitted', 1800, 1765000001], 7)).toEqual({ kind: 'admitted', sessionId: 't1765000001-7', expiresAtMs: 1800 });
+    // Line 0: a line begun before lines had a start keeps the sessions' old names.
+    expect(decodeStatus(['admitted', 1800, 0], 7)).toEqual({ kind: 'admitted', sessionId: 't7', expiresAtMs: 1800 });
     expect(decodeStatus(['expired'], 7)).toEqual({ kind: 'expired' });
   });
 

@@ -6,7 +6,8 @@
 
 export type ArriveResult =
   | { kind: 'admitted'; sessionId: string; expiresAtMs: number }
-  | { kind: 'ticket'; ticket: number; position: number }
+  /** issuedAt: epoch seconds by the Redis clock, at or after the line's start: sign exactly this into the ticket. */
+  | { kind: 'ticket'; ticket: number; position: number; issuedAt: number }
   | { kind: 'rejected'; active: number }
   | { kind: 'unknown' };
 
@@ -46,6 +47,19 @@ export interface ReleaseStep {
 }
 
 export type Reply = Array<string | number>;
+
+/**
+ * A ticket as the admission scripts take it: its number, and its issue time (epoch seconds, from the ticket), which
+ * tells whether it is of the room's current line or of one lost before it (Redis lost its data, the room was
+ * re-created: numbers start at 1 again). A bare number stands for a ticket known to be of the current line (tools,
+ * tests); everything holding a signed ticket passes the ticket.
+ */
+export type LineTicket = number | { number: number; issuedAt: number };
+
+/** The script arguments for a ticket: its number and issue time (a bare number: of the current line). */
+export function lineTicketArgs(ticket: LineTicket): { number: number; issuedAt: number } {
+  return typeof ticket === 'number' ? { number: ticket, issuedAt: Number.MAX_SAFE_INTEGER } : ticket;
+}
 
 /**
  * A request counted against its client's throttle window in the same script call as its admission decision
@@ -92,8 +106,12 @@ export function decodeCounted(script: string, reply: Reply): { count: ClientCoun
   return { count, answer: reply.slice(3) };
 }
 
-/** The session id of an admission that came through the line. */
-export const ticketSessionId = (ticket: number) => `t${ticket}`;
+/**
+ * The session id of an admission that came through the line: `t<line>-<ticket>` (`t<ticket>` in line 0, a line begun
+ * before lines had a start), as the scripts name it (ticket_session in _room-common.lua). With the line in it, an
+ * admission token of a lost line never renews the new line's session of the same ticket number.
+ */
+export const ticketSessionId = (line: number, ticket: number) => (line === 0 ? `t${ticket}` : `t${line}-${ticket}`);
 
 function unexpected(script: string, reply: unknown): Error {
   return new Error(`admission script ${script} answered ${JSON.stringify(reply)}, which its contract does not allow`);
@@ -105,13 +123,18 @@ function int(script: string, reply: unknown, value: unknown): number {
   return n;
 }
 
-/** arrive-11's answer: `sessionId` is the id the caller proposed for a direct admission. */
+/** arrive-12's answer: `sessionId` is the id the caller proposed for a direct admission. */
 export function decodeArrive(reply: Reply, sessionId: string): ArriveResult {
   switch (reply[0]) {
     case 'admitted':
       return { kind: 'admitted', sessionId, expiresAtMs: int('arrive', reply, reply[1]) };
     case 'ticket':
-      return { kind: 'ticket', ticket: int('arrive', reply, reply[1]), position: int('arrive', reply, reply[2]) };
+      return {
+        kind: 'ticket',
+        ticket: int('arrive', reply, reply[1]),
+        position: int('arrive', reply, reply[2]),
+        issuedAt: int('arrive', reply, reply[4]),
+      };
     case 'rejected':
       return { kind: 'rejected', active: int('arrive', reply, reply[1]) };
     case 'unknown':
@@ -121,13 +144,17 @@ export function decodeArrive(reply: Reply, sessionId: string): ArriveResult {
   }
 }
 
-/** status-10's answer, for `ticket`. */
+/** status-11's answer, for ticket number `ticket`. */
 export function decodeStatus(reply: Reply, ticket: number): StatusResult {
   switch (reply[0]) {
     case 'waiting':
       return { kind: 'waiting', position: int('status', reply, reply[1]) };
     case 'admitted':
-      return { kind: 'admitted', sessionId: ticketSessionId(ticket), expiresAtMs: int('status', reply, reply[1]) };
+      return {
+        kind: 'admitted',
+        sessionId: ticketSessionId(int('status', reply, reply[2]), ticket),
+        expiresAtMs: int('status', reply, reply[1]),
+      };
     case 'expired':
     case 'invalid':
     case 'unknown':
@@ -137,7 +164,7 @@ export function decodeStatus(reply: Reply, ticket: number): StatusResult {
   }
 }
 
-/** leave-7. */
+/** leave-8. */
 export function decodeLeave(reply: Reply): LeaveResult {
   if (reply.length !== 2) throw unexpected('leave', reply);
   return { ticketLeft: int('leave', reply, reply[0]) === 1, sessionEnded: int('leave', reply, reply[1]) === 1 };
@@ -152,7 +179,7 @@ export function decodeTouch(reply: Reply): number | null {
 
 const MODES: Record<number, RoomMode> = { 0: 'normal', 1: 'queue_all', 2: 'suspended', 3: 'passthrough' };
 
-/** release-15: null when the room is unknown (no hot copy of its settings). */
+/** release-16: null when the room is unknown (no hot copy of its settings). */
 export function decodeRelease(reply: Reply): ReleaseStep | null {
   if (reply.length !== 12) throw unexpected('release', reply);
   const n = reply.map((v) => int('release', reply, v));

@@ -30,6 +30,8 @@ describe('AdmissionStore (Redis)', () => {
   }
 
   const sessions = (id: string) => redis.client.zcard(redis.keys.room(id).sessions);
+  /** The room's current line start (sessions of tickets are named with it). */
+  const lineOf = async (id: string) => Number(await redis.client.get(redis.keys.room(id).line));
 
   it('admits up to capacity, then hands out gap-free FIFO tickets, under 1,000 concurrent arrivals', async () => {
     const id = await room({ totalActiveUsers: 100 });
@@ -55,7 +57,7 @@ describe('AdmissionStore (Redis)', () => {
     for (const s of first.slice(0, 2)) if (s.kind === 'admitted') await store.leave(id, { sessionId: s.sessionId });
     const step = await store.release(id, 900);
     expect(step.admitted).toBe(2);
-    expect(await store.status(id, 1)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(1) });
+    expect(await store.status(id, 1)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(await lineOf(id), 1) });
     expect(await store.status(id, 2)).toMatchObject({ kind: 'admitted' });
     expect(await store.status(id, 3)).toEqual({ kind: 'waiting', position: 1 });
     expect(await store.status(id, 6)).toEqual({ kind: 'waiting', position: 4 });
@@ -64,8 +66,8 @@ describe('AdmissionStore (Redis)', () => {
     // Ticket 4 leaves the line: 5 and 6 move up at once, and 4 is skipped when its turn comes.
     await store.leave(id, { ticket: 4 });
     expect(await store.status(id, 6)).toEqual({ kind: 'waiting', position: 3 });
-    await store.leave(id, { sessionId: ticketSessionId(1) });
-    await store.leave(id, { sessionId: ticketSessionId(2) });
+    await store.leave(id, { sessionId: ticketSessionId(await lineOf(id), 1) });
+    await store.leave(id, { sessionId: ticketSessionId(await lineOf(id), 2) });
     await store.release(id, 900);
     expect(await store.status(id, 3)).toMatchObject({ kind: 'admitted' });
     expect(await store.status(id, 5)).toMatchObject({ kind: 'admitted' });
@@ -145,7 +147,8 @@ describe('AdmissionStore (Redis)', () => {
     expect(waiting.map((w) => w.kind)).toEqual(['ticket', 'ticket', 'ticket']);
     await rooms.write(id, { ...ROOM_DEFAULTS, newUsersPerMinute: 6_000_000, totalActiveUsers: 1, queueingMethod: 'passthrough' });
     await store.release(id, 900);
-    for (const t of [1, 2, 3]) expect(await store.status(id, t)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(t) });
+    for (const t of [1, 2, 3])
+      expect(await store.status(id, t)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(await lineOf(id), t) });
   });
 
   it('suspended: nobody is admitted, newcomers take a ticket behind those waiting, and the line holds still', async () => {
@@ -177,14 +180,14 @@ describe('AdmissionStore (Redis)', () => {
     if (holder.kind === 'admitted') await present.leave(id, { sessionId: holder.sessionId });
     const step = await present.release(id, 900);
     expect(step).toMatchObject({ admitted: 1, parked: 1 });
-    expect(await present.status(id, 2)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(2) });
+    expect(await present.status(id, 2)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(await lineOf(id), 2) });
 
     // The absent holder comes back within the grace: not lost, and first in line, ahead of ticket 3.
     expect(await present.status(id, 1)).toEqual({ kind: 'waiting', position: 1 });
-    await present.leave(id, { sessionId: ticketSessionId(2) });
+    await present.leave(id, { sessionId: ticketSessionId(await lineOf(id), 2) });
     await present.status(id, 3);
     await present.release(id, 900);
-    expect(await present.status(id, 1)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(1) });
+    expect(await present.status(id, 1)).toMatchObject({ kind: 'admitted', sessionId: ticketSessionId(await lineOf(id), 1) });
     expect(await present.status(id, 3)).toMatchObject({ kind: 'waiting' });
   });
 

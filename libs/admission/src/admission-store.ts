@@ -22,10 +22,12 @@ import {
   decodeRelease,
   decodeStatus,
   decodeTouch,
+  lineTicketArgs,
   type ArriveResult,
   type ClientWindow,
   type Counted,
   type LeaveResult,
+  type LineTicket,
   type Reply,
   type StatusResult,
 } from './admission-results';
@@ -35,6 +37,8 @@ import { RoomSnapshotStore, type StoredRoomSnapshot } from './room-snapshot-stor
 /** What a ws node needs each tick to place all its sockets of a room: one pipelined round trip. */
 export interface LineView {
   serving: number;
+  /** The current line's start (epoch seconds; 0 when not recorded): a ticket issued before it is of a lost line. */
+  line: number;
   /** GETRANGE of the gone bitmap from byte `firstByte` (covers serving .. the largest ticket asked about). */
   gone: { firstByte: number; bytes: Buffer };
   /** The releaser's latest snapshot, if a gateway has published one (see ROOM_SNAPSHOT_FRESH_MS for `fresh`). */
@@ -92,12 +96,12 @@ export class AdmissionStore {
     this.scanLimit = options.releaseScanLimit ?? 10_000;
     this.snapshots = new RoomSnapshotStore(redis, keys, clock);
     this.scripts = {
-      arrive: defineScript(redis, 'tidegateArrive', 'arrive-11.lua'),
-      release: defineScript(redis, 'tidegateRelease', 'release-15.lua'),
-      status: defineScript(redis, 'tidegateStatus', 'status-10.lua'),
-      leave: defineScript(redis, 'tidegateLeave', 'leave-7.lua'),
+      arrive: defineScript(redis, 'tidegateArrive', 'arrive-12.lua'),
+      release: defineScript(redis, 'tidegateRelease', 'release-16.lua'),
+      status: defineScript(redis, 'tidegateStatus', 'status-11.lua'),
+      leave: defineScript(redis, 'tidegateLeave', 'leave-8.lua'),
       touch: defineScript(redis, 'tidegateTouch', 'touch-3.lua'),
-      away: defineScript(redis, 'tidegateAway', 'away-2.lua'),
+      away: defineScript(redis, 'tidegateAway', 'away-3.lua'),
     };
   }
 
@@ -130,51 +134,73 @@ export class AdmissionStore {
     const sessionId = `s${randomBytes(12).toString('base64url')}`;
     const counting = clientWindowArgs(client, k.config);
     const reply = await this.scripts.arrive(
-      [k.config, k.tickets, k.serving, k.sessions, k.rate, k.goneCount, seen.current, k.admits, k.clock, present.current, counting.key],
+      [
+        k.config,
+        k.tickets,
+        k.serving,
+        k.sessions,
+        k.rate,
+        k.goneCount,
+        seen.current,
+        k.admits,
+        k.clock,
+        present.current,
+        counting.key,
+        k.line,
+      ],
       [sessionId, seen.ttlMs, present.ttlMs, ...counting.args],
     );
     return counted('arrive', reply, (answer) => decodeArrive(answer, sessionId));
   }
 
-  /** A waiting user checks in: marks the ticket seen and present, and claims the session once the ticket's turn has come. */
-  async status(roomId: string, ticket: number): Promise<StatusResult> {
+  /**
+   * A waiting user checks in: marks the ticket seen and present, and claims the session once the ticket's turn has
+   * come. A ticket of a line lost before the current one is 'expired', whatever its number.
+   */
+  async status(roomId: string, ticket: LineTicket): Promise<StatusResult> {
     return (await this.runStatus(roomId, ticket, null)).result as StatusResult;
   }
 
   /** A check-in counted against its client's throttle window first, in the same round trip (the gateway's path). */
-  statusCounting(roomId: string, ticket: number, client: ClientWindow): Promise<Counted<StatusResult>> {
+  statusCounting(roomId: string, ticket: LineTicket, client: ClientWindow): Promise<Counted<StatusResult>> {
     return this.runStatus(roomId, ticket, client);
   }
 
-  private async runStatus(roomId: string, ticket: number, client: ClientWindow | null): Promise<Counted<StatusResult>> {
+  private async runStatus(roomId: string, lineTicket: LineTicket, client: ClientWindow | null): Promise<Counted<StatusResult>> {
+    const ticket = lineTicketArgs(lineTicket);
     const k = this.keys.room(roomId);
     const seen = this.seenKeys(roomId);
     const present = this.presentKeys(roomId);
     const counting = clientWindowArgs(client, k.config);
     const reply = await this.scripts.status(
-      [k.config, k.tickets, k.serving, k.sessions, k.gone, seen.current, present.current, k.parked, counting.key, k.goneBlocks],
-      [ticket, seen.ttlMs, present.ttlMs, ...counting.args],
+      [k.config, k.tickets, k.serving, k.sessions, k.gone, seen.current, present.current, k.parked, counting.key, k.goneBlocks, k.line],
+      [ticket.number, seen.ttlMs, present.ttlMs, ...counting.args, ticket.issuedAt],
     );
-    return counted('status', reply, (answer) => decodeStatus(answer, ticket));
+    return counted('status', reply, (answer) => decodeStatus(answer, ticket.number));
   }
 
-  /** Leaves the line (ticket) and/or ends a session; the people behind move up at once. */
-  async leave(roomId: string, leaving: { ticket?: number; sessionId?: string }): Promise<LeaveResult> {
+  /**
+   * Leaves the line (ticket) and/or ends a session; the people behind move up at once. A ticket of a lost line leaves
+   * nothing (its number is someone else's in the current line).
+   */
+  async leave(roomId: string, leaving: { ticket?: LineTicket; sessionId?: string }): Promise<LeaveResult> {
     const k = this.keys.room(roomId);
+    const ticket = leaving.ticket === undefined ? { number: 0, issuedAt: 0 } : lineTicketArgs(leaving.ticket);
     const reply = await this.scripts.leave(
-      [k.tickets, k.serving, k.gone, k.goneCount, k.sessions, k.parked, k.goneBlocks],
-      [leaving.ticket ?? 0, leaving.sessionId ?? ''],
+      [k.tickets, k.serving, k.gone, k.goneCount, k.sessions, k.parked, k.goneBlocks, k.line],
+      [ticket.number, leaving.sessionId ?? '', ticket.issuedAt],
     );
     return decodeLeave(reply);
   }
 
   /**
    * A waiting holder went away without leaving (their socket closed): no place is reserved for them from now on,
-   * but they keep their place in line for the grace period, to come back to.
+   * but they keep their place in line for the grace period, to come back to. A ticket of a lost line changes nothing.
    */
-  async away(roomId: string, ticket: number): Promise<void> {
+  async away(roomId: string, lineTicket: LineTicket): Promise<void> {
     const present = this.presentKeys(roomId);
-    await this.scripts.away([present.current, present.previous], [ticket]);
+    const ticket = lineTicketArgs(lineTicket);
+    await this.scripts.away([present.current, present.previous, this.keys.room(roomId).line], [ticket.number, ticket.issuedAt]);
   }
 
   /** Renews a session on activity; the new expiry in ms, or null when the session is over (expired or revoked). */
@@ -194,14 +220,23 @@ export class AdmissionStore {
     return counted('touch', reply, decodeTouch);
   }
 
-  /** The room's line as seen from `serving` up to `maxTicket`: serving, the gone bits in between, the snapshot. */
+  /** The room's line as seen from `serving` up to `maxTicket`: serving, the line's start, the gone bits in between, the snapshot. */
   async lineView(roomId: string, maxTicket: number): Promise<LineView> {
     const k = this.keys.room(roomId);
     const serving = Number((await this.redis.get(k.serving)) ?? 0);
     const firstByte = serving >> 3;
     const lastByte = Math.max(firstByte, maxTicket >> 3);
-    const [bytes, raw] = await Promise.all([this.redis.getrangeBuffer(k.gone, firstByte, lastByte), this.redis.get(k.snapshot)]);
-    return { serving, gone: { firstByte, bytes }, snapshot: raw === null ? null : this.snapshots.judge(raw) };
+    const [bytes, raw, line] = await Promise.all([
+      this.redis.getrangeBuffer(k.gone, firstByte, lastByte),
+      this.redis.get(k.snapshot),
+      this.redis.get(k.line),
+    ]);
+    return {
+      serving,
+      line: Number(line ?? 0),
+      gone: { firstByte, bytes },
+      snapshot: raw === null ? null : this.snapshots.judge(raw),
+    };
   }
 
   /** Marks tickets as seen (their holders are connected) in one BITFIELD command. */
@@ -238,6 +273,7 @@ export class AdmissionStore {
           present.previous,
           k.parked,
           k.goneBlocks,
+          k.line,
         ],
         [this.claimWindowMs, this.scanLimit, this.options.graceMs],
       ),

@@ -45,6 +45,12 @@ export class RedisKeys {
       config: `${base}:config`,
       /** Last ticket number handed out (counter). */
       tickets: `${base}:tickets`,
+      /**
+       * The current line's start, epoch seconds (Redis clock): written with the line's first ticket (arrive). Every
+       * ticket of the line carries an issue time at or after it; a ticket issued before it is of a line that was lost
+       * (Redis lost its data, the room was re-created), whatever its number (missing: 0, a line begun before this key).
+       */
+      line: `${base}:line`,
       /** Every ticket up to this number has been released: admitted (a reserved session) or skipped. */
       serving: `${base}:serving`,
       /** Admitted sessions and reservations, scored by expiry in ms (sorted set). */

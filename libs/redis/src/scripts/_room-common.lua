@@ -59,3 +59,22 @@ local function mark(key, n, ttl)
   redis.call('SETBIT', key, n, 1)
   redis.call('PEXPIRE', key, ttl)
 end
+
+-- The current line's start, epoch seconds (room key `line`, written by arrive with the line's first ticket): every
+-- ticket of the line was issued at or after it, every ticket of a line lost before it (Redis restarted empty, the room
+-- re-created) before it. Missing: 0 (a line begun before lines had a start; its tickets are all of it).
+local function line_start(key)
+  return tonumber(redis.call('GET', key) or '0')
+end
+
+-- A ticket (number, issuedAt seconds) of the current line?
+local function of_line(line, issued_at)
+  return issued_at >= line
+end
+
+-- The session id of a ticket admitted through the line: 't<line>-<ticket>' ('t<ticket>' in line 0), so a session of a
+-- lost line never matches the new line's session of the same number. Decoded by ticketSessionId (admission-results.ts).
+local function ticket_session(line, ticket)
+  if line == 0 then return 't' .. ticket end
+  return 't' .. string.format('%d', line) .. '-' .. ticket
+end

@@ -16,6 +16,8 @@
     KEYS[9]  clock       (ticket, issue time) samples (zset: score ticket, member "ticket:ms")
     KEYS[10] present     present-bitmap of the current presence bucket (the holder is there now)
     KEYS[11] client      the client's throttle counter in this room (any key of the room when not counted)
+    KEYS[12] line        the current line's start, epoch seconds: set to now + 1 with the line's first ticket (the
+                         tickets counter did not exist: a new room, a room re-created, Redis lost its data)
 
     ARGV[1] session id to use for a direct admission
     ARGV[2] ttl of a seen bucket in ms
@@ -25,7 +27,10 @@
   Output: {hits, resetMs, 0, <answer...>}, or {hits, resetMs, 1} when the client is over its limit (nothing else
   done). hits and resetMs are 0 when ARGV[5] is 0 (not counted). <answer>:
     {'admitted', sessionExpiresAtMs}
-    {'ticket', ticket, position, serving}   also while the room is suspended or queue_all is on (nobody is admitted)
+    {'ticket', ticket, position, serving, issuedAt}   also while the room is suspended or queue_all is on (nobody
+                            is admitted). issuedAt (epoch seconds, Redis clock) = max(now, line): the gateway signs
+                            it into the ticket, so every ticket of this line has issuedAt >= line, and every ticket
+                            of a line lost before it has issuedAt < line
     {'rejected', active}    queueing method `reject` and the room is full
     {'unknown'}             no hot copy of this room's settings
 ]]
@@ -67,6 +72,14 @@ local function decide()
   end
 
   local ticket = redis.call('INCR', KEYS[2])
+  local now_s = math.floor(now / 1000)
+  local line
+  if ticket == 1 then
+    line = now_s + 1 -- strictly after every ticket of a line lost before this one (issued at or before now)
+    redis.call('SET', KEYS[12], line)
+  else
+    line = line_start(KEYS[12])
+  end
   mark(KEYS[7], ticket, tonumber(ARGV[2]))
   mark(KEYS[10], ticket, tonumber(ARGV[3]))
 
@@ -78,7 +91,7 @@ local function decide()
   end
 
   local gone = tonumber(redis.call('GET', KEYS[6]) or '0')
-  return {'ticket', ticket, ticket - serving - gone, serving}
+  return {'ticket', ticket, ticket - serving - gone, serving, math.max(now_s, line)}
 end
 
 return counted(KEYS[11], 4, decide)

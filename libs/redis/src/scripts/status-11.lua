@@ -12,17 +12,20 @@
     KEYS[8] parked  tickets passed over while their holders were away (zset: member ticket, score deadline ms)
     KEYS[9] client  the client's throttle counter in this room (any key of the room when not counted)
     KEYS[10] goneBlocks  gone tickets per block of 4096 (Fenwick tree, _gone-blocks.lua)
+    KEYS[11] line  the current line's start, epoch seconds (arrive-12; missing: 0)
 
     ARGV[1] ticket number
     ARGV[2] ttl of a seen bucket in ms
     ARGV[3] ttl of a present bucket in ms
     ARGV[4] throttle window in ms  ARGV[5] limit per window (0: not counted)  ARGV[6] block in ms after the limit
+    ARGV[7] the ticket's issuedAt, epoch seconds: below the line's start, the ticket is of a line lost before this one
+            (Redis lost its data, the room was re-created) and is answered 'expired', whatever its number
 
   Output: {hits, resetMs, 0, <answer...>}, or {hits, resetMs, 1} when the client is over its limit (nothing else
   done). hits and resetMs are 0 when ARGV[5] is 0 (not counted). <answer>:
     {'waiting', position, serving, tickets}   position 1 = next in line (a parked ticket whose holder is back: 1)
-    {'admitted', sessionExpiresAtMs}          session id is 't' .. ticket
-    {'expired'}                               the ticket's turn came and went, or its holder left
+    {'admitted', sessionExpiresAtMs, line}    session id: ticket_session(line, ticket) (_room-common.lua)
+    {'expired'}                               the ticket's turn came and went, its holder left, or it is of a lost line
     {'invalid'}                               no such ticket was issued
     {'unknown'}                               no hot copy of this room's settings
 ]]
@@ -34,17 +37,19 @@ local function decide()
   local cfg = room_config(KEYS[1])
   if not cfg then return {'unknown'} end
   local ticket = tonumber(ARGV[1])
+  local line = line_start(KEYS[11])
+  if not of_line(line, tonumber(ARGV[7])) then return {'expired'} end
   local tickets = tonumber(redis.call('GET', KEYS[2]) or '0')
   if ticket < 1 or ticket > tickets then return {'invalid'} end
 
   local serving = tonumber(redis.call('GET', KEYS[3]) or '0')
   local now = now_ms()
   if ticket <= serving then
-    local sid = 't' .. ticket
+    local sid = ticket_session(line, ticket)
     local expires = tonumber(redis.call('ZSCORE', KEYS[4], sid))
     if expires and expires > now then
       redis.call('ZADD', KEYS[4], now + cfg.session_ms, sid)
-      return {'admitted', now + cfg.session_ms}
+      return {'admitted', now + cfg.session_ms, line}
     end
     local deadline = tonumber(redis.call('ZSCORE', KEYS[8], ticket))
     if deadline and deadline > now then

@@ -19,6 +19,8 @@
     KEYS[12] present (current presence bucket)   KEYS[13] present (previous presence bucket)
     KEYS[14] parked     tickets passed over while away (zset: member ticket, score deadline ms)
     KEYS[15] goneBlocks gone tickets per block (Fenwick tree, _gone-blocks.lua): deleted with the gone bitmap
+    KEYS[16] line       the current line's start, epoch seconds (arrive-12; missing: 0): reservations are named
+                        ticket_session(line, ticket) (_room-common.lua), as status-11 claims them
 
     ARGV[1] how long a reservation waits for its holder to claim it, in ms
     ARGV[2] the most tickets to look at in one call (bounds the script's run time)
@@ -45,6 +47,7 @@ local admitted, skipped, parked = 0, 0, 0
 local flags = 0
 if cfg.suspended then flags = 2 elseif cfg.method == 'passthrough' then flags = 3 elseif cfg.queue_all then flags = 1 end
 
+local line = line_start(KEYS[16])
 local claim_ms = tonumber(ARGV[1])
 local scan = tonumber(ARGV[2])
 local park_ms = tonumber(ARGV[3])
@@ -61,7 +64,7 @@ if (flags == 0 or flags == 3) and (serving < tickets or away > 0) then
     for _, p in ipairs(redis.call('ZRANGE', KEYS[14], 0, scan - 1)) do
       if admitted >= budget then break end
       if bit_in(KEYS[12], KEYS[13], tonumber(p)) then
-        redis.call('ZADD', KEYS[4], now + claim_ms, 't' .. p)
+        redis.call('ZADD', KEYS[4], now + claim_ms, ticket_session(line, p))
         redis.call('ZREM', KEYS[14], p)
         admitted = admitted + 1
         away = away - 1
@@ -76,7 +79,7 @@ if (flags == 0 or flags == 3) and (serving < tickets or away > 0) then
       skipped = skipped + 1
       gone = gone - 1
     elseif bit_in(KEYS[12], KEYS[13], t) then
-      redis.call('ZADD', KEYS[4], now + claim_ms, 't' .. t)
+      redis.call('ZADD', KEYS[4], now + claim_ms, ticket_session(line, t))
       admitted = admitted + 1
     elseif bit_in(KEYS[8], KEYS[9], t) then
       redis.call('ZADD', KEYS[14], now + park_ms, t) -- away: keeps its place, holds no capacity

@@ -90,7 +90,7 @@ describe('a ws process under a heartbeat flood', () => {
     const r = await store.arrive(ROOM);
     if (r.kind === 'admitted') return { sessionId: r.sessionId };
     if (r.kind !== 'ticket') throw new Error(`unexpected arrival: ${r.kind}`);
-    return { ticket: signer.sign({ roomId: ROOM, number: r.ticket, issuedAt: Math.floor(Date.now() / 1000) }), number: r.ticket };
+    return { ticket: signer.sign({ roomId: ROOM, number: r.ticket, issuedAt: r.issuedAt }), number: r.ticket };
   }
 
   it('tells and disconnects the flooders while an ordinary socket gets its position and its admission', async () => {

@@ -4,6 +4,7 @@
  * every client receives `admitted.v1` exactly once, in ticket order.
  */
 import { io, type Socket } from 'socket.io-client';
+import { ticketSessionId } from '@tidegate/admission';
 import { ROOM_DEFAULTS } from '@tidegate/contracts';
 import { RoomRepository } from '@tidegate/database';
 import { RoomConfigStore } from '@tidegate/redis';
@@ -121,6 +122,7 @@ describe('live positions over two ws processes', () => {
     }
     await Promise.all(clients.map((c) => c.socket.timeout(5000).emitWithAck('heartbeat.v1')));
 
+    const line = Number(await redis.client.get(redis.keys.room(ROOM).line));
     for (const c of clients) {
       const sorted = [...c.positions].sort((a, b) => b - a);
       expect({ ticket: c.number, positions: c.positions }).toEqual({ ticket: c.number, positions: sorted }); // never up
@@ -129,7 +131,7 @@ describe('live positions over two ws processes', () => {
       expect(c.admitted).toHaveLength(1);
       expect(c.other).toEqual([]);
       const sub = (JSON.parse(Buffer.from(c.admitted[0]!.token.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
-      expect(sub).toBe(`t${c.number}`); // its own session, nobody else's
+      expect(sub).toBe(ticketSessionId(line, c.number)); // its own session, nobody else's
     }
     const order = [...clients].sort((a, b) => a.admitted[0]!.at - b.admitted[0]!.at).map((c) => c.number);
     expect(order).toEqual(clients.map((c) => c.number));

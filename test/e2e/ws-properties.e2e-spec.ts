@@ -46,7 +46,7 @@ describe('the ws app against arbitrary client messages', () => {
   async function ticketIn(): Promise<string> {
     const r = await store.arrive(ROOM);
     if (r.kind !== 'ticket') throw new Error(`expected a ticket, got ${r.kind}`);
-    return signer.sign({ roomId: ROOM, number: r.ticket, issuedAt: Math.floor(Date.now() / 1000) });
+    return signer.sign({ roomId: ROOM, number: r.ticket, issuedAt: r.issuedAt });
   }
 
   function connect(auth: unknown): Promise<{ socket: Socket; refused?: { reason?: string } }> {

@@ -75,7 +75,7 @@ describe('ws handshakes while Redis is not ready', () => {
     const store = new AdmissionStore(redis.client, redis.keys, { graceMs: 60_000 });
     for (let i = 0; i < 10; i++) {
       const r = await store.arrive('shop');
-      if (r.kind === 'ticket') return signer.sign({ roomId: 'shop', number: r.ticket, issuedAt: Math.floor(Date.now() / 1000) });
+      if (r.kind === 'ticket') return signer.sign({ roomId: 'shop', number: r.ticket, issuedAt: r.issuedAt });
     }
     throw new Error('no ticket after 10 arrivals');
   }

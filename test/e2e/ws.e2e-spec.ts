@@ -1,6 +1,6 @@
 /** The ws app's handshake: only a genuine, current ticket of the room gets a socket, and the reason is machine-readable. */
 import { io, type Socket } from 'socket.io-client';
-import { TicketSigner } from '@tidegate/admission';
+import { ticketSessionId, TicketSigner } from '@tidegate/admission';
 import { ROOM_DEFAULTS } from '@tidegate/contracts';
 import { RoomConfigStore } from '@tidegate/redis';
 import { AdmissionStore } from '@tidegate/admission';
@@ -55,7 +55,7 @@ describe('ws handshake', () => {
   async function ticketIn(roomId: string): Promise<string> {
     for (;;) {
       const r = await store.arrive(roomId);
-      if (r.kind === 'ticket') return signer.sign({ roomId, number: r.ticket, issuedAt: now() });
+      if (r.kind === 'ticket') return signer.sign({ roomId, number: r.ticket, issuedAt: r.issuedAt });
     }
   }
 
@@ -123,7 +123,8 @@ describe('ws handshake', () => {
     expect(events[0]?.[0]).toBe('admitted.v1');
     expect((events[0]?.[1] as { token: string }).token).toMatch(/^ey/);
     socket!.disconnect();
-    await store.leave('other', { sessionId: `t${number}` });
+    const line = Number(await redis.client.get(redis.keys.room('other').line));
+    await store.leave('other', { sessionId: ticketSessionId(line, number) });
     const again = await connect(ws.url, { ticket, room: 'other' });
     again.socket?.disconnect();
     expect(again.refused?.reason).toBe('ticket_expired');

@@ -128,8 +128,8 @@ export class GateService {
     const ticket = this.verifyTicket(rawTicket, room.id);
     if (!ticket) return null;
     const checked = await counter.run(
-      () => this.store.status(room.id, ticket.number),
-      (window) => this.store.statusCounting(room.id, ticket.number, window),
+      () => this.store.status(room.id, ticket),
+      (window) => this.store.statusCounting(room.id, ticket, window),
     );
     if (checked.refused) return { kind: 'throttled', room };
     const status = checked.result;
@@ -160,7 +160,9 @@ export class GateService {
       case 'admitted':
         return { kind: 'pass', room, sessionId: result.sessionId, token: await this.issue(room, result.sessionId, result.expiresAtMs) };
       case 'ticket': {
-        const ticket = this.tickets.sign({ roomId: room.id, number: result.ticket, issuedAt: Math.floor(Date.now() / 1000) });
+        // Signed with the issue time the script chose (the Redis clock, at or after the line's start): it tells this
+        // line's tickets from those of a line Redis lost (issue #11).
+        const ticket = this.tickets.sign({ roomId: room.id, number: result.ticket, issuedAt: result.issuedAt });
         return { kind: 'wait', room, ticket, position: result.position, newTicket: true };
       }
       case 'rejected':
@@ -175,7 +177,7 @@ export class GateService {
     const ticket = credentials.ticket ? this.verifyTicket(credentials.ticket, room.id) : null;
     const admission = credentials.token ? await this.verifyToken(credentials.token, room.id) : null;
     if (!ticket && !admission) return { ticketLeft: false, sessionEnded: false, recognised: false };
-    const result = await this.store.leave(room.id, { ticket: ticket?.number, sessionId: admission?.sessionId });
+    const result = await this.store.leave(room.id, { ticket: ticket ?? undefined, sessionId: admission?.sessionId });
     return { ...result, recognised: true };
   }
 

@@ -19,6 +19,8 @@ export interface WsTiming {
 export interface WaitingSocketData {
   roomId: string;
   ticket: number;
+  /** The ticket's issue time (epoch seconds): before the line's start, it is of a line Redis lost (issue #11). */
+  issuedAt: number;
   lastPosition: number | null;
   lastEmitAt: number;
   done: boolean;
@@ -105,7 +107,7 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (!d.done && !this.stopping) {
       this.store
-        .away(d.roomId, d.ticket)
+        .away(d.roomId, { number: d.ticket, issuedAt: d.issuedAt })
         .catch((err: unknown) =>
           this.logger.warn(`could not mark ticket ${d.ticket} away: ${err instanceof Error ? err.message : String(err)}`),
         );
@@ -143,7 +145,7 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   /** Claims the session reserved for this socket's ticket and sends the token; or tells it the ticket expired. */
   async admit(socket: WaitingSocket): Promise<void> {
     const d = socket.data;
-    const status = await this.store.status(d.roomId, d.ticket);
+    const status = await this.store.status(d.roomId, { number: d.ticket, issuedAt: d.issuedAt });
     if (status.kind === 'admitted') {
       d.done = true;
       const expiresAt = Math.floor(status.expiresAtMs / 1000);
@@ -193,16 +195,19 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     let maxTicket = 0; // a loop, not Math.max(...spread): a room may hold more sockets than the call stack takes
     for (const s of waiting) if (s.data.ticket > maxTicket) maxTicket = s.data.ticket;
     const view: LineView = await this.store.lineView(roomId, maxTicket);
-    commands += 3;
+    commands += 4;
     const snapshot = view.snapshot?.fresh ? view.snapshot.snapshot : undefined;
     if (snapshot) this.snapshots.set(roomId, snapshot);
     else this.snapshots.delete(roomId);
     // A stale snapshot (no gateway publishing) says nothing about a pause: sockets keep what they were told.
     if (snapshot) this.announcePause(waiting, snapshot.suspended ? 'suspended' : snapshot.queueAll ? 'queue_all' : null);
-    const turnCame = waiting.filter((s) => s.data.ticket <= view.serving);
+    // Its turn came, or its ticket is of a line lost before this one (Redis lost its data): status claims the session,
+    // or answers expired (the holder is told to queue again).
+    const settle = (s: WaitingSocket) => s.data.ticket <= view.serving || s.data.issuedAt < view.line;
+    const turnCame = waiting.filter(settle);
     await Promise.all(turnCame.map((s) => this.admit(s)));
     commands += turnCame.length;
-    const stillWaiting = waiting.filter((s) => s.data.ticket > view.serving);
+    const stillWaiting = waiting.filter((s) => !settle(s));
     const positions = positionsOf(
       stillWaiting.map((s) => s.data.ticket),
       view.serving,

@@ -114,7 +114,7 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     if (!(await this.redisReadyForHandshake())) throw refusal('unavailable', 'the waiting room is unavailable; retry shortly');
     let status: StatusResult;
     try {
-      status = await this.store.status(ticket.roomId, ticket.number);
+      status = await this.store.status(ticket.roomId, ticket);
     } catch {
       throw refusal('unavailable', 'the waiting room is unavailable; retry shortly');
     }
@@ -123,7 +123,15 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
       throw refusal('ticket_expired', 'this ticket is no longer in line (its turn passed, or it was skipped): join again');
     }
     const initialPosition = status.kind === 'waiting' ? status.position : 0;
-    socket.data = { roomId: ticket.roomId, ticket: ticket.number, lastPosition: null, lastEmitAt: 0, done: false, initialPosition };
+    socket.data = {
+      roomId: ticket.roomId,
+      ticket: ticket.number,
+      issuedAt: ticket.issuedAt,
+      lastPosition: null,
+      lastEmitAt: 0,
+      done: false,
+      initialPosition,
+    };
   }
 
   private async redisReadyForHandshake(): Promise<boolean> {
@@ -193,7 +201,8 @@ export class WaitingRoomGateway implements OnGatewayInit, OnGatewayDisconnect {
   async leave(@ConnectedSocket() socket: WaitingSocket): Promise<void> {
     socket.data.done = true;
     this.watcher.remove(socket);
-    await this.store.leave(socket.data.roomId, { ticket: socket.data.ticket }).catch(() => undefined);
+    const { ticket, issuedAt } = socket.data;
+    await this.store.leave(socket.data.roomId, { ticket: { number: ticket, issuedAt } }).catch(() => undefined);
     socket.disconnect(true);
   }
 }

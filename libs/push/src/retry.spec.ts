@@ -27,7 +27,7 @@ describe('parseRetryAfter', () => {
 });
 
 describe('backoffMs', () => {
-  it('stays in [0, min(cap, base * 2^attempt)) for any attempt and random draw (property)', () => {
+  it('stays in [c / 2, c), c = min(cap, base * 2^attempt), for any attempt and random draw (property)', () => {
     fc.assert(
       fc.property(
         fc.nat({ max: 2000 }),
@@ -38,19 +38,26 @@ describe('backoffMs', () => {
           const delay = backoffMs(attempt, base, cap, () => r);
           const ceiling = Math.min(cap, base * 2 ** Math.min(attempt, 52));
           expect(Number.isInteger(delay)).toBe(true);
-          expect(delay).toBeGreaterThanOrEqual(0);
+          expect(delay).toBeGreaterThanOrEqual(Math.floor(ceiling / 2));
           expect(delay).toBeLessThan(Math.max(1, ceiling));
         },
       ),
     );
   });
 
-  it('grows exponentially up to the cap: the largest draw nearly reaches it', () => {
+  it('grows exponentially up to the cap: the smallest draw is half of it, the largest nearly reaches it', () => {
     const top = () => 0.999999;
     expect(backoffMs(0, 100, 10_000, top)).toBe(99);
     expect(backoffMs(3, 100, 10_000, top)).toBe(799);
     expect(backoffMs(10, 100, 10_000, top)).toBe(9_999);
-    expect(backoffMs(0, 100, 10_000, () => 0)).toBe(0);
+    expect(backoffMs(0, 100, 10_000, () => 0)).toBe(50);
+    expect(backoffMs(3, 100, 10_000, () => 0)).toBe(400);
+    expect(backoffMs(10, 100, 10_000, () => 0)).toBe(5_000);
+  });
+
+  it("cannot use up the default 5 attempts (base 1 s) in less than 7.5 s: the guards' time to judge", () => {
+    const fastest = [0, 1, 2, 3].reduce((sum, attempt) => sum + backoffMs(attempt, 1000, 60_000, () => 0), 0);
+    expect(fastest).toBe(7_500);
   });
 
   it('is jittered: draws spread across the range', () => {

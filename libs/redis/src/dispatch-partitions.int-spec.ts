@@ -124,8 +124,28 @@ describe('DispatchStore with partitions (Redis)', () => {
       1000,
     );
     expect(summary).toMatchObject({ recentTotal: 40, recentFailed: 40 });
+    // Each provider's window is merged too: 30 APNs answers retried over the partitions, 10 FCM sent.
+    const apns = (deviceId: string): RecordedOutcome => ({ deviceId, outcome: 'retrying', provider: 'apns' });
+    const split = await store.record(
+      c,
+      1,
+      [...ids(30).map(apns), ...['41', '42', '43', '44', '45', '46', '47', '48', '49', '50'].map(sent)],
+      WINDOW,
+      1000,
+    );
+    expect(split.byProvider).toEqual({
+      apns: { recentTotal: 30, recentFailed: 30, recentInvalid: 0 },
+      fcm: { recentTotal: 10, recentFailed: 0, recentInvalid: 0 },
+    });
+    expect(split).toMatchObject({ recentTotal: 80, recentFailed: 70 });
     await store.resetErrorWindow(c);
-    const after = await store.record(c, 1, [sent('41')], WINDOW, 1000, part('41'));
-    expect(after).toMatchObject({ recentTotal: 1, recentFailed: 0 });
+    const after = await store.record(c, 1, [sent('51')], WINDOW, 1000, part('51'));
+    expect(after).toMatchObject({
+      recentTotal: 1,
+      recentFailed: 0,
+      byProvider: { fcm: { recentTotal: 1, recentFailed: 0, recentInvalid: 0 } },
+    });
+    const apnsAfter = await store.record(c, 1, [apns('52')], WINDOW, 1000);
+    expect(apnsAfter.byProvider).toEqual({ apns: { recentTotal: 1, recentFailed: 1, recentInvalid: 0 } });
   });
 });

@@ -79,7 +79,20 @@ describe('DispatchStore (Redis)', () => {
         [sent('1', 'fcm'), sent('2', 'apns'), sent('3', 'fcm'), other('4', 'invalid'), other('5', 'failed'), other('6', 'inactive')],
         WINDOW,
       );
-      expect(first).toEqual({ settled: 6, targeted: 6, lastWave: 1, recentTotal: 5, recentFailed: 1, recentInvalid: 1, counted: 6 });
+      expect(first).toEqual({
+        settled: 6,
+        targeted: 6,
+        lastWave: 1,
+        recentTotal: 5,
+        recentFailed: 1,
+        recentInvalid: 1,
+        // Only sends name their provider here: the failure and the invalid token count in the shared window only.
+        byProvider: {
+          fcm: { recentTotal: 2, recentFailed: 0, recentInvalid: 0 },
+          apns: { recentTotal: 1, recentFailed: 0, recentInvalid: 0 },
+        },
+        counted: 6,
+      });
       expect(await stats(c)).toMatchObject({
         sent: '3',
         'sent:fcm': '2',
@@ -213,6 +226,65 @@ describe('DispatchStore (Redis)', () => {
       ).toMatchObject({ recentTotal: 10, recentFailed: 4 });
       await store.resetErrorWindow(c);
       expect(await store.record(c, 1, [other('20', 'failed')], 10)).toMatchObject({ recentTotal: 1, recentFailed: 1 });
+    });
+
+    it("keeps each provider's own guards' window next to the shared one, halved on its own, reset with it", async () => {
+      const c = randomUUID();
+      const answer = (
+        deviceId: string,
+        outcome: 'failed' | 'failed_transient' | 'invalid' | 'retrying',
+        provider: string,
+      ): RecordedOutcome => ({
+        deviceId,
+        outcome,
+        provider,
+      });
+      // FCM down: its 4 recipients retried; APNs and Web Push answer; one failure with no provider (none configured).
+      const batch: RecordedOutcome[] = [
+        ...['1', '2', '3', '4'].map((id) => answer(id, 'retrying', 'fcm')),
+        ...['5', '6', '7', '8'].map((id) => sent(id, 'apns')),
+        sent('9', 'webpush'),
+        answer('10', 'invalid', 'webpush'),
+        other('11', 'failed'),
+      ];
+      const first = await store.record(c, 1, batch, 10);
+      // 11 answers (4 retried, 5 sent, 1 invalid, 1 failed): the shared window passed 10 and was halved (rounded down)
+      // to 5, 2 and 0; each provider's is below 10.
+      expect(first).toMatchObject({ recentTotal: 5, recentFailed: 2, recentInvalid: 0, counted: 7 });
+      expect(first.byProvider).toEqual({
+        fcm: { recentTotal: 4, recentFailed: 4, recentInvalid: 0 },
+        apns: { recentTotal: 4, recentFailed: 0, recentInvalid: 0 },
+        webpush: { recentTotal: 2, recentFailed: 0, recentInvalid: 1 },
+      });
+      expect(await stats(c)).toMatchObject({ 'recent_total:fcm': '4', 'recent_failed:fcm': '4', 'recent_invalid:webpush': '1' });
+      // Only the providers named in a call come back; FCM's window passes 10 on its own and is halved.
+      const again = await store.record(
+        c,
+        1,
+        ['1', '2', '3', '4', '12', '13', '14'].map((id) => answer(id, 'retrying', 'fcm')),
+        10,
+      );
+      expect(again.byProvider).toEqual({ fcm: { recentTotal: 5, recentFailed: 5, recentInvalid: 0 } });
+      const last = await store.record(c, 1, [answer('1', 'failed_transient', 'fcm'), sent('15', 'apns')], 10);
+      expect(last.byProvider).toEqual({
+        fcm: { recentTotal: 6, recentFailed: 6, recentInvalid: 0 },
+        apns: { recentTotal: 5, recentFailed: 0, recentInvalid: 0 },
+      });
+      expect(await store.unsettled(c, ['1', '2'])).toEqual(['2']);
+      await store.resetErrorWindow(c);
+      const fresh = await store.record(c, 1, [answer('2', 'retrying', 'fcm'), sent('16', 'webpush')], 10);
+      expect(fresh).toMatchObject({ recentTotal: 2, recentFailed: 1 });
+      expect(fresh.byProvider).toEqual({
+        fcm: { recentTotal: 1, recentFailed: 1, recentInvalid: 0 },
+        webpush: { recentTotal: 1, recentFailed: 0, recentInvalid: 0 },
+      });
+      expect(await stats(c)).toMatchObject({ 'recent_total:apns': '0', 'recent_invalid:webpush': '0' });
+    });
+
+    it('refuses an unknown outcome code before writing anything', async () => {
+      const c = randomUUID();
+      await expect(store.record(c, 1, [{ deviceId: '1', outcome: 'sent', provider: '' }], 10)).rejects.toThrow(/unknown outcome s:/);
+      expect(await store.unsettled(c, ['1'])).toEqual(['1']);
     });
 
     it('marks the campaign dirty for the write-behind flush', async () => {

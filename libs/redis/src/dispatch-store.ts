@@ -11,6 +11,7 @@
  * counters in the device's partition (one slot each on a Cluster); the planner's counts, the status and the wave
  * finish times stay in the campaign's own stats hash. Every reader here merges them (dispatch-merge.ts).
  */
+import { type GuardCounts } from '@tidegate/domain';
 import type { RedisClient } from './connection';
 import { pinnedPartitions, partitionsUpTo, readStatsHash, sumPartitionFields } from './dispatch-merge';
 import { bitOffset, byPartition, deviceAt, MAX_PARTITIONS, SINGLE_PARTITION, type Partition } from './dispatch-partitions';
@@ -24,7 +25,13 @@ import { defineScript, type ScriptCall } from './scripts';
  */
 export type RecordedOutcome =
   | { deviceId: string; outcome: 'sent'; /** The platform (fcm, apns, webpush): counted as sent:<platform>. */ provider: string }
-  | { deviceId: string; outcome: 'invalid' | 'failed' | 'failed_transient' | 'inactive' | 'held' | 'retrying' };
+  | {
+      deviceId: string;
+      outcome: 'invalid' | 'failed' | 'failed_transient' | 'retrying';
+      /** The platform whose provider answered: counted in its own guards' window too (none: the shared one only). */
+      provider?: string;
+    }
+  | { deviceId: string; outcome: 'inactive' | 'held' };
 
 const CODES = { invalid: 'i', failed: 'f', failed_transient: 't', inactive: 'x', held: 'h', retrying: 'r' } as const;
 
@@ -42,8 +49,24 @@ export interface RecordSummary {
   recentTotal: number;
   recentFailed: number;
   recentInvalid: number;
+  /** The same window of each provider named in the recorded outcomes (keyed by platform). */
+  byProvider: Record<string, GuardCounts>;
   /** Outcomes this call counted (the rest had been recorded before). */
   counted: number;
+}
+
+/** The providers whose answers are among `outcomes` (each once, in order). */
+function providersNamed(outcomes: readonly RecordedOutcome[]): string[] {
+  const named = new Set<string>();
+  for (const o of outcomes) if ('provider' in o && o.provider) named.add(o.provider);
+  return [...named];
+}
+
+/** The script's code for an outcome: i, f, t, r, x, h, or s:<provider>; a provider's answer names it (f:fcm). */
+function outcomeCode(o: RecordedOutcome): string {
+  if (o.outcome === 'sent') return `s:${o.provider}`;
+  const code = CODES[o.outcome];
+  return 'provider' in o && o.provider ? `${code}:${o.provider}` : code;
 }
 
 /** Whether every recipient of every wave has a final outcome, the last wave planned. */
@@ -66,7 +89,7 @@ const MIN_PENALTY_FACTOR = 0.05;
 export class DispatchStore {
   private readonly scripts: {
     plan: ScriptCall<number[]>;
-    record: ScriptCall<number[]>;
+    record: ScriptCall<Array<number | string>>;
     reopen: ScriptCall<string[]>;
     rate: ScriptCall<number>;
     penalty: ScriptCall<string>;
@@ -123,7 +146,7 @@ export class DispatchStore {
    * The campaign's totals and wave `wave`'s progress, merged over its partitions; marks the wave finished (once) when
    * every recipient has an outcome or is held. One HMGET on the campaign's hash and one per partition.
    */
-  private async progressView(campaignId: string, wave: number, now: number) {
+  private async progressView(campaignId: string, wave: number, now: number, providers: readonly string[] = []) {
     const stats = this.keys.campaign(campaignId).stats;
     const w = `w${wave}:`;
     const [partitions, targeted, lastWave, waveTargeted, finishedAt] = await this.redis.hmget(
@@ -136,13 +159,21 @@ export class DispatchStore {
     );
     const of = pinnedPartitions(partitions);
     const fields = ['settled', `${w}settled`, `${w}holding`, 'recent_total', 'recent_failed', 'recent_invalid'];
-    const [settled, waveSettled, waveHolding, recentTotal, recentFailed, recentInvalid] = (await sumPartitionFields(
-      this.redis,
-      this.keys,
-      campaignId,
-      of,
-      fields,
-    )) as [number, number, number, number, number, number];
+    for (const p of providers) fields.push(`recent_total:${p}`, `recent_failed:${p}`, `recent_invalid:${p}`);
+    const sums = await sumPartitionFields(this.redis, this.keys, campaignId, of, fields);
+    const [settled, waveSettled, waveHolding, recentTotal, recentFailed, recentInvalid] = sums as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const byProvider: Record<string, GuardCounts> = {};
+    providers.forEach((p, i) => {
+      const [total, failed, invalid] = sums.slice(6 + 3 * i, 9 + 3 * i) as [number, number, number];
+      byProvider[p] = { recentTotal: total, recentFailed: failed, recentInvalid: invalid };
+    });
     if (waveTargeted !== null && finishedAt === null && waveSettled + waveHolding >= Number(waveTargeted)) {
       await this.redis.hsetnx(stats, `${w}finished_at`, now);
     }
@@ -153,6 +184,7 @@ export class DispatchStore {
       recentTotal,
       recentFailed,
       recentInvalid,
+      byProvider,
     };
   }
 
@@ -201,7 +233,7 @@ export class DispatchStore {
     const groups = [...byPartition(outcomes, of, (o) => o.deviceId)];
     if (groups.length === 0) groups.push([0, []]);
     for (const [index, group] of groups) counted += (await this.recordIn(campaignId, wave, group, errorWindow, now, { index, of })).counted;
-    return { ...(await this.progressView(campaignId, wave, now)), counted };
+    return { ...(await this.progressView(campaignId, wave, now, providersNamed(outcomes))), counted };
   }
 
   private async recordIn(
@@ -215,13 +247,19 @@ export class DispatchStore {
     const k = this.keys.campaignPartition(campaignId, partition);
     const { of } = partition;
     const args: Array<string | number> = [wave, of === 1 ? errorWindow : Math.ceil(errorWindow / of), now];
-    for (const o of outcomes) args.push(bitOffset(o.deviceId, of), o.outcome === 'sent' ? `s:${o.provider}` : CODES[o.outcome]);
-    const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted] = await this.scripts.record(
-      [k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient, k.sends],
-      args,
-    );
+    for (const o of outcomes) args.push(bitOffset(o.deviceId, of), outcomeCode(o));
+    const reply = await this.scripts.record([k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient, k.sends], args);
+    const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted] = reply;
     await this.redis.sadd(this.keys.dispatchDirty, campaignId);
-    if (of > 1) return { ...(await this.progressView(campaignId, wave, now)), counted: Number(counted) };
+    if (of > 1) return { ...(await this.progressView(campaignId, wave, now, providersNamed(outcomes))), counted: Number(counted) };
+    const byProvider: Record<string, GuardCounts> = {};
+    for (let i = 7; i + 3 < reply.length; i += 4) {
+      byProvider[String(reply[i])] = {
+        recentTotal: Number(reply[i + 1]),
+        recentFailed: Number(reply[i + 2]),
+        recentInvalid: Number(reply[i + 3]),
+      };
+    }
     return {
       settled: Number(settled),
       targeted: Number(targeted),
@@ -229,6 +267,7 @@ export class DispatchStore {
       recentTotal: Number(recentTotal),
       recentFailed: Number(recentFailed),
       recentInvalid: Number(recentInvalid),
+      byProvider,
       counted: Number(counted),
     };
   }
@@ -267,10 +306,16 @@ export class DispatchStore {
     return { settled, targeted: Number(targeted ?? 0), lastWave: lastWave === null ? null : Number(lastWave) };
   }
 
-  /** Starts a fresh guards' window (after a resume, so the failures that paused it do not pause it again). */
+  /**
+   * Starts fresh guards' windows, the shared one and each provider's (after a resume, so the failures that paused it
+   * do not pause it again).
+   */
   async resetErrorWindow(campaignId: string): Promise<void> {
     for (const p of partitionsUpTo(await this.partitionsOf(campaignId))) {
-      await this.redis.hset(this.keys.campaignPartition(campaignId, p).stats, 'recent_total', 0, 'recent_failed', 0, 'recent_invalid', 0);
+      const stats = this.keys.campaignPartition(campaignId, p).stats;
+      const windows = (await this.redis.hkeys(stats)).filter((f) => /^recent_(total|failed|invalid)(:|$)/.test(f));
+      const fields = new Set(['recent_total', 'recent_failed', 'recent_invalid', ...windows]);
+      await this.redis.hset(stats, ...[...fields].flatMap((f) => [f, 0]));
     }
   }
 

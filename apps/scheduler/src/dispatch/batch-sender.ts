@@ -28,7 +28,7 @@ import { PushProviders } from './push-providers';
 import { WaveTickets, type TicketedBatch } from './wave-tickets.service';
 import { PaceReader } from '../pacing/pace-reader';
 
-/** Provider retries back off from one second, doubling, to a minute (full jitter). */
+/** Provider retries back off from one second, doubling, to a minute (half of each step fixed, half jitter: libs/push backoffMs). */
 export const RETRY_BASE_MS = 1000;
 export const RETRY_CAP_MS = 60_000;
 /** A Retry-After longer than this fails the recipients rather than parking them for days. */
@@ -162,10 +162,16 @@ export class BatchSender {
       if (plan.throttledForMs !== null) throttled.push([platform, Math.min(plan.throttledForMs, MAX_RETRY_AFTER_MS)]);
       // Stats count sent per platform (what marketers see as the provider), whatever adapter carried it (the sink).
       for (const id of plan.sent) outcomes.push({ deviceId: id, outcome: 'sent', provider: platform });
-      for (const i of plan.invalid) outcomes.push({ deviceId: i.deviceId, outcome: 'invalid' });
-      for (const f of plan.failed) outcomes.push({ deviceId: f.deviceId, outcome: f.transient ? 'failed_transient' : 'failed' });
+      // A provider's answers also count in its platform's own guards' window: one provider down out of three pauses
+      // the campaign although the other two keep the shared window's error rate low. (No provider configured: no
+      // answer, the shared window only.)
+      const answered = this.providers.for(platform) ? platform : undefined;
+      for (const i of plan.invalid) outcomes.push({ deviceId: i.deviceId, outcome: 'invalid', provider: answered });
+      for (const f of plan.failed) {
+        outcomes.push({ deviceId: f.deviceId, outcome: f.transient ? 'failed_transient' : 'failed', provider: answered });
+      }
       // Counted by the guards each time (an outage pauses the campaign long before the retries run out).
-      for (const id of plan.retry.deviceIds) outcomes.push({ deviceId: id, outcome: 'retrying' });
+      for (const id of plan.retry.deviceIds) outcomes.push({ deviceId: id, outcome: 'retrying', provider: answered });
       failedTransient += plan.failed.filter((f) => f.transient).length;
       for (const i of plan.invalid) invalid.push({ deviceId: i.deviceId, reason: `${platform}: ${i.reason} (campaign ${campaignId})` });
       if (plan.failed.length > 0) {

@@ -20,13 +20,17 @@ ARGV[2]  size of the guards' window: when recent_total passes it, every recent_*
 ARGV[3]  now (ms since the epoch): recorded as w<wave>:finished_at when the wave's last recipient settles or is held
 ARGV[4…] pairs: device id (bit offset), outcome — s:<provider> (sent), i (invalid token), f (failed), t (failed for a transient
          cause: 5xx, timeout or 429 after the last attempt), x (inactive), h (held), r (a transient failure that will
-         be retried: not an outcome, counted only in the guards' window, every time)
+         be retried: not an outcome, counted only in the guards' window, every time); i, f, t and r may name the
+         provider that answered (i:<provider>, …), which counts the answer in that provider's window as well
 
 Counters: <outcome> and w<wave>:<outcome> (sent, invalid, failed (f and t), inactive, skipped for held),
 sent:<provider>, settled and w<wave>:settled, w<wave>:holding (held now, not yet settled), w<wave>:finished_at (once),
-progress_at (now: the re-drive watchdog's sign of life), and the guards' window: recent_total (sent, invalid, failed, retried), recent_failed (failed and retried: the error
-rate), recent_invalid (the invalid-token rate).
-Returns { settled, targeted, last_wave (0: not planned yet), recent_total, recent_failed, recent_invalid, newly counted }.
+progress_at (now: the re-drive watchdog's sign of life), and the guards' windows: recent_total (sent, invalid, failed,
+retried), recent_failed (failed and retried: the error rate), recent_invalid (the invalid-token rate) over every
+answer, and recent_total:<provider>, recent_failed:<provider>, recent_invalid:<provider> over the answers of each
+provider named, each window halved on its own whenever its total passes ARGV[2].
+Returns { settled, targeted, last_wave (0: not planned yet), recent_total, recent_failed, recent_invalid, newly counted,
+then for each provider named in this call: provider, its recent_total, recent_failed, recent_invalid }.
 ]]
 local settledKey, sentKey, heldKey, stats, failedKey, transientKey, sendsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local w = 'w' .. ARGV[1] .. ':'
@@ -37,40 +41,56 @@ local names = { i = 'invalid', f = 'failed', t = 'failed', x = 'inactive' }
 -- script costs two SETBITs (and a GETBIT when the campaign ever held anyone).
 local add = {}
 local function bump(field, n) add[field] = (add[field] or 0) + n end
+-- The guards' windows: the shared one, and the answering provider's.
+local providers, named = {}, {}
+local function answer(provider, failed, invalid)
+  bump('recent_total', 1)
+  if failed then bump('recent_failed', 1) end
+  if invalid then bump('recent_invalid', 1) end
+  if provider == '' then return end
+  if not named[provider] then
+    named[provider] = true
+    providers[#providers + 1] = provider
+  end
+  bump('recent_total:' .. provider, 1)
+  if failed then bump('recent_failed:' .. provider, 1) end
+  if invalid then bump('recent_invalid:' .. provider, 1) end
+end
 local anyHeld = redis.call('EXISTS', heldKey) == 1
 local counted = 0
 for n = 4, #ARGV, 2 do
   local id = tonumber(ARGV[n])
   local outcome = ARGV[n + 1]
-  if outcome == 'r' then
-    bump('recent_total', 1)
-    bump('recent_failed', 1)
-  elseif outcome == 'h' then
+  local code = string.sub(outcome, 1, 1)
+  local provider = string.sub(outcome, 3)
+  if string.len(outcome) > 1 and string.sub(outcome, 2, 2) ~= ':' then return redis.error_reply('unknown outcome ' .. outcome) end
+  if code == 'r' then
+    answer(provider, true, false)
+  elseif code == 'h' then
     if redis.call('SETBIT', heldKey, id, 1) == 0 then
       anyHeld = true
       bump('skipped', 1)
       bump(w .. 'skipped', 1)
       bump(w .. 'holding', 1)
     end
+  elseif (code ~= 's' and not names[code]) or (code == 's' and provider == '') then
+    return redis.error_reply('unknown outcome ' .. outcome)
   elseif redis.call('SETBIT', settledKey, id, 1) == 0 then
     counted = counted + 1
     local name
-    if string.sub(outcome, 1, 2) == 's:' then
+    if code == 's' then
       name = 'sent'
       redis.call('SETBIT', sentKey, id, 1)
-      bump('sent:' .. string.sub(outcome, 3), 1)
-      bump('recent_total', 1)
+      bump('sent:' .. provider, 1)
+      answer(provider, false, false)
     else
-      name = names[outcome]
-      if not name then return redis.error_reply('unknown outcome ' .. outcome) end
+      name = names[code]
       if name == 'failed' then
-        bump('recent_total', 1)
-        bump('recent_failed', 1)
+        answer(provider, true, false)
         redis.call('SETBIT', failedKey, id, 1)
-        if outcome == 't' then redis.call('SETBIT', transientKey, id, 1) end
+        if code == 't' then redis.call('SETBIT', transientKey, id, 1) end
       elseif name == 'invalid' then
-        bump('recent_total', 1)
-        bump('recent_invalid', 1)
+        answer(provider, false, true)
       end
     end
     bump(name, 1)
@@ -89,17 +109,19 @@ local progress = redis.call('HMGET', stats, w .. 'targeted', w .. 'settled', w .
 if progress[1] and tonumber(progress[2] or '0') + tonumber(progress[3] or '0') >= tonumber(progress[1]) then
   redis.call('HSETNX', stats, w .. 'finished_at', now)
 end
-local recent = redis.call('HMGET', stats, 'recent_total', 'recent_failed', 'recent_invalid')
-local recentTotal = tonumber(recent[1] or '0')
-local recentFailed = tonumber(recent[2] or '0')
-local recentInvalid = tonumber(recent[3] or '0')
-if recentTotal > window then
-  recentTotal = math.floor(recentTotal / 2)
-  recentFailed = math.floor(recentFailed / 2)
-  recentInvalid = math.floor(recentInvalid / 2)
-  redis.call('HSET', stats, 'recent_total', recentTotal, 'recent_failed', recentFailed, 'recent_invalid', recentInvalid)
+-- One window (suffix '' for the shared one, ':<provider>' for a provider's): read, halved when past its size.
+local function guardWindow(suffix)
+  local t, f, i = 'recent_total' .. suffix, 'recent_failed' .. suffix, 'recent_invalid' .. suffix
+  local recent = redis.call('HMGET', stats, t, f, i)
+  local total, failed, invalid = tonumber(recent[1] or '0'), tonumber(recent[2] or '0'), tonumber(recent[3] or '0')
+  if total > window then
+    total, failed, invalid = math.floor(total / 2), math.floor(failed / 2), math.floor(invalid / 2)
+    redis.call('HSET', stats, t, total, f, failed, i, invalid)
+  end
+  return total, failed, invalid
 end
-return {
+local recentTotal, recentFailed, recentInvalid = guardWindow('')
+local out = {
   tonumber(redis.call('HGET', stats, 'settled') or '0'),
   tonumber(redis.call('HGET', stats, 'targeted') or '0'),
   tonumber(redis.call('HGET', stats, 'last_wave') or '0'),
@@ -108,3 +130,11 @@ return {
   recentInvalid,
   counted,
 }
+for _, provider in ipairs(providers) do
+  local total, failed, invalid = guardWindow(':' .. provider)
+  out[#out + 1] = provider
+  out[#out + 1] = total
+  out[#out + 1] = failed
+  out[#out + 1] = invalid
+end
+return out

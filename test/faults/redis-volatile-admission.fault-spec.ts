@@ -87,6 +87,8 @@ describe('Redis without persistence restarted (empty) mid-surge of admissions', 
     expect(failures).toEqual([]);
     expect(admitted).toBe(PEOPLE);
     expect(peak).toBeLessThanOrEqual(CAPACITY);
+    // Nobody shares a session: an admission token of the lost line renews none of the new line's (issue #11).
+    expect(shared).toBe(0);
     // The lost line's holders were told to queue again (a new ticket), not left waiting on a place nobody holds.
     expect(requeued).toBeGreaterThan(0);
     expect(configBackAt).not.toBeNull();
@@ -110,46 +112,76 @@ describe('Redis without persistence restarted (empty) mid-surge of admissions', 
   }, 200_000);
 
   /*
-   * KNOWN DEFECT (the check is marked `failing`: it passes while the defect is there and fails once it is fixed; then
-   * drop the marker). Ticket numbers restart at 1 in a line that Redis lost, and a ticket is only checked against the
-   * counter (`status-9`: invalid if above it). So a ticket of the lost line whose number the new line has reached
-   * again is taken for the new holder's ticket: its old holder shares the new holder's place (and, once admitted,
-   * the session `t<number>`), two people on one place. The surge above counts such shared sessions (`duplicated`).
-   * A fix: tell lines apart (a line id created with the counter, in the ticket's MAC and in line sessions' ids).
+   * Ticket numbers restart at 1 in a line that Redis lost. A line has a start (the room key `line`, set with its first
+   * ticket, later than any ticket of the lost line), every ticket carries its issue time, and sessions of tickets are
+   * named with the line (`t<line>-<number>`): so a ticket of the lost line is expired (its holder is re-queued with a
+   * ticket of their own), never taken for the new line's ticket of the same number, and an admission token of the lost
+   * line never renews the new line's session of the same number (issue #11; before, both did: 13-26 shared sessions).
    */
-  describe('a ticket of the lost line', () => {
-    let old = '';
-    let answer: Record<string, unknown> = {};
+  describe('a ticket and a token of the lost line', () => {
+    let oldTicket = '';
+    let oldToken = '';
+    let freshTicket = '';
+    let statusAnswer: Record<string, unknown> = {};
+    let oldTokenPassed: string | null = null;
+    let oldTokenAnswer: Record<string, unknown> = {};
 
-    it('plays it: one inside and ticket 1 waiting; Redis restarts empty; a newcomer goes in, the next gets ticket 1 again', async () => {
+    it('plays it: old ticket 1 admitted, old ticket 2 waiting; Redis restarts empty; the new line admits its ticket 1 and queues its ticket 2', async () => {
       const { roomId, gateway, client } = small;
       const page = (headers: Record<string, string> = {}) =>
         fetch(`${gateway.url}/${roomId}/page`, { headers: { accept: 'application/json', ...headers } });
       const ticketOf = async (res: Response) => ((await res.json()) as { ticket: string }).ticket;
+      const status = async (ticket: string) =>
+        (await (
+          await fetch(`${gateway.url}/rooms/${roomId}/status`, { headers: { accept: 'application/json', 'x-tidegate-ticket': ticket } })
+        ).json()) as Record<string, unknown>;
+      const leave = (token: string) =>
+        fetch(`${gateway.url}/rooms/${roomId}/leave`, { method: 'POST', headers: { 'x-tidegate-token': token } });
+      /** One inside (direct), ticket 1 admitted once that one leaves (its token), ticket 2 waiting behind it. */
+      const playLine = async (): Promise<{ token: string; waiting: string }> => {
+        const inside = await page();
+        expect(inside.headers.get('x-origin')).toBe('fake');
+        const first = await ticketOf(await page());
+        const waiting = await ticketOf(await page());
+        expect([first.split('.')[1], waiting.split('.')[1]]).toEqual(['1', '2']);
+        expect((await leave(inside.headers.get('x-tidegate-token')!)).status).toBeLessThan(300);
+        let token = '';
+        await waitFor(
+          async () => {
+            const answer = await status(first);
+            token = typeof answer.token === 'string' ? answer.token : '';
+            return answer.inWaitingRoom === false && token !== '';
+          },
+          15_000,
+          'ticket 1 admitted',
+        );
+        return { token, waiting };
+      };
 
-      expect((await page()).headers.get('x-origin')).toBe('fake');
-      old = await ticketOf(await page());
-      expect(old.split('.')[1]).toBe('1');
-
+      await waitFor(async () => (await client.exists(small.keys.room(roomId).config).catch(() => 0)) === 1, 60_000, 'the hot copy there');
+      ({ token: oldToken, waiting: oldTicket } = await playLine());
       await redis.kill();
       await redis.start();
       await waitFor(async () => (await client.exists(small.keys.room(roomId).config).catch(() => 0)) === 1, 60_000, 'the hot copy back');
-      expect((await page()).headers.get('x-origin')).toBe('fake');
-      const fresh = await ticketOf(await page());
-      expect(fresh.split('.')[1]).toBe('1');
+      ({ waiting: freshTicket } = await playLine());
+      expect(freshTicket.split('.')[1]).toBe(oldTicket.split('.')[1]);
 
-      const res = await fetch(`${gateway.url}/rooms/${roomId}/status`, {
-        headers: { accept: 'application/json', 'x-tidegate-ticket': old },
-      });
-      expect(res.status).toBe(200);
-      answer = (await res.json()) as Record<string, unknown>;
-      expect(answer.inWaitingRoom).toBe(true);
+      statusAnswer = await status(oldTicket);
+      const res = await page({ 'x-tidegate-token': oldToken });
+      oldTokenPassed = res.headers.get('x-origin');
+      if (oldTokenPassed !== 'fake') oldTokenAnswer = (await res.json()) as Record<string, unknown>;
     });
 
-    // KNOWN DEFECT, see above: passes while the old holder is handed the new ticket 1's place.
-    it.failing("is re-queued with a ticket of its own, never taken for the new line's ticket of the same number", () => {
-      expect(answer.ticket).toEqual(expect.any(String));
-      expect(answer.ticket).not.toBe(old);
+    it("re-queues the old ticket's holder with a ticket of their own, never taken for the new line's ticket of the same number", () => {
+      expect(statusAnswer.inWaitingRoom).toBe(true);
+      expect(statusAnswer.ticket).toEqual(expect.any(String));
+      expect(statusAnswer.ticket).not.toBe(oldTicket);
+      expect(statusAnswer.ticket).not.toBe(freshTicket);
+    });
+
+    it("does not let the old token renew the new line's session of the same number: its holder waits again", () => {
+      expect(oldTokenPassed).not.toBe('fake');
+      expect(oldTokenAnswer.ticket).toEqual(expect.any(String));
     });
   });
 });

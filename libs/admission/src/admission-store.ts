@@ -32,6 +32,7 @@ import {
   type StatusResult,
 } from './admission-results';
 import { roomEtaSeconds, roomPressure } from './eta';
+import { blockBytes, blockCounts, blockRuns, goneBlockOf, type GoneMirror, type GoneSlice } from './gone-mirror';
 import { RoomSnapshotStore, type StoredRoomSnapshot } from './room-snapshot-store';
 
 /** What a ws node needs each tick to place all its sockets of a room: one pipelined round trip. */
@@ -40,7 +41,7 @@ export interface LineView {
   /** The current line's start (epoch seconds; 0 when not recorded): a ticket issued before it is of a lost line. */
   line: number;
   /** GETRANGE of the gone bitmap from byte `firstByte` (covers serving .. the largest ticket asked about). */
-  gone: { firstByte: number; bytes: Buffer };
+  gone: GoneSlice;
   /** The releaser's latest snapshot, if a gateway has published one (see ROOM_SNAPSHOT_FRESH_MS for `fresh`). */
   snapshot: StoredRoomSnapshot | null;
 }
@@ -221,8 +222,9 @@ export class AdmissionStore {
   }
 
   /** The room's line as seen from `serving` up to `maxTicket`: serving, the line's start, the gone bits in between, the snapshot. */
-  async lineView(roomId: string, maxTicket: number): Promise<LineView> {
+  async lineView(roomId: string, maxTicket: number, mirror?: GoneMirror): Promise<LineView> {
     const k = this.keys.room(roomId);
+    if (mirror) return this.mirroredLineView(k, maxTicket, mirror);
     const serving = Number((await this.redis.get(k.serving)) ?? 0);
     const firstByte = serving >> 3;
     const lastByte = Math.max(firstByte, maxTicket >> 3);
@@ -235,6 +237,44 @@ export class AdmissionStore {
       serving,
       line: Number(line ?? 0),
       gone: { firstByte, bytes },
+      snapshot: raw === null ? null : this.snapshots.judge(raw),
+    };
+  }
+
+  /**
+   * lineView with a mirror of the gone bitmap (the caller keeps one per room): one round trip reads serving, the last
+   * ticket, the line's per-block gone counts (4 bytes per 4096 tickets), the line's start and the snapshot; a second
+   * one, only when some block of the line changed, reads the changed blocks. So a tick costs Redis a few bytes per
+   * block of the line, not a bit per ticket.
+   */
+  private async mirroredLineView(k: ReturnType<RedisKeys['room']>, maxTicket: number, mirror: GoneMirror): Promise<LineView> {
+    const from = mirror.firstBlock;
+    const [servingRaw, ticketsRaw, nodes, raw, line] = await Promise.all([
+      this.redis.get(k.serving),
+      this.redis.get(k.tickets),
+      this.redis.getrangeBuffer(k.goneBlocks, from * 4, -1),
+      this.redis.get(k.snapshot),
+      this.redis.get(k.line),
+    ]);
+    const serving = Number(servingRaw ?? 0);
+    const tickets = Number(ticketsRaw ?? 0);
+    const counts = blockCounts(nodes, from);
+    const first = goneBlockOf(serving + 1);
+    const last = Math.max(first, goneBlockOf(Math.min(maxTicket, tickets)));
+    const stale = mirror.plan(serving, tickets, first, last, counts, from);
+    await Promise.all(
+      blockRuns(stale).map(async ({ from: a, to: b }) => {
+        const bytes = await this.redis.getrangeBuffer(k.gone, a * blockBytes, (b + 1) * blockBytes - 1);
+        for (let block = a; block <= b; block++) {
+          const part = bytes.subarray((block - a) * blockBytes, (block - a + 1) * blockBytes);
+          mirror.store(block, part, counts[block - from] ?? 0, tickets);
+        }
+      }),
+    );
+    return {
+      serving,
+      line: Number(line ?? 0),
+      gone: mirror.slice(first, last),
       snapshot: raw === null ? null : this.snapshots.judge(raw),
     };
   }

@@ -8,6 +8,7 @@ import { ROOM_DEFAULTS } from '@tidegate/contracts';
 import { RoomConfigStore } from '@tidegate/redis';
 import { createTestRedis, type TestRedis } from '../../../test/support/redis';
 import { AdmissionStore } from './admission-store';
+import { GoneMirror, type GoneSlice } from './gone-mirror';
 
 const BLOCK = 4096;
 
@@ -106,6 +107,61 @@ describe('AdmissionStore positions over long lines (Redis)', () => {
         },
       ),
       { numRuns: 12 },
+    );
+  });
+
+  it('a mirrored line view reads the same gone bits as a full one, through leaves, releases, arrivals and resets', async () => {
+    const bit = (slice: GoneSlice, t: number) => {
+      const i = (t >> 3) - slice.firstByte;
+      return i >= 0 && i < slice.bytes.length && ((slice.bytes[i] ?? 0) & (0x80 >> (t & 7))) !== 0;
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 3 * BLOCK }),
+        fc.array(
+          fc.oneof(
+            fc.record({ kind: fc.constant('leave' as const), at: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 40 }) }),
+            fc.record({ kind: fc.constant('release' as const), n: fc.integer({ min: 0, max: 3000 }) }),
+            fc.record({ kind: fc.constant('arrive' as const), n: fc.integer({ min: 1, max: 3000 }) }),
+            fc.constant({ kind: 'empty' as const }),
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
+        async (offset, steps) => {
+          const { id } = await line(offset, 2 * BLOCK);
+          const k = redis.keys.room(id);
+          const mirror = new GoneMirror();
+          const compare = async () => {
+            const tickets = Number(await redis.client.get(k.tickets));
+            const mirrored = await store.lineView(id, tickets, mirror);
+            const full = await store.lineView(id, tickets);
+            expect(mirrored.serving).toBe(full.serving);
+            for (let t = full.serving + 1; t <= tickets; t++)
+              if (bit(mirrored.gone, t) !== bit(full.gone, t))
+                expect({ t, mirrored: bit(mirrored.gone, t) }).toEqual({ t, mirrored: bit(full.gone, t) });
+          };
+          await compare();
+          for (const step of steps) {
+            const serving = Number(await redis.client.get(k.serving));
+            const tickets = Number(await redis.client.get(k.tickets));
+            if (step.kind === 'leave')
+              await Promise.all(step.at.map((a) => store.leave(id, { ticket: serving + 1 + Math.floor(a * (tickets - serving)) })));
+            else if (step.kind === 'arrive') await Promise.all(Array.from({ length: step.n }, () => store.arrive(id)));
+            else {
+              // A release of n present tickets (empty: everyone still waiting leaves first, so the line empties).
+              if (step.kind === 'empty') for (let t = serving + 1; t <= tickets; t++) await store.leave(id, { ticket: t });
+              const n = step.kind === 'empty' ? 1 : step.n;
+              await rooms.write(id, { ...ROOM_DEFAULTS, totalActiveUsers: 1_000_000, newUsersPerMinute: 6_000_000, queueAll: false });
+              await redis.client.del(k.sessions);
+              await rooms.write(id, { ...ROOM_DEFAULTS, totalActiveUsers: n, newUsersPerMinute: 6_000_000, queueAll: false });
+              await store.release(id, 900);
+              await rooms.write(id, { ...ROOM_DEFAULTS, totalActiveUsers: 1_000_000, newUsersPerMinute: 6_000_000, queueAll: true });
+            }
+            await compare();
+          }
+        },
+      ),
+      { numRuns: 10 },
     );
   });
 

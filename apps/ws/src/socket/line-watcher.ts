@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import type { Socket } from 'socket.io';
-import { AdmissionStore, AdmissionTokens, roomEtaSeconds, type LineView } from '@tidegate/admission';
+import { AdmissionStore, AdmissionTokens, GoneMirror, roomEtaSeconds, type LineView } from '@tidegate/admission';
 import type { ClientToServerEvents, PositionUpdate, RoomPauseReason, RoomSnapshot, ServerToClientEvents } from '@tidegate/contracts';
 import { MetricsRegistry } from '@tidegate/observability';
 import { positionsOf } from './positions';
@@ -47,6 +47,8 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly rooms = new Map<string, Set<WaitingSocket>>();
   /** Each watched room's latest fresh snapshot: what ETAs are computed from. */
   private readonly snapshots = new Map<string, RoomSnapshot>();
+  /** Each watched room's copy of its gone bitmap, refreshed per block only where it changed (GoneMirror). */
+  private readonly mirrors = new Map<string, GoneMirror>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private lastMarkSeen = 0;
@@ -104,6 +106,7 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     if (set.size === 0) {
       this.rooms.delete(d.roomId);
       this.snapshots.delete(d.roomId);
+      this.mirrors.delete(d.roomId);
     }
     if (!d.done && !this.stopping) {
       this.store
@@ -194,7 +197,9 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     let commands = 0;
     let maxTicket = 0; // a loop, not Math.max(...spread): a room may hold more sockets than the call stack takes
     for (const s of waiting) if (s.data.ticket > maxTicket) maxTicket = s.data.ticket;
-    const view: LineView = await this.store.lineView(roomId, maxTicket);
+    let mirror = this.mirrors.get(roomId);
+    if (!mirror) this.mirrors.set(roomId, (mirror = new GoneMirror()));
+    const view: LineView = await this.store.lineView(roomId, maxTicket, mirror);
     commands += 4;
     const snapshot = view.snapshot?.fresh ? view.snapshot.snapshot : undefined;
     if (snapshot) this.snapshots.set(roomId, snapshot);

@@ -115,7 +115,7 @@ export class RoomStatusController {
       "calling the gateway's POST /rooms/{id}/leave with the user's token.",
   })
   @ApiParam({ name: 'id', example: 'spring-sale' })
-  @ApiParam({ name: 'sessionId', example: 't115' })
+  @ApiParam({ name: 'sessionId', example: 't1765000000-115' })
   @ApiOkResponse({ schema: { type: 'object', properties: { ended: { type: 'boolean', example: true } } } })
   @ApiNotFoundResponse({ description: 'No such room, or no live session with that id' })
   async revoke(@Param('id', RoomIdPipe) id: string, @Param('sessionId') sessionId: string): Promise<{ ended: true }> {

@@ -4,6 +4,7 @@ import type { Socket } from 'socket.io';
 import { AdmissionStore, AdmissionTokens, GoneMirror, roomEtaSeconds, type LineView } from '@tidegate/admission';
 import type { ClientToServerEvents, PositionUpdate, RoomPauseReason, RoomSnapshot, ServerToClientEvents } from '@tidegate/contracts';
 import { MetricsRegistry } from '@tidegate/observability';
+import { emitJson } from './emit-json';
 import { positionsOf } from './positions';
 
 export const WS_TIMING = Symbol('WS_TIMING');
@@ -141,7 +142,7 @@ export class LineWatcher implements OnApplicationBootstrap, OnModuleDestroy {
     if (d.lastPosition !== null && (best >= d.lastPosition || now - d.lastEmitAt < this.timing.positionIntervalMs)) return update;
     d.lastPosition = best;
     d.lastEmitAt = now;
-    socket.emit('position.v1', update);
+    emitJson(socket, 'position.v1', update);
     return update;
   }
 

@@ -32,7 +32,10 @@ export class RedisIoAdapter extends LeanIoAdapter {
     const logger = new Logger('SocketAdapter');
     const onEvent = (m: string) => logger.warn(m);
     this.pub = createRedisClient(this.connection, { name: 'ws-pub', forBullmq: true, onEvent });
-    this.sub = createRedisClient(this.connection, { name: 'ws-sub', forBullmq: true, onEvent, shardedPubSub: true });
+    this.sub = handleSubscriptionFailures(
+      createRedisClient(this.connection, { name: 'ws-sub', forBullmq: true, onEvent, shardedPubSub: true }),
+      (m) => logger.debug(m),
+    );
     const cors = this.corsOrigins.includes('*') ? { origin: true } : { origin: this.corsOrigins };
     const server = super.createIOServer(port, {
       ...options,
@@ -49,4 +52,23 @@ export class RedisIoAdapter extends LeanIoAdapter {
     const clients = [this.pub, this.sub].filter((c): c is RedisClient => c !== undefined);
     await Promise.all(clients.map((c) => closeRedisClient(c)));
   }
+}
+
+/**
+ * The sharded adapter sends SSUBSCRIBE and SUNSUBSCRIBE without awaiting them. They wait for Redis while it is out of
+ * reach, and fail when the connection is closed first (the app stopping during an outage, or right after starting
+ * before Redis answered): an unhandled rejection each. Here each gets a handler that reports the failure, which is
+ * expected then (the subscriptions go with the connection; a reconnect resubscribes).
+ */
+function handleSubscriptionFailures(client: RedisClient, report: (message: string) => void): RedisClient {
+  const commands = client as unknown as Record<'ssubscribe' | 'sunsubscribe', (...args: unknown[]) => Promise<unknown>>;
+  for (const name of ['ssubscribe', 'sunsubscribe'] as const) {
+    const send = commands[name].bind(client);
+    commands[name] = (...args: unknown[]) => {
+      const reply = send(...args);
+      reply.catch((err: unknown) => report(`${name} failed: ${err instanceof Error ? err.message : String(err)}`));
+      return reply;
+    };
+  }
+  return client;
 }

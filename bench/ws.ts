@@ -12,15 +12,27 @@
  * Options: --sockets (target, default 20000), --clients (client processes, 4), --tick (WS_TICK_MS, 500),
  * --position-interval (WS_POSITION_INTERVAL_MS, 100), --leave (K, tickets that leave per round, 1000), --rounds (7),
  * --ramp (seconds to connect, 120), --batch (sockets connecting at once, 500), --idle (seconds of the idle Redis
- * window, 20).
+ * window, 20), --heap-snapshot=<dir> (a V8 heap snapshot of each server with every socket connected),
+ * --cpu-prof=<dir> (a V8 CPU profile of the ws process, and of the bare server in <dir>/bare).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { AdmissionStore, TicketSigner } from '@tidegate/admission';
 import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
 import { RoomConfigStore, type RedisClient } from '@tidegate/redis';
 import { abortable, pause } from './lib/abort';
-import { appEnv, benchServer, redisCounts, signingKeyPem, startApp, startListeningServer, waitReady, type RunningApp } from './lib/apps';
+import {
+  appEnv,
+  benchServer,
+  cpuProfileArgs,
+  redisCounts,
+  signingKeyPem,
+  startApp,
+  startListeningServer,
+  waitReady,
+  type RunningApp,
+} from './lib/apps';
 import { PipelinedClient } from './lib/pipelined';
 import { baseEnv, freePort, processCpuSeconds, startChild, waitFor, type Child } from './lib/processes';
 import { round } from './lib/results';
@@ -92,7 +104,8 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   ctx.log(`database ${db.name}, Redis prefix ${redis.prefix}`);
   const secret = randomBytes(32).toString('hex');
 
-  const ws = await startWs(ctx, db, redis, secret, tickMs, positionIntervalMs);
+  const snapshotDir = ctx.options['heap-snapshot'];
+  const ws = await startWs(ctx, db, redis, secret, tickMs, positionIntervalMs, ctx.options['cpu-prof']);
   const pid = ws.child.process.pid as number;
   const fds = fdHeadroom(pid);
   const sockets = fds ? Math.min(targetSockets, fds.headroom) : targetSockets;
@@ -117,7 +130,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const shares = clients.map((_, i) => socketTickets.filter((__, j) => j % clientCount === i));
 
   // Baseline first: a bare socket.io server, the same number of sockets, R broadcasts.
-  const bare = await startBare(ctx);
+  const bare = await startBare(ctx, ctx.options['cpu-prof']);
   const bareBefore = await memory(ctx, bare.child);
   const bareRamp = await ramp(
     ctx,
@@ -130,6 +143,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   );
   if (bareRamp.connected < sockets) ctx.log(`baseline: ${bareRamp.connected} of ${sockets} sockets connected`);
   const bareAfter = await memory(ctx, bare.child);
+  if (snapshotDir) await heapSnapshot(ctx, bare.child, snapshotDir, 'bare');
   const bareIdleCpuCores = await idleCpu(ctx, bare.child, Math.min(idleSeconds, 10));
   const baselineRounds: Round[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -172,6 +186,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   );
   await pause(2000, ctx.signal);
   const wsAfter = await memory(ctx, ws.child);
+  if (snapshotDir) await heapSnapshot(ctx, ws.child, snapshotDir, 'ws');
   const serverSocketsGauge = await waitingSocketsGauge(ws.metricsUrl);
 
   // Redis traffic with every socket connected and nothing changing (nothing else in this benchmark touches Redis).
@@ -308,12 +323,20 @@ async function startWs(
   secret: string,
   tickMs: number,
   positionIntervalMs: number,
+  profileDir: string | undefined,
 ): Promise<RunningApp> {
   const ws = startApp(ctx, {
     app: 'ws',
     port: await freePort(),
     internalPort: await freePort(),
-    execArgv: ['--expose-gc', '--require', benchServer('memory-probe.js'), '--require', benchServer('redis-counter.js')],
+    execArgv: [
+      ...cpuProfileArgs(ctx, 'ws', profileDir),
+      '--expose-gc',
+      '--require',
+      benchServer('memory-probe.js'),
+      '--require',
+      benchServer('redis-counter.js'),
+    ],
     env: {
       ...appEnv(db, redis),
       DATABASE_POOL_SIZE: '2',
@@ -327,8 +350,12 @@ async function startWs(
   return ws;
 }
 
-const startBare = (ctx: BenchContext) =>
-  startListeningServer(ctx, { name: 'bare socket.io', script: 'bare-socketio.js', execArgv: ['--expose-gc'] });
+const startBare = (ctx: BenchContext, profileDir: string | undefined) =>
+  startListeningServer(ctx, {
+    name: 'bare socket.io',
+    script: 'bare-socketio.js',
+    execArgv: [...cpuProfileArgs(ctx, 'bare socket.io', profileDir && path.join(profileDir, 'bare')), '--expose-gc'],
+  });
 
 async function startClients(ctx: BenchContext, index: number): Promise<Child> {
   const child = startChild(ctx, {
@@ -541,6 +568,14 @@ async function releaseBlock(redis: BenchRedis, settings: RoomSettings, k: number
   const result = await releasing;
   if (result.admitted !== k) throw new Error(`the release step admitted ${result.admitted}, not ${k} (skipped ${result.skipped})`);
   return t0;
+}
+
+/** A V8 heap snapshot of a server (memory probe or bare server), written to `<dir>/<name>-<time>.heapsnapshot`. */
+async function heapSnapshot(ctx: BenchContext, child: Child, dir: string, name: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.resolve(dir, `${name}-${Date.now()}.heapsnapshot`);
+  const reply = await child.request<{ path: string }>({ type: 'heap-snapshot?', path: file }, 'heap-snapshot', 120_000);
+  ctx.log(`${name}: heap snapshot ${reply.path}`);
 }
 
 /** Median memory of a child (process.memoryUsage() after a full GC) over a few samples a second apart. */

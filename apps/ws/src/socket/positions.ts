@@ -29,8 +29,14 @@ function goneBetween(slice: GoneSlice, from: number, to: number): number {
   let n = 0;
   let t = from;
   for (; t < to && (t & 7) !== 0; t++) if (isGone(slice, t)) n++;
-  const { bytes, firstByte } = slice;
-  for (; t + 8 <= to; t += 8) n += POPCOUNT[bytes[(t >> 3) - firstByte] ?? 0] ?? 0;
+  if (t + 8 <= to) {
+    // Whole bytes t / 8 .. to / 8 - 1, those inside the slice (the rest of the bitmap is zeros).
+    const { bytes, firstByte } = slice;
+    const end = Math.floor(to / 8);
+    const last = Math.min(bytes.length, end - firstByte);
+    for (let i = Math.max(0, t / 8 - firstByte); i < last; i++) n += POPCOUNT[bytes[i] as number] as number;
+    t = end * 8;
+  }
   for (; t < to; t++) if (isGone(slice, t)) n++;
   return n;
 }

@@ -5,9 +5,11 @@
  *   { type: 'emit', position }  broadcasts one `position.v1` to every socket (`io.emit`); reply `emitted` with
  *                               `at`, the Date.now() just before.
  *   { type: 'memory?' }         process.memoryUsage() after a full GC (when exposed); reply `memory`.
+ *   { type: 'heap-snapshot?', path }  a V8 heap snapshot written to `path`; reply `heap-snapshot`.
  * It exits on SIGTERM or when the benchmark's IPC channel closes.
  */
 import http from 'node:http';
+import v8 from 'node:v8';
 import { Server } from 'socket.io';
 
 const httpServer = http.createServer();
@@ -19,7 +21,7 @@ httpServer.listen(0, '127.0.0.1', () => {
   process.send?.({ type: 'listening', port: address.port });
 });
 
-process.on('message', (message: { type?: string; position?: number }) => {
+process.on('message', (message: { type?: string; position?: number; path?: string }) => {
   if (message.type === 'emit') {
     const position = message.position ?? 1;
     const at = Date.now();
@@ -28,6 +30,9 @@ process.on('message', (message: { type?: string; position?: number }) => {
   } else if (message.type === 'memory?') {
     (globalThis as { gc?: () => void }).gc?.();
     process.send?.({ type: 'memory', memory: process.memoryUsage(), sockets: io.engine.clientsCount });
+  } else if (message.type === 'heap-snapshot?' && message.path) {
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send?.({ type: 'heap-snapshot', path: v8.writeHeapSnapshot(message.path) });
   }
 });
 

@@ -2,10 +2,20 @@
  * Preloaded into an app under benchmark (`node --expose-gc --require dist/bench/servers/memory-probe.js <app>`):
  * answers the IPC message `{ type: 'memory?' }` with `{ type: 'memory', memory }`, the process's
  * `process.memoryUsage()` taken right after a full garbage collection (when `--expose-gc` is on; `gc: false` in the
- * reply otherwise). Changes nothing else in the app.
+ * reply otherwise). `{ type: 'heap-snapshot?', path }` writes a V8 heap snapshot to `path` (after a full GC) and
+ * answers `{ type: 'heap-snapshot', path }`. Changes nothing else in the app.
  */
+import v8 from 'node:v8';
+
 process.on('message', (message: unknown) => {
-  if (typeof message !== 'object' || message === null || (message as { type?: unknown }).type !== 'memory?') return;
+  if (typeof message !== 'object' || message === null) return;
+  const m = message as { type?: unknown; path?: unknown };
+  if (m.type === 'heap-snapshot?' && typeof m.path === 'string') {
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send?.({ type: 'heap-snapshot', path: v8.writeHeapSnapshot(m.path) });
+    return;
+  }
+  if (m.type !== 'memory?') return;
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   try {
@@ -17,5 +27,3 @@ process.on('message', (message: unknown) => {
 });
 // The channel must not keep the app alive on its own.
 process.channel?.unref();
-
-export {};

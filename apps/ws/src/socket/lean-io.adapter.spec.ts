@@ -47,9 +47,9 @@ describe('LeanIoAdapter', () => {
 
   it('emits { event, data } results, sends nothing for null, and leaves a manually handled ack alone', async () => {
     const { listeners, emitted } = bind([
-      { message: 'evt', callback: () => ({ event: 'reply.v1', data: 7 }) },
-      { message: 'none', callback: () => null },
-      { message: 'manual', callback: () => 'x', isAckHandledManually: true },
+      { message: 'evt', callback: () => Promise.resolve({ event: 'reply.v1', data: 7 }) },
+      { message: 'none', callback: () => Promise.resolve(null) },
+      { message: 'manual', callback: () => Promise.resolve('x'), isAckHandledManually: true },
     ]);
     const ack = jest.fn();
     listeners.get('evt')!(ack);

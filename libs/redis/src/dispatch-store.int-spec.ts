@@ -281,6 +281,61 @@ describe('DispatchStore (Redis)', () => {
       expect(await stats(c)).toMatchObject({ 'recent_total:apns': '0', 'recent_invalid:webpush': '0' });
     });
 
+    it('records a call larger than one BITFIELD chunk exactly: duplicates in one call counted once, every ledger bit set', async () => {
+      const c = randomUUID();
+      await store.planned(c, 1, 2600, true);
+      const answered = (deviceId: string, outcome: 'failed' | 'failed_transient' | 'invalid'): RecordedOutcome => ({
+        deviceId,
+        outcome,
+        provider: 'apns',
+      });
+      // 2,600 devices: 1,000 held first (a later call settles them), the rest sent, failed (transient every 3rd), invalid.
+      const ids = Array.from({ length: 2600 }, (_, i) => String(1_000_000 + i * 7));
+      const heldIds = ids.slice(0, 1000);
+      await store.record(
+        c,
+        1,
+        heldIds.map((id) => other(id, 'held')),
+        WINDOW,
+      );
+      const outcomes: RecordedOutcome[] = ids.map((id, i) =>
+        i % 4 === 0
+          ? sent(id)
+          : i % 4 === 1
+            ? answered(id, i % 3 === 0 ? 'failed_transient' : 'failed')
+            : i % 4 === 2
+              ? answered(id, 'invalid')
+              : sent(id, 'webpush'),
+      );
+      // Every device twice in the same call (the second is not counted), and the held ones again (counted held once).
+      const summary = await store.record(c, 1, [...outcomes, ...outcomes, ...heldIds.map((id) => other(id, 'held'))], WINDOW);
+      expect(summary.counted).toBe(2600);
+      const expectedFailed = ids.filter((_, i) => i % 4 === 1).length;
+      const expectedTransient = ids.filter((_, i) => i % 4 === 1 && i % 3 === 0).length;
+      expect(await stats(c)).toMatchObject({
+        settled: '2600',
+        sent: String(1300),
+        'sent:fcm': '650',
+        'sent:webpush': '650',
+        failed: String(expectedFailed),
+        invalid: '650',
+        skipped: '1000',
+        'w1:holding': '0',
+      });
+      expect(await store.unsettled(c, ids)).toEqual([]);
+      const bitsOf = async (key: string, of: string[]) => {
+        const all = await Promise.all(of.map((id) => redis.client.getbit(key, Number(id))));
+        return all.reduce((n: number, b) => n + b, 0);
+      };
+      const k = redis.keys.campaign(c);
+      expect(await bitsOf(k.sentLedger, ids)).toBe(1300);
+      expect(await bitsOf(k.failed, ids)).toBe(expectedFailed);
+      expect(await bitsOf(k.transient, ids)).toBe(expectedTransient);
+      expect(await bitsOf(k.held, ids)).toBe(1000);
+      // The transient ones are what a resume reopens.
+      expect((await store.reopen(c, 1, 'transient', ids)).length).toBe(expectedTransient);
+    });
+
     it('refuses an unknown outcome code before writing anything', async () => {
       const c = randomUUID();
       await expect(store.record(c, 1, [{ deviceId: '1', outcome: 'sent', provider: '' }], 10)).rejects.toThrow(/unknown outcome s:/);

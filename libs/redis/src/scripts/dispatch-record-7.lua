@@ -37,10 +37,28 @@ local w = 'w' .. ARGV[1] .. ':'
 local window = tonumber(ARGV[2])
 local now = ARGV[3]
 local names = { i = 'invalid', f = 'failed', t = 'failed', x = 'inactive' }
--- Counters are added up here and written once per batch (a few HINCRBY), not once per device: per device the
--- script costs two SETBITs (and a GETBIT when the campaign ever held anyone).
+-- Counters are added up here and written once per batch (a few HINCRBY), not once per device; the bits likewise: one
+-- BITFIELD per bitmap for the whole call (SET u1 returns the old bit, so "counted once" is read from its reply), in
+-- chunks of BITS_PER_CALL operations (Lua's unpack has a stack limit), instead of a SETBIT or GETBIT per device.
 local add = {}
 local function bump(field, n) add[field] = (add[field] or 0) + n end
+local BITS_PER_CALL = 1000
+-- Sets (op 'SET', value 1) or reads (op 'GET') the bits at `offsets` of `key`; returns the old bits, in order.
+local function bits(key, op, offsets)
+  local out = {}
+  for first = 1, #offsets, BITS_PER_CALL do
+    local args = {}
+    for i = first, math.min(first + BITS_PER_CALL - 1, #offsets) do
+      args[#args + 1] = op
+      args[#args + 1] = 'u1'
+      args[#args + 1] = offsets[i]
+      if op == 'SET' then args[#args + 1] = 1 end
+    end
+    local reply = redis.call('BITFIELD', key, unpack(args))
+    for i = 1, #reply do out[#out + 1] = reply[i] end
+  end
+  return out
+end
 -- The guards' windows: the shared one, and the answering provider's.
 local providers, named = {}, {}
 local function answer(provider, failed, invalid)
@@ -56,8 +74,8 @@ local function answer(provider, failed, invalid)
   if failed then bump('recent_failed:' .. provider, 1) end
   if invalid then bump('recent_invalid:' .. provider, 1) end
 end
-local anyHeld = redis.call('EXISTS', heldKey) == 1
-local counted = 0
+-- First pass: check every outcome (an unknown one writes nothing), count the retries, sort the rest by bitmap.
+local held, final, finalCode, finalProvider = {}, {}, {}, {}
 for n = 4, #ARGV, 2 do
   local id = tonumber(ARGV[n])
   local outcome = ARGV[n + 1]
@@ -67,37 +85,71 @@ for n = 4, #ARGV, 2 do
   if code == 'r' then
     answer(provider, true, false)
   elseif code == 'h' then
-    if redis.call('SETBIT', heldKey, id, 1) == 0 then
+    held[#held + 1] = id
+  elseif (code ~= 's' and not names[code]) or (code == 's' and provider == '') then
+    return redis.error_reply('unknown outcome ' .. outcome)
+  else
+    final[#final + 1] = id
+    finalCode[#final] = code
+    finalProvider[#final] = provider
+  end
+end
+-- Held for quiet hours: counted once per device (the held bitmap).
+local anyHeld = redis.call('EXISTS', heldKey) == 1
+if #held > 0 then
+  local was = bits(heldKey, 'SET', held)
+  for i = 1, #held do
+    if was[i] == 0 then
       anyHeld = true
       bump('skipped', 1)
       bump(w .. 'skipped', 1)
       bump(w .. 'holding', 1)
     end
-  elseif (code ~= 's' and not names[code]) or (code == 's' and provider == '') then
-    return redis.error_reply('unknown outcome ' .. outcome)
-  elseif redis.call('SETBIT', settledKey, id, 1) == 0 then
-    counted = counted + 1
-    local name
-    if code == 's' then
-      name = 'sent'
-      redis.call('SETBIT', sentKey, id, 1)
-      bump('sent:' .. provider, 1)
-      answer(provider, false, false)
-    else
-      name = names[code]
-      if name == 'failed' then
-        answer(provider, true, false)
-        redis.call('SETBIT', failedKey, id, 1)
-        if code == 't' then redis.call('SETBIT', transientKey, id, 1) end
-      elseif name == 'invalid' then
-        answer(provider, false, true)
+  end
+end
+-- Final outcomes: counted once per device (the settled bitmap); the ledger's sent, failed and transient bits of those
+-- counted now.
+local counted = 0
+local sentIds, failedIds, transientIds, newly = {}, {}, {}, {}
+if #final > 0 then
+  local was = bits(settledKey, 'SET', final)
+  for i = 1, #final do
+    if was[i] == 0 then
+      counted = counted + 1
+      newly[#newly + 1] = final[i]
+      local code, provider = finalCode[i], finalProvider[i]
+      local name
+      if code == 's' then
+        name = 'sent'
+        sentIds[#sentIds + 1] = final[i]
+        bump('sent:' .. provider, 1)
+        answer(provider, false, false)
+      else
+        name = names[code]
+        if name == 'failed' then
+          answer(provider, true, false)
+          failedIds[#failedIds + 1] = final[i]
+          if code == 't' then transientIds[#transientIds + 1] = final[i] end
+        elseif name == 'invalid' then
+          answer(provider, false, true)
+        end
       end
+      bump(name, 1)
+      bump(w .. name, 1)
     end
-    bump(name, 1)
-    bump(w .. name, 1)
-    bump('settled', 1)
-    bump(w .. 'settled', 1)
-    if anyHeld and redis.call('GETBIT', heldKey, id) == 1 then bump(w .. 'holding', -1) end
+  end
+end
+if #sentIds > 0 then bits(sentKey, 'SET', sentIds) end
+if #failedIds > 0 then bits(failedKey, 'SET', failedIds) end
+if #transientIds > 0 then bits(transientKey, 'SET', transientIds) end
+if counted > 0 then
+  bump('settled', counted)
+  bump(w .. 'settled', counted)
+  -- A device held earlier and settled now is no longer holding.
+  if anyHeld then
+    for _, bit in ipairs(bits(heldKey, 'GET', newly)) do
+      if bit == 1 then bump(w .. 'holding', -1) end
+    end
   end
 end
 for field, n in pairs(add) do

@@ -35,6 +35,8 @@ const IN_FLIGHT = WORKERS * 4 * BATCH;
 /** 300 messages a second: about 15 s of campaign. */
 const RATE_PER_MINUTE = 18_000;
 const ROOM_CAPACITY = 20;
+/** The room's idle timeout: short, so sessions an unclean failover brought back end within the test. */
+const SESSION_SECONDS = 45;
 const SURGE_USERS = 300;
 
 type Json = Record<string, unknown>;
@@ -172,12 +174,16 @@ describe('fault: Redis Cluster master failover', () => {
 
   /**
    * A surge of SURGE_USERS into a room of ROOM_CAPACITY; once a fifth are in, `fault` runs against the master owning
-   * the room's slot. Asserts nobody in twice, never over capacity, everyone in, the room empty at the end.
+   * the room's slot. Asserts nobody in twice, never over capacity, everyone in, the room empty at the end: at once
+   * after a coordinated failover (no write is lost); after a frozen master, within the sessions' idle timeout (Redis
+   * replicates asynchronously, so a leave the frozen master acknowledged but never passed on comes back as a session on
+   * the promoted replica, which then ends by itself: counted as `sessionsLeftByFailover`).
    */
   async function surgeThrough(
     roomId: string,
     fault: (master: string) => Promise<FailoverResult>,
     figures: { id: string; fault: string },
+    lossy = false,
   ): Promise<void> {
     const room = await admin(
       'POST',
@@ -189,6 +195,7 @@ describe('fault: Redis Cluster master failover', () => {
         total_active_users: ROOM_CAPACITY,
         new_users_per_minute: 600_000,
         max_wait_seconds: 600,
+        session_duration_seconds: SESSION_SECONDS,
       },
       keys.sre.key,
     );
@@ -241,15 +248,16 @@ describe('fault: Redis Cluster master failover', () => {
 
     // Nobody waits and no place stays taken once everyone left (a place reserved twice would stay taken).
     let last: Json = {};
-    await waitFor(
-      async () => {
-        const res = await admin('GET', `/admin/rooms/${roomId}/status`, undefined, keys.sre.key);
-        last = res.body as Json;
-        return res.status === 200 && last.active === 0 && last.waiting === 0;
-      },
-      20_000,
-      'the room to be empty after everyone left',
-    ).catch(() => undefined);
+    const empty = async () => {
+      const res = await admin('GET', `/admin/rooms/${roomId}/status`, undefined, keys.sre.key);
+      last = res.body as Json;
+      return res.status === 200 && last.active === 0 && last.waiting === 0;
+    };
+    await waitFor(empty, 20_000, 'the room to be empty after everyone left').catch(() => undefined);
+    const sessionsLeftByFailover = Number(last.active ?? 0);
+    if (lossy && sessionsLeftByFailover > 0) {
+      await waitFor(empty, (SESSION_SECONDS + 30) * 1000, 'the sessions the failover brought back to end').catch(() => undefined);
+    }
     watching = false;
     await watcher;
 
@@ -285,6 +293,7 @@ describe('fault: Redis Cluster master failover', () => {
         gateway5xx: [...result.answers.entries()].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0),
         noAnswer: result.answers.get(0) ?? 0,
         socketDrops: result.socketDrops,
+        sessionsLeftByFailover,
       },
     });
   }
@@ -319,9 +328,14 @@ describe('fault: Redis Cluster master failover', () => {
   }, 240_000);
 
   it('(d) admission goes on when the master owning the room hangs until its replica is promoted', async () => {
-    await surgeThrough('hung-room', (master) => cluster.hang(master), {
-      id: 'cluster-hung-master-admission',
-      fault: `the master owning {room:<id>} frozen (SIGSTOP) until its replica is promoted, during a surge of ${SURGE_USERS} into a room of ${ROOM_CAPACITY}`,
-    });
-  }, 240_000);
+    await surgeThrough(
+      'hung-room',
+      (master) => cluster.hang(master),
+      {
+        id: 'cluster-hung-master-admission',
+        fault: `the master owning {room:<id>} frozen (SIGSTOP) until its replica is promoted, during a surge of ${SURGE_USERS} into a room of ${ROOM_CAPACITY}`,
+      },
+      true,
+    );
+  }, 360_000);
 });

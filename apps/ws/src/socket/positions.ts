@@ -24,20 +24,19 @@ const POPCOUNT = Uint8Array.from({ length: 256 }, (_, byte) => {
   return n;
 });
 
-/** Gone tickets among ticket numbers from .. to - 1: bit by bit up to a byte boundary, then a byte at a time. */
+/** Gone tickets among ticket numbers from .. to - 1: masked first and last bytes, whole bytes in between. */
 function goneBetween(slice: GoneSlice, from: number, to: number): number {
-  let n = 0;
-  let t = from;
-  for (; t < to && (t & 7) !== 0; t++) if (isGone(slice, t)) n++;
-  if (t + 8 <= to) {
-    // Whole bytes t / 8 .. to / 8 - 1, those inside the slice (the rest of the bitmap is zeros).
-    const { bytes, firstByte } = slice;
-    const end = Math.floor(to / 8);
-    const last = Math.min(bytes.length, end - firstByte);
-    for (let i = Math.max(0, t / 8 - firstByte); i < last; i++) n += POPCOUNT[bytes[i] as number] as number;
-    t = end * 8;
-  }
-  for (; t < to; t++) if (isGone(slice, t)) n++;
+  if (to <= from) return 0;
+  const { bytes, firstByte } = slice;
+  const byteAt = (n: number) => bytes[n - firstByte] ?? 0; // outside the slice: zeros
+  const first = Math.floor(from / 8);
+  const last = Math.floor(to / 8); // the byte holding `to`: only its bits before `to` count
+  const head = 0xff >> (from & 7); // bits from `from` to the end of its byte (Redis order: 0x80 is the first)
+  const tail = ~(0xff >> (to & 7)) & 0xff; // bits of the last byte before `to`
+  if (first === last) return POPCOUNT[byteAt(first) & head & tail] as number;
+  let n = (POPCOUNT[byteAt(first) & head] as number) + (POPCOUNT[byteAt(last) & tail] as number);
+  const end = Math.min(bytes.length, last - firstByte);
+  for (let i = Math.max(0, first + 1 - firstByte); i < end; i++) n += POPCOUNT[bytes[i] as number] as number;
   return n;
 }
 

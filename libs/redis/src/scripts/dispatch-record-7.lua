@@ -37,118 +37,149 @@ local w = 'w' .. ARGV[1] .. ':'
 local window = tonumber(ARGV[2])
 local now = ARGV[3]
 local names = { i = 'invalid', f = 'failed', t = 'failed', x = 'inactive' }
--- Counters are added up here and written once per batch (a few HINCRBY), not once per device; the bits likewise: one
--- BITFIELD per bitmap for the whole call (SET u1 returns the old bit, so "counted once" is read from its reply), in
--- chunks of BITS_PER_CALL operations (Lua's unpack has a stack limit), instead of a SETBIT or GETBIT per device.
+-- Per device the script only appends to lists and reads a table: each distinct outcome string (s:fcm, r:apns, …) is
+-- parsed once, the counters are added up per distinct outcome and written once per call (a few HINCRBY), and the
+-- bits are set with one BITFIELD per bitmap (SET u1 returns the old bit: "counted once" is read from its reply), in
+-- chunks of BITS_PER_CALL operations (Lua's unpack has a stack limit). Measured: string concatenation per device
+-- and a SETBIT per device each cost about as much as everything else together.
 local add = {}
 local function bump(field, n) add[field] = (add[field] or 0) + n end
 local BITS_PER_CALL = 1000
 -- Sets (op 'SET', value 1) or reads (op 'GET') the bits at `offsets` of `key`; returns the old bits, in order.
-local function bits(key, op, offsets)
-  local out = {}
-  for first = 1, #offsets, BITS_PER_CALL do
-    local args = {}
-    for i = first, math.min(first + BITS_PER_CALL - 1, #offsets) do
-      args[#args + 1] = op
-      args[#args + 1] = 'u1'
-      args[#args + 1] = offsets[i]
-      if op == 'SET' then args[#args + 1] = 1 end
+local function bits(key, op, offsets, count)
+  local out, o = {}, 0
+  for first = 1, count, BITS_PER_CALL do
+    local args, a = {}, 0
+    for i = first, math.min(first + BITS_PER_CALL - 1, count) do
+      args[a + 1] = op
+      args[a + 2] = 'u1'
+      args[a + 3] = offsets[i]
+      if op == 'SET' then
+        args[a + 4] = 1
+        a = a + 4
+      else
+        a = a + 3
+      end
     end
-    local reply = redis.call('BITFIELD', key, unpack(args))
-    for i = 1, #reply do out[#out + 1] = reply[i] end
+    local reply = redis.call('BITFIELD', key, unpack(args, 1, a))
+    for i = 1, #reply do out[o + i] = reply[i] end
+    o = o + #reply
   end
   return out
 end
--- The guards' windows: the shared one, and the answering provider's.
-local providers, named = {}, {}
-local function answer(provider, failed, invalid)
-  bump('recent_total', 1)
-  if failed then bump('recent_failed', 1) end
-  if invalid then bump('recent_invalid', 1) end
-  if provider == '' then return end
-  if not named[provider] then
-    named[provider] = true
-    providers[#providers + 1] = provider
-  end
-  bump('recent_total:' .. provider, 1)
-  if failed then bump('recent_failed:' .. provider, 1) end
-  if invalid then bump('recent_invalid:' .. provider, 1) end
+-- What an outcome string means, parsed once per distinct string: its code and the provider it names ('' for none).
+local kinds = {}
+local function kindOf(outcome)
+  local k = kinds[outcome]
+  if k then return k end
+  local code, provider = string.sub(outcome, 1, 1), string.sub(outcome, 3)
+  local valid = (string.len(outcome) == 1 or string.sub(outcome, 2, 2) == ':')
+    and (code == 'r' or code == 'h' or names[code] ~= nil or (code == 's' and provider ~= ''))
+  if not valid then return nil end
+  k = { code = code, provider = provider, n = 0 }
+  kinds[outcome] = k
+  return k
 end
 -- First pass: check every outcome (an unknown one writes nothing), count the retries, sort the rest by bitmap.
-local held, final, finalCode, finalProvider = {}, {}, {}, {}
+local held, nHeld = {}, 0
+local final, finalKind, nFinal = {}, {}, 0
 for n = 4, #ARGV, 2 do
-  local id = tonumber(ARGV[n])
   local outcome = ARGV[n + 1]
-  local code = string.sub(outcome, 1, 1)
-  local provider = string.sub(outcome, 3)
-  if string.len(outcome) > 1 and string.sub(outcome, 2, 2) ~= ':' then return redis.error_reply('unknown outcome ' .. outcome) end
+  local k = kindOf(outcome)
+  if not k then return redis.error_reply('unknown outcome ' .. outcome) end
+  local code = k.code
   if code == 'r' then
-    answer(provider, true, false)
+    k.n = k.n + 1
   elseif code == 'h' then
-    held[#held + 1] = id
-  elseif (code ~= 's' and not names[code]) or (code == 's' and provider == '') then
-    return redis.error_reply('unknown outcome ' .. outcome)
+    nHeld = nHeld + 1
+    held[nHeld] = ARGV[n]
   else
-    final[#final + 1] = id
-    finalCode[#final] = code
-    finalProvider[#final] = provider
+    nFinal = nFinal + 1
+    final[nFinal] = ARGV[n]
+    finalKind[nFinal] = k
   end
 end
 -- Held for quiet hours: counted once per device (the held bitmap).
 local anyHeld = redis.call('EXISTS', heldKey) == 1
-if #held > 0 then
-  local was = bits(heldKey, 'SET', held)
-  for i = 1, #held do
-    if was[i] == 0 then
-      anyHeld = true
-      bump('skipped', 1)
-      bump(w .. 'skipped', 1)
-      bump(w .. 'holding', 1)
-    end
+if nHeld > 0 then
+  local was, newlyHeld = bits(heldKey, 'SET', held, nHeld), 0
+  for i = 1, nHeld do
+    if was[i] == 0 then newlyHeld = newlyHeld + 1 end
+  end
+  if newlyHeld > 0 then
+    anyHeld = true
+    bump('skipped', newlyHeld)
+    bump(w .. 'skipped', newlyHeld)
+    bump(w .. 'holding', newlyHeld)
   end
 end
 -- Final outcomes: counted once per device (the settled bitmap); the ledger's sent, failed and transient bits of those
 -- counted now.
 local counted = 0
-local sentIds, failedIds, transientIds, newly = {}, {}, {}, {}
-if #final > 0 then
-  local was = bits(settledKey, 'SET', final)
-  for i = 1, #final do
+local sentIds, nSent, failedIds, nFailed, transientIds, nTransient, newly = {}, 0, {}, 0, {}, 0, {}
+if nFinal > 0 then
+  local was = bits(settledKey, 'SET', final, nFinal)
+  for i = 1, nFinal do
     if was[i] == 0 then
       counted = counted + 1
-      newly[#newly + 1] = final[i]
-      local code, provider = finalCode[i], finalProvider[i]
-      local name
+      newly[counted] = final[i]
+      local k = finalKind[i]
+      k.n = k.n + 1
+      local code = k.code
       if code == 's' then
-        name = 'sent'
-        sentIds[#sentIds + 1] = final[i]
-        bump('sent:' .. provider, 1)
-        answer(provider, false, false)
-      else
-        name = names[code]
-        if name == 'failed' then
-          answer(provider, true, false)
-          failedIds[#failedIds + 1] = final[i]
-          if code == 't' then transientIds[#transientIds + 1] = final[i] end
-        elseif name == 'invalid' then
-          answer(provider, false, true)
+        nSent = nSent + 1
+        sentIds[nSent] = final[i]
+      elseif code == 'f' or code == 't' then
+        nFailed = nFailed + 1
+        failedIds[nFailed] = final[i]
+        if code == 't' then
+          nTransient = nTransient + 1
+          transientIds[nTransient] = final[i]
         end
       end
-      bump(name, 1)
-      bump(w .. name, 1)
     end
   end
 end
-if #sentIds > 0 then bits(sentKey, 'SET', sentIds) end
-if #failedIds > 0 then bits(failedKey, 'SET', failedIds) end
-if #transientIds > 0 then bits(transientKey, 'SET', transientIds) end
+if nSent > 0 then bits(sentKey, 'SET', sentIds, nSent) end
+if nFailed > 0 then bits(failedKey, 'SET', failedIds, nFailed) end
+if nTransient > 0 then bits(transientKey, 'SET', transientIds, nTransient) end
 if counted > 0 then
   bump('settled', counted)
   bump(w .. 'settled', counted)
   -- A device held earlier and settled now is no longer holding.
   if anyHeld then
-    for _, bit in ipairs(bits(heldKey, 'GET', newly)) do
+    for _, bit in ipairs(bits(heldKey, 'GET', newly, counted)) do
       if bit == 1 then bump(w .. 'holding', -1) end
+    end
+  end
+end
+-- The counters, once per distinct outcome: the outcome's own (and its wave's), sent:<provider>, and the guards'
+-- windows: the shared one and the answering provider's (r counts there only, every time).
+local providers, named = {}, {}
+for _, k in pairs(kinds) do
+  local n, code, provider = k.n, k.code, k.provider
+  if n > 0 and code ~= 'h' then
+    local name = code == 's' and 'sent' or names[code]
+    if name then
+      bump(name, n)
+      bump(w .. name, n)
+    end
+    if code == 's' then bump('sent:' .. provider, n) end
+    if code ~= 'x' then
+      local failed = code == 'r' or code == 'f' or code == 't'
+      local invalid = code == 'i'
+      bump('recent_total', n)
+      if failed then bump('recent_failed', n) end
+      if invalid then bump('recent_invalid', n) end
+      if provider ~= '' then
+        if not named[provider] then
+          named[provider] = true
+          providers[#providers + 1] = provider
+        end
+        bump('recent_total:' .. provider, n)
+        if failed then bump('recent_failed:' .. provider, n) end
+        if invalid then bump('recent_invalid:' .. provider, n) end
+      end
     end
   end
 end

@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
+import { ROOM_ID_PATTERN } from '@tidegate/contracts';
 import { MetricsRegistry } from '@tidegate/observability';
 import { setEarlyRequestHook } from '@tidegate/platform';
 import { pathOf, requestPathProblem } from '../edge/request-path';
@@ -27,6 +28,9 @@ export const GATE_OPTIONS = Symbol('GATE_OPTIONS');
 /** Paths the gateway answers itself; no room can claim them. */
 const RESERVED = ['/health/', '/metrics', '/docs', '/.well-known/', '/rooms/', '/_tidegate/'];
 export const isReserved = (path: string) => RESERVED.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
+
+/** `GET /rooms/:roomId/status` (PublicController documents it): answered by the gate's hook too, see `status`. */
+const STATUS_PATH = /^\/rooms\/([^/]+)\/status$/;
 
 /**
  * The origin URL for a request: always the room's origin host, whatever the request line says. (`new URL(url, base)`
@@ -101,7 +105,13 @@ export class GateHook implements OnApplicationBootstrap {
       return Promise.resolve(true);
     }
     const path = pathOf(request.url);
-    if (isReserved(path)) return undefined;
+    if (isReserved(path)) {
+      // A waiting client's poll, the most frequent request of a waiting room: answered here, without Nest's
+      // middleware and routing. An unknown or malformed room id goes on to Nest, which answers 404.
+      const roomId = request.method === 'GET' ? STATUS_PATH.exec(path)?.[1] : undefined;
+      const room = roomId && ROOM_ID_PATTERN.test(roomId) ? this.gate.registry.get(roomId) : null;
+      return room ? this.status(request, reply, room).then(() => true as const) : undefined;
+    }
     const room = this.gate.registry.match(path);
     if (!room) return undefined; // Nest answers 404
     return this.gated(request, reply, room);
@@ -122,6 +132,56 @@ export class GateHook implements OnApplicationBootstrap {
     this.decisions.inc({ room: room.id, decision: decision.kind });
     void this.respond(request, reply, decision);
     return true;
+  }
+
+  /**
+   * A check-in with a ticket (or a token) at the room's status route: the place in line, or the admission token once
+   * it is the holder's turn; 400 without either (a status check must not take a place in line). Counted in the
+   * client's window of the room by the admission script itself (one round trip). PublicController's route (where it
+   * is documented) and the early hook both answer with this.
+   */
+  async status(request: FastifyRequest, reply: FastifyReply, room: GatewayRoom): Promise<void> {
+    reply.headers(API_SECURITY_HEADERS);
+    const tracker = await this.throttle.trackerOrRefuse(request, reply);
+    if (tracker === null) return;
+    const credentials = credentialsOf(request, room.id);
+    if (!credentials.ticket && !credentials.token) {
+      await reply.code(400).send({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'send your ticket (X-Tidegate-Ticket) or admission token (X-Tidegate-Token)',
+      });
+      return;
+    }
+    let decision: GateDecision;
+    try {
+      decision = await this.gate.decide(room, credentials, this.throttle.windowIn(room.id, tracker));
+    } catch (err) {
+      await this.unavailable(reply, room.id, err);
+      return;
+    }
+    if (decision.kind === 'pass') {
+      if (decision.count) this.throttle.counted(reply, decision.count);
+      const token = decision.token;
+      if (token) {
+        reply.header('set-cookie', [
+          serializeCookie(tokenCookie(room.id), token.value, {
+            maxAgeSeconds: (token.expiresAt.getTime() - Date.now()) / 1000,
+            secure: this.options.cookieSecure,
+          }),
+          serializeCookie(ticketCookie(room.id), '', { maxAgeSeconds: 0, secure: this.options.cookieSecure }),
+        ]);
+      }
+      await reply.header('cache-control', 'no-store').send({
+        inWaitingRoom: false,
+        roomId: room.id,
+        token: token?.value ?? null,
+        expiresAt: token?.expiresAt.toISOString() ?? null,
+      });
+      return;
+    }
+    request.headers.accept = 'application/json';
+    await this.respond(request, reply, decision);
   }
 
   /**

@@ -8,7 +8,6 @@ import { Public } from '@tidegate/observability';
 import { API_SECURITY_HEADERS } from '../edge/security-headers';
 import { serializeCookie, ticketCookie, tokenCookie } from './cookies';
 import { credentialsOf, GATE_OPTIONS, GateHook, type GateOptions } from './gate.hook';
-import { ClientThrottle } from '../throttle/client-throttle';
 import { GateService } from './gate.service';
 import type { GatewayRoom } from './room-registry';
 
@@ -19,7 +18,6 @@ export class PublicController {
     private readonly gate: GateService,
     private readonly hook: GateHook,
     private readonly tokens: AdmissionTokens,
-    private readonly throttle: ClientThrottle,
     @Inject(GATE_OPTIONS) private readonly options: GateOptions,
   ) {}
 
@@ -48,49 +46,9 @@ export class PublicController {
     description: 'cfWaitingRoom-style object: inWaitingRoom, position, aheadOfYou, waitTime, ticket… or inWaitingRoom=false with the token',
   })
   async status(@Param('roomId') roomId: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const room = this.room(roomId);
-    reply.headers(API_SECURITY_HEADERS);
-    const tracker = await this.throttle.trackerOrRefuse(request, reply);
-    if (tracker === null) return;
-    const credentials = credentialsOf(request, room.id);
-    if (!credentials.ticket && !credentials.token) {
-      // Joining happens at a protected path; a status check without a ticket must not take a place in line.
-      await reply.code(400).send({
-        statusCode: 400,
-        error: 'Bad Request',
-        message: 'send your ticket (X-Tidegate-Ticket) or admission token (X-Tidegate-Token)',
-      });
-      return;
-    }
-    let decision: Awaited<ReturnType<GateService['decide']>>;
-    try {
-      decision = await this.gate.decide(room, credentials, this.throttle.windowIn(room.id, tracker));
-    } catch (err) {
-      await this.hook.unavailable(reply, room.id, err);
-      return;
-    }
-    if (decision.kind === 'pass') {
-      if (decision.count) this.throttle.counted(reply, decision.count);
-      const token = decision.token;
-      if (token) {
-        reply.header('set-cookie', [
-          serializeCookie(tokenCookie(room.id), token.value, {
-            maxAgeSeconds: (token.expiresAt.getTime() - Date.now()) / 1000,
-            secure: this.options.cookieSecure,
-          }),
-          serializeCookie(ticketCookie(room.id), '', { maxAgeSeconds: 0, secure: this.options.cookieSecure }),
-        ]);
-      }
-      await reply.header('cache-control', 'no-store').send({
-        inWaitingRoom: false,
-        roomId: room.id,
-        token: token?.value ?? null,
-        expiresAt: token?.expiresAt.toISOString() ?? null,
-      });
-      return;
-    }
-    request.headers.accept = 'application/json';
-    await this.hook.respond(request, reply, decision);
+    // The gate's early hook answers this route for every room it knows (without Nest's middleware): this handler
+    // answers what reaches Nest, i.e. a room that is unknown (404) or loaded since (the same answer).
+    await this.hook.status(request, reply, this.room(roomId));
   }
 
   @Post('rooms/:roomId/leave')

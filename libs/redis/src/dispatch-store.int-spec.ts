@@ -281,7 +281,10 @@ describe('DispatchStore (Redis)', () => {
       expect(await stats(c)).toMatchObject({ 'recent_total:apns': '0', 'recent_invalid:webpush': '0' });
     });
 
-    it('records a call larger than one BITFIELD chunk exactly: duplicates in one call counted once, every ledger bit set', async () => {
+    it.each([
+      ['close together (the byte span is read and written whole)', 7],
+      ['far apart (BITFIELD, in chunks of 1,000)', 100],
+    ])('records 2,600 outcomes with ids %s exactly: duplicates in one call counted once, every ledger bit set', async (_, spacing) => {
       const c = randomUUID();
       await store.planned(c, 1, 2600, true);
       const answered = (deviceId: string, outcome: 'failed' | 'failed_transient' | 'invalid'): RecordedOutcome => ({
@@ -290,7 +293,7 @@ describe('DispatchStore (Redis)', () => {
         provider: 'apns',
       });
       // 2,600 devices: 1,000 held first (a later call settles them), the rest sent, failed (transient every 3rd), invalid.
-      const ids = Array.from({ length: 2600 }, (_, i) => String(1_000_000 + i * 7));
+      const ids = Array.from({ length: 2600 }, (_, i) => String(1_000_003 + i * spacing));
       const heldIds = ids.slice(0, 1000);
       await store.record(
         c,

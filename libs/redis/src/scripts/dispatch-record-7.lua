@@ -39,18 +39,52 @@ local now = ARGV[3]
 local names = { i = 'invalid', f = 'failed', t = 'failed', x = 'inactive' }
 -- Per device the script only appends to lists and reads a table: each distinct outcome string (s:fcm, r:apns, …) is
 -- parsed once, the counters are added up per distinct outcome and written once per call (a few HINCRBY), and the
--- bits are set with one BITFIELD per bitmap (SET u1 returns the old bit: "counted once" is read from its reply), in
--- chunks of BITS_PER_CALL operations (Lua's unpack has a stack limit). Measured: string concatenation per device
--- and a SETBIT per device each cost about as much as everything else together.
+-- bits are set per bitmap at once: the bytes the batch's offsets span are read (GETRANGE), the bits set in Lua (the
+-- old bit of each is how a device is counted once) and written back (SETRANGE); a span over MAX_SPAN_BYTES goes through
+-- BITFIELD instead (SET u1 answers the old bit), in chunks of BITS_PER_CALL operations (Lua's unpack has a stack
+-- limit). Measured on 500 sends per call: a SETBIT per device ~1,250-1,370 µs of Redis CPU, BITFIELD with per-device
+-- string concatenation ~1,440-1,510 µs, BITFIELD without it ~770-1,000 µs, the byte span ~440-550 µs.
 local add = {}
 local function bump(field, n) add[field] = (add[field] or 0) + n end
 local BITS_PER_CALL = 1000
--- Sets (op 'SET', value 1) or reads (op 'GET') the bits at `offsets` of `key`; returns the old bits, in order.
+-- Spans up to this many bytes are read and written whole (GETRANGE, the bits set in Lua, SETRANGE): a batch's offsets
+-- are in order and close together. Wider spans (or a GET) go through BITFIELD, BITS_PER_CALL operations at a time.
+local MAX_SPAN_BYTES = 4000
+-- Sets (op 'SET', value 1) or reads (op 'GET') the bits at `offsets` (numbers) of `key`; returns the old bits, in order.
 local function bits(key, op, offsets, count)
-  local out, o = {}, 0
-  for first = 1, count, BITS_PER_CALL do
+  local out = {}
+  if op == 'SET' then
+    local lo, hi = offsets[1], offsets[1]
+    for i = 2, count do
+      local off = offsets[i]
+      if off < lo then lo = off elseif off > hi then hi = off end
+    end
+    local first, last = math.floor(lo / 8), math.floor(hi / 8)
+    if last - first < MAX_SPAN_BYTES then
+      local raw = redis.call('GETRANGE', key, first, last)
+      local bytes = { string.byte(raw, 1, -1) }
+      for i = #raw + 1, last - first + 1 do bytes[i] = 0 end
+      local band, bor = bit.band, bit.bor
+      for i = 1, count do
+        local off = offsets[i]
+        local at = math.floor(off / 8) - first + 1
+        local mask = 2 ^ (7 - off % 8)
+        local b = bytes[at]
+        if band(b, mask) == 0 then
+          out[i] = 0
+          bytes[at] = bor(b, mask)
+        else
+          out[i] = 1
+        end
+      end
+      redis.call('SETRANGE', key, first, string.char(unpack(bytes)))
+      return out
+    end
+  end
+  local o = 0
+  for from = 1, count, BITS_PER_CALL do
     local args, a = {}, 0
-    for i = first, math.min(first + BITS_PER_CALL - 1, count) do
+    for i = from, math.min(from + BITS_PER_CALL - 1, count) do
       args[a + 1] = op
       args[a + 2] = 'u1'
       args[a + 3] = offsets[i]
@@ -92,10 +126,10 @@ for n = 4, #ARGV, 2 do
     k.n = k.n + 1
   elseif code == 'h' then
     nHeld = nHeld + 1
-    held[nHeld] = ARGV[n]
+    held[nHeld] = tonumber(ARGV[n])
   else
     nFinal = nFinal + 1
-    final[nFinal] = ARGV[n]
+    final[nFinal] = tonumber(ARGV[n])
     finalKind[nFinal] = k
   end
 end

@@ -13,6 +13,7 @@ import {
 import { RoomRegistry, type GatewayRoom } from './room-registry';
 import { WaveAttribution, type DecidedVia, type WavePresentation } from './wave-attribution';
 import { TrafficRecorder } from './traffic-recorder';
+import { VerifiedTokens } from './verified-tokens';
 
 /**
  * What to do with a request to a protected path (or a check-in of a waiting client). `count` is where the client
@@ -57,7 +58,12 @@ export class GateService {
     readonly registry: RoomRegistry,
     private readonly traffic: TrafficRecorder,
     private readonly attribution: WaveAttribution,
-  ) {}
+  ) {
+    this.verifiedTokens = new VerifiedTokens((token, roomId) => this.tokens.verify(token, roomId));
+  }
+
+  /** An admitted client's token is checked once per gateway, not on every request (see VerifiedTokens). */
+  private readonly verifiedTokens: VerifiedTokens;
 
   /**
    * The decision, counted in `client` (the client's throttle window in this room) when given; a valid wave ticket
@@ -197,7 +203,7 @@ export class GateService {
 
   private async verifyToken(raw: string, roomId: string): Promise<Admission | null> {
     try {
-      return await this.tokens.verify(raw, roomId);
+      return await this.verifiedTokens.verify(raw, roomId);
     } catch (err) {
       if (err instanceof AdmissionTokenError) return null;
       throw err;

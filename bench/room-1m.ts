@@ -222,7 +222,8 @@ export const benchmark: Benchmark = {
 
     /**
      * Measures one operation on every line: a warm-up group each, then ROUNDS rounds, each measuring one group per
-     * line in turn (so a burst of load elsewhere on the machine hits every size alike); the median group per line.
+     * line in turn, in alternating order (so a burst of load elsewhere on the machine hits every size alike); the
+     * median group per line.
      */
     const interleaved = async (
       name: string,
@@ -233,7 +234,9 @@ export const benchmark: Benchmark = {
     ): Promise<Cost[]> => {
       const groups: Group[][] = lines.map(() => []);
       for (let round = -1; round < ROUNDS; round++) {
-        for (const [i, line] of lines.entries()) {
+        // Every other round visits the sizes in reverse, so no size always runs right after another's work.
+        const order = round % 2 === 0 ? [...lines.entries()] : [...lines.entries()].reverse();
+        for (const [i, line] of order) {
           ctx.signal.throwIfAborted();
           const batches = groupOf(line, round + 1);
           const g = await measureGroup(redis, pipe ? pipelined : null, commands, batches, callsPerBatch);
@@ -331,17 +334,23 @@ export const benchmark: Benchmark = {
       perBatch,
     );
 
-    // (c) release: of the tickets the next calls look at, every tenth left and every tenth (offset 5) is away.
+    // (c) release: of the tickets the next calls look at, every tenth left and every tenth (offset 5) is away; the
+    // others are marked seen and present as the ws app marks its sockets (the fill's marks may have expired by now).
     const admitted: number[] = lines.map(() => 0);
     for (const l of lines) {
       const serving = await num(l.room.serving);
       const marks: Array<Promise<unknown>> = [];
+      const here: number[] = [];
       for (let t = serving + 1; t <= serving + scan * releases * (ROUNDS + 1) + 1; t++) {
         if (t % 10 === 0) marks.push(batchStore.leave(l.id, { ticket: t }));
-        else if (t % 10 === 5) marks.push(batchStore.away(l.id, t));
+        else here.push(t);
       }
       await pipelined.flush();
       await Promise.all(marks);
+      await directStore.markSeen(l.id, here);
+      const away = here.filter((t) => t % 10 === 5).map((t) => batchStore.away(l.id, t));
+      await pipelined.flush();
+      await Promise.all(away);
       await configs.writeSettings(l.id, settings(false));
     }
     const release = await interleaved(
@@ -370,6 +379,8 @@ export const benchmark: Benchmark = {
         fanoutBytesPerTick: Math.ceil((socketTickets[i]![sockets - 1]! - l.serving) / 8),
         releaseAdmittedPerCall: round(admitted[i]! / (releases * (ROUNDS + 1))),
         redisBytesPerWaitingUser: round(roomBytes / l.waiting),
+        goneBlocksBytes: Number((await redis.call('MEMORY', 'USAGE', l.room.goneBlocks, 'SAMPLES', '0')) ?? 0),
+        goneBitmapBytes: Number((await redis.call('MEMORY', 'USAGE', l.room.gone, 'SAMPLES', '0')) ?? 0),
       };
     }
 

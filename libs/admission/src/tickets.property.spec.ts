@@ -49,6 +49,13 @@ describe('tickets, property-based', () => {
     );
   });
 
+  it('refuses a ticket whose issue time is spelled with a leading zero (one spelling per ticket)', () => {
+    // Found by the property above: `….1789914000.` and `….01789914000.` parsed to the same number and both verified.
+    const value = signer.sign({ roomId: 'aa--', number: 10_000_000_000, issuedAt: 1_789_914_000 });
+    expect(refused(value.replace('.1789914000.', '.01789914000.'), 'aa--')).toBe(true);
+    expect(signer.verify(value, 'aa--', NOW)).toMatchObject({ issuedAt: 1_789_914_000 });
+  });
+
   it('accepts a genuine ticket only in its own room, and never one signed with another secret', () => {
     fc.assert(
       fc.property(genuine, room, ({ ticket, value }, elsewhere) => {

@@ -29,7 +29,8 @@ export class TicketError extends Error {
   }
 }
 
-const PATTERN = /^([a-z0-9][a-z0-9-]{0,62})\.([1-9]\d{0,14})\.(\d{1,12})\.([A-Za-z0-9_-]{22})$/;
+/** One spelling per ticket: no leading zeros (Number() would read `01789…` as `1789…` and the MAC would still match). */
+const PATTERN = /^([a-z0-9][a-z0-9-]{0,62})\.([1-9]\d{0,14})\.(0|[1-9]\d{0,11})\.([A-Za-z0-9_-]{22})$/;
 
 export class TicketSigner {
   private readonly key: Buffer;

@@ -6,7 +6,7 @@
  *
  * Why a block whose count did not change needs no reading: within one line (between two resets, when the line empties)
  * gone bits are only ever set, and every set bit is counted in its block; so an equal count means equal bits. A reset
- * (release-15 deletes the bitmap and its counts) can only happen once `serving` has reached the last ticket issued,
+ * (release-16 deletes the bitmap and its counts) can only happen once `serving` has reached the last ticket issued,
  * so a copy taken when the last ticket was T is trusted only while `serving` < T.
  */
 

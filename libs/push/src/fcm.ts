@@ -99,6 +99,28 @@ export function fcmRequest(payload: FcmPayload, token: string, nowMs: number): F
   };
 }
 
+/**
+ * The JSON text of `fcmRequest(payload, token, nowMs)` for every token, byte for byte, without building the object
+ * per message: the text around the token is made once per payload and second (the APNs expiration is in seconds).
+ */
+export class FcmBodies {
+  private readonly parts = new WeakMap<FcmPayload, { second: number; head: string; tail: string }>();
+
+  body(payload: FcmPayload, token: string, nowMs: number): string {
+    const second = Math.floor(nowMs / 1000);
+    let parts = this.parts.get(payload);
+    if (parts === undefined || parts.second !== second) {
+      // `token` is the message's first field: the text splits right where its (empty) value goes.
+      const text = JSON.stringify(fcmRequest(payload, '', second * 1000));
+      const head = '{"message":{"token":';
+      if (!text.startsWith(`${head}""`)) throw new Error('the FCM request no longer starts with its token');
+      parts = { second, head, tail: text.slice(head.length + 2) };
+      this.parts.set(payload, parts);
+    }
+    return parts.head + JSON.stringify(token) + parts.tail;
+  }
+}
+
 /** FCM's error code (`UNREGISTERED`, `QUOTA_EXCEEDED`…) from an error body, else its status, else undefined. */
 export function fcmErrorCode(body: Buffer): string | undefined {
   try {
@@ -117,10 +139,14 @@ export class FcmProvider implements PushProvider {
   readonly name = 'fcm';
   readonly projectId: string;
   private readonly origin: Http2Origin;
-  private readonly basePath: string;
   private readonly http1: Http1Client;
   private readonly tokens: GoogleAccessTokens;
   private readonly payloads = new PayloadCache('fcm');
+  private readonly bodies = new FcmBodies();
+  /** `:path` of messages:send, the same for every request. */
+  private readonly sendPath: string;
+  /** The request headers for the current access token (rebuilt when the token changes). */
+  private headers: { token: string; headers: Readonly<Record<string, string>> } | undefined;
   private readonly clock: Clock;
   private readonly maxConcurrency: number;
   private closed = false;
@@ -133,7 +159,8 @@ export class FcmProvider implements PushProvider {
     const endpoint = new URL(options.endpoint ?? FCM_ENDPOINT);
     const timeoutMs = options.timeoutMs ?? 10_000;
     this.origin = new Http2Origin(endpoint.origin, { timeoutMs, ...(options.tls && { tls: options.tls }) });
-    this.basePath = endpoint.pathname.replace(/\/+$/, '');
+    const basePath = endpoint.pathname.replace(/\/+$/, '');
+    this.sendPath = `${basePath}/v1/projects/${encodeURIComponent(this.projectId)}/messages:send`;
     this.clock = options.clock ?? systemClock;
     this.maxConcurrency = options.maxConcurrency ?? 100;
     this.http1 = new Http1Client({ timeoutMs, maxSockets: 4, ...(options.tls && { tls: options.tls }) });
@@ -171,40 +198,49 @@ export class FcmProvider implements PushProvider {
     if (target.platform !== 'fcm') return { deviceId, outcome: 'failed', reason: 'wrong_platform' };
     const payload = this.payloads.get(message.payload);
     if (payload instanceof PayloadError) return { deviceId, outcome: 'failed', reason: payload.code };
-    const body = JSON.stringify(fcmRequest(payload, target.token, this.clock()));
+    const body = this.bodies.body(payload, target.token, this.clock());
     for (let attempt = 0; ; attempt++) {
-      let accessToken: string;
-      try {
-        accessToken = await this.tokens.get();
-      } catch (err) {
-        if (err instanceof AccessTokenError) {
-          // A refused assertion (bad key, revoked account) will not fix itself; an unreachable endpoint may.
-          const permanent = err.status >= 400 && err.status < 500;
-          return { deviceId, outcome: permanent ? 'failed' : 'retry', reason: `auth:${err.reason}` };
+      let accessToken = this.tokens.current();
+      if (accessToken === undefined) {
+        try {
+          accessToken = await this.tokens.get();
+        } catch (err) {
+          if (err instanceof AccessTokenError) {
+            // A refused assertion (bad key, revoked account) will not fix itself; an unreachable endpoint may.
+            const permanent = err.status >= 400 && err.status < 500;
+            return { deviceId, outcome: permanent ? 'failed' : 'retry', reason: `auth:${err.reason}` };
+          }
+          throw err;
         }
-        throw err;
       }
       let response: Http2Response;
       try {
-        response = await this.origin.request(
-          {
-            ':method': 'POST',
-            ':path': `${this.basePath}/v1/projects/${encodeURIComponent(this.projectId)}/messages:send`,
-            authorization: `Bearer ${accessToken}`,
-            'content-type': 'application/json; charset=UTF-8',
-          },
-          body,
-        );
+        response = await this.origin.request(this.headersFor(accessToken), body);
       } catch (err) {
         return transportFailure(deviceId, err);
       }
-      const reason = response.status === 200 ? undefined : fcmErrorCode(response.body);
+      if (response.status === 200) return { deviceId, outcome: 'sent', status: 200 };
+      const reason = fcmErrorCode(response.body);
       if (response.status === 401 && reason !== 'THIRD_PARTY_AUTH_ERROR' && attempt === 0) {
         this.tokens.invalidate(accessToken);
         continue;
       }
       return this.resultOf(deviceId, response, reason);
     }
+  }
+
+  /** The messages:send headers with `accessToken`: one object per token, shared by its requests (never changed). */
+  private headersFor(accessToken: string): Readonly<Record<string, string>> {
+    if (this.headers?.token !== accessToken) {
+      const headers = {
+        ':method': 'POST',
+        ':path': this.sendPath,
+        authorization: `Bearer ${accessToken}`,
+        'content-type': 'application/json; charset=UTF-8',
+      };
+      this.headers = { token: accessToken, headers };
+    }
+    return this.headers.headers;
   }
 
   private resultOf(deviceId: string, response: Http2Response, code: string | undefined): SendResult {

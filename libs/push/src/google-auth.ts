@@ -89,9 +89,16 @@ export class GoogleAccessTokens {
     if (this.key.asymmetricKeyType !== 'rsa') throw new PushConfigError('the service account private_key must be an RSA key (RS256)');
   }
 
+  /** The cached access token while it is valid (not yet due for refresh), else undefined: no promise, no exchange. */
+  current(): string | undefined {
+    const cached = this.cached;
+    return cached !== undefined && this.options.clock() < cached.refreshAt ? cached.token : undefined;
+  }
+
   /** A valid access token: the cached one, or a new one from the token endpoint. */
   get(): Promise<string> {
-    if (this.cached && this.options.clock() < this.cached.refreshAt) return Promise.resolve(this.cached.token);
+    const token = this.current();
+    if (token !== undefined) return Promise.resolve(token);
     this.pending ??= this.exchange().finally(() => {
       this.pending = undefined;
     });

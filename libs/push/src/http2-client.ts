@@ -35,6 +35,8 @@ interface Connection {
   session: ClientHttp2Session;
   /** Settles when the server's first SETTINGS arrive (its stream limit is known), or the connection fails. */
   ready: Promise<void>;
+  /** True once `ready` resolved: requests then open their stream at once, without waiting a microtask on it. */
+  isReady: boolean;
 }
 
 export class Http2Origin {
@@ -91,7 +93,8 @@ export class Http2Origin {
 
   private attempt(headers: OutgoingHttpHeaders, body: string | Buffer | undefined): Promise<Http2Response> {
     return new Promise((resolve, reject) => {
-      const { session, ready } = this.current();
+      const connection = this.current();
+      const { session } = connection;
       let stream: http2.ClientHttp2Stream | undefined;
       let settled = false;
       let status = 0;
@@ -102,7 +105,7 @@ export class Http2Origin {
         settled = true;
         clearTimeout(timer);
         if (err !== undefined) reject(err);
-        else resolve({ status, headers: responseHeaders, body: Buffer.concat(chunks) });
+        else resolve({ status, headers: responseHeaders, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks) });
       };
       const refusedOr = (err: Error): Error =>
         stream?.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM
@@ -117,30 +120,31 @@ export class Http2Origin {
           this.drop(session); // never got the server's SETTINGS: the connection is useless
         }
       }, this.options.timeoutMs);
-      ready.then(
-        () => {
+      const open = () => {
+        if (settled) return;
+        try {
+          stream = session.request(headers, { endStream: body === undefined });
+        } catch (err) {
+          this.forget(session);
+          settle(err as Error);
+          return;
+        }
+        stream.on('response', (h) => {
+          status = Number(h[':status']);
+          responseHeaders = h;
+        });
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => settle(status > 0 ? undefined : new Error('stream ended without a response')));
+        stream.on('error', (err: Error) => settle(refusedOr(err)));
+        // 'close' follows 'end' on every answered request: the error is built only when nothing settled first.
+        stream.on('close', () => {
           if (settled) return;
-          try {
-            stream = session.request(headers, { endStream: body === undefined });
-          } catch (err) {
-            this.forget(session);
-            settle(err as Error);
-            return;
-          }
-          stream.on('response', (h) => {
-            status = Number(h[':status']);
-            responseHeaders = h;
-          });
-          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-          stream.on('end', () => settle(status > 0 ? undefined : new Error('stream ended without a response')));
-          stream.on('error', (err: Error) => settle(refusedOr(err)));
-          stream.on('close', () =>
-            settle(refusedOr(Object.assign(new Error(`stream closed (code ${stream?.rstCode})`), { code: 'STREAM_CLOSED' }))),
-          );
-          if (body !== undefined) stream.end(body);
-        },
-        (err: unknown) => settle(err as Error),
-      );
+          settle(refusedOr(Object.assign(new Error(`stream closed (code ${stream?.rstCode})`), { code: 'STREAM_CLOSED' })));
+        });
+        if (body !== undefined) stream.end(body);
+      };
+      if (connection.isReady) open();
+      else connection.ready.then(open, (err: unknown) => settle(err as Error));
     });
   }
 
@@ -156,12 +160,16 @@ export class Http2Origin {
         reject(Object.assign(new Error('the connection closed before it was ready'), { code: 'ERR_HTTP2_INVALID_SESSION' })),
       );
     });
-    ready.catch(() => undefined); // observed by every request that awaits it
+    const connection: Connection = { session, ready, isReady: false };
+    ready.then(
+      () => (connection.isReady = true),
+      () => undefined, // observed by every request that awaits it
+    );
     session.on('goaway', () => this.forget(session));
     session.on('close', () => this.forget(session));
     session.on('error', () => this.forget(session));
-    this.connection = { session, ready };
-    return this.connection;
+    this.connection = connection;
+    return connection;
   }
 
   private forget(session: ClientHttp2Session): void {

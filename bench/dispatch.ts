@@ -17,10 +17,13 @@
  * How to read the numbers: docs/benchmarks.md. Options: --recipients (1000000), --baseline-rounds (3), --fcm
  * (100000; 0 skips the FCM part), --fcm-rounds (3), --send-concurrency (SEND_CONCURRENCY of the worker, and the
  * baseline's concurrency, 8), --batch (500), --wave (100000), --timeout (seconds each pipeline may take; default 1200
- * per million recipients, at least 120), --cpu-prof=<dir> (a V8 CPU profile of the worker process).
+ * per million recipients, at least 120), --cpu-prof=<dir> (a V8 CPU profile of the worker process, and of the
+ * benchmark's process during the last FCM round: fcm-adapter.cpuprofile, fcm-raw.cpuprofile).
  */
 import { createECDH, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import http2 from 'node:http2';
+import { Session } from 'node:inspector';
 import path from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import { generateApiKey } from '@tidegate/auth';
@@ -95,7 +98,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const baseline = [...baselineRounds].sort((a, b) => a.seconds - b.seconds)[
     Math.floor((baselineRounds.length - 1) / 2)
   ] as (typeof baselineRounds)[number];
-  const fcm = fcmMessages > 0 ? await runFcm(ctx, fcmMessages, fcmRounds) : null;
+  const fcm = fcmMessages > 0 ? await runFcm(ctx, fcmMessages, fcmRounds, profileDir) : null;
 
   const value = recipients / tidegate.seconds;
   const baselineValue = recipients / baseline.seconds;
@@ -592,7 +595,30 @@ async function rawSend(
   return ok;
 }
 
-async function runFcm(ctx: BenchContext, messages: number, rounds: number): Promise<FcmResult> {
+/**
+ * A V8 CPU profile of this process while `fn` runs, written to `file` (the FCM clients run here, not in a child).
+ * Without a file, just `fn`.
+ */
+async function profiled<T>(file: string | undefined, fn: () => Promise<T>): Promise<T> {
+  if (file === undefined) return fn();
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+  try {
+    await post('Profiler.enable');
+    await post('Profiler.start');
+    const result = await fn();
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(profile));
+    return result;
+  } finally {
+    session.disconnect();
+  }
+}
+
+async function runFcm(ctx: BenchContext, messages: number, rounds: number, profileDir?: string): Promise<FcmResult> {
   const fake = startChild(ctx, { name: 'fake fcm', script: path.join(__dirname, 'servers', 'fake-fcm.js'), env: baseEnv() });
   const { endpoint, serviceAccount } = await fake.request<{ endpoint: string; serviceAccount: ServiceAccount }>(
     undefined,
@@ -658,11 +684,20 @@ async function runFcm(ctx: BenchContext, messages: number, rounds: number): Prom
     const c0 = process.cpuUsage();
     const f0 = processCpuSeconds(fakePid) ?? 0;
     const t0 = performance.now();
-    const sent = await abortable(sendAdapter(batches), ctx.signal);
+    // With --cpu-prof, the last round of each client is profiled (the profiler's cost is in that round's figures).
+    const profile = (name: string) =>
+      profileDir !== undefined && r === rounds ? path.join(profileDir, `fcm-${name}.cpuprofile`) : undefined;
+    const sent = await abortable(
+      profiled(profile('adapter'), () => sendAdapter(batches)),
+      ctx.signal,
+    );
     const t1 = performance.now();
     const c1 = process.cpuUsage();
     if (sent !== messages) throw new Error(`fcm: the adapter sent ${sent} of ${messages}`);
-    const ok = await abortable(sendRaw(messages), ctx.signal);
+    const ok = await abortable(
+      profiled(profile('raw'), () => sendRaw(messages)),
+      ctx.signal,
+    );
     const t2 = performance.now();
     const c2 = process.cpuUsage();
     const f2 = processCpuSeconds(fakePid) ?? 0;

@@ -160,6 +160,10 @@ describe('Redis without persistence restarted (empty) mid-surge of admissions', 
 
       await waitFor(async () => (await client.exists(small.keys.room(roomId).config).catch(() => 0)) === 1, 60_000, 'the hot copy there');
       ({ token: oldToken, waiting: oldTicket } = await playLine());
+      // Two lines begun within the same second of Redis time are not told apart (docs/admission.md, "A line has a
+      // start"): the old line must have begun in an earlier second than the new one will, as any real restart does.
+      const lineStart = Number(await client.get(small.keys.room(roomId).line));
+      await waitFor(async () => Number((await client.time())[0]) >= lineStart, 5_000, "Redis time past the old line's start");
       await redis.kill();
       await redis.start();
       await waitFor(async () => (await client.exists(small.keys.room(roomId).config).catch(() => 0)) === 1, 60_000, 'the hot copy back');

@@ -27,8 +27,10 @@ describe('admin API with PostgreSQL unreachable', () => {
   });
 
   afterAll(async () => {
+    // Back up first, so the scheduler closes its pool cleanly; then closed for good (a listening proxy keeps Jest alive).
     await proxy?.start().catch(() => undefined);
     await scheduler?.close();
+    await proxy?.stop();
     await redis?.cleanup();
     await db?.drop();
   });

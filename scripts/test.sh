@@ -23,6 +23,5 @@ echo "test: OpenAPI documents"
 npm run --silent openapi:check
 
 mkdir -p test-artifacts
-# --forceExit: after every suite has finished, an open handle (not yet found; see docs/testing.md) can keep Jest alive.
-npx jest --ci --forceExit --selectProjects unit integration e2e browser --json --outputFile=test-artifacts/jest-main.json "$@"
+npx jest --ci --selectProjects unit integration e2e browser --json --outputFile=test-artifacts/jest-main.json "$@"
 node tools/test-summary.js test-artifacts/jest-main.json

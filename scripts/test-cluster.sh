@@ -15,5 +15,5 @@ start_redis_cluster "${TIDEGATE_CLUSTER_BASE_PORT:-7100}"
 
 export TEST_REDIS_CLUSTER_NODES=$CLUSTER_NODES
 mkdir -p test-artifacts
-npx jest --ci --forceExit --selectProjects integration cluster-e2e --json --outputFile=test-artifacts/jest-cluster.json "$@"
+npx jest --ci --selectProjects integration cluster-e2e --json --outputFile=test-artifacts/jest-cluster.json "$@"
 node tools/test-summary.js test-artifacts/jest-cluster.json

@@ -22,7 +22,7 @@ export TEST_FAULTS_CLUSTER_NODES=$CLUSTER_NODES
 rm -rf test-artifacts/faults
 mkdir -p test-artifacts/faults
 status=0
-npx jest --ci --forceExit --runInBand --selectProjects faults --json --outputFile=test-artifacts/jest-faults.json "$@" || status=$?
+npx jest --ci --runInBand --selectProjects faults --json --outputFile=test-artifacts/jest-faults.json "$@" || status=$?
 node tools/fault-summary.js test-artifacts/faults
 node tools/test-summary.js test-artifacts/jest-faults.json || status=1
 exit "$status"

@@ -29,19 +29,24 @@ function pathsOf(value: Json, prefix: Array<string | number> = []): Array<Array<
 type Mutation = { path: Array<string | number>; op: 'replace' | 'delete' | 'add'; value: Json; key: string };
 
 function apply(body: Json, m: Mutation): Json {
-  if (m.path.length === 0) return m.op === 'replace' ? m.value : body;
+  if (m.path.length === 0) return m.op === 'replace' ? structuredClone(m.value) : body;
   const parent = m.path.slice(0, -1).reduce<Json>((node, k) => (node as Record<string | number, Json> | undefined)?.[k], body) as
     Record<string | number, Json> | undefined;
   if (!parent || typeof parent !== 'object') return body;
   const last = m.path[m.path.length - 1]!;
-  if (m.op === 'replace') parent[last] = m.value;
+  // A copy: the edge values are shared instances, and one placed twice (or into itself) would make the body cyclic.
+  const value = structuredClone(m.value);
+  if (m.op === 'replace') parent[last] = value;
   else if (m.op === 'delete') delete parent[last];
-  else if (typeof parent[last] === 'object' && parent[last] !== null) (parent[last] as Record<string, Json>)[m.key] = m.value;
-  else parent[m.key] = m.value;
+  else if (typeof parent[last] === 'object' && parent[last] !== null) (parent[last] as Record<string, Json>)[m.key] = value;
+  else parent[m.key] = value;
   return body;
 }
 
-/** A valid body, changed by one to three mutations; or any JSON value at all. */
+/**
+ * A valid body as it is, or changed by one to three mutations, or any JSON value at all. The valid body as it is keeps
+ * "accepted sometimes" from hanging on luck: mutations alone left POST /admin/rooms with no success in 100 runs once.
+ */
 function bodies(valid: fc.Arbitrary<Json>): fc.Arbitrary<Json> {
   const json = fc.jsonValue({ maxDepth: 3 });
   const edge = fc.constantFrom<Json>(null, '', 0, -1, 1e308, 2 ** 53, 1.5, true, [], {}, 'x'.repeat(5000), '\u0000', '__proto__', ['a']);
@@ -56,7 +61,11 @@ function bodies(valid: fc.Arbitrary<Json>): fc.Arbitrary<Json> {
     });
     return fc.array(mutation, { minLength: 1, maxLength: 3 }).map((ms) => ms.reduce(apply, structuredClone(body)));
   });
-  return fc.oneof({ weight: 4, arbitrary: mutatedValid }, { weight: 1, arbitrary: json });
+  return fc.oneof(
+    { weight: 1, arbitrary: valid.map((body) => structuredClone(body)) },
+    { weight: 4, arbitrary: mutatedValid },
+    { weight: 1, arbitrary: json },
+  );
 }
 
 const isJson = (text: string) => {

@@ -282,7 +282,7 @@ describe('DispatchStore (Redis)', () => {
     });
 
     it.each([
-      ['close together (the byte span is read and written whole)', 7],
+      ['close together (masks: one byte span per bitmap)', 7],
       ['far apart (BITFIELD, in chunks of 1,000)', 100],
     ])('records 2,600 outcomes with ids %s exactly: duplicates in one call counted once, every ledger bit set', async (_, spacing) => {
       const c = randomUUID();
@@ -337,6 +337,51 @@ describe('DispatchStore (Redis)', () => {
       expect(await bitsOf(k.held, ids)).toBe(1000);
       // The transient ones are what a resume reopens.
       expect((await store.reopen(c, 1, 'transient', ids)).length).toBe(expectedTransient);
+    });
+
+    it('counts the same outcomes alike whether they go as masks (close ids) or as pairs (far apart)', async () => {
+      // Seeded pseudo-random calls of 300 outcomes over 200 devices: sends, failures, retries, held, repeats in a call.
+      let seed = 12345;
+      const rand = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      const kinds: Array<(id: string) => RecordedOutcome> = [
+        (id) => sent(id),
+        (id) => sent(id, 'apns'),
+        (id) => ({ deviceId: id, outcome: 'failed', provider: 'fcm' }),
+        (id) => ({ deviceId: id, outcome: 'failed_transient', provider: 'apns' }),
+        (id) => ({ deviceId: id, outcome: 'invalid', provider: 'webpush' }),
+        (id) => ({ deviceId: id, outcome: 'retrying', provider: 'fcm' }),
+        (id) => other(id, 'inactive'),
+        (id) => other(id, 'held'),
+        (id) => other(id, 'held'),
+      ];
+      const calls = Array.from({ length: 6 }, () => Array.from({ length: 300 }, () => [rand(200), rand(kinds.length)] as const));
+      const run = async (spacing: number) => {
+        const c = randomUUID();
+        await store.planned(c, 1, 200, true);
+        const summaries = [];
+        for (const call of calls) {
+          const outcomes = call.map(([device, kind]) => (kinds[kind] as (id: string) => RecordedOutcome)(String(5 + device * spacing)));
+          summaries.push(await store.record(c, 1, outcomes, 50, 1000));
+        }
+        const ids = Array.from({ length: 200 }, (_, d) => String(5 + d * spacing));
+        const k = redis.keys.campaign(c);
+        const ledger = await Promise.all(
+          [k.settled, k.sentLedger, k.held, k.failed, k.transient].map((key) => Promise.all(ids.map((id) => bit(key, Number(id))))),
+        );
+        return {
+          summaries,
+          stats: await stats(c),
+          ledger,
+          unsettled: (await store.unsettled(c, ids)).map((id) => (Number(id) - 5) / spacing),
+        };
+      };
+      const close = await run(1);
+      const far = await run(1000);
+      expect(close).toEqual(far);
+      expect(close.stats.settled).toBe(String(200 - close.unsettled.length));
     });
 
     it('refuses an unknown outcome code before writing anything', async () => {

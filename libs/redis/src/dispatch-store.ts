@@ -69,6 +69,68 @@ function outcomeCode(o: RecordedOutcome): string {
   return 'provider' in o && o.provider ? `${code}:${o.provider}` : code;
 }
 
+/** A mask (dispatch-record-7.lua) or a GETRANGE of the ledger is at most this many bytes. */
+export const MAX_SPAN_BYTES = 4000;
+
+/**
+ * Whether a batch whose bit offsets lie between `lo` and `hi` is read and recorded a byte span at a time (one GETRANGE,
+ * masks): when the span is small next to the batch (a dense audience: the offsets of a partition's batch are nearly
+ * consecutive), so the work stays O(batch). Else bit by bit (BITFIELD). Returns the span's first byte and length.
+ */
+export function byteSpan(lo: number, hi: number, count: number): { first: number; length: number } | null {
+  if (!(hi >= lo)) return { first: 0, length: 0 };
+  const first = Math.floor(lo / 8);
+  const length = Math.floor(hi / 8) - first + 1;
+  return length <= MAX_SPAN_BYTES && length <= 2 * count + 64 ? { first, length } : null;
+}
+
+/**
+ * The record script's ARGV from its 4th on (dispatch-record-7.lua): masks, one per distinct outcome code (the count for
+ * retries), when the batch's offsets lie close together; else pairs of offset and code. A device given more than one
+ * final outcome is counted with its first, as the script does with pairs.
+ */
+export function recordArgs(outcomes: readonly RecordedOutcome[], of: number): Array<string | number | Buffer> {
+  const offsets: number[] = new Array<number>(outcomes.length);
+  let lo = Infinity;
+  let hi = -Infinity;
+  outcomes.forEach((o, i) => {
+    const offset = bitOffset(o.deviceId, of);
+    offsets[i] = offset;
+    if (o.outcome !== 'retrying') {
+      if (offset < lo) lo = offset;
+      if (offset > hi) hi = offset;
+    }
+  });
+  const span = byteSpan(lo, hi, outcomes.length);
+  if (!span) {
+    const pairs: Array<string | number> = ['-'];
+    outcomes.forEach((o, i) => pairs.push(offsets[i] as number, outcomeCode(o)));
+    return pairs;
+  }
+  const values = new Map<string, Buffer | number>();
+  const final = Buffer.alloc(span.length);
+  outcomes.forEach((o, i) => {
+    const code = outcomeCode(o);
+    if (o.outcome === 'retrying') {
+      values.set(code, ((values.get(code) as number | undefined) ?? 0) + 1);
+      return;
+    }
+    const offset = offsets[i] as number;
+    const at = Math.floor(offset / 8) - span.first;
+    const bit = 0x80 >> (offset % 8);
+    if (o.outcome !== 'held') {
+      if ((final[at] as number) & bit) return;
+      final[at] = (final[at] as number) | bit;
+    }
+    let mask = values.get(code) as Buffer | undefined;
+    if (!mask) values.set(code, (mask = Buffer.alloc(span.length)));
+    mask[at] = (mask[at] as number) | bit;
+  });
+  const args: Array<string | number | Buffer> = [span.first];
+  for (const [code, value] of values) args.push(code, value);
+  return args;
+}
+
 /** Whether every recipient of every wave has a final outcome, the last wave planned. */
 export function isCampaignDone(s: Pick<RecordSummary, 'settled' | 'targeted' | 'lastWave'>): boolean {
   return s.lastWave !== null && s.settled >= s.targeted;
@@ -89,7 +151,7 @@ const MIN_PENALTY_FACTOR = 0.05;
 export class DispatchStore {
   private readonly scripts: {
     plan: ScriptCall<number[]>;
-    record: ScriptCall<Array<number | string>>;
+    record: ScriptCall<Array<number | string>, string | number | Buffer>;
     reopen: ScriptCall<string[]>;
     rate: ScriptCall<number>;
     penalty: ScriptCall<string>;
@@ -101,7 +163,7 @@ export class DispatchStore {
   ) {
     this.scripts = {
       plan: defineScript(redis, 'tidegateDispatchPlan', 'dispatch-plan-1.lua'),
-      record: defineScript(redis, 'tidegateDispatchRecord', 'dispatch-record-7.lua'),
+      record: defineScript<Array<number | string>, string | number | Buffer>(redis, 'tidegateDispatchRecord', 'dispatch-record-7.lua'),
       reopen: defineScript(redis, 'tidegateDispatchReopen', 'dispatch-reopen-4.lua'),
       rate: defineScript(redis, 'tidegateDispatchRate', 'dispatch-rate-8.lua'),
       penalty: defineScript(redis, 'tidegateDispatchPenalty', 'dispatch-penalty-1.lua'),
@@ -204,11 +266,29 @@ export class DispatchStore {
   }
 
   private async unsettledIn(campaignId: string, deviceIds: readonly string[], partition: Partition): Promise<string[]> {
+    const key = this.keys.campaignPartition(campaignId, partition).settled;
+    const offsets = deviceIds.map((id) => bitOffset(id, partition.of));
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const offset of offsets) {
+      if (offset < lo) lo = offset;
+      if (offset > hi) hi = offset;
+    }
+    const span = byteSpan(lo, hi, offsets.length);
+    if (span) {
+      // The bytes the batch spans, read whole (a dense batch: a few dozen bytes) and its bits looked up here.
+      const bytes = await this.redis.getrangeBuffer(key, span.first, span.first + span.length - 1);
+      return deviceIds.filter((_, i) => {
+        const offset = offsets[i] as number;
+        const at = Math.floor(offset / 8) - span.first;
+        return at >= bytes.length || ((bytes[at] as number) & (0x80 >> (offset % 8))) === 0;
+      });
+    }
     const args: string[] = [];
-    for (const id of deviceIds) args.push('GET', 'u1', String(bitOffset(id, partition.of)));
+    for (const offset of offsets) args.push('GET', 'u1', String(offset));
     // BITFIELD with GET only: one round trip for the whole batch (ioredis's overloads cannot type a variable list).
     const bitfield = this.redis.bitfield.bind(this.redis) as unknown as (key: string, ...a: string[]) => Promise<number[]>;
-    const bits = await bitfield(this.keys.campaignPartition(campaignId, partition).settled, ...args);
+    const bits = await bitfield(key, ...args);
     return deviceIds.filter((_, i) => bits[i] === 0);
   }
 
@@ -246,8 +326,7 @@ export class DispatchStore {
   ): Promise<RecordSummary> {
     const k = this.keys.campaignPartition(campaignId, partition);
     const { of } = partition;
-    const args: Array<string | number> = [wave, of === 1 ? errorWindow : Math.ceil(errorWindow / of), now];
-    for (const o of outcomes) args.push(bitOffset(o.deviceId, of), outcomeCode(o));
+    const args = [wave, of === 1 ? errorWindow : Math.ceil(errorWindow / of), now, ...recordArgs(outcomes, of)];
     const reply = await this.scripts.record([k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient, k.sends], args);
     const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted] = reply;
     await this.redis.sadd(this.keys.dispatchDirty, campaignId);

@@ -46,16 +46,20 @@ export function loadScript(name: string): string {
 }
 
 /** Runs a defined script: KEYS first, then ARGV. */
-export type ScriptCall<T = unknown> = (keys: readonly string[], args: ReadonlyArray<string | number>) => Promise<T>;
+export type ScriptCall<T = unknown, A = string | number> = (keys: readonly string[], args: ReadonlyArray<A>) => Promise<T>;
 
 /**
  * Defines `commandName` on `client` from `scripts/<fileName>` (number of keys from the `-<n>.lua` suffix) and
  * returns a typed function that calls it. Defining the same command again on the same client is harmless.
  */
-export function defineScript<T = unknown>(client: RedisClient, commandName: string, fileName: string): ScriptCall<T> {
+export function defineScript<T = unknown, A extends string | number | Buffer = string | number>(
+  client: RedisClient,
+  commandName: string,
+  fileName: string,
+): ScriptCall<T, A> {
   const { numberOfKeys } = parseName(fileName);
   client.defineCommand(commandName, { lua: loadScript(fileName), numberOfKeys });
-  const command = (client as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[commandName];
+  const command = (client as unknown as Record<string, (...a: Array<string | A>) => Promise<T>>)[commandName];
   if (typeof command !== 'function') throw new Error(`Redis: defining the script command ${commandName} failed`);
   return (keys, args) => {
     if (keys.length !== numberOfKeys) {

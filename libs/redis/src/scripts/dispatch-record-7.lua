@@ -18,10 +18,16 @@ KEYS[7]  sends hash ({campaign:<id>}:sends): messages sent per second (field: ep
 ARGV[1]  wave number
 ARGV[2]  size of the guards' window: when recent_total passes it, every recent_* counter is halved
 ARGV[3]  now (ms since the epoch): recorded as w<wave>:finished_at when the wave's last recipient settles or is held
-ARGV[4…] pairs: device id (bit offset), outcome — s:<provider> (sent), i (invalid token), f (failed), t (failed for a transient
-         cause: 5xx, timeout or 429 after the last attempt), x (inactive), h (held), r (a transient failure that will
-         be retried: not an outcome, counted only in the guards' window, every time); i, f, t and r may name the
-         provider that answered (i:<provider>, …), which counts the answer in that provider's window as well
+ARGV[4]  how the outcomes are given: a byte offset F (masks, below), or '-' (pairs of device id and outcome)
+ARGV[5…] with F (a batch whose devices' bits lie close together): pairs of outcome and value, each outcome once: the
+         value is a mask of the devices with that outcome (a string whose byte j, bits in Redis's order, stands for
+         byte F + j of the bitmaps: bit offset 8 × (F + j) + b is 0x80 >> b of it; at most MAX_SPAN_BYTES long), or for r
+         the number of such answers. With '-': pairs of device id (bit offset) and outcome.
+         Outcomes: s:<provider> (sent), i (invalid token), f (failed), t (failed for a transient cause: 5xx, timeout or
+         429 after the last attempt), x (inactive), h (held), r (a transient failure that will be retried: not an
+         outcome, counted only in the guards' window, every time); i, f, t and r may name the provider that answered
+         (i:<provider>, …), which counts the answer in that provider's window as well. A device given more than one
+         final outcome in one call is counted once, with the first (pairs: in order; masks: the first outcome given).
 
 Counters: <outcome> and w<wave>:<outcome> (sent, invalid, failed (f and t), inactive, skipped for held),
 sent:<provider>, settled and w<wave>:settled, w<wave>:holding (held now, not yet settled), w<wave>:finished_at (once),
@@ -37,51 +43,28 @@ local w = 'w' .. ARGV[1] .. ':'
 local window = tonumber(ARGV[2])
 local now = ARGV[3]
 local names = { i = 'invalid', f = 'failed', t = 'failed', x = 'inactive' }
--- Per device the script only appends to lists and reads a table: each distinct outcome string (s:fcm, r:apns, …) is
--- parsed once, the counters are added up per distinct outcome and written once per call (a few HINCRBY), and the
--- bits are set per bitmap at once: the bytes the batch's offsets span are read (GETRANGE), the bits set in Lua (the
--- old bit of each is how a device is counted once) and written back (SETRANGE); a span over MAX_SPAN_BYTES goes through
--- BITFIELD instead (SET u1 answers the old bit), in chunks of BITS_PER_CALL operations (Lua's unpack has a stack
--- limit). Measured on 500 sends per call: a SETBIT per device ~1,250-1,370 µs of Redis CPU, BITFIELD with per-device
--- string concatenation ~1,440-1,510 µs, BITFIELD without it ~770-1,000 µs, the byte span ~440-550 µs.
+-- The per-batch work is O(batch) and as little of it as possible runs in Lua, whose every step costs (measured on 500
+-- sends per call, Redis CPU: a SETBIT per device ~1,250-1,370 µs; BITFIELD ~770-1,000 µs; the bytes a batch spans
+-- read, set bit by bit in Lua and written back ~440-550 µs; masks ~60-90 µs). With masks (a batch whose offsets lie
+-- close together: the caller sends them when the span is small next to the batch) the script works a byte at a time:
+-- one GETRANGE and one SETRANGE per bitmap written, the new bits of a byte are its mask AND NOT the old ones, counted
+-- with a popcount. Otherwise the bits go through BITFIELD (SET u1 answers the old bit, which is how a device is
+-- counted once), BITS_PER_CALL operations at a time (Lua's unpack has a stack limit). Each distinct outcome string
+-- (s:fcm, r:apns, …) is parsed once, and the counters are added up per distinct outcome and written once per call.
 local add = {}
 local function bump(field, n) add[field] = (add[field] or 0) + n end
 local BITS_PER_CALL = 1000
--- Spans up to this many bytes are read and written whole (GETRANGE, the bits set in Lua, SETRANGE): a batch's offsets
--- are in order and close together. Wider spans (or a GET) go through BITFIELD, BITS_PER_CALL operations at a time.
+-- A mask may be at most this long (string.byte and unpack put every byte on Lua's stack, whose limit is 8,000).
 local MAX_SPAN_BYTES = 4000
+local band, bor, bnot, rshift = bit.band, bit.bor, bit.bnot, bit.rshift
+local function popcount(x)
+  x = x - band(rshift(x, 1), 0x55)
+  x = band(x, 0x33) + band(rshift(x, 2), 0x33)
+  return band(x + rshift(x, 4), 0x0f)
+end
 -- Sets (op 'SET', value 1) or reads (op 'GET') the bits at `offsets` (numbers) of `key`; returns the old bits, in order.
 local function bits(key, op, offsets, count)
-  local out = {}
-  if op == 'SET' then
-    local lo, hi = offsets[1], offsets[1]
-    for i = 2, count do
-      local off = offsets[i]
-      if off < lo then lo = off elseif off > hi then hi = off end
-    end
-    local first, last = math.floor(lo / 8), math.floor(hi / 8)
-    if last - first < MAX_SPAN_BYTES then
-      local raw = redis.call('GETRANGE', key, first, last)
-      local bytes = { string.byte(raw, 1, -1) }
-      for i = #raw + 1, last - first + 1 do bytes[i] = 0 end
-      local band, bor = bit.band, bit.bor
-      for i = 1, count do
-        local off = offsets[i]
-        local at = math.floor(off / 8) - first + 1
-        local mask = 2 ^ (7 - off % 8)
-        local b = bytes[at]
-        if band(b, mask) == 0 then
-          out[i] = 0
-          bytes[at] = bor(b, mask)
-        else
-          out[i] = 1
-        end
-      end
-      redis.call('SETRANGE', key, first, string.char(unpack(bytes)))
-      return out
-    end
-  end
-  local o = 0
+  local out, o = {}, 0
   for from = 1, count, BITS_PER_CALL do
     local args, a = {}, 0
     for i = from, math.min(from + BITS_PER_CALL - 1, count) do
@@ -101,6 +84,19 @@ local function bits(key, op, offsets, count)
   end
   return out
 end
+-- Bytes first … first + len - 1 of `key` as numbers (0 past its end).
+local function readBytes(key, first, len)
+  local raw = redis.call('GETRANGE', key, first, first + len - 1)
+  local b = { string.byte(raw, 1, -1) }
+  for j = #raw + 1, len do b[j] = 0 end
+  return b
+end
+-- ORs `new` (byte index → bits) into bytes first … first + len - 1 of `key`.
+local function orBytes(key, first, len, new)
+  local b = readBytes(key, first, len)
+  for j, nb in pairs(new) do b[j] = bor(b[j], nb) end
+  redis.call('SETRANGE', key, first, string.char(unpack(b, 1, len)))
+end
 -- What an outcome string means, parsed once per distinct string: its code and the provider it names ('' for none).
 local kinds = {}
 local function kindOf(outcome)
@@ -114,76 +110,182 @@ local function kindOf(outcome)
   kinds[outcome] = k
   return k
 end
--- First pass: check every outcome (an unknown one writes nothing), count the retries, sort the rest by bitmap.
-local held, nHeld = {}, 0
-local final, finalKind, nFinal = {}, {}, 0
-for n = 4, #ARGV, 2 do
-  local outcome = ARGV[n + 1]
-  local k = kindOf(outcome)
-  if not k then return redis.error_reply('unknown outcome ' .. outcome) end
-  local code = k.code
-  if code == 'r' then
-    k.n = k.n + 1
-  elseif code == 'h' then
-    nHeld = nHeld + 1
-    held[nHeld] = tonumber(ARGV[n])
-  else
-    nFinal = nFinal + 1
-    final[nFinal] = tonumber(ARGV[n])
-    finalKind[nFinal] = k
-  end
+local counted, anyHeld = 0, nil
+local function isAnyHeld()
+  if anyHeld == nil then anyHeld = redis.call('EXISTS', heldKey) == 1 end
+  return anyHeld
 end
--- Held for quiet hours: counted once per device (the held bitmap).
-local anyHeld = redis.call('EXISTS', heldKey) == 1
-if nHeld > 0 then
-  local was, newlyHeld = bits(heldKey, 'SET', held, nHeld), 0
-  for i = 1, nHeld do
-    if was[i] == 0 then newlyHeld = newlyHeld + 1 end
+local first = ARGV[4]
+if first ~= '-' then
+  first = tonumber(first)
+  if not first or first < 0 or first % 1 ~= 0 then return redis.error_reply('invalid first byte ' .. ARGV[4]) end
+  -- Check every outcome and value first (an unknown one writes nothing).
+  local heldMasks, finals, len = {}, {}, 0
+  for n = 5, #ARGV, 2 do
+    local outcome, value = ARGV[n], ARGV[n + 1]
+    local k = kindOf(outcome)
+    if not k or value == nil then return redis.error_reply('unknown outcome ' .. outcome) end
+    if k.code == 'r' then
+      local count = tonumber(value)
+      if not count or count < 0 or count % 1 ~= 0 then return redis.error_reply('invalid count for ' .. outcome) end
+      k.n = k.n + count
+    else
+      if #value > MAX_SPAN_BYTES then return redis.error_reply('mask longer than ' .. MAX_SPAN_BYTES .. ' bytes') end
+      if #value > len then len = #value end
+      if k.code == 'h' then heldMasks[#heldMasks + 1] = value else finals[#finals + 1] = { k, value } end
+    end
   end
-  if newlyHeld > 0 then
-    anyHeld = true
-    bump('skipped', newlyHeld)
-    bump(w .. 'skipped', newlyHeld)
-    bump(w .. 'holding', newlyHeld)
+  -- Held for quiet hours: counted once per device (the held bitmap).
+  local heldBytes
+  if #heldMasks > 0 then
+    heldBytes = readBytes(heldKey, first, len)
+    local newlyHeld = 0
+    for _, mask in ipairs(heldMasks) do
+      local m = { string.byte(mask, 1, -1) }
+      for j = 1, #m do
+        local mj = m[j]
+        if mj ~= 0 then
+          local nb = band(mj, bnot(heldBytes[j]))
+          if nb ~= 0 then
+            newlyHeld = newlyHeld + popcount(nb)
+            heldBytes[j] = bor(heldBytes[j], nb)
+          end
+        end
+      end
+    end
+    if newlyHeld > 0 then
+      redis.call('SETRANGE', heldKey, first, string.char(unpack(heldBytes, 1, len)))
+      anyHeld = true
+      bump('skipped', newlyHeld)
+      bump(w .. 'skipped', newlyHeld)
+      bump(w .. 'holding', newlyHeld)
+    end
   end
-end
--- Final outcomes: counted once per device (the settled bitmap); the ledger's sent, failed and transient bits of those
--- counted now.
-local counted = 0
-local sentIds, nSent, failedIds, nFailed, transientIds, nTransient, newly = {}, 0, {}, 0, {}, 0, {}
-if nFinal > 0 then
-  local was = bits(settledKey, 'SET', final, nFinal)
-  for i = 1, nFinal do
-    if was[i] == 0 then
-      counted = counted + 1
-      newly[counted] = final[i]
-      local k = finalKind[i]
+  -- Final outcomes: counted once per device (the settled bitmap); the ledger's sent, failed and transient bits of those
+  -- counted now.
+  if #finals > 0 then
+    local settled = readBytes(settledKey, first, len)
+    local newly, sentNew, failedNew, transientNew = {}, {}, {}, {}
+    local anySent, anyFailed, anyTransient = false, false, false
+    for _, f in ipairs(finals) do
+      local k, m = f[1], { string.byte(f[2], 1, -1) }
+      local code, n = k.code, 0
+      local isSent, isFailed, isTransient = code == 's', code == 'f' or code == 't', code == 't'
+      for j = 1, #m do
+        local mj = m[j]
+        if mj ~= 0 then
+          local nb = band(mj, bnot(settled[j]))
+          if nb ~= 0 then
+            n = n + popcount(nb)
+            settled[j] = bor(settled[j], nb)
+            newly[j] = bor(newly[j] or 0, nb)
+            if isSent then
+              sentNew[j] = bor(sentNew[j] or 0, nb)
+              anySent = true
+            elseif isFailed then
+              failedNew[j] = bor(failedNew[j] or 0, nb)
+              anyFailed = true
+              if isTransient then
+                transientNew[j] = bor(transientNew[j] or 0, nb)
+                anyTransient = true
+              end
+            end
+          end
+        end
+      end
+      k.n = k.n + n
+      counted = counted + n
+    end
+    if counted > 0 then
+      redis.call('SETRANGE', settledKey, first, string.char(unpack(settled, 1, len)))
+      if anySent then orBytes(sentKey, first, len, sentNew) end
+      if anyFailed then orBytes(failedKey, first, len, failedNew) end
+      if anyTransient then orBytes(transientKey, first, len, transientNew) end
+      bump('settled', counted)
+      bump(w .. 'settled', counted)
+      -- A device held earlier and settled now is no longer holding.
+      if isAnyHeld() then
+        heldBytes = heldBytes or readBytes(heldKey, first, len)
+        local was = 0
+        for j, nb in pairs(newly) do
+          local both = band(nb, heldBytes[j])
+          if both ~= 0 then was = was + popcount(both) end
+        end
+        if was > 0 then bump(w .. 'holding', -was) end
+      end
+    end
+  end
+else
+  -- Pairs of device id and outcome. First pass: check every outcome (an unknown one writes nothing), count the
+  -- retries, sort the rest by bitmap.
+  local held, nHeld = {}, 0
+  local final, finalKind, nFinal = {}, {}, 0
+  for n = 5, #ARGV, 2 do
+    local outcome = ARGV[n + 1]
+    local k = outcome and kindOf(outcome)
+    if not k then return redis.error_reply('unknown outcome ' .. tostring(outcome)) end
+    local code = k.code
+    if code == 'r' then
       k.n = k.n + 1
-      local code = k.code
-      if code == 's' then
-        nSent = nSent + 1
-        sentIds[nSent] = final[i]
-      elseif code == 'f' or code == 't' then
-        nFailed = nFailed + 1
-        failedIds[nFailed] = final[i]
-        if code == 't' then
-          nTransient = nTransient + 1
-          transientIds[nTransient] = final[i]
+    elseif code == 'h' then
+      nHeld = nHeld + 1
+      held[nHeld] = tonumber(ARGV[n])
+    else
+      nFinal = nFinal + 1
+      final[nFinal] = tonumber(ARGV[n])
+      finalKind[nFinal] = k
+    end
+  end
+  -- Held for quiet hours: counted once per device (the held bitmap).
+  if nHeld > 0 then
+    local was, newlyHeld = bits(heldKey, 'SET', held, nHeld), 0
+    for i = 1, nHeld do
+      if was[i] == 0 then newlyHeld = newlyHeld + 1 end
+    end
+    if newlyHeld > 0 then
+      anyHeld = true
+      bump('skipped', newlyHeld)
+      bump(w .. 'skipped', newlyHeld)
+      bump(w .. 'holding', newlyHeld)
+    end
+  end
+  -- Final outcomes: counted once per device (the settled bitmap); the ledger's sent, failed and transient bits of
+  -- those counted now.
+  local sentIds, nSent, failedIds, nFailed, transientIds, nTransient, newly = {}, 0, {}, 0, {}, 0, {}
+  if nFinal > 0 then
+    local was = bits(settledKey, 'SET', final, nFinal)
+    for i = 1, nFinal do
+      if was[i] == 0 then
+        counted = counted + 1
+        newly[counted] = final[i]
+        local k = finalKind[i]
+        k.n = k.n + 1
+        local code = k.code
+        if code == 's' then
+          nSent = nSent + 1
+          sentIds[nSent] = final[i]
+        elseif code == 'f' or code == 't' then
+          nFailed = nFailed + 1
+          failedIds[nFailed] = final[i]
+          if code == 't' then
+            nTransient = nTransient + 1
+            transientIds[nTransient] = final[i]
+          end
         end
       end
     end
   end
-end
-if nSent > 0 then bits(sentKey, 'SET', sentIds, nSent) end
-if nFailed > 0 then bits(failedKey, 'SET', failedIds, nFailed) end
-if nTransient > 0 then bits(transientKey, 'SET', transientIds, nTransient) end
-if counted > 0 then
-  bump('settled', counted)
-  bump(w .. 'settled', counted)
-  -- A device held earlier and settled now is no longer holding.
-  if anyHeld then
-    for _, bit in ipairs(bits(heldKey, 'GET', newly, counted)) do
-      if bit == 1 then bump(w .. 'holding', -1) end
+  if nSent > 0 then bits(sentKey, 'SET', sentIds, nSent) end
+  if nFailed > 0 then bits(failedKey, 'SET', failedIds, nFailed) end
+  if nTransient > 0 then bits(transientKey, 'SET', transientIds, nTransient) end
+  if counted > 0 then
+    bump('settled', counted)
+    bump(w .. 'settled', counted)
+    -- A device held earlier and settled now is no longer holding.
+    if isAnyHeld() then
+      for _, b in ipairs(bits(heldKey, 'GET', newly, counted)) do
+        if b == 1 then bump(w .. 'holding', -1) end
+      end
     end
   end
 end

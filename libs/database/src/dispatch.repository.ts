@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type CampaignWave, type Platform } from '@prisma/client';
+import { Prisma, type CampaignWave, type Platform } from '@prisma/client';
 import { PrismaService } from './prisma.service';
 import { segmentWhere, type Segment } from './segment';
 
@@ -55,6 +55,13 @@ export interface DispatchCounters {
   inactive: number;
 }
 
+/** The devices of a send batch: `id` as text (the job's spelling), the enum as its label, the rest as pg parses them. */
+const DEVICES_SQL =
+  'SELECT id::text AS id, platform::text AS platform, token, p256dh, auth, timezone, active FROM devices WHERE id = ANY($1::bigint[])';
+
+/** A PostgreSQL array literal of decimal integers. */
+const DECIMAL_LIST = /^\{[0-9]+(?:,[0-9]+)*\}$/;
+
 const MAX_INT = 2_147_483_647;
 const clampInt = (n: number) => Math.min(MAX_INT, Math.max(0, Math.trunc(n)));
 
@@ -66,10 +73,24 @@ const clampInt = (n: number) => Math.min(MAX_INT, Math.max(0, Math.trunc(n)));
 export class DispatchRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Up to `limit` devices of a segment after `afterId`, in id order: one page of a wave, by keyset. */
+  /**
+   * Up to `limit` devices of a segment after `afterId`, in id order: one page of a wave, by keyset. A wave's page is
+   * its whole size (100,000 rows by default), so it is read straight through Prisma's pool (`PrismaService.pgPool`),
+   * the same parameterised SQL without Prisma's row mapping.
+   */
   async segmentPage(segment: Segment, afterId: bigint, limit: number): Promise<PlannedDevice[]> {
-    return this.prisma.$queryRaw<PlannedDevice[]>`
-      SELECT id, platform FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY id LIMIT ${limit}`;
+    const query = Prisma.sql`
+      SELECT id, platform::text AS platform FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY id LIMIT ${limit}`;
+    const pool = await this.prisma.pgPool();
+    // pg hands int8 over as its decimal text.
+    const result = await pool.query<{ id: string; platform: Platform }>(query.text, query.values);
+    const rows = result.rows;
+    const out = new Array<PlannedDevice>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as { id: string; platform: Platform };
+      out[i] = { id: BigInt(row.id), platform: row.platform };
+    }
+    return out;
   }
 
   /** The platform of each listed device that exists (an inline audience), in id order. */
@@ -104,12 +125,20 @@ export class DispatchRepository {
     return { wave: saved, created: inserted.length === 1 };
   }
 
-  /** The devices with these ids (missing ids are simply absent). */
+  /**
+   * The devices with these ids (missing ids are simply absent), in no particular order. Read on every send batch
+   * (500 rows), so straight through the pool Prisma uses (`PrismaService.pgPool`), as a prepared statement: Prisma's
+   * query compiler and row mapping had cost more than the rows themselves. The ids are the decimal ids of the job
+   * (`bigint` text); anything else fails the cast, as it did through Prisma.
+   */
   async devices(ids: readonly string[]): Promise<SendableDevice[]> {
     if (ids.length === 0) return [];
-    const rows = await this.prisma.$queryRaw<Array<Omit<SendableDevice, 'id'> & { id: bigint }>>`
-      SELECT id, platform, token, p256dh, auth, timezone, active FROM devices WHERE id = ANY(CAST(${ids} AS bigint[]))`;
-    return rows.map((r) => ({ ...r, id: r.id.toString() }));
+    const pool = await this.prisma.pgPool();
+    // Decimal ids make the array's literal as they are (pg would quote and escape each); anything else goes as pg spells it.
+    const joined = `{${ids.join(',')}}`;
+    const values = [DECIMAL_LIST.test(joined) ? joined : ids];
+    const result = await pool.query<SendableDevice>({ name: 'tidegate-dispatch-devices', text: DEVICES_SQL, values });
+    return result.rows;
   }
 
   /** Deactivates devices whose token the provider says is gone; returns how many were still active. */

@@ -72,11 +72,19 @@ export function poolConfig(options: PgAdapterOptions): pg.PoolConfig {
 /** A driver-adapter factory for PrismaClient and for the Prisma CLI (`prisma.config.ts`). */
 export class TidegatePgAdapter extends PrismaPg {
   private readonly shadowBase: pg.PoolConfig;
+  /** The pool of the last connection (adapter-pg makes one per connect): raw reads on hot paths share it. */
+  pool: pg.Pool | null = null;
 
   constructor(options: PgAdapterOptions) {
     const config = poolConfig(options);
     super(config);
     this.shadowBase = config;
+  }
+
+  override async connect(): ReturnType<PrismaPg['connect']> {
+    const adapter = await super.connect();
+    this.pool = adapter.underlyingDriver();
+    return adapter;
   }
 
   /** Workaround 2: create a throwaway database, and on dispose end its pool before dropping it. */

@@ -30,7 +30,8 @@ export class WaveTickets {
     const sentAt = Math.floor(this.now() / 1000);
     // A week: a notification left in the tray is still tapped days later, and a ticket only ever counts once.
     const expiresAt = sentAt + WAVE_TICKET_TTL_SECONDS;
-    return (deviceId) =>
-      withWaveTicket(payload, this.signer.sign({ campaignId: batch.campaignId, wave: batch.wave, deviceId, sentAt, expiresAt }));
+    // The batch's shared fields are checked and encoded once; each device then costs its MAC.
+    const sign = this.signer.batch({ campaignId: batch.campaignId, wave: batch.wave, sentAt, expiresAt });
+    return (deviceId) => withWaveTicket(payload, sign(deviceId));
   }
 }

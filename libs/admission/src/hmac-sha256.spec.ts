@@ -1,0 +1,49 @@
+/** The JavaScript HMAC-SHA-256 against node:crypto's, for arbitrary keys and ASCII messages (fast-check). */
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
+import { HmacSha256 } from './hmac-sha256';
+
+const reference = (key: Uint8Array, message: string) => createHmac('sha256', key).update(message, 'latin1').digest();
+
+describe('HmacSha256', () => {
+  it('matches RFC 4231 test case 2', () => {
+    const mac = new HmacSha256(Buffer.from('Jefe'));
+    expect(mac.digest('what do ya want for nothing?').toString('hex')).toBe(
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
+  });
+
+  it('is node:crypto HMAC-SHA-256 for any key and any ASCII message, every length across the block boundaries', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 150 }),
+        fc.string({ minLength: 0, maxLength: 300, unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)) }),
+        (key, message) => {
+          const mac = new HmacSha256(key);
+          const expected = reference(key, message);
+          expect(mac.digest(message)).toEqual(expected);
+          const cut = Math.floor(message.length / 3);
+          const withEnds = mac.base64url16With(message.slice(0, cut), message.slice(2 * cut));
+          expect(withEnds(message.slice(cut, 2 * cut))).toBe(expected.subarray(0, 16).toString('base64url'));
+          // The same instance again (its buffers are reused), and a message of every length up to 200.
+          expect(mac.digest(message)).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    // One head and tail, middles of every length up to 200 and back (the buffer grows, and is reused with old bytes in it).
+    const key = Buffer.from('k'.repeat(40));
+    const withEnds = new HmacSha256(key).base64url16With('head|', '|tail');
+    for (const n of [...Array(201).keys(), ...[...Array(201).keys()].reverse()]) {
+      const middle = String(n % 10).repeat(n);
+      expect(withEnds(middle)).toBe(reference(key, `head|${middle}|tail`).subarray(0, 16).toString('base64url'));
+    }
+  });
+
+  it('refuses a message that is not ASCII', () => {
+    const mac = new HmacSha256(Buffer.from('key'));
+    expect(() => mac.digest('é')).toThrow(/ASCII/);
+    expect(() => mac.base64url16With('a', 'b')('é')).toThrow(/ASCII/);
+    expect(() => mac.base64url16With('é', 'b')).toThrow(/ASCII/);
+  });
+});

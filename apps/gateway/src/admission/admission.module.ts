@@ -7,6 +7,7 @@ import { AssetsController } from './assets.controller';
 import { GATE_OPTIONS, GateHook } from './gate.hook';
 import { GateService } from './gate.service';
 import { OriginHealthJudge } from './origin-health-judge';
+import { batchRedisWritesPerTurn } from '../redis-turn-writes';
 import { OriginMonitor } from './origin-monitor';
 import { PublicController } from './public.controller';
 import { RELEASE_INTERVAL_MS, Releaser } from './releaser';
@@ -27,7 +28,11 @@ export class AdmissionModule {
         {
           provide: AdmissionStore,
           inject: [REDIS, RedisKeys],
-          useFactory: (redis: RedisClient, keys: RedisKeys) => new AdmissionStore(redis, keys, { graceMs }),
+          useFactory: (redis: RedisClient, keys: RedisKeys) => {
+            // The gate's scripts (and everything else on this connection) go out once per event-loop turn.
+            batchRedisWritesPerTurn(redis);
+            return new AdmissionStore(redis, keys, { graceMs });
+          },
         },
         { provide: TicketSigner, useFactory: () => new TicketSigner(config.TICKET_SECRET) },
         { provide: WaveTicketSigner, useFactory: () => new WaveTicketSigner(config.WAVE_TICKET_SECRET) },

@@ -1,0 +1,68 @@
+/** One socket write per event-loop turn for the gateway's Redis commands, on real Redis (standalone, or Cluster). */
+import type { Socket } from 'node:net';
+import { Cluster, type Redis } from 'ioredis';
+import { closeRedisClient, createRedisClient, waitUntilReady, type RedisClient } from '@tidegate/redis';
+import { redisConnection } from '../../../test/support/env';
+import { batchRedisWritesPerTurn } from './redis-turn-writes';
+
+const nodesOf = (client: RedisClient): Redis[] => (client instanceof Cluster ? client.nodes('all') : [client]);
+
+/** Counts the socket writes (one `_write` or `_writev` each: one syscall) of every node connection. */
+function countWrites(client: RedisClient): { writes: () => number } {
+  let writes = 0;
+  for (const node of nodesOf(client)) {
+    const stream = (node as unknown as { stream: Socket & { _write: unknown; _writev: unknown } }).stream;
+    for (const method of ['_write', '_writev'] as const) {
+      const original = stream[method] as (...a: unknown[]) => unknown;
+      stream[method] = function (this: Socket, ...a: unknown[]) {
+        writes++;
+        return original.apply(this, a);
+      };
+    }
+  }
+  return { writes: () => writes };
+}
+
+describe('batchRedisWritesPerTurn', () => {
+  let client: RedisClient;
+  const tag = `{turn-writes-${process.pid}-${Date.now()}}`;
+
+  beforeAll(async () => {
+    client = createRedisClient(redisConnection(), { name: 'turn-writes-test' });
+    await waitUntilReady(client, 10_000);
+    if (client instanceof Cluster) await Promise.all(client.nodes('all').map((n) => n.ping()));
+    batchRedisWritesPerTurn(client);
+  });
+  afterAll(async () => {
+    await client.del(`${tag}:n`, `${tag}:s`);
+    await closeRedisClient(client);
+  });
+
+  it('sends the commands of one turn in one write, each with its own reply, in order', async () => {
+    await client.ping(); // the connection (and, on a Cluster, the slot's node) is known
+    const counter = countWrites(client);
+    const replies = Promise.all(Array.from({ length: 20 }, () => client.incr(`${tag}:n`)));
+    await expect(replies).resolves.toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(counter.writes()).toBe(1);
+  });
+
+  it('fails only the command that failed', async () => {
+    const results = await Promise.allSettled([
+      client.set(`${tag}:s`, 'value'),
+      client.eval("return redis.error_reply('ERR only this one')", 1, `${tag}:s`),
+      client.get(`${tag}:s`),
+    ]);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 'OK' });
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: 'ERR only this one' } });
+    expect(results[2]).toEqual({ status: 'fulfilled', value: 'value' });
+  });
+
+  it('writes the commands of later turns in writes of their own', async () => {
+    await client.ping();
+    const counter = countWrites(client);
+    await client.incr(`${tag}:n`);
+    await new Promise((resolve) => setImmediate(resolve));
+    await client.incr(`${tag}:n`);
+    expect(counter.writes()).toBe(2);
+  });
+});

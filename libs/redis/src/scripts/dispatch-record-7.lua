@@ -56,12 +56,17 @@ local function bump(field, n) add[field] = (add[field] or 0) + n end
 local BITS_PER_CALL = 1000
 -- A mask may be at most this long (string.byte and unpack put every byte on Lua's stack, whose limit is 8,000).
 local MAX_SPAN_BYTES = 4000
-local band, bor, bnot, rshift = bit.band, bit.bor, bit.bnot, bit.rshift
-local function popcount(x)
-  x = x - band(rshift(x, 1), 0x55)
-  x = band(x, 0x33) + band(rshift(x, 2), 0x33)
-  return band(x + rshift(x, 4), 0x0f)
-end
+local band, bor, bnot = bit.band, bit.bor, bit.bnot
+local POP = { -- POP[b + 1]: the number of bits set in byte b
+  0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5,
+  1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6,
+  1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6,
+  2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6, 5, 6, 6, 7,
+  1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6,
+  2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6, 5, 6, 6, 7,
+  2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6, 5, 6, 6, 7,
+  3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6, 5, 6, 6, 7, 4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8,
+}
 -- Sets (op 'SET', value 1) or reads (op 'GET') the bits at `offsets` (numbers) of `key`; returns the old bits, in order.
 local function bits(key, op, offsets, count)
   local out, o = {}, 0
@@ -94,7 +99,10 @@ end
 -- ORs `new` (byte index → bits) into bytes first … first + len - 1 of `key`.
 local function orBytes(key, first, len, new)
   local b = readBytes(key, first, len)
-  for j, nb in pairs(new) do b[j] = bor(b[j], nb) end
+  for j, nb in pairs(new) do
+    local o = b[j]
+    b[j] = o == 0 and nb or bor(o, nb)
+  end
   redis.call('SETRANGE', key, first, string.char(unpack(b, 1, len)))
 end
 -- What an outcome string means, parsed once per distinct string: its code and the provider it names ('' for none).
@@ -135,7 +143,8 @@ if first ~= '-' then
       if k.code == 'h' then heldMasks[#heldMasks + 1] = value else finals[#finals + 1] = { k, value } end
     end
   end
-  -- Held for quiet hours: counted once per device (the held bitmap).
+  -- Held for quiet hours: counted once per device (the held bitmap). A byte whose old bits are all 0 (the usual case)
+  -- takes the mask as it is: no bit operation.
   local heldBytes
   if #heldMasks > 0 then
     heldBytes = readBytes(heldKey, first, len)
@@ -145,10 +154,11 @@ if first ~= '-' then
       for j = 1, #m do
         local mj = m[j]
         if mj ~= 0 then
-          local nb = band(mj, bnot(heldBytes[j]))
+          local old = heldBytes[j]
+          local nb = old == 0 and mj or band(mj, bnot(old))
           if nb ~= 0 then
-            newlyHeld = newlyHeld + popcount(nb)
-            heldBytes[j] = bor(heldBytes[j], nb)
+            newlyHeld = newlyHeld + POP[nb + 1]
+            heldBytes[j] = old == 0 and nb or bor(old, nb)
           end
         end
       end
@@ -162,36 +172,43 @@ if first ~= '-' then
     end
   end
   -- Final outcomes: counted once per device (the settled bitmap); the ledger's sent, failed and transient bits of those
-  -- counted now.
+  -- counted now (byte index → new bits).
   if #finals > 0 then
     local settled = readBytes(settledKey, first, len)
-    local newly, sentNew, failedNew, transientNew = {}, {}, {}, {}
+    local before = { unpack(settled, 1, len) }
+    local sentNew, failedNew, transientNew = {}, {}, {}
     local anySent, anyFailed, anyTransient = false, false, false
     for _, f in ipairs(finals) do
       local k, m = f[1], { string.byte(f[2], 1, -1) }
       local code, n = k.code, 0
-      local isSent, isFailed, isTransient = code == 's', code == 'f' or code == 't', code == 't'
+      local into = (code == 's' and sentNew) or ((code == 'f' or code == 't') and failedNew) or nil
+      local transient = code == 't'
       for j = 1, #m do
         local mj = m[j]
         if mj ~= 0 then
-          local nb = band(mj, bnot(settled[j]))
+          local old, nb = settled[j], mj
+          if old == 0 then
+            settled[j] = mj
+          else
+            nb = band(mj, bnot(old))
+            if nb ~= 0 then settled[j] = bor(old, nb) end
+          end
           if nb ~= 0 then
-            n = n + popcount(nb)
-            settled[j] = bor(settled[j], nb)
-            newly[j] = bor(newly[j] or 0, nb)
-            if isSent then
-              sentNew[j] = bor(sentNew[j] or 0, nb)
-              anySent = true
-            elseif isFailed then
-              failedNew[j] = bor(failedNew[j] or 0, nb)
-              anyFailed = true
-              if isTransient then
-                transientNew[j] = bor(transientNew[j] or 0, nb)
-                anyTransient = true
-              end
+            n = n + POP[nb + 1]
+            if into then
+              local t = into[j]
+              into[j] = t and bor(t, nb) or nb
+            end
+            if transient then
+              local t = transientNew[j]
+              transientNew[j] = t and bor(t, nb) or nb
             end
           end
         end
+      end
+      if n > 0 then
+        if code == 's' then anySent = true elseif into then anyFailed = true end
+        if transient then anyTransient = true end
       end
       k.n = k.n + n
       counted = counted + n
@@ -207,9 +224,12 @@ if first ~= '-' then
       if isAnyHeld() then
         heldBytes = heldBytes or readBytes(heldKey, first, len)
         local was = 0
-        for j, nb in pairs(newly) do
-          local both = band(nb, heldBytes[j])
-          if both ~= 0 then was = was + popcount(both) end
+        for j = 1, len do
+          local b = before[j]
+          if settled[j] ~= b then
+            local both = band(band(settled[j], bnot(b)), heldBytes[j])
+            if both ~= 0 then was = was + POP[both + 1] end
+          end
         end
         if was > 0 then bump(w .. 'holding', -was) end
       end
@@ -324,36 +344,33 @@ for field, n in pairs(add) do
 end
 redis.call('HSET', stats, 'progress_at', now)
 if (add['sent'] or 0) > 0 then redis.call('HINCRBY', sendsKey, math.floor(tonumber(now) / 1000), add['sent']) end
-local progress = redis.call('HMGET', stats, w .. 'targeted', w .. 'settled', w .. 'holding')
-if progress[1] and tonumber(progress[2] or '0') + tonumber(progress[3] or '0') >= tonumber(progress[1]) then
+-- What the caller decides on, read at once: the wave's progress, the totals, the guards' windows (the shared one, then
+-- each provider's named in this call).
+local fields = { w .. 'targeted', w .. 'settled', w .. 'holding', 'settled', 'targeted', 'last_wave' }
+local suffixes = { '' }
+for _, provider in ipairs(providers) do suffixes[#suffixes + 1] = ':' .. provider end
+for _, suffix in ipairs(suffixes) do
+  local at = #fields
+  fields[at + 1], fields[at + 2], fields[at + 3] = 'recent_total' .. suffix, 'recent_failed' .. suffix, 'recent_invalid' .. suffix
+end
+local v = redis.call('HMGET', stats, unpack(fields))
+if v[1] and tonumber(v[2] or '0') + tonumber(v[3] or '0') >= tonumber(v[1]) then
   redis.call('HSETNX', stats, w .. 'finished_at', now)
 end
--- One window (suffix '' for the shared one, ':<provider>' for a provider's): read, halved when past its size.
-local function guardWindow(suffix)
-  local t, f, i = 'recent_total' .. suffix, 'recent_failed' .. suffix, 'recent_invalid' .. suffix
-  local recent = redis.call('HMGET', stats, t, f, i)
-  local total, failed, invalid = tonumber(recent[1] or '0'), tonumber(recent[2] or '0'), tonumber(recent[3] or '0')
+local out = { tonumber(v[4] or '0'), tonumber(v[5] or '0'), tonumber(v[6] or '0') }
+-- Each window: halved when past its size.
+for s, suffix in ipairs(suffixes) do
+  local at = 6 + 3 * (s - 1)
+  local total, failed, invalid = tonumber(v[at + 1] or '0'), tonumber(v[at + 2] or '0'), tonumber(v[at + 3] or '0')
   if total > window then
     total, failed, invalid = math.floor(total / 2), math.floor(failed / 2), math.floor(invalid / 2)
-    redis.call('HSET', stats, t, total, f, failed, i, invalid)
+    redis.call('HSET', stats, fields[at + 1], total, fields[at + 2], failed, fields[at + 3], invalid)
   end
-  return total, failed, invalid
-end
-local recentTotal, recentFailed, recentInvalid = guardWindow('')
-local out = {
-  tonumber(redis.call('HGET', stats, 'settled') or '0'),
-  tonumber(redis.call('HGET', stats, 'targeted') or '0'),
-  tonumber(redis.call('HGET', stats, 'last_wave') or '0'),
-  recentTotal,
-  recentFailed,
-  recentInvalid,
-  counted,
-}
-for _, provider in ipairs(providers) do
-  local total, failed, invalid = guardWindow(':' .. provider)
-  out[#out + 1] = provider
-  out[#out + 1] = total
-  out[#out + 1] = failed
-  out[#out + 1] = invalid
+  if s == 1 then
+    out[4], out[5], out[6], out[7] = total, failed, invalid, counted
+  else
+    local o = #out
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = providers[s - 1], total, failed, invalid
+  end
 end
 return out

@@ -40,21 +40,22 @@
 local function decide()
   local cfg = room_config(KEYS[1])
   if not cfg then return {'unknown'} end
-
   local now = now_ms()
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
-
+  -- Expired sessions are dropped where the sessions are read or written (the releaser drops them too, every step).
   if cfg.method == 'passthrough' and not cfg.suspended then
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
     redis.call('ZADD', KEYS[4], now + cfg.session_ms, ARGV[1])
     count_admits(KEYS[8], 1, now)
     return {'admitted', now + cfg.session_ms}
   end
-
-  local tickets = tonumber(redis.call('GET', KEYS[2]) or '0')
-  local serving = tonumber(redis.call('GET', KEYS[3]) or '0')
+  -- One read for the line's counters: goneCount and line are not written before they are used below (line only by
+  -- the line's first ticket, which then does not use the value read).
+  local counters = redis.call('MGET', KEYS[2], KEYS[3], KEYS[6], KEYS[12])
+  local tickets = tonumber(counters[1] or '0')
+  local serving = tonumber(counters[2] or '0')
   local closed = cfg.queue_all or cfg.suspended
-
   if not closed and tickets <= serving then
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
     local active = redis.call('ZCARD', KEYS[4])
     if active < cfg.total then
       local tokens = bucket_tokens(KEYS[5], cfg.rpm, now)
@@ -66,11 +67,10 @@ local function decide()
       end
     end
   end
-
   if cfg.method == 'reject' and not cfg.suspended then
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
     return {'rejected', redis.call('ZCARD', KEYS[4])}
   end
-
   local ticket = redis.call('INCR', KEYS[2])
   local now_s = math.floor(now / 1000)
   local line
@@ -78,19 +78,17 @@ local function decide()
     line = now_s + 1 -- strictly after every ticket of a line lost before this one (issued at or before now)
     redis.call('SET', KEYS[12], line)
   else
-    line = line_start(KEYS[12])
+    line = tonumber(counters[4] or '0') -- as line_start
   end
   mark(KEYS[7], ticket, tonumber(ARGV[2]))
   mark(KEYS[10], ticket, tonumber(ARGV[3]))
-
   -- At most one clock sample a second: enough to tell the age of the oldest ticket within a second.
   local last = redis.call('ZRANGE', KEYS[9], -1, -1)[1]
   local last_ms = last and tonumber(string.match(last, ':(%d+)$')) or 0
   if now - last_ms >= 1000 then
     redis.call('ZADD', KEYS[9], ticket, ticket .. ':' .. now)
   end
-
-  local gone = tonumber(redis.call('GET', KEYS[6]) or '0')
+  local gone = tonumber(counters[3] or '0')
   return {'ticket', ticket, ticket - serving - gone, serving, math.max(now_s, line)}
 end
 

@@ -37,12 +37,14 @@ local function decide()
   local cfg = room_config(KEYS[1])
   if not cfg then return {'unknown'} end
   local ticket = tonumber(ARGV[1])
-  local line = line_start(KEYS[11])
+  -- One read: the line's start (as line_start), the last ticket, serving.
+  local counters = redis.call('MGET', KEYS[11], KEYS[2], KEYS[3])
+  local line = tonumber(counters[1] or '0')
   if not of_line(line, tonumber(ARGV[7])) then return {'expired'} end
-  local tickets = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local tickets = tonumber(counters[2] or '0')
   if ticket < 1 or ticket > tickets then return {'invalid'} end
 
-  local serving = tonumber(redis.call('GET', KEYS[3]) or '0')
+  local serving = tonumber(counters[3] or '0')
   local now = now_ms()
   if ticket <= serving then
     local sid = ticket_session(line, ticket)

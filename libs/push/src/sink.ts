@@ -83,10 +83,12 @@ export class SinkProvider implements PushProvider {
     this.counts.batches++;
     this.counts.messages += batch.length;
     const results: SendResult[] = new Array<SendResult>(batch.length);
+    const byPlatform = this.counts.byPlatform;
+    const keeping = (this.options.keepLast ?? 0) > 0;
     for (let i = 0; i < batch.length; i++) {
       const message = batch[i] as PushMessage;
-      this.counts.byPlatform[message.target.platform]++;
-      this.keep(message);
+      byPlatform[message.target.platform]++;
+      if (keeping) this.keep(message);
       results[i] = { deviceId: message.deviceId, outcome: 'sent' };
     }
     if (this.options.forwardUrl !== undefined && batch.length > 0) await this.forward(this.options.forwardUrl, batch);

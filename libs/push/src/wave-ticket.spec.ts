@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { WAVE_TICKET_MAX_LENGTH } from '@tidegate/contracts';
 import { PUSH_PLATFORMS } from '@tidegate/domain';
-import { CONTENT_LIMITS, PAYLOAD_LIMITS, checkPayload, payloadFor, type NotificationPayload } from './payload';
-import { WAVE_TICKET_RESERVED_BYTES, withTicketParam, withWaveTicket } from './wave-ticket';
+import { CONTENT_LIMITS, PAYLOAD_LIMITS, checkPayload, payloadFor, type ContentOverride, type NotificationPayload } from './payload';
+import { WAVE_TICKET_RESERVED_BYTES, waveTicketStamper, withTicketParam, withWaveTicket } from './wave-ticket';
 
 const TICKET = `w1.${'A'.repeat(22)}.3.2n9c.t8c5h0.3lc0.${'b'.repeat(22)}`;
 const LONGEST = 'w'.repeat(WAVE_TICKET_MAX_LENGTH);
@@ -65,5 +66,55 @@ describe('the wave ticket in a push', () => {
       ['data.tg_wave', 'reserved_key'],
       ['overrides.fcm.data.tg_wave', 'reserved_key'],
     ]);
+  });
+
+  it('stamps a batch as withWaveTicket stamps each copy: the same keys in the same order, the payload untouched', () => {
+    // The stamping as first written (spreads per part), for comparison.
+    const stampPart = <T extends ContentOverride>(part: T, ticket: string, withData: boolean): T => ({
+      ...part,
+      ...(withData && { data: { ...part.data, tg_wave: ticket } }),
+      ...(part.deepLink !== undefined && { deepLink: withTicketParam(part.deepLink, ticket) }),
+    });
+    const reference = (p: NotificationPayload, ticket: string): NotificationPayload => {
+      const out = stampPart(p, ticket, true);
+      const o = p.overrides;
+      if (o) {
+        out.overrides = {
+          ...o,
+          ...(o.fcm && { fcm: stampPart(o.fcm, ticket, false) }),
+          ...(o.apns && { apns: stampPart(o.apns, ticket, false) }),
+          ...(o.webpush && { webpush: stampPart(o.webpush, ticket, false) }),
+        };
+      }
+      return out;
+    };
+    const link = fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.constantFrom('app://x', 'a?', 'a?b=1&', '#f'));
+    const part = fc.record(
+      { title: fc.string(), data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()), deepLink: link },
+      { requiredKeys: [] },
+    );
+    const payload = fc.record(
+      {
+        title: fc.string(),
+        body: fc.string(),
+        data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()),
+        deepLink: link,
+        ttlSeconds: fc.nat(),
+        overrides: fc.record({ fcm: part, apns: part, webpush: part }, { requiredKeys: [] }),
+      },
+      { requiredKeys: ['title', 'body'] },
+    );
+    fc.assert(
+      fc.property(payload, fc.array(fc.string({ minLength: 1, maxLength: 96 }), { minLength: 1, maxLength: 5 }), (p, tickets) => {
+        const before = JSON.stringify(p);
+        const stamp = waveTicketStamper(p);
+        for (const ticket of tickets) {
+          expect(JSON.stringify(stamp(ticket))).toBe(JSON.stringify(reference(p, ticket)));
+          expect(JSON.stringify(withWaveTicket(p, ticket))).toBe(JSON.stringify(reference(p, ticket)));
+        }
+        expect(JSON.stringify(p)).toBe(before);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

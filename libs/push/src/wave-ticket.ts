@@ -18,35 +18,59 @@ import type { ContentOverride, NotificationPayload } from './payload';
 export const WAVE_TICKET_RESERVED_BYTES =
   `,"${WAVE_TICKET_PARAM}":""`.length + `?${WAVE_TICKET_PARAM}=`.length + 2 * WAVE_TICKET_MAX_LENGTH;
 
-/** `url` with `tg_wave=<ticket>` added to its query (before a fragment). */
-export function withTicketParam(url: string, ticket: string): string {
+/** `url` split around where a ticket goes: `tg_wave=<ticket>` added to its query, before a fragment. */
+function ticketParamAround(url: string): { before: string; after: string } {
   const hash = url.indexOf('#');
   const base = hash === -1 ? url : url.slice(0, hash);
   const fragment = hash === -1 ? '' : url.slice(hash);
   const separator = !base.includes('?') ? '?' : base.endsWith('?') || base.endsWith('&') ? '' : '&';
-  return `${base}${separator}${WAVE_TICKET_PARAM}=${ticket}${fragment}`;
+  return { before: `${base}${separator}${WAVE_TICKET_PARAM}=`, after: fragment };
 }
 
-/** The deep link stamped; the data too for the payload itself (overrides' data merge over it, never holding the key). */
-function stamp<T extends ContentOverride>(part: T, ticket: string, withData: boolean): T {
-  return {
-    ...part,
-    ...(withData && { data: { ...part.data, [WAVE_TICKET_PARAM]: ticket } }),
-    ...(part.deepLink !== undefined && { deepLink: withTicketParam(part.deepLink, ticket) }),
+/** `url` with `tg_wave=<ticket>` added to its query (before a fragment). */
+export function withTicketParam(url: string, ticket: string): string {
+  const { before, after } = ticketParamAround(url);
+  return before + ticket + after;
+}
+
+/**
+ * One part (the payload, or an override) stamped with a ticket: its deep link, and its data for the payload itself
+ * (overrides' data merge over it, never holding the key). The link is split once, when the stamper is made.
+ */
+function partStamper<T extends ContentOverride>(part: T, withData: boolean): (ticket: string) => T {
+  const link = part.deepLink === undefined ? null : ticketParamAround(part.deepLink);
+  const data = part.data;
+  return (ticket) => {
+    const out: T = { ...part };
+    if (withData) out.data = { ...data, [WAVE_TICKET_PARAM]: ticket };
+    if (link) out.deepLink = link.before + ticket + link.after;
+    return out;
+  };
+}
+
+/**
+ * `withWaveTicket` for one payload and many tickets (a batch): what does not depend on the ticket (where it goes in
+ * each deep link) is worked out once; each call returns a new copy, `payload` itself is not changed.
+ */
+export function waveTicketStamper(payload: NotificationPayload): (ticket: string) => NotificationPayload {
+  const main = partStamper(payload, true);
+  const o = payload.overrides;
+  if (!o) return main;
+  const fcm = o.fcm && partStamper(o.fcm, false);
+  const apns = o.apns && partStamper(o.apns, false);
+  const webpush = o.webpush && partStamper(o.webpush, false);
+  return (ticket) => {
+    const out = main(ticket);
+    const overrides = { ...o };
+    if (fcm) overrides.fcm = fcm(ticket);
+    if (apns) overrides.apns = apns(ticket);
+    if (webpush) overrides.webpush = webpush(ticket);
+    out.overrides = overrides;
+    return out;
   };
 }
 
 /** A copy of `payload` carrying `ticket` (see above); `payload` itself is not changed. */
 export function withWaveTicket(payload: NotificationPayload, ticket: string): NotificationPayload {
-  const out: NotificationPayload = stamp(payload, ticket, true);
-  if (payload.overrides) {
-    const o = payload.overrides;
-    out.overrides = {
-      ...o,
-      ...(o.fcm && { fcm: stamp(o.fcm, ticket, false) }),
-      ...(o.apns && { apns: stamp(o.apns, ticket, false) }),
-      ...(o.webpush && { webpush: stamp(o.webpush, ticket, false) }),
-    };
-  }
-  return out;
+  return waveTicketStamper(payload)(ticket);
 }

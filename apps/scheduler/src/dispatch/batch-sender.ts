@@ -113,19 +113,19 @@ export class BatchSender {
     }
     const pacedPerMinute = pace?.state === 'paced' ? pace.sendPerSecond * 60 : null;
 
-    // The rate limits first, from the batch's planned platform counts: a batch that must wait costs one script.
+    // The rate limits first, from the batch's planned platform counts, and the ledger check in the same round trip:
+    // a batch that must wait costs one script and a read.
     const store = this.store;
     const settings = await this.context.settings();
     const takes = this.rateTakes(campaignId, content, settings, data.deviceIds.length, data.platforms, pacedPerMinute);
-    const wait = await store.takeRate(takes, this.now());
+    const partition = data.partition ?? SINGLE_PARTITION;
+    const { wait, unsettled: ids } = await store.takeRateAndCheck(takes, this.now(), campaignId, data.deviceIds, partition);
     if (wait > 0) {
       this.metrics.waits.inc({ reason: 'rate_limit' });
       // Capped, so a limit an SRE raises meanwhile applies within MAX_RATE_WAIT_MS.
       return this.queues.wait(job, this.now() + Math.min(wait, MAX_RATE_WAIT_MS));
     }
 
-    const partition = data.partition ?? SINGLE_PARTITION;
-    const ids = await store.unsettled(campaignId, data.deviceIds, partition);
     if (ids.length < data.deviceIds.length) {
       this.metrics.messages.inc({ provider: 'ledger', outcome: 'duplicate_skipped' }, data.deviceIds.length - ids.length);
     }
@@ -133,7 +133,8 @@ export class BatchSender {
       await this.lifecycle.completeIfDone(campaignId, await store.summary(campaignId));
       return { kind: 'skipped', why: 'every recipient already has an outcome' };
     }
-    const found = new Map((await this.repo.devices(ids)).map((d) => [d.id, d]));
+    const found = new Map<string, SendableDevice>();
+    for (const d of await this.repo.devices(ids)) found.set(d.id, d);
     const outcomes: RecordedOutcome[] = [];
     const counts = emptyCounts();
     const ready: SendableDevice[] = [];
@@ -340,14 +341,18 @@ export class BatchSender {
   ): Promise<Map<PushPlatform, SendResult[]>> {
     const byPlatform = new Map<PushPlatform, PushMessage[]>();
     const ticketed = await this.waveTickets.stamp(batch, payload);
+    const lists: Partial<Record<PushPlatform, PushMessage[]>> = {};
     for (const d of devices) {
       const target: PushMessage['target'] =
         d.platform === 'webpush'
           ? { platform: 'webpush', subscription: { endpoint: d.token, keys: { p256dh: d.p256dh ?? '', auth: d.auth ?? '' } } }
           : { platform: d.platform, token: d.token };
-      const list = byPlatform.get(d.platform) ?? [];
+      let list = lists[d.platform];
+      if (!list) {
+        list = lists[d.platform] = [];
+        byPlatform.set(d.platform, list);
+      }
       list.push({ deviceId: d.id, target, payload: ticketed(d.id) });
-      byPlatform.set(d.platform, list);
     }
     const out = new Map<PushPlatform, SendResult[]>();
     await Promise.all(

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { WAVE_TICKET_TTL_SECONDS, WaveTicketSigner } from '@tidegate/admission';
-import { withWaveTicket, type NotificationPayload } from '@tidegate/push';
+import { waveTicketStamper, type NotificationPayload } from '@tidegate/push';
 import { FunnelStore } from '@tidegate/redis';
 import { DISPATCH_NOW, type Now } from './dispatch-options';
 
@@ -15,7 +15,7 @@ export interface TicketedBatch {
 /**
  * Signs each recipient's wave ticket when a batch is sent, and binds the campaign to its room in Redis (what the
  * gateway checks a ticket against). `stamp` returns, per device id, the payload that carries that device's ticket
- * (libs/push withWaveTicket); the campaign's payload is never changed.
+ * (libs/push waveTicketStamper); the campaign's payload is never changed.
  */
 @Injectable()
 export class WaveTickets {
@@ -32,6 +32,7 @@ export class WaveTickets {
     const expiresAt = sentAt + WAVE_TICKET_TTL_SECONDS;
     // The batch's shared fields are checked and encoded once; each device then costs its MAC.
     const sign = this.signer.batch({ campaignId: batch.campaignId, wave: batch.wave, sentAt, expiresAt });
-    return (deviceId) => withWaveTicket(payload, sign(deviceId));
+    const stamp = waveTicketStamper(payload);
+    return (deviceId) => stamp(sign(deviceId));
   }
 }

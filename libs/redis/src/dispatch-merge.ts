@@ -56,3 +56,35 @@ export async function sumPartitionFields(
   const replies = await Promise.all(partitionsUpTo(of).map((p) => redis.hmget(keys.campaignPartition(campaignId, p).stats, ...fields)));
   return fields.map((_, i) => replies.reduce((sum, reply) => sum + Number(reply[i] ?? 0), 0));
 }
+
+/** A command by its client method's name (a built-in, or a script defined with defineScript) and its arguments. */
+export type Command = readonly [name: string, ...args: Array<string | number | Buffer>];
+
+/**
+ * Runs `first`, then `then` (each command of `then` after every command of `first`, so it sees their writes), and
+ * returns every reply in order (the first error is thrown). On a standalone server both go out at once, as one
+ * pipeline: one write and one read on each side, the order kept by the connection (a round trip costs Redis more CPU
+ * than most commands do). On a Cluster, `first` concurrently (each to its node), then `then` (a pipeline there must
+ * stay on one node, and commands on different nodes keep no order).
+ */
+export async function atOnce(redis: RedisClient, first: readonly Command[], then: readonly Command[] = []): Promise<unknown[]> {
+  if (redis.isCluster) {
+    const client = redis as unknown as Record<string, (...a: Array<string | number | Buffer>) => Promise<unknown>>;
+    const run = (commands: readonly Command[]) =>
+      Promise.all(
+        commands.map(([name, ...args]) =>
+          (client[name] as (...a: Array<string | number | Buffer>) => Promise<unknown>).call(redis, ...args),
+        ),
+      );
+    const before = await run(first);
+    return then.length === 0 ? before : [...before, ...(await run(then))];
+  }
+  const pipeline = redis.pipeline();
+  const queue = pipeline as unknown as Record<string, (...a: Array<string | number | Buffer>) => unknown>;
+  for (const [name, ...args] of [...first, ...then])
+    (queue[name] as (...a: Array<string | number | Buffer>) => unknown).call(pipeline, ...args);
+  const results = (await pipeline.exec()) ?? [];
+  const error = results.find(([err]) => err)?.[0];
+  if (error) throw error;
+  return results.map(([, value]) => value);
+}

@@ -433,6 +433,38 @@ describe('DispatchStore (Redis)', () => {
       expect(await redis.client.exists(c)).toBe(0);
     });
 
+    it('takes the rate and checks a batch against the ledger in one call, as takeRate and unsettled do', async () => {
+      const t = clock();
+      const c = randomUUID();
+      const partition = { index: 1, of: 3 };
+      // Close ids (one byte span) and far ones (BITFIELD), some settled.
+      const close = Array.from({ length: 40 }, (_, i) => String(1 + 3 * (1000 + i)));
+      const far = Array.from({ length: 40 }, (_, i) => String(1 + 3 * 100_000 * i));
+      await store.record(
+        c,
+        1,
+        [...close, ...far].filter((_, i) => i % 3 === 0).map((id) => sent(id)),
+        WINDOW,
+        t,
+        partition,
+      );
+      const limit = redis.keys.limits.campaign(c);
+      for (const ids of [close, far]) {
+        const expected = await store.unsettled(c, ids, partition);
+        expect(expected.length).toBeGreaterThan(0);
+        expect(expected.length).toBeLessThan(ids.length);
+        expect(await store.takeRateAndCheck([{ key: limit, count: 1, perMinute: 60 }], t, c, ids, partition)).toEqual({
+          wait: 0,
+          unsettled: expected,
+        });
+      }
+      // The bucket is booked: the next take waits and takes nothing; the ledger is read all the same.
+      const refused = await store.takeRateAndCheck([{ key: limit, count: 1, perMinute: 60 }], t, c, close, partition);
+      expect(refused.wait).toBeGreaterThan(0);
+      expect(refused.unsettled).toEqual(await store.unsettled(c, close, partition));
+      expect(await store.takeRateAndCheck([], t, c, [], partition)).toEqual({ wait: 0, unsettled: [] });
+    });
+
     it('at 600/min lets a one-second burst through, then one message per 100 ms', async () => {
       let t = clock();
       const take = (count: number) => store.takeRate([{ key: redis.keys.limits.campaign('burst'), count, perMinute: 600 }], t);

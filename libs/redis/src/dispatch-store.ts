@@ -13,7 +13,7 @@
  */
 import { type GuardCounts } from '@tidegate/domain';
 import type { RedisClient } from './connection';
-import { pinnedPartitions, partitionsUpTo, readStatsHash, sumPartitionFields } from './dispatch-merge';
+import { atOnce, pinnedPartitions, partitionsUpTo, readStatsHash, sumPartitionFields, type Command } from './dispatch-merge';
 import { bitOffset, byPartition, deviceAt, MAX_PARTITIONS, SINGLE_PARTITION, type Partition } from './dispatch-partitions';
 import type { RedisKeys } from './keys';
 import { defineScript, type ScriptCall } from './scripts';
@@ -144,16 +144,21 @@ export interface RateTake {
 }
 
 export const RATE_BUCKETS_PER_CALL = 8;
+/** The record script's command name on the client (dispatch-record-7.lua). */
+const RECORD_COMMAND = 'tidegateDispatchRecord';
+/** The rate-limit script's (dispatch-rate-8.lua). */
+const RATE_COMMAND = 'tidegateDispatchRate';
 /** How far ahead of now a bucket may be booked: one second of sending at the limit. */
 export const RATE_BURST_MS = 1000;
 const MIN_PENALTY_FACTOR = 0.05;
 
+/** What a record's caller decides on, merged over the partitions (all but `counted`). */
+type ProgressView = Omit<RecordSummary, 'counted'>;
+
 export class DispatchStore {
   private readonly scripts: {
     plan: ScriptCall<number[]>;
-    record: ScriptCall<Array<number | string>, string | number | Buffer>;
     reopen: ScriptCall<string[]>;
-    rate: ScriptCall<number>;
     penalty: ScriptCall<string>;
   };
 
@@ -163,11 +168,12 @@ export class DispatchStore {
   ) {
     this.scripts = {
       plan: defineScript(redis, 'tidegateDispatchPlan', 'dispatch-plan-1.lua'),
-      record: defineScript<Array<number | string>, string | number | Buffer>(redis, 'tidegateDispatchRecord', 'dispatch-record-7.lua'),
       reopen: defineScript(redis, 'tidegateDispatchReopen', 'dispatch-reopen-4.lua'),
-      rate: defineScript(redis, 'tidegateDispatchRate', 'dispatch-rate-8.lua'),
       penalty: defineScript(redis, 'tidegateDispatchPenalty', 'dispatch-penalty-1.lua'),
     };
+    // Called by name, with other commands in the same round trip (atOnce).
+    defineScript(redis, RECORD_COMMAND, 'dispatch-record-7.lua');
+    defineScript(redis, RATE_COMMAND, 'dispatch-rate-8.lua');
   }
 
   /** Counts a materialised wave once (targeted, waves, last_wave). */
@@ -206,38 +212,56 @@ export class DispatchStore {
 
   /**
    * The campaign's totals and wave `wave`'s progress, merged over its partitions; marks the wave finished (once) when
-   * every recipient has an outcome or is held. One HMGET on the campaign's hash and one per partition.
+   * every recipient has an outcome or is held. One HMGET on the campaign's hash, then one per partition.
    */
-  private async progressView(campaignId: string, wave: number, now: number, providers: readonly string[] = []) {
-    const stats = this.keys.campaign(campaignId).stats;
+  private async progressView(campaignId: string, wave: number, now: number, providers: readonly string[] = []): Promise<ProgressView> {
+    const of = await this.partitionsOf(campaignId);
+    const reads = this.progressReads(campaignId, wave, of, providers);
+    return this.mergeProgress(campaignId, wave, now, of, providers, await atOnce(this.redis, reads));
+  }
+
+  /** The reads progressView merges: the campaign's hash, then each of `of` partitions' (one HMGET each). */
+  private progressReads(campaignId: string, wave: number, of: number, providers: readonly string[]): Command[] {
     const w = `w${wave}:`;
-    const [partitions, targeted, lastWave, waveTargeted, finishedAt] = await this.redis.hmget(
-      stats,
-      'partitions',
-      'targeted',
-      'last_wave',
-      `${w}targeted`,
-      `${w}finished_at`,
-    );
-    const of = pinnedPartitions(partitions);
     const fields = ['settled', `${w}settled`, `${w}holding`, 'recent_total', 'recent_failed', 'recent_invalid'];
     for (const p of providers) fields.push(`recent_total:${p}`, `recent_failed:${p}`, `recent_invalid:${p}`);
-    const sums = await sumPartitionFields(this.redis, this.keys, campaignId, of, fields);
-    const [settled, waveSettled, waveHolding, recentTotal, recentFailed, recentInvalid] = sums as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
+    return [
+      ['hmget', this.keys.campaign(campaignId).stats, 'partitions', 'targeted', 'last_wave', `${w}targeted`, `${w}finished_at`],
+      ...partitionsUpTo(of).map((p): Command => ['hmget', this.keys.campaignPartition(campaignId, p).stats, ...fields]),
     ];
+  }
+
+  /**
+   * progressView from its reads (`replies`, in progressReads' order, made for `of` partitions). Should `of` not be the
+   * pinned count, they are read again for the pinned one.
+   */
+  private async mergeProgress(
+    campaignId: string,
+    wave: number,
+    now: number,
+    of: number,
+    providers: readonly string[],
+    replies: readonly unknown[],
+  ): Promise<ProgressView> {
+    const [partitions, targeted, lastWave, waveTargeted, finishedAt] = replies[0] as Array<string | null>;
+    if (pinnedPartitions(partitions) !== of) return this.progressView(campaignId, wave, now, providers);
+    const sums: number[] = [];
+    for (const reply of replies.slice(1) as Array<Array<string | null>>) {
+      reply.forEach((value, i) => (sums[i] = (sums[i] ?? 0) + Number(value ?? 0)));
+    }
+    const [settled = 0, waveSettled = 0, waveHolding = 0, recentTotal = 0, recentFailed = 0, recentInvalid = 0] = sums;
     const byProvider: Record<string, GuardCounts> = {};
     providers.forEach((p, i) => {
-      const [total, failed, invalid] = sums.slice(6 + 3 * i, 9 + 3 * i) as [number, number, number];
+      const [total = 0, failed = 0, invalid = 0] = sums.slice(6 + 3 * i, 9 + 3 * i);
       byProvider[p] = { recentTotal: total, recentFailed: failed, recentInvalid: invalid };
     });
-    if (waveTargeted !== null && finishedAt === null && waveSettled + waveHolding >= Number(waveTargeted)) {
-      await this.redis.hsetnx(stats, `${w}finished_at`, now);
+    if (
+      waveTargeted !== null &&
+      waveTargeted !== undefined &&
+      (finishedAt ?? null) === null &&
+      waveSettled + waveHolding >= Number(waveTargeted)
+    ) {
+      await this.redis.hsetnx(this.keys.campaign(campaignId).stats, `w${wave}:finished_at`, now);
     }
     return {
       settled,
@@ -266,6 +290,20 @@ export class DispatchStore {
   }
 
   private async unsettledIn(campaignId: string, deviceIds: readonly string[], partition: Partition): Promise<string[]> {
+    const read = this.ledgerRead(campaignId, deviceIds, partition);
+    const [reply] = await atOnce(this.redis, [read.command]);
+    return read.unsettled(reply);
+  }
+
+  /**
+   * The ledger check of one partition's ids as a command and its decoding: the bytes the batch spans, read whole (a
+   * dense batch: a few dozen bytes) and its bits looked up here; or one BITFIELD GET per id.
+   */
+  private ledgerRead(
+    campaignId: string,
+    deviceIds: readonly string[],
+    partition: Partition,
+  ): { command: Command; unsettled(reply: unknown): string[] } {
     const key = this.keys.campaignPartition(campaignId, partition).settled;
     const offsets = deviceIds.map((id) => bitOffset(id, partition.of));
     let lo = Infinity;
@@ -276,20 +314,24 @@ export class DispatchStore {
     }
     const span = byteSpan(lo, hi, offsets.length);
     if (span) {
-      // The bytes the batch spans, read whole (a dense batch: a few dozen bytes) and its bits looked up here.
-      const bytes = await this.redis.getrangeBuffer(key, span.first, span.first + span.length - 1);
-      return deviceIds.filter((_, i) => {
-        const offset = offsets[i] as number;
-        const at = Math.floor(offset / 8) - span.first;
-        return at >= bytes.length || ((bytes[at] as number) & (0x80 >> (offset % 8))) === 0;
-      });
+      return {
+        command: ['getrangeBuffer', key, span.first, span.first + span.length - 1],
+        unsettled: (reply) => {
+          const bytes = reply as Buffer;
+          return deviceIds.filter((_, i) => {
+            const offset = offsets[i] as number;
+            const at = Math.floor(offset / 8) - span.first;
+            return at >= bytes.length || ((bytes[at] as number) & (0x80 >> (offset % 8))) === 0;
+          });
+        },
+      };
     }
     const args: string[] = [];
     for (const offset of offsets) args.push('GET', 'u1', String(offset));
-    // BITFIELD with GET only: one round trip for the whole batch (ioredis's overloads cannot type a variable list).
-    const bitfield = this.redis.bitfield.bind(this.redis) as unknown as (key: string, ...a: string[]) => Promise<number[]>;
-    const bits = await bitfield(key, ...args);
-    return deviceIds.filter((_, i) => bits[i] === 0);
+    return {
+      command: ['bitfield', key, ...args],
+      unsettled: (reply) => deviceIds.filter((_, i) => (reply as number[])[i] === 0),
+    };
   }
 
   /**
@@ -327,10 +369,23 @@ export class DispatchStore {
     const k = this.keys.campaignPartition(campaignId, partition);
     const { of } = partition;
     const args = [wave, of === 1 ? errorWindow : Math.ceil(errorWindow / of), now, ...recordArgs(outcomes, of)];
-    const reply = await this.scripts.record([k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient, k.sends], args);
+    const keys = [k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient, k.sends];
+    // The record, the dirty mark and (partitioned) the reads of the merged view after them, at once on a standalone
+    // server. Every read comes after this record: of two batches finishing a wave at the same time, the later one to
+    // record sees both.
+    const providers = of > 1 ? providersNamed(outcomes) : [];
+    const reads = of > 1 ? this.progressReads(campaignId, wave, of, providers) : [];
+    const [recorded, , ...replies] = await atOnce(
+      this.redis,
+      [
+        [RECORD_COMMAND, ...keys, ...args],
+        ['sadd', this.keys.dispatchDirty, campaignId],
+      ],
+      reads,
+    );
+    const reply = recorded as Array<number | string>;
     const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted] = reply;
-    await this.redis.sadd(this.keys.dispatchDirty, campaignId);
-    if (of > 1) return { ...(await this.progressView(campaignId, wave, now, providersNamed(outcomes))), counted: Number(counted) };
+    if (of > 1) return { ...(await this.mergeProgress(campaignId, wave, now, of, providers, replies)), counted: Number(counted) };
     const byProvider: Record<string, GuardCounts> = {};
     for (let i = 7; i + 3 < reply.length; i += 4) {
       byProvider[String(reply[i])] = {
@@ -501,6 +556,28 @@ export class DispatchStore {
 
   /** Takes messages from every limit given, or from none: 0 when taken, else the milliseconds to wait. */
   async takeRate(takes: readonly RateTake[], now = Date.now()): Promise<number> {
+    const [wait] = await atOnce(this.redis, [this.rateCommand(takes, now)]);
+    return Number(wait);
+  }
+
+  /**
+   * takeRate, and the ledger check of a batch of one partition (`unsettled`) at once (one round trip): a batch that
+   * must wait does not use its ledger read.
+   */
+  async takeRateAndCheck(
+    takes: readonly RateTake[],
+    now: number,
+    campaignId: string,
+    deviceIds: readonly string[],
+    partition: Partition,
+  ): Promise<{ wait: number; unsettled: string[] }> {
+    if (deviceIds.length === 0) return { wait: await this.takeRate(takes, now), unsettled: [] };
+    const read = this.ledgerRead(campaignId, deviceIds, partition);
+    const [wait, ledger] = await atOnce(this.redis, [this.rateCommand(takes, now), read.command]);
+    return { wait: Number(wait), unsettled: read.unsettled(ledger) };
+  }
+
+  private rateCommand(takes: readonly RateTake[], now: number): Command {
     if (takes.length > RATE_BUCKETS_PER_CALL) throw new Error(`at most ${RATE_BUCKETS_PER_CALL} rate limits per call`);
     const keys: string[] = [];
     const args: Array<string | number> = [now, RATE_BURST_MS];
@@ -510,7 +587,7 @@ export class DispatchStore {
       keys.push(take?.key ?? this.keys.limits.global);
       args.push(take?.count ?? 0, take?.perMinute ?? 0);
     }
-    return Number(await this.scripts.rate(keys, args));
+    return [RATE_COMMAND, ...keys, ...args];
   }
 
   /** A provider answered 429: block its bucket for `blockMs` and halve its rate factor. Returns the new factor. */

@@ -69,6 +69,21 @@ export interface AdmissionOptions {
   releaseScanLimit?: number;
 }
 
+type RoomKeys = ReturnType<RedisKeys['room']>;
+interface BucketKeys {
+  bucket: number;
+  current: string;
+  previous: string;
+  ttlMs: number;
+}
+interface CachedRoom {
+  keys: RoomKeys;
+  seen: BucketKeys | null;
+  present: BucketKeys | null;
+}
+/** Rooms whose key names a store keeps (then it starts over): far more than a deployment has. */
+const MAX_CACHED_ROOMS = 4096;
+
 /** Random bytes of a session id (96 bits: unguessable; the id travels in the admission token, readable by its holder). */
 const SESSION_ID_BYTES = 12;
 /** Drawn at once for this many ids: `randomBytes` costs about the same for 12 bytes as for 4 KB (issue #12). */
@@ -98,6 +113,7 @@ export class AdmissionStore {
   private readonly presenceMs: number;
   private readonly scanLimit: number;
   private readonly snapshots: RoomSnapshotStore;
+  private readonly rooms = new Map<string, CachedRoom>();
   private readonly scripts: {
     arrive: ScriptCall<Reply>;
     release: ScriptCall<Reply>;
@@ -127,17 +143,39 @@ export class AdmissionStore {
     };
   }
 
-  private seenKeys(roomId: string): { current: string; previous: string; ttlMs: number } {
-    const bucket = Math.floor(this.clock() / this.options.graceMs);
-    const room = this.keys.room(roomId);
-    // A bucket is read until the end of the next one: two grace periods after its last write is enough.
-    return { current: room.seen(bucket), previous: room.seen(bucket - 1), ttlMs: this.options.graceMs * 2 + 1000 };
+  /** A room's key names, built once per room (and per time bucket for the seen and present bitmaps). */
+  private room(roomId: string): CachedRoom {
+    let room = this.rooms.get(roomId);
+    if (room === undefined) {
+      if (this.rooms.size >= MAX_CACHED_ROOMS) this.rooms.clear();
+      room = { keys: this.keys.room(roomId), seen: null, present: null };
+      this.rooms.set(roomId, room);
+    }
+    return room;
   }
 
-  private presentKeys(roomId: string): { current: string; previous: string; ttlMs: number } {
+  private seenKeys(roomId: string): BucketKeys {
+    const bucket = Math.floor(this.clock() / this.options.graceMs);
+    const room = this.room(roomId);
+    if (room.seen?.bucket !== bucket) {
+      // A bucket is read until the end of the next one: two grace periods after its last write is enough.
+      room.seen = { bucket, current: room.keys.seen(bucket), previous: room.keys.seen(bucket - 1), ttlMs: this.options.graceMs * 2 + 1000 };
+    }
+    return room.seen;
+  }
+
+  private presentKeys(roomId: string): BucketKeys {
     const bucket = Math.floor(this.clock() / this.presenceMs);
-    const room = this.keys.room(roomId);
-    return { current: room.present(bucket), previous: room.present(bucket - 1), ttlMs: this.presenceMs * 2 + 1000 };
+    const room = this.room(roomId);
+    if (room.present?.bucket !== bucket) {
+      room.present = {
+        bucket,
+        current: room.keys.present(bucket),
+        previous: room.keys.present(bucket - 1),
+        ttlMs: this.presenceMs * 2 + 1000,
+      };
+    }
+    return room.present;
   }
 
   async arrive(roomId: string): Promise<ArriveResult> {
@@ -150,7 +188,7 @@ export class AdmissionStore {
   }
 
   private async runArrive(roomId: string, client: ClientWindow | null): Promise<Counted<ArriveResult>> {
-    const k = this.keys.room(roomId);
+    const k = this.room(roomId).keys;
     const seen = this.seenKeys(roomId);
     const present = this.presentKeys(roomId);
     const sessionId = newSessionId();
@@ -190,7 +228,7 @@ export class AdmissionStore {
 
   private async runStatus(roomId: string, lineTicket: LineTicket, client: ClientWindow | null): Promise<Counted<StatusResult>> {
     const ticket = lineTicketArgs(lineTicket);
-    const k = this.keys.room(roomId);
+    const k = this.room(roomId).keys;
     const seen = this.seenKeys(roomId);
     const present = this.presentKeys(roomId);
     const counting = clientWindowArgs(client, k.config);
@@ -236,7 +274,7 @@ export class AdmissionStore {
   }
 
   private async runTouch(roomId: string, sessionId: string, client: ClientWindow | null): Promise<Counted<number | null>> {
-    const k = this.keys.room(roomId);
+    const k = this.room(roomId).keys;
     const counting = clientWindowArgs(client, k.config);
     const reply = await this.scripts.touch([k.config, k.sessions, counting.key], [sessionId, ...counting.args]);
     return counted('touch', reply, decodeTouch);

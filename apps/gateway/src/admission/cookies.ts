@@ -24,15 +24,11 @@ export interface CookieOptions {
 }
 
 export function serializeCookie(name: string, value: string, options: CookieOptions): string {
-  const parts = [
-    `${name}=${encodeURIComponent(value)}`,
-    'Path=/',
-    `Max-Age=${Math.max(0, Math.floor(options.maxAgeSeconds))}`,
-    'SameSite=Lax',
-  ];
-  if (options.httpOnly !== false) parts.push('HttpOnly');
-  if (options.secure) parts.push('Secure');
-  return parts.join('; ');
+  // One string, no array to join (every arrival sets a cookie).
+  let cookie = `${name}=${encodeURIComponent(value)}; Path=/; Max-Age=${Math.max(0, Math.floor(options.maxAgeSeconds))}; SameSite=Lax`;
+  if (options.httpOnly !== false) cookie += '; HttpOnly';
+  if (options.secure) cookie += '; Secure';
+  return cookie;
 }
 
 export const ticketCookie = (roomId: string) => `tidegate_ticket_${roomId}`;

@@ -34,6 +34,8 @@ export const pathOf = (url: string): string => url.split('?', 1)[0] ?? '';
 /** Why the path of `url` (a request line's target) is refused, or null when it is fine. */
 export function requestPathProblem(url: string): string | null {
   const raw = pathOf(url);
+  // Without a dot and a percent sign there is no dot-segment, dotted segment or encoding to check (most requests).
+  if (!raw.includes('.') && !raw.includes('%')) return null;
   if (raw.includes('%')) {
     try {
       decodeURIComponent(raw);

@@ -258,4 +258,15 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
       expect(await s.store.unsettled(c.id, c.ids)).toEqual(c.ids);
     });
   });
+
+  it('records as inactive the recipients deactivated or deleted since planning, and sends to the others', async () => {
+    s.clock.set('2026-03-29T12:00:00Z'); // every zone awake (Tokyo 21:00)
+    const c = await campaign(['UTC', 'UTC', 'UTC', TOKYO], { quietHours: null });
+    const [kept, deactivated, deleted, other] = c.ids as [string, string, string, string];
+    await s.prisma.device.update({ where: { id: BigInt(deactivated) }, data: { active: false } });
+    await s.prisma.device.delete({ where: { id: BigInt(deleted) } });
+    expect((await run(c.id, c.ids)).outcome).toEqual(sentOutcome({ sent: 2, inactive: 2 }));
+    expect(received()).toEqual([kept, other].sort());
+    expect(await stats(c.id)).toMatchObject({ sent: '2', inactive: '2', settled: '4' });
+  });
 });

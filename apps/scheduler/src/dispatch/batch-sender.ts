@@ -55,7 +55,7 @@ const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 
  *    platform counts, before any read (else wait, at most MAX_RATE_WAIT_MS, and ask again);
  * 3. the ledger check: recipients with a final outcome in this campaign are dropped (a retry, a restarted worker,
  *    a resumed wave send nothing twice);
- * 4. devices are read; those gone or deactivated since planning are recorded `inactive`;
+ * 4. the active devices are read; those gone or deactivated since planning are recorded `inactive`;
  * 5. quiet hours: recipients whose local time is quiet are held: one delayed job per release time (the first
  *    instant out of their quiet hours that is inside the window), recorded as skipped once;
  * 6. send, one provider call per platform, concurrently;
@@ -134,13 +134,13 @@ export class BatchSender {
       return { kind: 'skipped', why: 'every recipient already has an outcome' };
     }
     const found = new Map<string, SendableDevice>();
-    for (const d of await this.repo.devices(ids)) found.set(d.id, d);
+    for (const d of await this.repo.activeDevices(ids)) found.set(d.id, d);
     const outcomes: RecordedOutcome[] = [];
     const counts = emptyCounts();
     const ready: SendableDevice[] = [];
     for (const id of ids) {
       const device = found.get(id);
-      if (!device || !device.active) outcomes.push({ deviceId: id, outcome: 'inactive' });
+      if (!device) outcomes.push({ deviceId: id, outcome: 'inactive' });
       else ready.push(device);
     }
     counts.inactive = outcomes.length;

@@ -7,8 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
+import { startPrivateRedis } from '../../../test/faults/support/private-redis';
 import { createTestRedis, type TestRedis } from '../../../test/support/redis';
 import { readCampaignStats } from './campaign-stats';
+import { closeRedisClient, createRedisClient, waitUntilReady } from './connection';
 import { DispatchStore, RATE_BURST_MS, isCampaignDone, type RecordedOutcome } from './dispatch-store';
 
 const WINDOW = 2000;
@@ -382,6 +384,32 @@ describe('DispatchStore (Redis)', () => {
       const far = await run(1000);
       expect(close).toEqual(far);
       expect(close.stats.settled).toBe(String(200 - close.unsettled.length));
+    });
+
+    it("sees its own record in the merged view when the server's script cache lost the record script", async () => {
+      // A server of its own (SCRIPT FLUSH on the shared one would take every other suite's scripts too).
+      const server = await startPrivateRedis({ persistent: false });
+      const client = createRedisClient({ url: server.url }, { name: 'test-noscript' });
+      try {
+        await waitUntilReady(client, 10_000);
+        const own = new DispatchStore(client, redis.keys);
+        const c = randomUUID();
+        await own.pinPartitions(c, 2);
+        await own.planned(c, 1, 4, true, 1000);
+        const p0 = { index: 0, of: 2 };
+        const p1 = { index: 1, of: 2 };
+        expect(await own.record(c, 1, [sent('0'), sent('2')], WINDOW, 2000, p0)).toMatchObject({ settled: 2, counted: 2 });
+        // Flushed (or evicted: Redis 7.4 evicts scripts loaded by EVAL): the last batch still sees itself, so the wave
+        // is finished and the campaign done.
+        await client.script('FLUSH');
+        const last = await own.record(c, 1, [sent('1'), sent('3')], WINDOW, 3000, p1);
+        expect(last).toMatchObject({ settled: 4, targeted: 4, lastWave: 1, counted: 2 });
+        expect(isCampaignDone(last)).toBe(true);
+        expect(await client.hget(redis.keys.campaign(c).stats, 'w1:finished_at')).toBe('3000');
+      } finally {
+        await closeRedisClient(client);
+        await server.close();
+      }
     });
 
     it('refuses an unknown outcome code before writing anything', async () => {

@@ -11,12 +11,13 @@
  * counters in the device's partition (one slot each on a Cluster); the planner's counts, the status and the wave
  * finish times stay in the campaign's own stats hash. Every reader here merges them (dispatch-merge.ts).
  */
+import { createHash } from 'node:crypto';
 import { type GuardCounts } from '@tidegate/domain';
 import type { RedisClient } from './connection';
 import { atOnce, pinnedPartitions, partitionsUpTo, readStatsHash, sumPartitionFields, type Command } from './dispatch-merge';
 import { bitOffset, byPartition, deviceAt, MAX_PARTITIONS, SINGLE_PARTITION, type Partition } from './dispatch-partitions';
 import type { RedisKeys } from './keys';
-import { defineScript, type ScriptCall } from './scripts';
+import { defineScript, loadScript, type ScriptCall } from './scripts';
 
 /**
  * How one device's send ended, as the ledger records it. `held` is not final: the device is sent later. `retrying` is
@@ -146,6 +147,8 @@ export interface RateTake {
 export const RATE_BUCKETS_PER_CALL = 8;
 /** The record script's command name on the client (dispatch-record-7.lua). */
 const RECORD_COMMAND = 'tidegateDispatchRecord';
+const RECORD_SCRIPT = 'dispatch-record-7.lua';
+const RECORD_SHA = createHash('sha1').update(loadScript(RECORD_SCRIPT)).digest('hex');
 /** The rate-limit script's (dispatch-rate-8.lua). */
 const RATE_COMMAND = 'tidegateDispatchRate';
 /** How far ahead of now a bucket may be booked: one second of sending at the limit. */
@@ -172,7 +175,7 @@ export class DispatchStore {
       penalty: defineScript(redis, 'tidegateDispatchPenalty', 'dispatch-penalty-1.lua'),
     };
     // Called by name, with other commands in the same round trip (atOnce).
-    defineScript(redis, RECORD_COMMAND, 'dispatch-record-7.lua');
+    defineScript(redis, RECORD_COMMAND, RECORD_SCRIPT);
     defineScript(redis, RATE_COMMAND, 'dispatch-rate-8.lua');
   }
 
@@ -375,14 +378,7 @@ export class DispatchStore {
     // record sees both.
     const providers = of > 1 ? providersNamed(outcomes) : [];
     const reads = of > 1 ? this.progressReads(campaignId, wave, of, providers) : [];
-    const [recorded, , ...replies] = await atOnce(
-      this.redis,
-      [
-        [RECORD_COMMAND, ...keys, ...args],
-        ['sadd', this.keys.dispatchDirty, campaignId],
-      ],
-      reads,
-    );
+    const [recorded, , ...replies] = await this.recordThenRead(keys, args, campaignId, reads);
     const reply = recorded as Array<number | string>;
     const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted] = reply;
     if (of > 1) return { ...(await this.mergeProgress(campaignId, wave, now, of, providers, replies)), counted: Number(counted) };
@@ -404,6 +400,30 @@ export class DispatchStore {
       byProvider,
       counted: Number(counted),
     };
+  }
+
+  /**
+   * The record script, the dirty mark, then `reads` (atOnce). On a standalone server the script goes as a plain EVALSHA:
+   * ioredis would answer a NOSCRIPT inside a pipeline by sending the script again after the pipeline, behind the reads.
+   * Should the server not have it (a new server, SCRIPT FLUSH, Redis 7.4+ evicting scripts loaded by EVAL), nothing was
+   * recorded: it is loaded (SCRIPT LOAD) and the whole goes again.
+   */
+  private async recordThenRead(
+    keys: readonly string[],
+    args: ReadonlyArray<string | number | Buffer>,
+    campaignId: string,
+    reads: readonly Command[],
+  ): Promise<unknown[]> {
+    const dirty: Command = ['sadd', this.keys.dispatchDirty, campaignId];
+    if (this.redis.isCluster) return atOnce(this.redis, [[RECORD_COMMAND, ...keys, ...args], dirty], reads);
+    const run = () => atOnce(this.redis, [['evalsha', RECORD_SHA, keys.length, ...keys, ...args], dirty], reads);
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      await this.redis.script('LOAD', loadScript(RECORD_SCRIPT));
+      return run();
+    }
   }
 
   /** Progress of one wave: recipients, those with a final outcome, those held for quiet hours now. */

@@ -15,7 +15,7 @@ import { GateService, type Credentials, type GateDecision } from './gate.service
 import { OriginMonitor, originErrorKind } from './origin-monitor';
 import { Releaser } from './releaser';
 import type { GatewayRoom } from './room-registry';
-import { waitingJson, waitingPage } from './waiting-response';
+import { waitingJsonText, waitingPage } from './waiting-response';
 import { presentationOf } from './wave-attribution';
 
 export interface GateOptions {
@@ -28,6 +28,9 @@ export const GATE_OPTIONS = Symbol('GATE_OPTIONS');
 /** Paths the gateway answers itself; no room can claim them. */
 const RESERVED = ['/health/', '/metrics', '/docs', '/.well-known/', '/rooms/', '/_tidegate/'];
 export const isReserved = (path: string) => RESERVED.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
+
+/** The content type Fastify gives a JSON body it serialised. */
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** `GET /rooms/:roomId/status` (PublicController documents it): answered by the gate's hook too, see `status`. */
 const STATUS_PATH = /^\/rooms\/([^/]+)\/status$/;
@@ -234,8 +237,9 @@ export class GateHook implements OnApplicationBootstrap {
         if (wantsJson(request)) {
           reply.headers(API_SECURITY_HEADERS);
           const snapshot = this.releaser.snapshot(room.id);
-          return reply.send(
-            waitingJson({
+          // The JSON as text (a per-room template): what Fastify's serializer would write for waitingJson's object.
+          return reply.type(JSON_TYPE).send(
+            waitingJsonText({
               room,
               ticket: decision.ticket,
               position: decision.position,

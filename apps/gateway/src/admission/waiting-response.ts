@@ -39,6 +39,19 @@ export interface AdmittedJson {
   expiresAt: string;
 }
 
+/** The room's configured capacity (this gateway's copy, current to the second) blended with the measured rate. */
+function etaInput(args: { room: GatewayRoom; snapshot: RoomSnapshot | undefined }): Parameters<typeof roomEtaSeconds>[1] {
+  const { snapshot } = args;
+  const { totalActiveUsers, newUsersPerMinute, sessionDurationSeconds } = args.room.settings;
+  return {
+    capacity: { totalActiveUsers, newUsersPerMinute, sessionDurationSeconds },
+    active: snapshot?.active ?? totalActiveUsers,
+    admittedPerMinute: snapshot?.admittedPerMinute ?? 0,
+    oldestTicketAgeSeconds: snapshot?.oldestTicketAgeSeconds ?? 0,
+    admissionFactor: snapshot?.origin?.admissionFactor,
+  };
+}
+
 export function waitingJson(args: {
   room: GatewayRoom;
   ticket: string;
@@ -48,16 +61,8 @@ export function waitingJson(args: {
   graceSeconds: number;
   socketUrl: string | null;
 }): WaitingRoomJson {
-  const { room, position, snapshot } = args;
-  // The room's configured capacity (this gateway's copy, current to the second) blended with the measured rate.
-  const { totalActiveUsers, newUsersPerMinute, sessionDurationSeconds } = room.settings;
-  const etaSeconds = roomEtaSeconds(position, {
-    capacity: { totalActiveUsers, newUsersPerMinute, sessionDurationSeconds },
-    active: snapshot?.active ?? totalActiveUsers,
-    admittedPerMinute: snapshot?.admittedPerMinute ?? 0,
-    oldestTicketAgeSeconds: snapshot?.oldestTicketAgeSeconds ?? 0,
-    admissionFactor: snapshot?.origin?.admissionFactor,
-  });
+  const { room, position } = args;
+  const etaSeconds = roomEtaSeconds(position, etaInput(args));
   const waitMinutes = etaSeconds === null ? null : Math.max(1, Math.ceil(etaSeconds / 60));
   return {
     inWaitingRoom: true,
@@ -77,6 +82,77 @@ export function waitingJson(args: {
     socketUrl: args.socketUrl,
     statusUrl: `/rooms/${room.id}/status`,
   };
+}
+
+type WaitingArgs = Parameters<typeof waitingJson>[0];
+
+/** The parts of a room's waiting JSON that do not change per request, with the inputs they were made of. */
+interface WaitingTemplate {
+  id: string;
+  name: string;
+  message: string | null;
+  queueAll: boolean;
+  suspended: boolean;
+  graceSeconds: number;
+  socketUrl: string | null;
+  head: string;
+  middle: string;
+  tail: string;
+}
+
+const templates = new WeakMap<GatewayRoom, WaitingTemplate>();
+
+/** A number as JSON.stringify writes it (null for NaN and the infinities). */
+const jsonNumber = (n: number | null): string => (n !== null && Number.isFinite(n) ? String(n) : 'null');
+
+function templateOf(room: GatewayRoom, graceSeconds: number, socketUrl: string | null): WaitingTemplate {
+  const t = templates.get(room);
+  const { queueAll, suspended } = room.settings;
+  if (
+    t?.id === room.id &&
+    t.name === room.name &&
+    t.message === room.message &&
+    t.queueAll === queueAll &&
+    t.suspended === suspended &&
+    t.graceSeconds === graceSeconds &&
+    t.socketUrl === socketUrl
+  ) {
+    return t;
+  }
+  const made: WaitingTemplate = {
+    id: room.id,
+    name: room.name,
+    message: room.message,
+    queueAll,
+    suspended,
+    graceSeconds,
+    socketUrl,
+    head: `{"inWaitingRoom":true,"roomId":${JSON.stringify(room.id)},"roomName":${JSON.stringify(room.name)},"message":${JSON.stringify(room.message)},"waitTime":`,
+    middle: `,"queueAll":${queueAll},"suspended":${suspended},"refreshIntervalSeconds":${Math.max(1, Math.floor(graceSeconds / 3))},"lastUpdated":`,
+    tail: `,"socketUrl":${JSON.stringify(socketUrl)},"statusUrl":${JSON.stringify(`/rooms/${room.id}/status`)}}`,
+  };
+  templates.set(room, made);
+  return made;
+}
+
+/**
+ * `JSON.stringify(waitingJson(args))`, byte for byte (property-tested), written around a per-room template: every
+ * waiting answer (each arrival and poll of a surge) is one of these (issue #12).
+ */
+export function waitingJsonText(args: WaitingArgs): string {
+  const { position } = args;
+  const t = templateOf(args.room, args.graceSeconds, args.socketUrl);
+  const etaSeconds = roomEtaSeconds(position, etaInput(args));
+  const waitMinutes = etaSeconds === null ? null : Math.max(1, Math.ceil(etaSeconds / 60));
+  return (
+    t.head +
+    jsonNumber(waitMinutes) +
+    `,"waitTimeKnown":${waitMinutes !== null}` +
+    t.middle +
+    `"${new Date().toISOString()}","position":${jsonNumber(position)},"aheadOfYou":${jsonNumber(Math.max(0, position - 1))}` +
+    `,"etaSeconds":${jsonNumber(etaSeconds)},"ticket":${JSON.stringify(args.ticket)}` +
+    t.tail
+  );
 }
 
 const escapeHtml = (s: string) =>

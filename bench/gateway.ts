@@ -15,17 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { AdmissionStore } from '@tidegate/admission';
 import { ROOM_DEFAULTS, type RoomSettings } from '@tidegate/contracts';
 import { RoomConfigStore, type RedisClient } from '@tidegate/redis';
-import {
-  appEnv,
-  benchServer,
-  cpuProfileArgs,
-  redisCounts,
-  signingKeyPem,
-  startApp,
-  startListeningServer,
-  waitReady,
-  type RunningApp,
-} from './lib/apps';
+import { appEnv, benchServer, cpuProfileArgs, signingKeyPem, startApp, startListeningServer, waitReady, type RunningApp } from './lib/apps';
 import { cpuBetween, cpuReading, type CpuUse } from './lib/cpu';
 import { LatencyRecorder, runLoad, type LoadResult } from './lib/load';
 import { PipelinedClient } from './lib/pipelined';
@@ -237,6 +227,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       redisRoundTripsPerArrivalRaw: trips.raw,
       redisRoundTripsPerPoll: poll.roundTrips,
       redisRoundTripsPerAdmittedRequest: admitted.roundTrips,
+      redisSocketWritesPerArrival: trips.socketWrites,
       redisBytesPerWaitingUser: memory.bytesPerWaitingUser,
       p999Ms: round(p999Ms),
       baselineP999Ms: round(baselineP999Ms),
@@ -392,6 +383,7 @@ async function measureRequests(
       errors: result.non2xx + result.errors + result.mismatches,
       gatewayCpuMicrosecondsPerRequest: cpuPerArrival([cpu], 'gateway', trips.arrivals),
       redisRoundTripsRaw: trips.raw,
+      redisSocketWrites: trips.socketWrites,
       redisRoundTripsByCommand: trips.byCommand,
       redisScriptMicrosecondsPerRequest: trips.server.scriptUsecPerArrival,
     },
@@ -401,12 +393,17 @@ async function measureRequests(
 interface Sample {
   at: number;
   client: Record<string, number>;
+  /** Socket writes that carried the client's commands (several commands may share one: see redis-counter.ts). */
+  writes: number;
   server: ServerCounters;
 }
 
 async function sample(gateway: Child, redis: BenchRedis): Promise<Sample> {
-  const [client, server] = await Promise.all([redisCounts(gateway), serverCounters(redis.client)]);
-  return { at: Date.now(), client, server };
+  const [answer, server] = await Promise.all([
+    gateway.request<{ counts: Record<string, number>; socketWrites?: number }>({ type: 'redis-counts?' }, 'redis-counts'),
+    serverCounters(redis.client),
+  ]);
+  return { at: Date.now(), client: answer.counts, writes: answer.socketWrites ?? 0, server };
 }
 
 function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
@@ -437,8 +434,10 @@ function roundTrips(s: { idle: Sample; idleEnd: Sample; loads: Array<{ before: S
   let loadSeconds = 0;
   let loadAll = 0;
   let loadScripts = { calls: 0, usec: 0 };
+  let loadWrites = 0;
   const scriptCommands = ['evalsha', 'eval'];
   for (const { before, after } of s.loads) {
+    loadWrites += after.writes - before.writes;
     for (const [name, n] of Object.entries(rename(diff(after.client, before.client)))) during[name] = (during[name] ?? 0) + n;
     loadSeconds += (after.at - before.at) / 1000;
     loadAll += after.server.totalCommands - before.server.totalCommands;
@@ -462,10 +461,12 @@ function roundTrips(s: { idle: Sample; idleEnd: Sample; loads: Array<{ before: S
   const rate = (d: number) => d / idleSeconds;
   const idleScripts = commandDelta(s.idle.server, s.idleEnd.server, scriptCommands);
   const idleAll = s.idleEnd.server.totalCommands - s.idle.server.totalCommands;
+  const backgroundWritesPerSecond = (s.idleEnd.writes - s.idle.writes) / idleSeconds;
   return {
     arrivals,
     raw: round(total / arrivals),
     corrected: round((total - backgroundPerSecond * loadSeconds) / arrivals),
+    socketWrites: round((loadWrites - backgroundWritesPerSecond * loadSeconds) / arrivals),
     byCommand,
     backgroundPerSecond: round(backgroundPerSecond),
     server: {

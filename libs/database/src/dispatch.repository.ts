@@ -79,16 +79,16 @@ export class DispatchRepository {
    * the same parameterised SQL without Prisma's row mapping.
    */
   async segmentPage(segment: Segment, afterId: bigint, limit: number): Promise<PlannedDevice[]> {
+    // `devices.id` in ORDER BY: a bare `id` would name the output column, the id as text, and order 10 before 9.
     const query = Prisma.sql`
-      SELECT id, platform::text AS platform FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY id LIMIT ${limit}`;
+      SELECT id::text, platform::text FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY devices.id LIMIT ${limit}`;
     const pool = await this.prisma.pgPool();
-    // pg hands int8 over as its decimal text.
-    const result = await pool.query<{ id: string; platform: Platform }>(query.text, query.values);
+    const result = await pool.query<[id: string, platform: Platform]>({ text: query.text, values: query.values, rowMode: 'array' });
     const rows = result.rows;
     const out = new Array<PlannedDevice>(rows.length);
     for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as { id: string; platform: Platform };
-      out[i] = { id: BigInt(row.id), platform: row.platform };
+      const row = rows[i] as [string, Platform];
+      out[i] = { id: BigInt(row[0]), platform: row[1] };
     }
     return out;
   }

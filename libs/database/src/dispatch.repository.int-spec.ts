@@ -1,0 +1,46 @@
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { DispatchRepository } from './dispatch.repository';
+import { PrismaService } from './prisma.service';
+
+/** The reads a campaign's workers make on every wave and batch, straight through Prisma's pg pool. */
+describe('DispatchRepository reads (PostgreSQL)', () => {
+  let db: TestDatabase;
+  let prisma: PrismaService;
+  let repo: DispatchRepository;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    prisma = new PrismaService({ connectionString: db.url, max: 2 });
+    repo = new DispatchRepository(prisma);
+    // Ids across powers of ten: in text order 10 < 100 < 1000 < 11 < 9 < 99, in number order 9 < 10 < 11 < 99 < 100 < 1000.
+    for (const id of [1000n, 99n, 9n, 100n, 11n, 10n]) {
+      await prisma.device.create({
+        data: { id, platform: id % 2n === 0n ? 'fcm' : 'apns', token: `token-${id}`, timezone: 'Europe/Paris', active: id !== 100n },
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await db.drop();
+  });
+
+  it('pages a segment in id order, by number, from the given id', async () => {
+    const page = async (after: bigint, limit: number) => (await repo.segmentPage({ activeOnly: false }, after, limit)).map((d) => d.id);
+    expect(await page(0n, 4)).toEqual([9n, 10n, 11n, 99n]);
+    expect(await page(11n, 10)).toEqual([99n, 100n, 1000n]);
+    expect(await repo.segmentPage({}, 10n, 2)).toEqual([
+      { id: 11n, platform: 'apns' },
+      { id: 99n, platform: 'apns' },
+    ]);
+  });
+
+  it('reads the active devices of a batch: ids that are no device, or deactivated, are absent', async () => {
+    const devices = await repo.activeDevices(['9', '100', '1000', '123456']);
+    expect(devices.sort((a, b) => Number(a.id) - Number(b.id))).toEqual([
+      { id: '9', platform: 'apns', token: 'token-9', p256dh: null, auth: null, timezone: 'Europe/Paris' },
+      { id: '1000', platform: 'fcm', token: 'token-1000', p256dh: null, auth: null, timezone: 'Europe/Paris' },
+    ]);
+    await expect(repo.activeDevices(['9', 'x'])).rejects.toThrow();
+  });
+});

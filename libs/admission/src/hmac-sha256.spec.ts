@@ -16,8 +16,14 @@ describe('HmacSha256', () => {
   it('is node:crypto HMAC-SHA-256 for any key and any ASCII message, every length across the block boundaries', () => {
     fc.assert(
       fc.property(
-        fc.uint8Array({ minLength: 0, maxLength: 150 }),
-        fc.string({ minLength: 0, maxLength: 300, unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)) }),
+        // size 'max': fast-check otherwise keeps values small (keys under 11 bytes, messages under 11 characters).
+        fc.uint8Array({ minLength: 0, maxLength: 150, size: 'max' }),
+        fc.string({
+          minLength: 0,
+          maxLength: 300,
+          size: 'max',
+          unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)),
+        }),
         (key, message) => {
           const mac = new HmacSha256(key);
           const expected = reference(key, message);
@@ -37,6 +43,27 @@ describe('HmacSha256', () => {
     for (const n of [...Array(201).keys(), ...[...Array(201).keys()].reverse()]) {
       const middle = String(n % 10).repeat(n);
       expect(withEnds(middle)).toBe(reference(key, `head|${middle}|tail`).subarray(0, 16).toString('base64url'));
+    }
+  });
+
+  it('is node:crypto HMAC-SHA-256 for keys shorter than, as long as and longer than a block, messages of 0 to 300 bytes', () => {
+    // A WAVE_TICKET_SECRET of 88 characters (base64 of 64 random bytes) is longer than a block: the key is hashed first.
+    for (const keyLength of [0, 1, 32, 63, 64, 65, 88, 150]) {
+      const key = Buffer.alloc(keyLength, 0x5a);
+      const mac = new HmacSha256(key);
+      for (let n = 0; n <= 300; n++) {
+        const message = 'm'.repeat(n);
+        expect(mac.digest(message)).toEqual(reference(key, message));
+      }
+    }
+  });
+
+  it('keeps the tail blocks of messages of different lengths apart, also past 64 blocks', () => {
+    const key = Buffer.from('k'.repeat(40));
+    const tail = 'T'.repeat(4200);
+    const withEnds = new HmacSha256(key).base64url16With('h', tail);
+    for (const middle of ['', 'x', 'xx', '', 'x', 'x'.repeat(70), '']) {
+      expect(withEnds(middle)).toBe(reference(key, `h${middle}${tail}`).subarray(0, 16).toString('base64url'));
     }
   });
 

@@ -207,7 +207,9 @@ export class HmacSha256 {
       for (let offset = BLOCK; offset < end; offset += BLOCK) {
         let w: Int32Array = W;
         if (offset >= fixedEnd) {
-          const key = n * 64 + offset / BLOCK;
+          // A tail block's bytes follow from the message length and its offset (the tail is fixed): one key per pair,
+          // never shared (offset < n + 2 blocks, so n * (n + 128) + offset grows strictly with n, then with offset).
+          const key = n * (n + 2 * BLOCK) + offset;
           let cached = schedules.get(key);
           if (!cached) {
             if (schedules.size >= 64) schedules.clear();

@@ -22,42 +22,34 @@ const K = new Int32Array([
 const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 const BLOCK = 64;
 
-/** The message schedule of the block being hashed, shared (JavaScript runs one compression at a time). */
+/** The message schedule, shared (JavaScript runs one compression at a time). */
 const W = new Int32Array(64);
-/** The working variables a compression starts from. */
-const START = new Int32Array(8);
 
-/** The 64-word message schedule of the 64 bytes of `block` at `offset`, into `w`. */
-function expand(w: Int32Array, block: Uint8Array, offset: number): void {
+/** One SHA-256 compression of the 64 bytes of `block` at `offset` into the state `h`. */
+function compress(h: Int32Array, block: Uint8Array, offset: number): void {
   for (let i = 0; i < 16; i++) {
     const j = offset + i * 4;
-    w[i] = ((block[j] as number) << 24) | ((block[j + 1] as number) << 16) | ((block[j + 2] as number) << 8) | (block[j + 3] as number);
+    W[i] = ((block[j] as number) << 24) | ((block[j + 1] as number) << 16) | ((block[j + 2] as number) << 8) | (block[j + 3] as number);
   }
   for (let i = 16; i < 64; i++) {
-    const x = w[i - 15] as number;
-    const y = w[i - 2] as number;
+    const x = W[i - 15] as number;
+    const y = W[i - 2] as number;
     const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
     const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-    w[i] = ((w[i - 16] as number) + s0 + (w[i - 7] as number) + s1) | 0;
+    W[i] = ((W[i - 16] as number) + s0 + (W[i - 7] as number) + s1) | 0;
   }
-}
-
-/**
- * Rounds `from` to `to` - 1 of a compression with the schedule `w`, from the working variables `v` (left in `v`).
- */
-function rounds(v: Int32Array, w: Int32Array, from: number, to: number): void {
-  let a = v[0] as number;
-  let b = v[1] as number;
-  let c = v[2] as number;
-  let d = v[3] as number;
-  let e = v[4] as number;
-  let f = v[5] as number;
-  let g = v[6] as number;
-  let k = v[7] as number;
-  for (let i = from; i < to; i++) {
+  let a = h[0] as number;
+  let b = h[1] as number;
+  let c = h[2] as number;
+  let d = h[3] as number;
+  let e = h[4] as number;
+  let f = h[5] as number;
+  let g = h[6] as number;
+  let k = h[7] as number;
+  for (let i = 0; i < 64; i++) {
     const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
     const ch = (e & f) ^ (~e & g);
-    const t1 = (k + s1 + ch + (K[i] as number) + (w[i] as number)) | 0;
+    const t1 = (k + s1 + ch + (K[i] as number) + (W[i] as number)) | 0;
     const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
     const maj = (a & b) ^ (a & c) ^ (b & c);
     k = g;
@@ -69,27 +61,14 @@ function rounds(v: Int32Array, w: Int32Array, from: number, to: number): void {
     b = a;
     a = (t1 + s0 + maj) | 0;
   }
-  v[0] = a;
-  v[1] = b;
-  v[2] = c;
-  v[3] = d;
-  v[4] = e;
-  v[5] = f;
-  v[6] = g;
-  v[7] = k;
-}
-
-/** Adds the working variables `v` into the state `h` (a compression's end). */
-function addInto(h: Int32Array, v: Int32Array): void {
-  for (let i = 0; i < 8; i++) h[i] = ((h[i] as number) + (v[i] as number)) | 0;
-}
-
-/** One SHA-256 compression of the 64 bytes of `block` at `offset` into the state `h`. */
-function compress(h: Int32Array, block: Uint8Array, offset: number): void {
-  expand(W, block, offset);
-  START.set(h);
-  rounds(START, W, 0, 64);
-  addInto(h, START);
+  h[0] = ((h[0] as number) + a) | 0;
+  h[1] = ((h[1] as number) + b) | 0;
+  h[2] = ((h[2] as number) + c) | 0;
+  h[3] = ((h[3] as number) + d) | 0;
+  h[4] = ((h[4] as number) + e) | 0;
+  h[5] = ((h[5] as number) + f) | 0;
+  h[6] = ((h[6] as number) + g) | 0;
+  h[7] = ((h[7] as number) + k) | 0;
 }
 
 /** Writes the 32-bit words of `h` big-endian into `out` from `offset`, `words` of them. */
@@ -168,65 +147,25 @@ export class HmacSha256 {
 
   /**
    * The MACs of `head + middle + tail` for one head and tail (ASCII), each as its first 16 bytes in base64url (22
-   * characters: `digest(head + middle + tail).subarray(0, 16).toString('base64url')`). Throws on a character that is
-   * not ASCII. What the head and tail fix is worked out once: the head's bytes, the first rounds of the first block
-   * (those that read only the head's whole words), and the schedule of a later block that holds only tail and padding
-   * (the same for every middle of one length). A call writes its middle and tail, and hashes the rest.
+   * characters: `digest(head + middle + tail).subarray(0, 16).toString('base64url')`). The head's and tail's bytes
+   * are laid out once; a call writes its middle's and hashes. Throws on a character that is not ASCII.
    */
   base64url16With(head: string, tail: string): (middle: string) => string {
     const tailBytes = new Uint8Array(tail.length);
     writeAscii(tail, tailBytes, 0);
     let buf = new Uint8Array(paddedLength(head.length + tail.length + 32));
     writeAscii(head, buf, 0);
-    // Rounds 0..fixed-1 of the first block read words 0..fixed-1 only: the head's when it covers them.
-    const fixed = Math.min(16, Math.floor(head.length / 4));
-    const afterFixed = new Int32Array(this.inner);
-    const headSchedule = new Int32Array(64);
-    expand(headSchedule, buf, 0);
-    rounds(afterFixed, headSchedule, 0, fixed);
-    /** Schedules of later blocks by message length and block: they hold only tail bytes and padding. */
-    const schedules = new Map<number, Int32Array>();
-    const state = this.state;
     return (middle) => {
-      const fixedEnd = head.length + middle.length;
-      const n = fixedEnd + tail.length;
+      const n = head.length + middle.length + tail.length;
       if (paddedLength(n) > buf.length) {
         const grown = new Uint8Array(paddedLength(n));
         grown.set(buf.subarray(0, head.length));
         buf = grown;
       }
       writeAscii(middle, buf, head.length);
-      for (let i = 0; i < tailBytes.length; i++) buf[fixedEnd + i] = tailBytes[i] as number;
-      const end = pad(buf, n, BLOCK);
-      // The first block: its schedule (the middle may be in it), rounds from where the head's left off.
-      expand(W, buf, 0);
-      START.set(afterFixed);
-      rounds(START, W, fixed, 64);
-      state.set(this.inner);
-      addInto(state, START);
-      for (let offset = BLOCK; offset < end; offset += BLOCK) {
-        let w: Int32Array = W;
-        if (offset >= fixedEnd) {
-          // A tail block's bytes follow from the message length and its offset (the tail is fixed): one key per pair,
-          // never shared (offset < n + 2 blocks, so n * (n + 128) + offset grows strictly with n, then with offset).
-          const key = n * (n + 2 * BLOCK) + offset;
-          let cached = schedules.get(key);
-          if (!cached) {
-            if (schedules.size >= 64) schedules.clear();
-            cached = new Int32Array(64);
-            expand(cached, buf, offset);
-            schedules.set(key, cached);
-          }
-          w = cached;
-        } else {
-          expand(W, buf, offset);
-        }
-        START.set(state);
-        rounds(START, w, 0, 64);
-        addInto(state, START);
-      }
-      this.finish();
-      writeWords(state, this.out16, 0, 4);
+      buf.set(tailBytes, head.length + middle.length);
+      this.hash(buf, n);
+      writeWords(this.state, this.out16, 0, 4);
       return this.out16.toString('base64url');
     };
   }
@@ -237,12 +176,6 @@ export class HmacSha256 {
     const state = this.state;
     state.set(this.inner);
     for (let offset = 0; offset < end; offset += BLOCK) compress(state, buf, offset);
-    this.finish();
-  }
-
-  /** The outer hash over the inner digest in `state`, left in `state`. */
-  private finish(): void {
-    const state = this.state;
     writeWords(state, this.outerBlock, 0, 8);
     state.set(this.outer);
     compress(state, this.outerBlock, 0);

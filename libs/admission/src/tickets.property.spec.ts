@@ -1,4 +1,5 @@
 /** Properties of waiting tickets against arbitrary, forged and mutated strings (fast-check; the seed prints on failure). */
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { TicketError, TicketSigner } from './tickets';
 
@@ -64,6 +65,22 @@ describe('tickets, property-based', () => {
         expect(refused(other.sign(ticket), ticket.roomId)).toBe(true);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('signs with the MAC node:crypto computes, for any room id (ASCII or not), number and time, across many rooms', () => {
+    const key = Buffer.from('ticket-secret-0123456789abcdefghijklmn', 'utf8');
+    fc.assert(
+      fc.property(
+        fc.oneof(room, fc.string({ maxLength: 80, unit: 'binary' })),
+        fc.oneof(fc.integer({ min: 0, max: 1e15 }), fc.double()),
+        fc.integer({ min: 0, max: 1e12 }),
+        (roomId, number, issuedAt) => {
+          const mac = createHmac('sha256', key).update(`v1|${roomId}|${number}|${issuedAt}`).digest().subarray(0, 16).toString('base64url');
+          expect(signer.sign({ roomId, number, issuedAt })).toBe(`${roomId}.${number}.${issuedAt}.${mac}`);
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 });

@@ -122,7 +122,7 @@ export class GateHook implements OnApplicationBootstrap {
 
   /** Always answers (resolves true once it has, or has started streaming the origin's answer). */
   private async gated(request: FastifyRequest, reply: FastifyReply, room: GatewayRoom): Promise<true> {
-    const tracker = await this.throttle.trackerOrRefuse(request, reply);
+    const tracker = this.throttle.trackerOrRefuse(request, reply);
     if (tracker === null) return true;
     let decision: GateDecision;
     try {
@@ -145,7 +145,7 @@ export class GateHook implements OnApplicationBootstrap {
    */
   async status(request: FastifyRequest, reply: FastifyReply, room: GatewayRoom): Promise<void> {
     reply.headers(API_SECURITY_HEADERS);
-    const tracker = await this.throttle.trackerOrRefuse(request, reply);
+    const tracker = this.throttle.trackerOrRefuse(request, reply);
     if (tracker === null) return;
     const credentials = credentialsOf(request, room.id);
     if (!credentials.ticket && !credentials.token) {

@@ -75,13 +75,13 @@ export class ClientThrottle {
   }
 
   /**
-   * Who the client is, for the gate and the room routes; answers 400 itself (and resolves null) for a malformed
-   * X-Device-Id.
+   * Who the client is, for the gate and the room routes; answers 400 itself (and returns null) for a malformed
+   * X-Device-Id. Synchronous: no promise on every gated request's way (issue #12).
    */
-  async trackerOrRefuse(request: FastifyRequest, reply: FastifyReply): Promise<string | null> {
+  trackerOrRefuse(request: FastifyRequest, reply: FastifyReply): string | null {
     const tracker = trackerOf(request.headers, request.ip);
     if (tracker.ok) return tracker.tracker;
-    await reply.code(400).headers(API_SECURITY_HEADERS).send({ statusCode: 400, error: 'Bad Request', message: tracker.message });
+    void reply.code(400).headers(API_SECURITY_HEADERS).send({ statusCode: 400, error: 'Bad Request', message: tracker.message });
     return null;
   }
 

@@ -60,13 +60,13 @@ export class TicketSigner {
   /**
    * The same MAC as `mac`, in plain JavaScript (HmacSha256): every arrival in a surge signs a ticket, and `createHmac`
    * costs a native object and a key setup per call (issue #12). `verify` keeps node:crypto, so every ticket signed here
-   * and checked there checks the two against each other; a room id that is not ASCII (no valid ticket has one) signs
-   * with node:crypto.
+   * and checked there checks the two against each other; a room id that is not printable ASCII (no valid ticket has
+   * one) signs with node:crypto.
    */
   private signingMac(roomId: string, number: number, issuedAt: number): string {
     let mac = this.signingRooms.get(roomId);
     if (mac === undefined) {
-      if (!/^[\x00-\x7f]*$/.test(roomId)) return this.mac(roomId, number, issuedAt);
+      if (!/^[ -~]*$/.test(roomId)) return this.mac(roomId, number, issuedAt); // printable ASCII only
       if (this.signingRooms.size >= MAX_SIGNING_ROOMS) this.signingRooms.clear();
       mac = this.hmac.base64url16With(`v1|${roomId}|`, '');
       this.signingRooms.set(roomId, mac);

@@ -38,9 +38,15 @@ function apply(body: Json, m: Mutation): Json {
   const value = structuredClone(m.value);
   if (m.op === 'replace') parent[last] = value;
   else if (m.op === 'delete') delete parent[last];
-  else if (typeof parent[last] === 'object' && parent[last] !== null) (parent[last] as Record<string, Json>)[m.key] = value;
-  else parent[m.key] = value;
+  else if (typeof parent[last] === 'object' && parent[last] !== null) add(parent[last] as Record<string, Json>, m.key, value);
+  else add(parent, m.key, value);
   return body;
+}
+
+/** A new member: an array gets one more element (a key such as "length" would throw or cut it), an object the key. */
+function add(target: Record<string | number, Json> | Json[], key: string, value: Json): void {
+  if (Array.isArray(target)) target.push(value);
+  else target[key] = value;
 }
 
 /**

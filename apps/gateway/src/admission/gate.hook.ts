@@ -27,7 +27,8 @@ export const GATE_OPTIONS = Symbol('GATE_OPTIONS');
 
 /** Paths the gateway answers itself; no room can claim them. */
 const RESERVED = ['/health/', '/metrics', '/docs', '/.well-known/', '/rooms/', '/_tidegate/'];
-export const isReserved = (path: string) => RESERVED.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
+const RESERVED_BARE = RESERVED.map((p) => p.replace(/\/$/, ''));
+export const isReserved = (path: string) => RESERVED.some((p, i) => path === RESERVED_BARE[i] || path.startsWith(p));
 
 /** The content type Fastify gives a JSON body it serialised. */
 const JSON_TYPE = 'application/json; charset=utf-8';

@@ -135,6 +135,18 @@ function templateOf(room: GatewayRoom, graceSeconds: number, socketUrl: string |
   return made;
 }
 
+/** `new Date().toISOString()`, made once per millisecond (a surge answers several requests in the same one). */
+let isoMs = -1;
+let isoText = '';
+function nowIso(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
+}
+
 /**
  * `JSON.stringify(waitingJson(args))`, byte for byte (property-tested), written around a per-room template: every
  * waiting answer (each arrival and poll of a surge) is one of these (issue #12).
@@ -149,7 +161,7 @@ export function waitingJsonText(args: WaitingArgs): string {
     jsonNumber(waitMinutes) +
     `,"waitTimeKnown":${waitMinutes !== null}` +
     t.middle +
-    `"${new Date().toISOString()}","position":${jsonNumber(position)},"aheadOfYou":${jsonNumber(Math.max(0, position - 1))}` +
+    `"${nowIso()}","position":${jsonNumber(position)},"aheadOfYou":${jsonNumber(Math.max(0, position - 1))}` +
     `,"etaSeconds":${jsonNumber(etaSeconds)},"ticket":${JSON.stringify(args.ticket)}` +
     t.tail
   );

@@ -35,6 +35,9 @@ export function clientKeyFor(key: string): string {
 /** Whole seconds, rounded up and at least 1 (the throttler's records and HTTP headers count in seconds). */
 export const toSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
+/** Rooms whose key names are kept (past this the cache starts over). */
+const MAX_CACHED_ROOMS = 1024;
+
 export const THROTTLE_ERRORS_METRIC = 'tidegate_throttle_errors_total';
 
 export class RedisThrottlerStorage implements ThrottlerStorage {
@@ -76,8 +79,17 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
    * in the room's Cluster slot, so the admission scripts can count them in the same round trip (_client-window.lua).
    */
   roomClientKey(roomId: string, tracker: string): string {
-    return this.keys.room(roomId).client(clientKeyFor(tracker));
+    let room = this.roomKeys.get(roomId);
+    if (room === undefined) {
+      if (this.roomKeys.size >= MAX_CACHED_ROOMS) this.roomKeys.clear();
+      room = this.keys.room(roomId);
+      this.roomKeys.set(roomId, room);
+    }
+    return room.client(clientKeyFor(tracker));
   }
+
+  /** A room's key names, built once per room (every gated request asks for its client key: issue #12). */
+  private readonly roomKeys = new Map<string, ReturnType<RedisKeys['room']>>();
 
   /** Counts a request of a client in its room's window (a Nest route of a room that runs no admission script). */
   incrementInRoom(roomId: string, tracker: string, ttl: number, limit: number, blockDuration: number): Promise<GatewayThrottlerRecord> {

@@ -31,6 +31,11 @@ function compress(h: Int32Array, block: Uint8Array, offset: number): void {
     const j = offset + i * 4;
     W[i] = ((block[j] as number) << 24) | ((block[j + 1] as number) << 16) | ((block[j + 2] as number) << 8) | (block[j + 3] as number);
   }
+  compressW(h);
+}
+
+/** One SHA-256 compression into the state `h` of the block whose 16 big-endian words are already in W[0..15]. */
+function compressW(h: Int32Array): void {
   for (let i = 16; i < 64; i++) {
     const x = W[i - 15] as number;
     const y = W[i - 2] as number;
@@ -101,6 +106,18 @@ function pad(buf: Uint8Array, length: number, prefix: number): number {
   return end;
 }
 
+/** Words 8-15 of the outer hash's one block: the padding and bit length after the 32-byte inner digest. */
+const OUTER_PADDING = (() => {
+  const block = new Uint8Array(BLOCK);
+  pad(block, 32, BLOCK);
+  const words = new Int32Array(8);
+  for (let i = 0; i < 8; i++) {
+    const j = 32 + i * 4;
+    words[i] = ((block[j] as number) << 24) | ((block[j + 1] as number) << 16) | ((block[j + 2] as number) << 8) | (block[j + 3] as number);
+  }
+  return words;
+})();
+
 /** `message`'s characters as bytes into `buf` from `offset`; throws on a character that is not ASCII. */
 function writeAscii(message: string, buf: Uint8Array, offset: number): void {
   for (let i = 0; i < message.length; i++) {
@@ -110,15 +127,49 @@ function writeAscii(message: string, buf: Uint8Array, offset: number): void {
   }
 }
 
+/** The base64url alphabet's character codes. */
+const B64URL = new Uint8Array(64);
+for (let i = 0; i < 64; i++) {
+  B64URL[i] = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i);
+}
+
+/** Three bytes (a 24-bit number) as four base64url character codes, written into `codes` from `at`. */
+function quad(v: number, codes: number[], at: number): void {
+  codes[at] = B64URL[(v >>> 18) & 63] as number;
+  codes[at + 1] = B64URL[(v >>> 12) & 63] as number;
+  codes[at + 2] = B64URL[(v >>> 6) & 63] as number;
+  codes[at + 3] = B64URL[v & 63] as number;
+}
+
+/** The 22 character codes of a MAC's base64url, reused. */
+const codes16 = new Array<number>(22).fill(0);
+
+/**
+ * The first 16 bytes of the big-endian words of `h` in base64url, unpadded (22 characters): what
+ * `Buffer.toString('base64url')` gives for them, without the native call.
+ */
+function base64url16(h: Int32Array): string {
+  const w0 = h[0] as number;
+  const w1 = h[1] as number;
+  const w2 = h[2] as number;
+  const w3 = h[3] as number;
+  const c = codes16;
+  // Bytes 0-2, 3-5, 6-8, 9-11, 12-14 as five quads, byte 15 as two characters (6 bits, then 2 bits and four zeros).
+  quad(w0 >>> 8, c, 0);
+  quad(((w0 & 0xff) << 16) | (w1 >>> 16), c, 4);
+  quad(((w1 & 0xffff) << 8) | (w2 >>> 24), c, 8);
+  quad(w2 & 0xffffff, c, 12);
+  quad(w3 >>> 8, c, 16);
+  c[20] = B64URL[(w3 >>> 2) & 63] as number;
+  c[21] = B64URL[(w3 & 3) << 4] as number;
+  return String.fromCharCode(...c);
+}
+
 export class HmacSha256 {
   /** The states after the inner (key ⊕ ipad) and outer (key ⊕ opad) blocks. */
   private readonly inner = new Int32Array(8);
   private readonly outer = new Int32Array(8);
   private readonly state = new Int32Array(8);
-  /** The outer hash's one block: the inner digest and its padding. */
-  private readonly outerBlock = new Uint8Array(BLOCK);
-  /** The first 16 bytes of a MAC, for their base64url. */
-  private readonly out16 = Buffer.alloc(16);
 
   constructor(key: Uint8Array) {
     const k = key.length > BLOCK ? createHash('sha256').update(key).digest() : key;
@@ -132,7 +183,6 @@ export class HmacSha256 {
     compress(this.inner, ipad, 0);
     this.outer.set(IV);
     compress(this.outer, opad, 0);
-    pad(this.outerBlock, 32, BLOCK);
   }
 
   /** The MAC of an ASCII message (throws on any other character), all 32 bytes. */
@@ -165,8 +215,7 @@ export class HmacSha256 {
       writeAscii(middle, buf, head.length);
       buf.set(tailBytes, head.length + middle.length);
       this.hash(buf, n);
-      writeWords(this.state, this.out16, 0, 4);
-      return this.out16.toString('base64url');
+      return base64url16(this.state);
     };
   }
 
@@ -176,8 +225,10 @@ export class HmacSha256 {
     const state = this.state;
     state.set(this.inner);
     for (let offset = 0; offset < end; offset += BLOCK) compress(state, buf, offset);
-    writeWords(state, this.outerBlock, 0, 8);
+    // The outer hash's one block is the inner digest (W[0..7]) and its fixed padding: the words go in as they are.
+    for (let i = 0; i < 8; i++) W[i] = state[i] as number;
+    for (let i = 8; i < 16; i++) W[i] = OUTER_PADDING[i - 8] as number;
     state.set(this.outer);
-    compress(state, this.outerBlock, 0);
+    compressW(state);
   }
 }

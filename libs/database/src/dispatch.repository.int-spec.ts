@@ -27,11 +27,19 @@ describe('DispatchRepository reads (PostgreSQL)', () => {
 
   it('pages a segment in id order, by number, from the given id', async () => {
     const page = async (after: bigint, limit: number) => (await repo.segmentPage({ activeOnly: false }, after, limit)).map((d) => d.id);
-    expect(await page(0n, 4)).toEqual([9n, 10n, 11n, 99n]);
-    expect(await page(11n, 10)).toEqual([99n, 100n, 1000n]);
+    expect(await page(0n, 4)).toEqual(['9', '10', '11', '99']);
+    expect(await page(11n, 10)).toEqual(['99', '100', '1000']);
     expect(await repo.segmentPage({}, 10n, 2)).toEqual([
-      { id: 11n, platform: 'apns' },
-      { id: 99n, platform: 'apns' },
+      { id: '11', platform: 'apns' },
+      { id: '99', platform: 'apns' },
+    ]);
+  });
+
+  it('lists the platforms of an inline audience in id order, by number, ids as text', async () => {
+    expect(await repo.platformsOf([1000n, 9n, 10n, 123456n])).toEqual([
+      { id: '9', platform: 'apns' },
+      { id: '10', platform: 'fcm' },
+      { id: '1000', platform: 'fcm' },
     ]);
   });
 

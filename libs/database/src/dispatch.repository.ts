@@ -3,9 +3,9 @@ import { Prisma, type CampaignWave, type Platform } from '@prisma/client';
 import { PrismaService } from './prisma.service';
 import { segmentWhere, type Segment } from './segment';
 
-/** A device as the planner lists it. */
+/** A device as the planner lists it: `id` as text (the jobs' spelling, decimal without leading zeros). */
 export interface PlannedDevice {
-  id: bigint;
+  id: string;
   platform: Platform;
 }
 
@@ -88,7 +88,7 @@ export class DispatchRepository {
     const out = new Array<PlannedDevice>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as [string, Platform];
-      out[i] = { id: BigInt(row[0]), platform: row[1] };
+      out[i] = { id: row[0], platform: row[1] };
     }
     return out;
   }
@@ -97,7 +97,7 @@ export class DispatchRepository {
   async platformsOf(ids: readonly bigint[]): Promise<PlannedDevice[]> {
     if (ids.length === 0) return [];
     return this.prisma.$queryRaw<PlannedDevice[]>`
-      SELECT id, platform FROM devices WHERE id = ANY(CAST(${ids.map(String)} AS bigint[])) ORDER BY id`;
+      SELECT id::text AS id, platform FROM devices WHERE id = ANY(CAST(${ids.map(String)} AS bigint[])) ORDER BY devices.id`;
   }
 
   /** Every materialised wave of a campaign, in order (its checkpoints). */

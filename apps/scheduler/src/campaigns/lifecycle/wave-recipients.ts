@@ -38,16 +38,20 @@ export class WaveRecipients {
    * neither end the campaign early nor count as recipients.
    */
   async page(audience: StoredAudience, afterId: bigint, limit: number, upTo: bigint | null = null): Promise<RecipientPage> {
-    const within = (id: bigint) => id > afterId && (upTo === null || id <= upTo);
     let rows: PlannedDevice[];
     let more: boolean;
     let lastId: bigint;
     if ('segment' in audience) {
-      rows = (await this.repo.segmentPage(audience.segment, afterId, limit + 1)).filter((r) => within(r.id));
+      // The rows come after `afterId` in id order, ids as text: only the end of a listed-again wave is checked, and only
+      // the page's last id becomes a number.
+      rows = await this.repo.segmentPage(audience.segment, afterId, limit + 1);
+      if (upTo !== null) rows = rows.filter((r) => BigInt(r.id) <= upTo);
       more = rows.length > limit;
-      rows = rows.slice(0, limit);
-      lastId = rows.at(-1)?.id ?? afterId;
+      if (rows.length > limit) rows.length = limit;
+      const last = rows.at(-1);
+      lastId = last === undefined ? afterId : BigInt(last.id);
     } else {
+      const within = (id: bigint) => id > afterId && (upTo === null || id <= upTo);
       const listed = [...new Set(audience.deviceIds)]
         .map((s) => BigInt(s))
         .filter(within)
@@ -57,6 +61,6 @@ export class WaveRecipients {
       lastId = ids.at(-1) ?? afterId;
       rows = await this.repo.platformsOf(ids);
     }
-    return { recipients: rows.map((r) => ({ id: r.id.toString(), platform: r.platform })), more, lastId };
+    return { recipients: rows, more, lastId };
   }
 }

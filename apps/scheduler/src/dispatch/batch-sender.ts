@@ -44,6 +44,13 @@ export type BatchOutcome =
   | { kind: 'sent'; sent: number; invalid: number; failed: number; inactive: number; held: number; retrying: number }
   | { kind: 'skipped'; why: string };
 
+/** The devices of `retry` (ids among `devices`'), for their platform counts. */
+function retryPlatforms(retry: readonly string[], devices: readonly SendableDevice[]): SendableDevice[] {
+  const byId = new Map<string, SendableDevice>();
+  for (const d of devices) byId.set(d.id, d);
+  return retry.map((id) => byId.get(id) as SendableDevice);
+}
+
 const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 0, retrying: 0 });
 
 /**
@@ -133,15 +140,21 @@ export class BatchSender {
       await this.lifecycle.completeIfDone(campaignId, await store.summary(campaignId));
       return { kind: 'skipped', why: 'every recipient already has an outcome' };
     }
-    const found = new Map<string, SendableDevice>();
-    for (const d of await this.repo.activeDevices(ids)) found.set(d.id, d);
+    const active = await this.repo.activeDevices(ids);
     const outcomes: RecordedOutcome[] = [];
     const counts = emptyCounts();
-    const ready: SendableDevice[] = [];
-    for (const id of ids) {
-      const device = found.get(id);
-      if (!device) outcomes.push({ deviceId: id, outcome: 'inactive' });
-      else ready.push(device);
+    // Every id read back (each row is a distinct device among the ids, so as many rows as ids means each id once and
+    // none gone): the rows are the batch, with no lookup per id. Otherwise the missing ones are recorded inactive.
+    let ready: SendableDevice[] = active;
+    if (active.length < ids.length) {
+      const found = new Map<string, SendableDevice>();
+      for (const d of active) found.set(d.id, d);
+      ready = [];
+      for (const id of ids) {
+        const device = found.get(id);
+        if (!device) outcomes.push({ deviceId: id, outcome: 'inactive' });
+        else ready.push(device);
+      }
     }
     counts.inactive = outcomes.length;
     const toSend = await this.holdQuiet(data, job, content, ready, now, outcomes, counts);
@@ -214,7 +227,7 @@ export class BatchSender {
           ...data,
           deviceIds: retry,
           attempt: data.attempt + 1,
-          platforms: countPlatforms(retry.map((id) => found.get(id) as SendableDevice)),
+          platforms: countPlatforms(retryPlatforms(retry, ready)),
         },
         { jobId: retryJobId(job.id, data.attempt + 1), delay: retryDelayMs },
       );

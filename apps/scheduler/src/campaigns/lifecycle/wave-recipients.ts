@@ -47,7 +47,8 @@ export class WaveRecipients {
       rows = await this.repo.segmentPage(audience.segment, afterId, limit + 1);
       if (upTo !== null) rows = rows.filter((r) => BigInt(r.id) <= upTo);
       more = rows.length > limit;
-      if (rows.length > limit) rows.length = limit;
+      // At most one row more than the limit was read: the one that tells whether more follow.
+      if (more) rows.pop();
       const last = rows.at(-1);
       lastId = last === undefined ? afterId : BigInt(last.id);
     } else {

@@ -244,7 +244,7 @@ export class AdmissionStore {
    * nothing (its number is someone else's in the current line).
    */
   async leave(roomId: string, leaving: { ticket?: LineTicket; sessionId?: string }): Promise<LeaveResult> {
-    const k = this.keys.room(roomId);
+    const k = this.room(roomId).keys;
     const ticket = leaving.ticket === undefined ? { number: 0, issuedAt: 0 } : lineTicketArgs(leaving.ticket);
     const reply = await this.scripts.leave(
       [k.tickets, k.serving, k.gone, k.goneCount, k.sessions, k.parked, k.goneBlocks, k.line],
@@ -260,7 +260,7 @@ export class AdmissionStore {
   async away(roomId: string, lineTicket: LineTicket): Promise<void> {
     const present = this.presentKeys(roomId);
     const ticket = lineTicketArgs(lineTicket);
-    await this.scripts.away([present.current, present.previous, this.keys.room(roomId).line], [ticket.number, ticket.issuedAt]);
+    await this.scripts.away([present.current, present.previous, this.room(roomId).keys.line], [ticket.number, ticket.issuedAt]);
   }
 
   /** Renews a session on activity; the new expiry in ms, or null when the session is over (expired or revoked). */
@@ -282,7 +282,7 @@ export class AdmissionStore {
 
   /** The room's line as seen from `serving` up to `maxTicket`: serving, the line's start, the gone bits in between, the snapshot. */
   async lineView(roomId: string, maxTicket: number, mirror?: GoneMirror): Promise<LineView> {
-    const k = this.keys.room(roomId);
+    const k = this.room(roomId).keys;
     if (mirror) return this.mirroredLineView(k, maxTicket, mirror);
     const serving = Number((await this.redis.get(k.serving)) ?? 0);
     const firstByte = serving >> 3;
@@ -351,7 +351,7 @@ export class AdmissionStore {
 
   /** One releaser step for a room, and the room's snapshot (the releaser publishes it with `RoomSnapshotStore`). */
   async release(roomId: string, maxWaitSeconds: number, capacity?: RoomCapacitySettings): Promise<ReleaseResult> {
-    const k = this.keys.room(roomId);
+    const k = this.room(roomId).keys;
     const seen = this.seenKeys(roomId);
     const present = this.presentKeys(roomId);
     const step = decodeRelease(

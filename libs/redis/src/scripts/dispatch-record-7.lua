@@ -123,6 +123,13 @@ local function isAnyHeld()
   if anyHeld == nil then anyHeld = redis.call('EXISTS', heldKey) == 1 end
   return anyHeld
 end
+-- Devices held for the first time in this call (both ways of giving outcomes count them here).
+local function countHeld(n)
+  anyHeld = true
+  bump('skipped', n)
+  bump(w .. 'skipped', n)
+  bump(w .. 'holding', n)
+end
 local first = ARGV[4]
 if first ~= '-' then
   first = tonumber(first)
@@ -165,10 +172,7 @@ if first ~= '-' then
     end
     if newlyHeld > 0 then
       redis.call('SETRANGE', heldKey, first, string.char(unpack(heldBytes, 1, len)))
-      anyHeld = true
-      bump('skipped', newlyHeld)
-      bump(w .. 'skipped', newlyHeld)
-      bump(w .. 'holding', newlyHeld)
+      countHeld(newlyHeld)
     end
   end
   -- Final outcomes: counted once per device (the settled bitmap); the ledger's sent, failed and transient bits of those
@@ -262,12 +266,7 @@ else
     for i = 1, nHeld do
       if was[i] == 0 then newlyHeld = newlyHeld + 1 end
     end
-    if newlyHeld > 0 then
-      anyHeld = true
-      bump('skipped', newlyHeld)
-      bump(w .. 'skipped', newlyHeld)
-      bump(w .. 'holding', newlyHeld)
-    end
+    if newlyHeld > 0 then countHeld(newlyHeld) end
   end
   -- Final outcomes: counted once per device (the settled bitmap); the ledger's sent, failed and transient bits of
   -- those counted now.

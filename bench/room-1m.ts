@@ -2,7 +2,7 @@
  * One room with up to a million people waiting (issue #12): is what each operation costs flat in the length of the
  * line? Each size (default 10k, 100k, 1M waiting) gets a room of its own, filled through the real arrive script
  * (pipelined, AdmissionStore's own code; 1% of the line gone, spread over it). Then, per call:
- *   arrive   arrive-12 through AdmissionStore.arrive
+ *   arrive   arrive-11+ through AdmissionStore.arrive (100 arrivals per batch: one script call, as a gateway sends them)
  *   status   status-11 (a poll: the exact place) for tickets near the front, in the middle and at the back
  *   fanout   one ws tick for a fixed number of sockets spread over the line: AdmissionStore.lineView + positionsOf
  *   leave    leave-8 for waiting tickets anywhere in the line

@@ -18,11 +18,13 @@ export class PipelinedClient {
   }
 
   /**
-   * Sends every call queued since the last flush in one round trip. `atomic`: inside MULTI/EXEC, so other clients
+   * Sends every call queued since the last flush, and by the end of this event-loop turn, in one round trip. `atomic`: inside MULTI/EXEC, so other clients
    * see all of the batch or none of it (all its keys must be in one Cluster slot); the transaction then ends with
    * Redis's `TIME`, and the result is that instant in ms since the epoch (fractional): when the batch took effect.
    */
   async flush(options: { atomic?: boolean } = {}): Promise<number | null> {
+    // What the store sends at the end of a turn (its batched arrivals: libs/admission arrival-batches.ts) first.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const batch = this.pending;
     this.pending = [];
     const pipeline = (options.atomic ? this.redis.multi() : this.redis.pipeline()) as unknown as Record<

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { Cluster, type Redis } from 'ioredis';
 import { closeRedisClient, createRedisClient, waitUntilReady, type RedisClient } from '@tidegate/redis';
 import { redisConnection } from '../../../test/support/env';
-import { batchRedisWritesPerTurn } from './redis-turn-writes';
+import { atEndOfTurn, batchRedisWritesPerTurn } from './redis-turn-writes';
 
 const nodesOf = (client: RedisClient): Redis[] => (client instanceof Cluster ? client.nodes('all') : [client]);
 
@@ -64,5 +64,15 @@ describe('batchRedisWritesPerTurn', () => {
     await new Promise((resolve) => setImmediate(resolve));
     await client.incr(`${tag}:n`);
     expect(counter.writes()).toBe(2);
+  });
+
+  it("sends what runs at the end of the turn (the admission store's arrival batches) in the turn's one write", async () => {
+    await client.ping();
+    const counter = countWrites(client);
+    const first = client.incr(`${tag}:n`);
+    const late = new Promise<number>((resolve, reject) => atEndOfTurn(() => void client.incr(`${tag}:n`).then(resolve, reject)));
+    const [a, b] = await Promise.all([first, late]);
+    expect(b).toBe(a + 1);
+    expect(counter.writes()).toBe(1);
   });
 });

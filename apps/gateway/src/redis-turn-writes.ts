@@ -4,8 +4,9 @@
  * Each HTTP request reaches the gate in its own I/O callback and sends its one admission script from there. ioredis
  * writes every command to the socket at once (a `write` syscall each; on loopback that syscall also runs the TCP
  * receive path and wakes Redis), and its auto-pipelining flushes on `process.nextTick`, which runs after each I/O
- * callback: nothing is shared. Here the connection's socket is corked at the first command of a turn and uncorked by
- * `setImmediate`, i.e. after the poll phase has delivered every readable socket of the turn: the commands of all the
+ * callback: nothing is shared. Here the connection's socket is corked at the first command of a turn and uncorked at
+ * the end of the turn (`atEndOfTurn`: one `setImmediate`), i.e. after the poll phase has delivered every readable
+ * socket of the turn: the commands of all the
  * requests that arrived together go out in one `writev`, Redis reads them in one read and answers them in one write.
  *
  * Nothing else changes: each request still sends exactly one command through ioredis's `sendCommand` (its own
@@ -16,6 +17,43 @@
  */
 import type { Socket } from 'node:net';
 import { Cluster, type Redis } from 'ioredis';
+
+/** What runs at the end of this turn, in order; then the uncorks (one setImmediate per turn runs both). */
+const atTurnEnd: Array<() => void> = [];
+const uncorks: Array<() => void> = [];
+
+function runTurnEnd(): void {
+  // Each runs whatever another throws (an uncork skipped would leave its socket corked for good); the first error
+  // is thrown afterwards. Both queues are read as they grow: a command sent by a callback corks its socket and adds
+  // its uncork, which still runs in this turn, after every callback.
+  const failures: unknown[] = [];
+  for (const queue of [atTurnEnd, uncorks]) {
+    for (let i = 0; i < queue.length; i++) {
+      try {
+        (queue[i] as () => void)();
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+  }
+  atTurnEnd.length = 0;
+  uncorks.length = 0;
+  if (failures.length > 0) throw failures[0];
+}
+
+const scheduleTurnEnd = () => {
+  if (atTurnEnd.length + uncorks.length === 1) setImmediate(runTurnEnd);
+};
+
+/**
+ * Runs `fn` once the poll phase has delivered every readable socket of this turn, before the sockets corked this turn
+ * are uncorked: the admission store's arrival batches (libs/admission arrival-batches.ts) are sent from here, so a
+ * batch joins the turn's one write instead of waiting for the next turn.
+ */
+export function atEndOfTurn(fn: () => void): void {
+  atTurnEnd.push(fn);
+  scheduleTurnEnd();
+}
 
 const INSTALLED = Symbol('tidegate.redisTurnWrites');
 
@@ -48,7 +86,8 @@ function batchNode(redis: Batched): void {
     if (corked === null && stream && stream.writable && args[1] === undefined) {
       stream.cork();
       corked = stream;
-      setImmediate(uncork);
+      uncorks.push(uncork);
+      scheduleTurnEnd();
     }
     return send.apply(this, args);
   };

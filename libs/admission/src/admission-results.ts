@@ -123,7 +123,29 @@ function int(script: string, reply: unknown, value: unknown): number {
   return n;
 }
 
-/** arrive-12's answer: `sessionId` is the id the caller proposed for a direct admission. */
+/** A counting script's reply as the count and, unless the client was refused, the decoded answer. */
+export function countedResult<T>(script: string, reply: Reply, decode: (answer: Reply) => T): Counted<T> {
+  const { count, answer } = decodeCounted(script, reply);
+  if (answer === null) return { count: { ...count, blocked: true }, result: null };
+  return { count: { ...count, blocked: false }, result: decode(answer) };
+}
+
+/**
+ * arrive-11+'s answer: one counted reply per arrival, in the order sent; `sessionIds[i]` is the id proposed to
+ * arrival i for a direct admission.
+ */
+export function decodeArrivals(reply: unknown, sessionIds: readonly string[]): Array<Counted<ArriveResult>> {
+  if (!Array.isArray(reply) || reply.length !== sessionIds.length) throw unexpected('arrive', reply);
+  const results = new Array<Counted<ArriveResult>>(reply.length);
+  for (let i = 0; i < reply.length; i++) {
+    const one: unknown = reply[i];
+    if (!Array.isArray(one)) throw unexpected('arrive', reply);
+    results[i] = countedResult('arrive', one as Reply, (answer) => decodeArrive(answer, sessionIds[i] as string));
+  }
+  return results;
+}
+
+/** One arrival's answer in arrive-11+'s reply: `sessionId` is the id the caller proposed for a direct admission. */
 export function decodeArrive(reply: Reply, sessionId: string): ArriveResult {
   switch (reply[0]) {
     case 'admitted':

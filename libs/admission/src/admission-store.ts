@@ -16,8 +16,8 @@ import type { RoomCapacitySettings, RoomSnapshot } from '@tidegate/contracts';
 import { defineScript, type RedisClient, type RedisKeys, type ScriptCall } from '@tidegate/redis';
 import {
   clientWindowArgs,
-  decodeArrive,
-  decodeCounted,
+  countedResult as counted,
+  decodeArrivals,
   decodeLeave,
   decodeRelease,
   decodeStatus,
@@ -31,6 +31,7 @@ import {
   type Reply,
   type StatusResult,
 } from './admission-results';
+import { ArrivalBatches, type PendingArrival, type TurnScheduler } from './arrival-batches';
 import { roomEtaSeconds, roomPressure } from './eta';
 import { blockBytes, blockCounts, blockRuns, goneBlockOf, type GoneMirror, type GoneSlice } from './gone-mirror';
 import { RoomSnapshotStore, type StoredRoomSnapshot } from './room-snapshot-store';
@@ -67,6 +68,11 @@ export interface AdmissionOptions {
   claimWindowMs?: number;
   /** Tickets one release call may look at (bounds the script's run time). */
   releaseScanLimit?: number;
+  /**
+   * When a turn's arrivals go out as one script call (see arrival-batches.ts): setImmediate by default; the gateway
+   * passes its end-of-turn queue, so the batch joins the turn's one socket write.
+   */
+  scheduleArrivals?: TurnScheduler;
 }
 
 type RoomKeys = ReturnType<RedisKeys['room']>;
@@ -114,8 +120,9 @@ export class AdmissionStore {
   private readonly scanLimit: number;
   private readonly snapshots: RoomSnapshotStore;
   private readonly rooms = new Map<string, CachedRoom>();
+  private readonly arrivals: ArrivalBatches<Counted<ArriveResult>>;
   private readonly scripts: {
-    arrive: ScriptCall<Reply>;
+    arrive: ScriptCall<unknown>;
     release: ScriptCall<Reply>;
     status: ScriptCall<Reply>;
     leave: ScriptCall<Reply>;
@@ -134,13 +141,14 @@ export class AdmissionStore {
     this.scanLimit = options.releaseScanLimit ?? 10_000;
     this.snapshots = new RoomSnapshotStore(redis, keys, clock);
     this.scripts = {
-      arrive: defineScript(redis, 'tidegateArrive', 'arrive-12.lua'),
+      arrive: defineScript(redis, 'tidegateArrive', 'arrive-11+.lua'),
       release: defineScript(redis, 'tidegateRelease', 'release-16.lua'),
       status: defineScript(redis, 'tidegateStatus', 'status-11.lua'),
       leave: defineScript(redis, 'tidegateLeave', 'leave-8.lua'),
       touch: defineScript(redis, 'tidegateTouch', 'touch-3.lua'),
       away: defineScript(redis, 'tidegateAway', 'away-3.lua'),
     };
+    this.arrivals = new ArrivalBatches((roomId, batch) => this.sendArrivals(roomId, batch), options.scheduleArrivals);
   }
 
   /** A room's key names, built once per room (and per time bucket for the seen and present bitmaps). */
@@ -187,14 +195,25 @@ export class AdmissionStore {
     return this.runArrive(roomId, client);
   }
 
-  private async runArrive(roomId: string, client: ClientWindow | null): Promise<Counted<ArriveResult>> {
-    const k = this.room(roomId).keys;
-    const seen = this.seenKeys(roomId);
-    const present = this.presentKeys(roomId);
-    const sessionId = newSessionId();
-    const counting = clientWindowArgs(client, k.config);
-    const reply = await this.scripts.arrive(
-      [
+  /** Joins this turn's batch of arrivals at the room (arrival-batches.ts): one script call for the batch. */
+  private runArrive(roomId: string, client: ClientWindow | null): Promise<Counted<ArriveResult>> {
+    return this.arrivals.add(roomId, client);
+  }
+
+  /** One arrive-11+ call for a batch; settles each arrival with its own answer, or all with the call's failure. */
+  private sendArrivals(roomId: string, batch: Array<PendingArrival<Counted<ArriveResult>>>): void {
+    const fail = (err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const arrival of batch) arrival.reject(error);
+    };
+    let sessionIds: string[];
+    let call: Promise<unknown>;
+    try {
+      // Runs at the end of a turn, not in a caller's promise: whatever throws here must reach the arrivals.
+      const k = this.room(roomId).keys;
+      const seen = this.seenKeys(roomId);
+      const present = this.presentKeys(roomId);
+      const keys = [
         k.config,
         k.tickets,
         k.serving,
@@ -205,12 +224,33 @@ export class AdmissionStore {
         k.admits,
         k.clock,
         present.current,
-        counting.key,
         k.line,
-      ],
-      [sessionId, seen.ttlMs, present.ttlMs, ...counting.args],
-    );
-    return counted('arrive', reply, (answer) => decodeArrive(answer, sessionId));
+      ];
+      const args: Array<string | number> = [seen.ttlMs, present.ttlMs];
+      sessionIds = new Array<string>(batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        const counting = clientWindowArgs((batch[i] as PendingArrival<unknown>).client, k.config);
+        const sessionId = newSessionId();
+        sessionIds[i] = sessionId;
+        keys.push(counting.key);
+        args.push(sessionId, counting.args[0], counting.args[1], counting.args[2]);
+      }
+      call = this.scripts.arrive(keys, args);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    call.then((reply) => {
+      let results: Array<Counted<ArriveResult>>;
+      try {
+        results = decodeArrivals(reply, sessionIds);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      for (let i = 0; i < batch.length; i++)
+        (batch[i] as PendingArrival<Counted<ArriveResult>>).resolve(results[i] as Counted<ArriveResult>);
+    }, fail);
   }
 
   /**
@@ -430,11 +470,4 @@ export class AdmissionStore {
     }
     return deleted;
   }
-}
-
-/** A counting script's reply as the count and, unless the client was refused, the decoded answer. */
-function counted<T>(script: string, reply: Reply, decode: (answer: Reply) => T): Counted<T> {
-  const { count, answer } = decodeCounted(script, reply);
-  if (answer === null) return { count: { ...count, blocked: true }, result: null };
-  return { count: { ...count, blocked: false }, result: decode(answer) };
 }

@@ -1,5 +1,5 @@
 /**
- * Lua scripts live in `./scripts/<name>-<numberOfKeys>.lua`, each opening with a comment that lists its KEYS, ARGV
+ * Lua scripts live in `./scripts/<name>-<numberOfKeys>.lua` (`-<n>+.lua`: n keys or more), each opening with a comment that lists its KEYS, ARGV
  * and return value. tools/build.js copies them into dist/ beside the compiled JS, so the path below works from the
  * sources (tests) and from dist/ alike.
  *
@@ -13,15 +13,18 @@ import path from 'node:path';
 import type { RedisClient } from './connection';
 
 const SCRIPTS_DIR = path.join(__dirname, 'scripts');
-const FILE_NAME = /^([A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)-(\d+)$/;
+const FILE_NAME = /^([A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)-(\d+)(\+?)$/;
 const cache = new Map<string, string>();
 
-/** A script file's base name (`throttle-1` or `throttle-1.lua`) and the number of keys its suffix declares. */
-function parseName(name: string): { base: string; numberOfKeys: number } {
+/**
+ * A script file's base name (`throttle-1` or `throttle-1.lua`) and the number of keys its suffix declares; a `+` after
+ * the number (`arrive-11+`) means at least that many: the call says how many it passes.
+ */
+function parseName(name: string): { base: string; numberOfKeys: number; variadic: boolean } {
   const base = name.endsWith('.lua') ? name.slice(0, -'.lua'.length) : name;
   const match = FILE_NAME.exec(base);
-  if (!match) throw new Error(`invalid Lua script name ${JSON.stringify(name)}: expected <name>-<numberOfKeys>[.lua]`);
-  return { base, numberOfKeys: Number(match[2]) };
+  if (!match) throw new Error(`invalid Lua script name ${JSON.stringify(name)}: expected <name>-<numberOfKeys>[+][.lua]`);
+  return { base, numberOfKeys: Number(match[2]), variadic: match[3] === '+' };
 }
 
 const INCLUDE = /^--- @include "([A-Za-z0-9_-]+)"$/gm;
@@ -57,10 +60,19 @@ export function defineScript<T = unknown, A extends string | number | Buffer = s
   commandName: string,
   fileName: string,
 ): ScriptCall<T, A> {
-  const { numberOfKeys } = parseName(fileName);
-  client.defineCommand(commandName, { lua: loadScript(fileName), numberOfKeys });
-  const command = (client as unknown as Record<string, (...a: Array<string | A>) => Promise<T>>)[commandName];
+  const { numberOfKeys, variadic } = parseName(fileName);
+  // A variadic script is defined without a key count: each call passes its own first (EVALSHA's numkeys).
+  client.defineCommand(commandName, { lua: loadScript(fileName), ...(variadic ? {} : { numberOfKeys }) });
+  const command = (client as unknown as Record<string, (...a: Array<string | number | A>) => Promise<T>>)[commandName];
   if (typeof command !== 'function') throw new Error(`Redis: defining the script command ${commandName} failed`);
+  if (variadic) {
+    return (keys, args) => {
+      if (keys.length < numberOfKeys) {
+        return Promise.reject(new Error(`Redis script ${commandName} takes at least ${numberOfKeys} keys, got ${keys.length}`));
+      }
+      return command.call(client, keys.length, ...keys, ...args);
+    };
+  }
   return (keys, args) => {
     if (keys.length !== numberOfKeys) {
       return Promise.reject(new Error(`Redis script ${commandName} takes ${numberOfKeys} keys, got ${keys.length}`));

@@ -7,7 +7,7 @@ import { AssetsController } from './assets.controller';
 import { GATE_OPTIONS, GateHook } from './gate.hook';
 import { GateService } from './gate.service';
 import { OriginHealthJudge } from './origin-health-judge';
-import { batchRedisWritesPerTurn } from '../redis-turn-writes';
+import { atEndOfTurn, batchRedisWritesPerTurn } from '../redis-turn-writes';
 import { OriginMonitor } from './origin-monitor';
 import { PublicController } from './public.controller';
 import { RELEASE_INTERVAL_MS, Releaser } from './releaser';
@@ -31,7 +31,8 @@ export class AdmissionModule {
           useFactory: (redis: RedisClient, keys: RedisKeys) => {
             // The gate's scripts (and everything else on this connection) go out once per event-loop turn.
             batchRedisWritesPerTurn(redis);
-            return new AdmissionStore(redis, keys, { graceMs });
+            // A turn's arrivals at a room: one script call, sent in the same end-of-turn write.
+            return new AdmissionStore(redis, keys, { graceMs, scheduleArrivals: atEndOfTurn });
           },
         },
         { provide: TicketSigner, useFactory: () => new TicketSigner(config.TICKET_SECRET) },

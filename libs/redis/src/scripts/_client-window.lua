@@ -1,6 +1,6 @@
 -- Counting one request of one client against its throttle window, in the same call as what the request asks for (so
 -- the gateway needs one round trip per request). One algorithm for every caller: throttle-1.lua (the Nest routes'
--- storage) and the admission scripts that count the request first (arrive-12, status-11, touch-3).
+-- storage) and the admission scripts that count the request first (arrive-11+, status-11, touch-3).
 --
 -- Fixed window: the first request creates the counter with a TTL of one window (INCR + PEXPIRE); every request
 -- increments it; the window ends when the key expires. A client may send `limit` requests at the very end of one window

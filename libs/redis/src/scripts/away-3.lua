@@ -4,7 +4,7 @@
 
   Input:
     KEYS[1] present (current presence bucket)  KEYS[2] present (previous presence bucket)
-    KEYS[3] line  the current line's start, epoch seconds (arrive-12; missing: 0)
+    KEYS[3] line  the current line's start, epoch seconds (arrive-11+; missing: 0)
     ARGV[1] ticket number
     ARGV[2] the ticket's issuedAt, epoch seconds: a ticket of a lost line (issued before the line's start) changes
             nothing (its number is someone else's in this line)

@@ -5,7 +5,7 @@
   Input:
     KEYS[1] tickets  KEYS[2] serving  KEYS[3] gone  KEYS[4] goneCount  KEYS[5] sessions  KEYS[6] parked
     KEYS[7] goneBlocks  gone tickets per block of 4096 (Fenwick tree, _gone-blocks.lua): counts each new gone bit
-    KEYS[8] line  the current line's start, epoch seconds (arrive-12; missing: 0)
+    KEYS[8] line  the current line's start, epoch seconds (arrive-11+; missing: 0)
     ARGV[1] ticket number, or 0
     ARGV[2] session id, or ''
     ARGV[3] the ticket's issuedAt, epoch seconds: a ticket issued before the line's start (of a lost line) changes

@@ -19,7 +19,7 @@
     KEYS[12] present (current presence bucket)   KEYS[13] present (previous presence bucket)
     KEYS[14] parked     tickets passed over while away (zset: member ticket, score deadline ms)
     KEYS[15] goneBlocks gone tickets per block (Fenwick tree, _gone-blocks.lua): deleted with the gone bitmap
-    KEYS[16] line       the current line's start, epoch seconds (arrive-12; missing: 0): reservations are named
+    KEYS[16] line       the current line's start, epoch seconds (arrive-11+; missing: 0): reservations are named
                         ticket_session(line, ticket) (_room-common.lua), as status-11 claims them
 
     ARGV[1] how long a reservation waits for its holder to claim it, in ms

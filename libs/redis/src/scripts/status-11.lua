@@ -12,7 +12,7 @@
     KEYS[8] parked  tickets passed over while their holders were away (zset: member ticket, score deadline ms)
     KEYS[9] client  the client's throttle counter in this room (any key of the room when not counted)
     KEYS[10] goneBlocks  gone tickets per block of 4096 (Fenwick tree, _gone-blocks.lua)
-    KEYS[11] line  the current line's start, epoch seconds (arrive-12; missing: 0)
+    KEYS[11] line  the current line's start, epoch seconds (arrive-11+; missing: 0)
 
     ARGV[1] ticket number
     ARGV[2] ttl of a seen bucket in ms

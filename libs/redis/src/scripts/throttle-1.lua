@@ -2,7 +2,7 @@
   Counts one request of one client against a fixed-window rate limit, with an optional block after the limit is
   exceeded (the algorithm and its trade-off: _client-window.lua). One atomic call per request; one key per client (the
   key builder puts the client in a hash tag, so the script is Cluster-safe). The gateway's protected paths and its room
-  routes count in the room's own counter instead, inside the admission script (arrive-12, status-11, touch-3).
+  routes count in the room's own counter instead, inside the admission script (arrive-11+, status-11, touch-3).
 
     Input:
       KEYS[1] counter key of the client, e.g. <prefix>:throttle:<name>:{<client>}

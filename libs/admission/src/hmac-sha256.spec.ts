@@ -67,6 +67,33 @@ describe('HmacSha256', () => {
     }
   });
 
+  it('hashes a first block once: base64url16AfterBlock(block, head, tail) is base64url16With(block + head, tail)', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 150, size: 'max' }),
+        fc.string({ minLength: 64, maxLength: 64, unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)) }),
+        fc.string({ maxLength: 100, size: 'max', unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)) }),
+        (key, block, rest) => {
+          const cut = Math.floor(rest.length / 3);
+          const [head, tail] = [rest.slice(0, cut), rest.slice(2 * cut)];
+          const macs = new HmacSha256(key).base64url16AfterBlock(block, head, tail);
+          // Twice: the state after the block is kept, not consumed.
+          for (let i = 0; i < 2; i++) {
+            expect(macs(rest.slice(cut, 2 * cut))).toBe(
+              reference(key, block + rest)
+                .subarray(0, 16)
+                .toString('base64url'),
+            );
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+    const mac = new HmacSha256(Buffer.from('key'));
+    expect(() => mac.base64url16AfterBlock('x'.repeat(63), '', '')).toThrow(/64/);
+    expect(() => mac.base64url16AfterBlock('é'.repeat(64), '', '')).toThrow(/ASCII/);
+  });
+
   it('refuses a message that is not ASCII', () => {
     const mac = new HmacSha256(Buffer.from('key'));
     expect(() => mac.digest('é')).toThrow(/ASCII/);

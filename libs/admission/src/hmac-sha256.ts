@@ -93,7 +93,7 @@ function paddedLength(length: number): number {
   return (Math.floor((length + 8) / BLOCK) + 1) * BLOCK;
 }
 
-/** Writes the padding and the bit length of a message of `length` bytes that started a block ago (`prefix` bytes before). */
+/** Writes the padding and the bit length of a message of `length` bytes after `prefix` bytes already hashed (the key block, ...). */
 function pad(buf: Uint8Array, length: number, prefix: number): number {
   buf[length] = 0x80;
   const end = paddedLength(length);
@@ -201,6 +201,28 @@ export class HmacSha256 {
    * are laid out once; a call writes its middle's and hashes. Throws on a character that is not ASCII.
    */
   base64url16With(head: string, tail: string): (middle: string) => string {
+    return this.macsAfter(this.inner, BLOCK, head, tail);
+  }
+
+  /**
+   * As `base64url16With(block + head, tail)`, for a `block` of exactly 64 ASCII characters (one SHA-256 block): its
+   * compression is done once, here, so a call hashes only what follows it. A message whose varying part starts past
+   * its first 64 bytes costs one block less per call this way (wave tickets w2: 2 blocks instead of 3).
+   */
+  base64url16AfterBlock(block: string, head: string, tail: string): (middle: string) => string {
+    if (block.length !== BLOCK) throw new Error(`HmacSha256: the block must have ${BLOCK} characters, got ${block.length}`);
+    const bytes = new Uint8Array(BLOCK);
+    writeAscii(block, bytes, 0);
+    const start = new Int32Array(this.inner);
+    compress(start, bytes, 0);
+    return this.macsAfter(start, 2 * BLOCK, head, tail);
+  }
+
+  /**
+   * The MACs (first 16 bytes, base64url) of `head + middle + tail` following `prefix` bytes already hashed into the
+   * inner state `start` (the key block, and any whole blocks after it).
+   */
+  private macsAfter(start: Int32Array, prefix: number, head: string, tail: string): (middle: string) => string {
     const tailBytes = new Uint8Array(tail.length);
     writeAscii(tail, tailBytes, 0);
     let buf = new Uint8Array(paddedLength(head.length + tail.length + 32));
@@ -214,16 +236,24 @@ export class HmacSha256 {
       }
       writeAscii(middle, buf, head.length);
       buf.set(tailBytes, head.length + middle.length);
-      this.hash(buf, n);
+      this.hashFrom(start, prefix, buf, n);
       return base64url16(this.state);
     };
   }
 
   /** Leaves in `state` the HMAC of the `length` bytes at the start of `buf` (which has room for their padding). */
   private hash(buf: Uint8Array, length: number): void {
-    const end = pad(buf, length, BLOCK);
+    this.hashFrom(this.inner, BLOCK, buf, length);
+  }
+
+  /**
+   * Leaves in `state` the HMAC of a message whose first `prefix` bytes (the key block included) are hashed into the
+   * inner state `start`, and whose other `length` bytes are at the start of `buf` (with room for their padding).
+   */
+  private hashFrom(start: Int32Array, prefix: number, buf: Uint8Array, length: number): void {
+    const end = pad(buf, length, prefix);
     const state = this.state;
-    state.set(this.inner);
+    state.set(start);
     for (let offset = 0; offset < end; offset += BLOCK) compress(state, buf, offset);
     // The outer hash's one block is the inner digest (W[0..7]) and its fixed padding: the words go in as they are.
     for (let i = 0; i < 8; i++) W[i] = state[i] as number;

@@ -7,17 +7,18 @@ const NOW = 1_790_000_000;
 const signer = new WaveTicketSigner('wave-ticket-secret-0123456789abcdefghij');
 const other = new WaveTicketSigner('another-wave-secret-0123456789abcdefghi');
 
-/** The format spelled out with node:crypto, as the module's doc comment describes it. */
-function referenceTicket(secret: string, t: WaveTicket): string {
+/** The format spelled out with node:crypto, as the module's doc comment describes it: w2, or the w1 signed before it. */
+function referenceTicket(secret: string, t: WaveTicket, version: 'w1' | 'w2' = 'w2'): string {
   const ttl = t.expiresAt - t.sentAt;
-  const mac = createHmac('sha256', Buffer.from(secret, 'utf8'))
-    .update(`w1|${t.campaignId}|${t.wave}|${Number(t.deviceId)}|${t.sentAt}|${ttl}`)
-    .digest()
-    .subarray(0, 16)
-    .toString('base64url');
+  const w2Head = `w2|${t.campaignId}|${t.wave}|`;
+  const message =
+    version === 'w1'
+      ? `w1|${t.campaignId}|${t.wave}|${Number(t.deviceId)}|${t.sentAt}|${ttl}`
+      : `${w2Head.padEnd(64, '.')}${Number(t.deviceId)}|${t.sentAt}|${ttl}`;
+  const mac = createHmac('sha256', Buffer.from(secret, 'utf8')).update(message).digest().subarray(0, 16).toString('base64url');
   const campaign = Buffer.from(t.campaignId.replace(/-/g, ''), 'hex').toString('base64url');
   const b36 = (n: number) => n.toString(36);
-  return `w1.${campaign}.${b36(t.wave)}.${b36(Number(t.deviceId))}.${b36(t.sentAt)}.${b36(ttl)}.${mac}`;
+  return `${version}.${campaign}.${b36(t.wave)}.${b36(Number(t.deviceId))}.${b36(t.sentAt)}.${b36(ttl)}.${mac}`;
 }
 
 const genuine = fc
@@ -41,6 +42,7 @@ describe('wave tickets, property-based', () => {
           fc.anything(),
           fc.string({ maxLength: 120, unit: 'binary' }),
           fc.string().map((s) => `w1.${s}`),
+          fc.string().map((s) => `w2.${s}`),
         ),
         (value) => {
           expect(signer.verify(value, NOW)).toBeNull();
@@ -100,6 +102,21 @@ describe('wave tickets, property-based', () => {
           }
         },
       ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('still accepts a genuine w1 ticket (signed before w2) while it lives, and neither version relabelled as the other', () => {
+    const secret = 'wave-ticket-secret-0123456789abcdefghij';
+    fc.assert(
+      fc.property(genuine, ({ ticket, value }) => {
+        const w1 = referenceTicket(secret, ticket, 'w1');
+        expect(signer.verify(w1, NOW)).toEqual(ticket);
+        expect(signer.verify(w1, ticket.expiresAt)).toBeNull();
+        expect(signer.verify(`w2${w1.slice(2)}`, NOW)).toBeNull();
+        expect(signer.verify(`w1${value.slice(2)}`, NOW)).toBeNull();
+        expect(other.verify(w1, NOW)).toBeNull();
+      }),
       { numRuns: 300 },
     );
   });

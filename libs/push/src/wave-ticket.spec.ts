@@ -68,6 +68,19 @@ describe('the wave ticket in a push', () => {
     ]);
   });
 
+  it('keeps a data key or a part field named __proto__ as an own key of the copy (as a spread does)', () => {
+    // JSON.parse makes `__proto__` an own property; a copy made with an assignment would call the prototype setter
+    // instead and drop it.
+    const payload = JSON.parse(
+      '{"title":"t","body":"b","data":{"__proto__":"x","k":"v"},"overrides":{"fcm":{"data":{"__proto__":"y"}},"__proto__":"z"}}',
+    ) as NotificationPayload;
+    const stamped = waveTicketStamper(payload)(TICKET);
+    expect(JSON.stringify(stamped)).toBe(
+      `{"title":"t","body":"b","data":{"__proto__":"x","k":"v","tg_wave":"${TICKET}"},"overrides":{"fcm":{"data":{"__proto__":"y"}},"__proto__":"z"}}`,
+    );
+    expect(Object.getPrototypeOf(stamped.data)).toBe(Object.prototype);
+  });
+
   it('stamps a batch as withWaveTicket stamps each copy: the same keys in the same order, the payload untouched', () => {
     // The stamping as first written (spreads per part), for comparison.
     const stampPart = <T extends ContentOverride>(part: T, ticket: string, withData: boolean): T => ({

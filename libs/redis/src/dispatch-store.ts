@@ -103,15 +103,29 @@ export function recordArgs(outcomes: readonly RecordedOutcome[], of: number): Ar
     }
   });
   const span = byteSpan(lo, hi, outcomes.length);
+  // Outcomes come in runs of the same code (a batch's sends to one platform): the code string is made once per run, and
+  // the same string looked up in `values` (a new string per outcome would be hashed per outcome).
+  let runOutcome: string | undefined;
+  let runProvider: string | undefined;
+  let runCode = '';
+  const codeOf = (o: RecordedOutcome): string => {
+    const provider = 'provider' in o ? o.provider : undefined;
+    if (o.outcome !== runOutcome || provider !== runProvider) {
+      runOutcome = o.outcome;
+      runProvider = provider;
+      runCode = outcomeCode(o);
+    }
+    return runCode;
+  };
   if (!span) {
     const pairs: Array<string | number> = ['-'];
-    outcomes.forEach((o, i) => pairs.push(offsets[i] as number, outcomeCode(o)));
+    outcomes.forEach((o, i) => pairs.push(offsets[i] as number, codeOf(o)));
     return pairs;
   }
   const values = new Map<string, Buffer | number>();
   const final = Buffer.alloc(span.length);
   outcomes.forEach((o, i) => {
-    const code = outcomeCode(o);
+    const code = codeOf(o);
     if (o.outcome === 'retrying') {
       values.set(code, ((values.get(code) as number | undefined) ?? 0) + 1);
       return;

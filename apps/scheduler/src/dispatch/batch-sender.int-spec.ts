@@ -5,7 +5,7 @@
  * worked out by hand in the comments (quiet hours 22:00–08:00 in each recipient's zone; window 01:00–06:00 Paris).
  */
 import { DelayedError } from 'bullmq';
-import type { JobPayload } from '@tidegate/contracts';
+import { readSendBatch, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
 import { batchJobId, heldJobId, type QuietHours, type SendWindow } from '@tidegate/domain';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
@@ -70,7 +70,7 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
   });
 
   /** Runs a send job at the clock's instant: batch 1 of wave 1, or the given job (a held one, from the queue). */
-  async function run(campaignId: string, deviceIds: string[], from?: { id: string; data: SendData }) {
+  async function run(campaignId: string, deviceIds: string[], from?: { id: string; data: StoredSendBatch }) {
     const data = from?.data ?? batch(campaignId, deviceIds);
     const job = new FakeJob(from?.id ?? batchJobId(campaignId, 1, 1), data);
     return { outcome: await s.sender.run(data, job), job };
@@ -86,7 +86,12 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
   async function held(campaignId: string) {
     const jobs = (await s.sendQueue.getDelayed()).filter((j) => (j.data as SendData).campaignId === campaignId);
     return jobs
-      .map((j) => ({ id: j.id as string, deviceIds: (j.data as SendData).deviceIds, delay: j.delay, data: j.data as SendData }))
+      .map((j) => {
+        // Stored with the ids joined (libs/contracts StoredSendBatch); read back as the sender reads it.
+        const data = readSendBatch(j.data as StoredSendBatch);
+        expect((j.data as StoredSendBatch).deviceIds).toBe(data.deviceIds.join(','));
+        return { id: j.id as string, deviceIds: data.deviceIds, delay: j.delay, data };
+      })
       .sort((a, b) => a.delay - b.delay);
   }
 
@@ -140,7 +145,10 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
       expect(paris.data).toEqual({ ...batch(c.id, [c.zone(PARIS)]), platforms: { fcm: 1, apns: 0, webpush: 0 } });
       expect(utc.data.platforms).toEqual({ fcm: 2, apns: 0, webpush: 0 });
       s.clock.set('2026-03-29T06:00:00Z');
-      expect((await run(c.id, [], paris)).outcome).toEqual(sentOutcome({ sent: 1 }));
+      // Run from the job's data as stored (the ids joined), as the worker runs it.
+      const stored = (await s.sendQueue.getJob(paris.id))?.data as StoredSendBatch;
+      expect(typeof stored.deviceIds).toBe('string');
+      expect((await run(c.id, [], { id: paris.id, data: stored })).outcome).toEqual(sentOutcome({ sent: 1 }));
       expect(await s.store.waveProgress(c.id, 1)).toEqual({ targeted: 5, settled: 3, holding: 2 });
 
       s.clock.set('2026-03-29T08:00:00Z');

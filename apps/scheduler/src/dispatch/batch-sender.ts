@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { QueueName, type JobPayload } from '@tidegate/contracts';
-import { DispatchRepository, type SendableDevice } from '@tidegate/database';
+import { QueueName, readSendBatch, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
+import { DispatchRepository, type SendableDevice, type ZonedDevice } from '@tidegate/database';
 import {
   PUSH_PLATFORMS,
   campaignLimits,
@@ -13,6 +13,7 @@ import {
   retryJobId,
   windowDelay,
   type DispatchSettings,
+  type QuietHours,
   type PushPlatform,
 } from '@tidegate/domain';
 import { backoffMs, type NotificationPayload, type PushMessage, type SendResult } from '@tidegate/push';
@@ -49,6 +50,24 @@ function retryPlatforms(retry: readonly string[], devices: readonly SendableDevi
   const byId = new Map<string, SendableDevice>();
   for (const d of devices) byId.set(d.id, d);
   return retry.map((id) => byId.get(id) as SendableDevice);
+}
+
+/**
+ * The devices read for `ids` (activeDevices: the active ones, in the ids' order), with every id that has none recorded
+ * `inactive` in `outcomes`: gone or deactivated since planning. As many devices as ids (the usual case): they are the
+ * batch, with no lookup per id.
+ */
+function present<D extends SendableDevice>(active: D[], ids: readonly string[], outcomes: RecordedOutcome[]): D[] {
+  if (active.length === ids.length) return active;
+  const found = new Map<string, D>();
+  for (const d of active) found.set(d.id, d);
+  const ready: D[] = [];
+  for (const id of ids) {
+    const device = found.get(id);
+    if (!device) outcomes.push({ deviceId: id, outcome: 'inactive' });
+    else ready.push(device);
+  }
+  return ready;
 }
 
 const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 0, retrying: 0 });
@@ -94,7 +113,9 @@ export class BatchSender {
     private readonly waveTickets: WaveTickets,
   ) {}
 
-  async run(data: JobPayload<'send-batch'>, job: JobControl): Promise<BatchOutcome> {
+  /** `stored`: the job's data as stored (its ids joined, or an array: libs/contracts StoredSendBatch). */
+  async run(stored: StoredSendBatch, job: JobControl): Promise<BatchOutcome> {
+    const data = readSendBatch(stored);
     const { campaignId, wave } = data;
     const snapshot = await this.context.campaign(campaignId);
     if (!snapshot) return { kind: 'skipped', why: 'the campaign no longer exists' };
@@ -140,24 +161,19 @@ export class BatchSender {
       await this.lifecycle.completeIfDone(campaignId, await store.summary(campaignId));
       return { kind: 'skipped', why: 'every recipient already has an outcome' };
     }
-    const active = await this.repo.activeDevices(ids);
     const outcomes: RecordedOutcome[] = [];
     const counts = emptyCounts();
-    // Every id read back (each row is a distinct device among the ids, so as many rows as ids means each id once and
-    // none gone): the rows are the batch, with no lookup per id. Otherwise the missing ones are recorded inactive.
-    let ready: SendableDevice[] = active;
-    if (active.length < ids.length) {
-      const found = new Map<string, SendableDevice>();
-      for (const d of active) found.set(d.id, d);
-      ready = [];
-      for (const id of ids) {
-        const device = found.get(id);
-        if (!device) outcomes.push({ deviceId: id, outcome: 'inactive' });
-        else ready.push(device);
-      }
+    // The devices' time zones are read only for quiet hours (a column less per device otherwise).
+    const quiet = content.schedule.quietHours;
+    let toSend: SendableDevice[];
+    if (quiet) {
+      const ready = present(await this.repo.activeDevices(ids, { timezone: true }), ids, outcomes);
+      counts.inactive = outcomes.length;
+      toSend = await this.holdQuiet(data, job, content, quiet, ready, now, outcomes, counts);
+    } else {
+      toSend = present(await this.repo.activeDevices(ids), ids, outcomes);
+      counts.inactive = outcomes.length;
     }
-    counts.inactive = outcomes.length;
-    const toSend = await this.holdQuiet(data, job, content, ready, now, outcomes, counts);
 
     const results = await this.send(content.message, toSend, { campaignId, wave, roomId: campaign.roomId });
     const retry: string[] = [];
@@ -227,7 +243,7 @@ export class BatchSender {
           ...data,
           deviceIds: retry,
           attempt: data.attempt + 1,
-          platforms: countPlatforms(retryPlatforms(retry, ready)),
+          platforms: countPlatforms(retryPlatforms(retry, toSend)),
         },
         { jobId: retryJobId(job.id, data.attempt + 1), delay: retryDelayMs },
       );
@@ -272,13 +288,12 @@ export class BatchSender {
     data: JobPayload<'send-batch'>,
     job: JobControl,
     content: CampaignContent,
-    devices: SendableDevice[],
+    quiet: QuietHours,
+    devices: ZonedDevice[],
     now: Date,
     outcomes: RecordedOutcome[],
     counts: ReturnType<typeof emptyCounts>,
   ): Promise<SendableDevice[]> {
-    const quiet = content.schedule.quietHours;
-    if (!quiet) return devices;
     const ready: SendableDevice[] = [];
     const groups = new Map<number, SendableDevice[]>();
     const releaseByZone = new Map<string, Date | null>();

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Worker, type Job, type Queue } from 'bullmq';
-import { JOB_QUEUE, QueueName, type JobName, type JobPayload } from '@tidegate/contracts';
+import { JOB_QUEUE, QueueName, type JobName, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
 import { RedisKeys } from '@tidegate/redis';
 import { BullConnection } from '../queues/bull-connection';
 import { SendQueues } from '../queues/send-queues';
@@ -43,7 +43,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       'plan-wave': { queue: QueueName.Plan, run: (job, token) => planner.run(job.data as JobPayload<'plan-wave'>, jobControl(job, token)) },
       'send-batch': {
         queue: QueueName.Send,
-        run: (job, token) => sender.run(job.data as JobPayload<'send-batch'>, jobControl(job, token)),
+        run: (job, token) => sender.run(job.data as StoredSendBatch, jobControl(job, token)),
       },
       'flush-stats': {
         queue: QueueName.Stats,

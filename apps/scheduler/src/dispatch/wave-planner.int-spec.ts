@@ -4,7 +4,7 @@
  * Redis and BullMQ; BullMQ's workers are not running, so the jobs the planner enqueues stay where it put them.
  */
 import { DelayedError } from 'bullmq';
-import type { JobPayload } from '@tidegate/contracts';
+import { readSendBatch, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
 import { batchJobId, planJobId, type QuietHours, type SendWindow } from '@tidegate/domain';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
@@ -91,7 +91,9 @@ describe('WavePlanner with a fixed clock: the send window', () => {
     expect(await s.planner.run(data, planJob(data))).toEqual({ kind: 'planned', wave: 1, size: 3, last: true });
     const jobs = await sendJobs(c.id);
     expect(jobs.map((j) => j.id).sort()).toEqual([batchJobId(c.id, 1, 1), batchJobId(c.id, 1, 2)].sort());
-    expect(jobs.flatMap((j) => (j.data as JobPayload<'send-batch'>).deviceIds).sort()).toEqual([...c.ids].sort());
+    expect(jobs.flatMap((j) => readSendBatch(j.data as StoredSendBatch).deviceIds).sort()).toEqual([...c.ids].sort());
+    // Stored with the ids joined (libs/contracts StoredSendBatch).
+    for (const j of jobs) expect(typeof (j.data as StoredSendBatch).deviceIds).toBe('string');
     expect(await s.store.summary(c.id)).toEqual({ settled: 0, targeted: 3, lastWave: 1 });
     const wave = await s.prisma.campaignWave.findUniqueOrThrow({ where: { campaignId_wave: { campaignId: c.id, wave: 1 } } });
     expect(wave).toMatchObject({ size: 3, batches: 2, last: true, dueAt: new Date('2026-10-25T04:00:00Z') });
@@ -132,7 +134,7 @@ describe('WavePlanner with a fixed clock: the send window', () => {
     );
     const wave3: PlanData = { campaignId: id, wave: 3, dueAt: ms('2026-03-29T01:00:00Z') };
     expect(await s.planner.run(wave3, planJob(wave3))).toEqual({ kind: 'planned', wave: 3, size: 1, last: true });
-    const planned = (await sendJobs(id)).flatMap((j) => (j.data as JobPayload<'send-batch'>).deviceIds);
+    const planned = (await sendJobs(id)).flatMap((j) => readSendBatch(j.data as StoredSendBatch).deviceIds);
     expect(planned.sort()).toEqual(ids.filter((_, i) => i !== 1).sort());
   });
 });

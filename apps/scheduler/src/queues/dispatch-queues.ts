@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { DelayedError, type Job, type JobsOptions, type Queue } from 'bullmq';
-import { JOB_QUEUE, QueueName, type JobName, type JobPayload } from '@tidegate/contracts';
+import { JOB_QUEUE, QueueName, storeSendBatch, type JobName, type JobPayload } from '@tidegate/contracts';
 import { DispatchStore } from '@tidegate/redis';
 import { SendQueues } from './send-queues';
 
@@ -20,6 +20,11 @@ export const DISPATCH_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 3600, count: 1000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
+
+/** What a job stores: a send batch in its stored spelling (libs/contracts StoredSendBatch: the ids joined), others as they are. */
+function stored<N extends JobName>(name: N, data: JobPayload<N>): unknown {
+  return name === 'send-batch' ? storeSendBatch(data as JobPayload<'send-batch'>) : data;
+}
 
 /** The running job, as a processor may steer it: move it to later (a wait that consumes no attempt). */
 export interface JobControl {
@@ -75,7 +80,7 @@ export class DispatchQueues {
   }
 
   async add<N extends JobName>(queue: QueueName, name: N, data: JobPayload<N>, opts: JobsOptions): Promise<void> {
-    await this.target(queue, name, data).add(name, data, { ...DISPATCH_JOB_OPTIONS, ...opts });
+    await this.target(queue, name, data).add(name, stored(name, data), { ...DISPATCH_JOB_OPTIONS, ...opts });
   }
 
   /**
@@ -110,7 +115,7 @@ export class DispatchQueues {
     const q = this.target(JOB_QUEUE[name], name, data);
     const existing = await q.getJob(jobId);
     if (!existing) {
-      await q.add(name, data, { ...DISPATCH_JOB_OPTIONS, jobId });
+      await q.add(name, stored(name, data), { ...DISPATCH_JOB_OPTIONS, jobId });
       return 'queued';
     }
     if (await existing.isFailed()) {
@@ -134,7 +139,9 @@ export class DispatchQueues {
     const first = this.sendQueues.of(batches[0]?.data.partition);
     const order = [...byQueue.keys()].filter((q) => q !== first).concat(first);
     for (const q of order) {
-      await q.addBulk((byQueue.get(q) ?? []).map((b) => ({ ...b, opts: { ...DISPATCH_JOB_OPTIONS, ...b.opts } })));
+      await q.addBulk(
+        (byQueue.get(q) ?? []).map((b) => ({ name: b.name, data: storeSendBatch(b.data), opts: { ...DISPATCH_JOB_OPTIONS, ...b.opts } })),
+      );
     }
   }
 

@@ -1,4 +1,13 @@
-import { clientWindowArgs, decodeArrive, decodeCounted, decodeLeave, decodeRelease, decodeStatus, decodeTouch } from './admission-results';
+import {
+  clientWindowArgs,
+  decodeArrivals,
+  decodeArrive,
+  decodeCounted,
+  decodeLeave,
+  decodeRelease,
+  decodeStatus,
+  decodeTouch,
+} from './admission-results';
 
 describe('admission script results', () => {
   it('decodes each answer of arrive and status into a named object', () => {
@@ -59,5 +68,63 @@ describe('admission script results', () => {
     expect(() => decodeLeave([1])).toThrow(/leave/);
     expect(() => decodeRelease([1, 2, 3])).toThrow(/release/);
     expect(() => decodeRelease([0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0])).toThrow(/release/);
+  });
+
+  it('decodes a batch of arrivals one counted answer each, in order, and refuses a reply without one answer per arrival', () => {
+    const ids = ['sA', 'sB', 'sC'];
+    expect(
+      decodeArrivals(
+        [
+          [0, 0, 0, 'admitted', 1700],
+          [2, 9000, 1],
+          [3, 8000, 0, 'ticket', 7, 3, 4, 1765000001],
+        ],
+        ids,
+      ),
+    ).toEqual([
+      { count: { hits: 0, resetMs: 0, blocked: false }, result: { kind: 'admitted', sessionId: 'sA', expiresAtMs: 1700 } },
+      { count: { hits: 2, resetMs: 9000, blocked: true }, result: null },
+      { count: { hits: 3, resetMs: 8000, blocked: false }, result: { kind: 'ticket', ticket: 7, position: 3, issuedAt: 1765000001 } },
+    ]);
+    // Each proposed session id goes to its own arrival.
+    expect(
+      decodeArrivals(
+        [
+          [0, 0, 0, 'rejected', 1],
+          [0, 0, 0, 'admitted', 5],
+        ],
+        ['s1', 's2'],
+      )[1]?.result,
+    ).toEqual({
+      kind: 'admitted',
+      sessionId: 's2',
+      expiresAtMs: 5,
+    });
+    // One answer short, one too many, none at all: a contract breach, not fewer arrivals answered.
+    expect(() =>
+      decodeArrivals(
+        [
+          [0, 0, 0, 'unknown'],
+          [0, 0, 0, 'unknown'],
+        ],
+        ids,
+      ),
+    ).toThrow(/arrive/);
+    expect(() =>
+      decodeArrivals(
+        [
+          [0, 0, 0, 'unknown'],
+          [0, 0, 0, 'unknown'],
+          [0, 0, 0, 'unknown'],
+          [0, 0, 0, 'unknown'],
+        ],
+        ids,
+      ),
+    ).toThrow(/arrive/);
+    expect(() => decodeArrivals([], ['s'])).toThrow(/arrive/);
+    expect(() => decodeArrivals('OK', ['s'])).toThrow(/arrive/);
+    // An answer that is not a counted reply.
+    expect(() => decodeArrivals(['ticket'], ['s'])).toThrow(/arrive/);
+    expect(() => decodeArrivals([[0, 0, 0, 'suspended']], ['s'])).toThrow(/arrive/);
   });
 });

@@ -35,6 +35,20 @@ describe('DispatchRepository reads (PostgreSQL)', () => {
     ]);
   });
 
+  it('pages every platform, and an empty page after the last device', async () => {
+    await prisma.device.create({ data: { id: 2000n, platform: 'webpush', token: 'https://push.example/2000', timezone: 'UTC' } });
+    try {
+      expect(await repo.segmentPage({}, 99n, 10)).toEqual([
+        { id: '1000', platform: 'fcm' },
+        { id: '2000', platform: 'webpush' },
+      ]);
+      expect(await repo.segmentPage({}, 2000n, 10)).toEqual([]);
+      expect(await repo.segmentPage({ platforms: ['webpush'] }, 0n, 10)).toEqual([{ id: '2000', platform: 'webpush' }]);
+    } finally {
+      await prisma.device.delete({ where: { id: 2000n } });
+    }
+  });
+
   it('lists the platforms of an inline audience in id order, by number, ids as text', async () => {
     expect(await repo.platformsOf([1000n, 9n, 10n, 123456n])).toEqual([
       { id: '9', platform: 'apns' },

@@ -122,8 +122,11 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const fill = await fillLine(ctx, redis, rounds * leave + leave + sockets);
   const leaveBlocks = Array.from({ length: rounds }, (_, r) => fill.tickets.slice(r * leave, (r + 1) * leave));
   const signer = new TicketSigner(secret);
-  const issuedAt = Math.floor(Date.now() / 1000);
-  const socketTickets = fill.tickets.slice((rounds + 1) * leave).map((number) => signer.sign({ roomId: ROOM_ID, number, issuedAt }));
+  // Each ticket signed with the issue time its arrival got from the script, as the gateway signs it (a ticket signed
+  // with an earlier time than its line's start is of a lost line: the ws app answers ticket_expired).
+  const socketTickets = fill.tickets
+    .slice((rounds + 1) * leave)
+    .map((number, i) => signer.sign({ roomId: ROOM_ID, number, issuedAt: fill.issuedAt[(rounds + 1) * leave + i] as number }));
 
   // Client processes: socket i goes to process i mod C; each process connects from its own loopback address.
   const clients = await Promise.all(Array.from({ length: clientCount }, (_, i) => startClients(ctx, i)));
@@ -385,11 +388,16 @@ function fdHeadroom(pid: number): { limit: number; open: number; headroom: numbe
  * `count` tickets through the real arrive script (pipelined), in ticket order. The room lets one user in
  * (total_active_users 1), so the first arrival is admitted and every later one gets a ticket.
  */
-async function fillLine(ctx: BenchContext, redis: BenchRedis, count: number): Promise<{ tickets: number[]; seconds: number }> {
+async function fillLine(
+  ctx: BenchContext,
+  redis: BenchRedis,
+  count: number,
+): Promise<{ tickets: number[]; issuedAt: number[]; seconds: number }> {
   const pipelined = new PipelinedClient(redis.client);
   const store = new AdmissionStore(pipelined as unknown as RedisClient, redis.keys, { graceMs: BENCH_GRACE_MS });
   const started = Date.now();
   const tickets: number[] = [];
+  const issuedAt: number[] = [];
   for (let batch = 0; tickets.length < count; batch++) {
     ctx.signal.throwIfAborted();
     if (batch > count / FILL_BATCH + 10 || Date.now() - started > 120_000)
@@ -397,13 +405,15 @@ async function fillLine(ctx: BenchContext, redis: BenchRedis, count: number): Pr
     const calls = Array.from({ length: Math.min(FILL_BATCH, count - tickets.length) }, () => store.arrive(ROOM_ID));
     await pipelined.flush();
     for (const r of await Promise.all(calls)) {
-      if (r.kind === 'ticket') tickets.push(r.ticket);
-      else if (r.kind !== 'admitted') throw new Error(`unexpected arrival result ${r.kind}`);
+      if (r.kind === 'ticket') {
+        tickets.push(r.ticket);
+        issuedAt.push(r.issuedAt);
+      } else if (r.kind !== 'admitted') throw new Error(`unexpected arrival result ${r.kind}`);
     }
   }
   const seconds = (Date.now() - started) / 1000;
   ctx.log(`line: ${tickets.length} tickets in ${round(seconds)} s`);
-  return { tickets, seconds };
+  return { tickets, issuedAt, seconds };
 }
 
 interface RampResult {

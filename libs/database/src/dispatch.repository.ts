@@ -59,15 +59,13 @@ export interface DispatchCounters {
 }
 
 /**
- * The devices of a send batch, one row per listed id in the list's order (`WITH ORDINALITY`), all nulls where the id is
- * no active device: the row's position tells whose it is, so the id is not read back. The enum as its label, the rest
- * as pg parses them; the time zone only when asked for (quiet hours), each column read costing the worker (pg's
- * client CPU, 500 rows: about 0.8 µs a row with the id and the zone, 0.6 without the zone, in a loop).
+ * The active devices of a send batch: `id` as text (the job's spelling), the enum as its label, the rest as pg parses
+ * them; the time zone only when asked for (quiet hours): each column read costs the worker (pg's client CPU for 500
+ * rows, in a loop: about 0.36-0.42 ms with the zone, 0.32-0.34 without).
  */
 const DEVICES_SQL = (zone: boolean) =>
-  `SELECT d.platform::text, d.token, d.p256dh, d.auth${zone ? ', d.timezone' : ''}
-   FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, n) LEFT JOIN devices d ON d.id = u.id AND d.active ORDER BY u.n`;
-type DeviceRow = [platform: Platform | null, token: string, p256dh: string | null, auth: string | null, timezone?: string];
+  `SELECT id::text AS id, platform::text AS platform, token, p256dh, auth${zone ? ', timezone' : ''} FROM devices WHERE id = ANY($1::bigint[]) AND active`;
+type DeviceRow = [id: string, platform: Platform, token: string, p256dh: string | null, auth: string | null, timezone?: string];
 
 /**
  * A platform label as read (a new string per row) turned into the constant of the same spelling: the sender, the sink
@@ -77,9 +75,6 @@ type DeviceRow = [platform: Platform | null, token: string, p256dh: string | nul
 function platformLabel(text: Platform): Platform {
   return text === 'fcm' ? 'fcm' : text === 'apns' ? 'apns' : text === 'webpush' ? 'webpush' : text;
 }
-
-/** A page's platforms, one letter each (segmentPage), by character code. */
-const PAGE_PLATFORMS: Partial<Record<number, Platform>> = { [0x66]: 'fcm', [0x61]: 'apns', [0x77]: 'webpush' };
 
 /** A PostgreSQL array literal of decimal integers. */
 const DECIMAL_LIST = /^\{[0-9]+(?:,[0-9]+)*\}$/;
@@ -98,32 +93,21 @@ export class DispatchRepository {
   /**
    * Up to `limit` devices of a segment after `afterId`, in id order: one page of a wave, by keyset. A wave's page is
    * its whole size (100,000 rows by default), so it is read straight through Prisma's pool (`PrismaService.pgPool`),
-   * and as one row: the page's ids joined by commas and its platforms one letter each (PAGE_PLATFORMS), both in id
-   * order, which the worker splits (a row per device cost its `pg` client about 0.3 µs, parsing the row and its two
-   * fields, on the worker's core).
+   * the same parameterised SQL without Prisma's row mapping. (Read as one row, the ids joined and the platforms as
+   * letters by `string_agg`, it cost the worker a quarter as much but PostgreSQL more than that saved: issue #12's
+   * fourth pass, docs/benchmarks.md.)
    */
   async segmentPage(segment: Segment, afterId: bigint, limit: number): Promise<PlannedDevice[]> {
-    // Ordered by the id as a number (`page.id` is the bigint; text order would put 10 before 9).
+    // `devices.id` in ORDER BY: a bare `id` would name the output column, the id as text, and order 10 before 9.
     const query = Prisma.sql`
-      SELECT string_agg(page.id::text, ',' ORDER BY page.id),
-             string_agg(CASE page.platform::text WHEN 'fcm' THEN 'f' WHEN 'apns' THEN 'a' WHEN 'webpush' THEN 'w' ELSE '?' END, '' ORDER BY page.id)
-      FROM (SELECT devices.id, devices.platform FROM devices WHERE ${segmentWhere(segment)} AND devices.id > ${afterId}
-            ORDER BY devices.id LIMIT ${limit}) AS page`;
+      SELECT id::text, platform::text FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY devices.id LIMIT ${limit}`;
     const pool = await this.prisma.pgPool();
-    const result = await pool.query<[ids: string | null, platforms: string | null]>({
-      text: query.text,
-      values: query.values,
-      rowMode: 'array',
-    });
-    const [ids, platforms] = result.rows[0] ?? [null, null];
-    if (ids === null || platforms === null) return [];
-    const list = ids.split(',');
-    if (list.length !== platforms.length) throw new Error(`segmentPage: ${list.length} ids for ${platforms.length} platforms`);
-    const out = new Array<PlannedDevice>(list.length);
-    for (let i = 0; i < list.length; i++) {
-      const platform = PAGE_PLATFORMS[platforms.charCodeAt(i)];
-      if (platform === undefined) throw new Error(`segmentPage: device ${list[i]} has a platform this code does not know`);
-      out[i] = { id: list[i] as string, platform };
+    const result = await pool.query<[id: string, platform: Platform]>({ text: query.text, values: query.values, rowMode: 'array' });
+    const rows = result.rows;
+    const out = new Array<PlannedDevice>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as [string, Platform];
+      out[i] = { id: row[0], platform: platformLabel(row[1]) };
     }
     return out;
   }
@@ -161,12 +145,12 @@ export class DispatchRepository {
   }
 
   /**
-   * The active devices among these ids, in the ids' order (an id that is no device, or a deactivated one, is simply
-   * absent; a listed id read as its device each time it is listed); with `{ timezone: true }`, with their time zones.
-   * Read on every send batch (500 rows), so straight through the pool Prisma uses (`PrismaService.pgPool`), as a
-   * prepared statement with rows as arrays: Prisma's query compiler and row mapping had cost more than the rows
-   * themselves, and each column read costs (the activity is a condition, not a column; the id is the row's position).
-   * The ids are the job's decimal ids (`bigint` text); anything else fails the cast, as it did through Prisma.
+   * The active devices among these ids, in no particular order (an id that is no device, or a deactivated one, is
+   * simply absent); with `{ timezone: true }`, with their time zones. Read on every send batch (500 rows), so straight
+   * through the pool Prisma uses (`PrismaService.pgPool`), as a prepared statement with rows as arrays: Prisma's query
+   * compiler and row mapping had cost more than the rows themselves, and each column read costs (the activity is a
+   * condition, not a column). The ids are the job's decimal ids (`bigint` text); anything else fails the cast, as it
+   * did through Prisma.
    */
   activeDevices(ids: readonly string[]): Promise<SendableDevice[]>;
   activeDevices(ids: readonly string[], options: { timezone: true }): Promise<ZonedDevice[]>;
@@ -184,17 +168,14 @@ export class DispatchRepository {
       rowMode: 'array',
     });
     const rows = result.rows;
-    if (rows.length !== ids.length) throw new Error(`activeDevices: ${rows.length} rows for ${ids.length} ids`);
-    const out: SendableDevice[] = [];
+    const out = new Array<SendableDevice>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i] as DeviceRow;
-      if (r[0] === null) continue;
-      const platform = platformLabel(r[0]);
-      const id = ids[i] as string;
+      const platform = platformLabel(r[1]);
       if (zone) {
-        const device: ZonedDevice = { id, platform, token: r[1], p256dh: r[2], auth: r[3], timezone: r[4] as string };
-        out.push(device);
-      } else out.push({ id, platform, token: r[1], p256dh: r[2], auth: r[3] });
+        const device: ZonedDevice = { id: r[0], platform, token: r[2], p256dh: r[3], auth: r[4], timezone: r[5] as string };
+        out[i] = device;
+      } else out[i] = { id: r[0], platform, token: r[2], p256dh: r[3], auth: r[4] };
     }
     return out;
   }

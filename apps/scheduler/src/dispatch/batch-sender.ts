@@ -53,9 +53,9 @@ function retryPlatforms(retry: readonly string[], devices: readonly SendableDevi
 }
 
 /**
- * The devices read for `ids` (activeDevices: the active ones, in the ids' order), with every id that has none recorded
- * `inactive` in `outcomes`: gone or deactivated since planning. As many devices as ids (the usual case): they are the
- * batch, with no lookup per id.
+ * The devices read for `ids` (activeDevices: the active ones), with every id that has none recorded `inactive` in
+ * `outcomes`: gone or deactivated since planning. As many devices as ids (the usual case: each row is a distinct device
+ * among the ids, so each id once and none gone): they are the batch, with no lookup per id.
  */
 function present<D extends SendableDevice>(active: D[], ids: readonly string[], outcomes: RecordedOutcome[]): D[] {
   if (active.length === ids.length) return active;

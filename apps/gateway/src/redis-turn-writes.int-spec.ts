@@ -75,4 +75,19 @@ describe('batchRedisWritesPerTurn', () => {
     expect(b).toBe(a + 1);
     expect(counter.writes()).toBe(1);
   });
+
+  it('runs what is queued for the end of the turn while the uncorks run', async () => {
+    await client.ping();
+    const node = nodesOf(client).find((n) => (n as unknown as { stream?: Socket }).stream) as unknown as { stream: Socket };
+    const uncork = node.stream.uncork.bind(node.stream);
+    const queued: { late?: Promise<void> } = {};
+    node.stream.uncork = () => {
+      node.stream.uncork = uncork;
+      uncork();
+      queued.late = new Promise<void>((resolve) => atEndOfTurn(resolve));
+    };
+    await client.incr(`${tag}:n`); // corks the node's socket; its uncork queues one more end-of-turn callback
+    expect(queued.late).toBeDefined();
+    await queued.late; // runs, in this turn or the next: not dropped
+  });
 });

@@ -9,11 +9,13 @@
  * socket of the turn: the commands of all the
  * requests that arrived together go out in one `writev`, Redis reads them in one read and answers them in one write.
  *
- * Nothing else changes: each request still sends exactly one command through ioredis's `sendCommand` (its own
- * command, reply, timeout and error: a failed command fails only its request), in the order sent; EVALSHA's NOSCRIPT
- * fallback and the offline queue work as before. A command waits at most until the end of the current turn. On a
- * Cluster every node connection is batched on its own socket (a socket is one node; a room's keys share a hash tag,
- * so a room's scripts all go to the node that owns its slot).
+ * Nothing else changes: each command still goes through ioredis's `sendCommand` (its own reply, timeout and error: a
+ * failed command fails only the requests waiting for it), in the order sent; EVALSHA's NOSCRIPT fallback and the
+ * offline queue work as before. A command waits at most until the end of the current turn. Arrivals share a command:
+ * the admission store sends a turn's arrivals at a room as one script call (libs/admission arrival-batches.ts) from
+ * `atEndOfTurn`, so a failed call fails that batch's arrivals (each answers 503). On a Cluster every node connection is
+ * batched on its own socket (a socket is one node; a room's keys share a hash tag, so a room's scripts all go to the
+ * node that owns its slot).
  */
 import type { Socket } from 'node:net';
 import { Cluster, type Redis } from 'ioredis';
@@ -22,27 +24,33 @@ import { Cluster, type Redis } from 'ioredis';
 const atTurnEnd: Array<() => void> = [];
 const uncorks: Array<() => void> = [];
 
+let running = false;
+
 function runTurnEnd(): void {
   // Each runs whatever another throws (an uncork skipped would leave its socket corked for good); the first error
-  // is thrown afterwards. Both queues are read as they grow: a command sent by a callback corks its socket and adds
-  // its uncork, which still runs in this turn, after every callback.
+  // is thrown afterwards. Drained until both are empty, callbacks before uncorks: a command a callback sends corks its
+  // socket and adds its uncork, which runs in this turn after every callback; something queued by an uncork runs too.
   const failures: unknown[] = [];
-  for (const queue of [atTurnEnd, uncorks]) {
-    for (let i = 0; i < queue.length; i++) {
-      try {
-        (queue[i] as () => void)();
-      } catch (err) {
-        failures.push(err);
+  running = true;
+  try {
+    while (atTurnEnd.length > 0 || uncorks.length > 0) {
+      const queue = atTurnEnd.length > 0 ? atTurnEnd : uncorks;
+      for (const fn of queue.splice(0, queue.length)) {
+        try {
+          fn();
+        } catch (err) {
+          failures.push(err);
+        }
       }
     }
+  } finally {
+    running = false;
   }
-  atTurnEnd.length = 0;
-  uncorks.length = 0;
   if (failures.length > 0) throw failures[0];
 }
 
 const scheduleTurnEnd = () => {
-  if (atTurnEnd.length + uncorks.length === 1) setImmediate(runTurnEnd);
+  if (!running && atTurnEnd.length + uncorks.length === 1) setImmediate(runTurnEnd);
 };
 
 /**

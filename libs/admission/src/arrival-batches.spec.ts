@@ -60,6 +60,27 @@ describe('ArrivalBatches', () => {
     expect(sent.map((s) => s.batch.map((p) => p.client?.key))).toEqual([['c0', 'c1', 'c2'], ['c3', 'c4', 'c5'], ['c6']]);
   });
 
+  it("fails only the batch whose send threw: the turn's other rooms are still sent", async () => {
+    const sent: string[] = [];
+    let endOfTurn: () => void = () => undefined;
+    const batches = new ArrivalBatches<string>(
+      (roomId, batch) => {
+        if (roomId === 'broken') throw new Error('cannot build the call');
+        sent.push(roomId);
+        batch.forEach((p) => p.resolve(roomId));
+      },
+      (fn) => {
+        endOfTurn = fn;
+      },
+    );
+    const broken = batches.add('broken', null);
+    const shop = batches.add('shop', null);
+    endOfTurn();
+    await expect(broken).rejects.toThrow('cannot build the call');
+    await expect(shop).resolves.toBe('shop');
+    expect(sent).toEqual(['shop']);
+  });
+
   it('defaults to at most MAX_ARRIVALS_PER_BATCH arrivals per call, flushed by setImmediate', async () => {
     const sizes: number[] = [];
     const batches = new ArrivalBatches<number>((_room, batch) => {

@@ -51,7 +51,7 @@ export class ArrivalBatches<T> {
       batch.push({ client, resolve, reject });
       if (batch.length >= this.maxPerBatch) {
         this.pending.delete(roomId);
-        this.send(roomId, batch);
+        this.sendSafely(roomId, batch);
       } else if (!this.scheduled) {
         this.scheduled = true;
         this.schedule(this.flush);
@@ -63,6 +63,16 @@ export class ArrivalBatches<T> {
     this.scheduled = false;
     const pending = this.pending;
     this.pending = new Map();
-    for (const [roomId, batch] of pending) this.send(roomId, batch);
+    for (const [roomId, batch] of pending) this.sendSafely(roomId, batch);
   };
+
+  /** `send` must settle its batch; should it throw instead, the batch fails, and the other rooms' batches still go. */
+  private sendSafely(roomId: string, batch: Array<PendingArrival<T>>): void {
+    try {
+      this.send(roomId, batch);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const arrival of batch) arrival.reject(error);
+    }
+  }
 }

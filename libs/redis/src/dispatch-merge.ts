@@ -7,7 +7,6 @@
 import type { RedisClient } from './connection';
 import { MAX_PARTITIONS, type Partition } from './dispatch-partitions';
 import type { RedisKeys } from './keys';
-import { loadScript } from './scripts';
 
 /** The campaign's pinned partition count from its stats hash's `partitions` field (missing: 1, the old layout). */
 export function pinnedPartitions(value: string | null | undefined): number {
@@ -80,32 +79,12 @@ export async function atOnce(redis: RedisClient, first: readonly Command[], then
     const before = await run(first);
     return then.length === 0 ? before : [...before, ...(await run(then))];
   }
-  // Reads that are all HMGETs (the merged progress view: the campaign's hash and each partition's) go as one script
-  // call that answers as they would: one command for ioredis to build and parse instead of up to 13.
-  const folded = then.length > 1 && then.every(([name]) => name === 'hmget');
   const pipeline = redis.pipeline();
   const queue = pipeline as unknown as Record<string, (...a: Array<string | number | Buffer>) => unknown>;
-  for (const [name, ...args] of folded ? [...first, hmgetsCommand(then)] : [...first, ...then])
+  for (const [name, ...args] of [...first, ...then])
     (queue[name] as (...a: Array<string | number | Buffer>) => unknown).call(pipeline, ...args);
   const results = (await pipeline.exec()) ?? [];
   const error = results.find(([err]) => err)?.[0];
   if (error) throw error;
-  const replies = results.map(([, value]) => value);
-  if (!folded) return replies;
-  const reads = replies.pop() as unknown[];
-  if (!Array.isArray(reads) || reads.length !== then.length)
-    throw new Error(`dispatch-hmgets: ${then.length} reads, answered ${String(reads)}`);
-  return [...replies, ...reads];
-}
-
-/** `hmget` commands as one EVAL of dispatch-hmgets-1+.lua (plain EVAL: no NOSCRIPT to recover from inside a pipeline). */
-function hmgetsCommand(reads: readonly Command[]): Command {
-  const keys: Array<string | number | Buffer> = [];
-  const args: Array<string | number | Buffer> = [];
-  for (const [, key, ...fields] of reads) {
-    if (key === undefined || fields.length === 0) throw new Error('dispatch-hmgets: an HMGET needs a key and fields');
-    keys.push(key);
-    args.push(fields.length, ...fields);
-  }
-  return ['eval', loadScript('dispatch-hmgets-1+'), keys.length, ...keys, ...args];
+  return results.map(([, value]) => value);
 }

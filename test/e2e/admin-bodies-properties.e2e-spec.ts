@@ -51,7 +51,7 @@ function add(target: Record<string | number, Json> | Json[], key: string, value:
 
 /**
  * A valid body as it is, or changed by one to three mutations, or any JSON value at all. The valid body as it is keeps
- * "accepted sometimes" from hanging on luck: mutations alone left POST /admin/rooms with no success in 100 runs once.
+ * "accepted sometimes" from hanging on luck (each route's valid body must be one the API accepts as it is).
  */
 function bodies(valid: fc.Arbitrary<Json>): fc.Arbitrary<Json> {
   const json = fc.jsonValue({ maxDepth: 3 });
@@ -199,7 +199,9 @@ describe('the admin API against arbitrary bodies', () => {
           id,
           name: 'Room',
           origin_url: 'https://shop.example',
-          paths: ['/sale/*', '/cart'],
+          // Paths of its own: a path another room protects already ('/sale/*' is the fixed room's) is refused (409),
+          // and the valid body, as it is, was refused every time (CI failed once with no body accepted in 100 runs).
+          paths: [`/${id}/*`, `/${id}-cart`],
           total_active_users: 100,
           new_users_per_minute: 60,
           session_duration_seconds: 600,

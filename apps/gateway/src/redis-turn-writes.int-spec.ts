@@ -78,16 +78,25 @@ describe('batchRedisWritesPerTurn', () => {
 
   it('runs what is queued for the end of the turn while the uncorks run', async () => {
     await client.ping();
-    const node = nodesOf(client).find((n) => (n as unknown as { stream?: Socket }).stream) as unknown as { stream: Socket };
-    const uncork = node.stream.uncork.bind(node.stream);
+    // Every node's socket (on a Cluster the key's node is one of them): its uncork queues one more end-of-turn callback.
     const queued: { late?: Promise<void> } = {};
-    node.stream.uncork = () => {
-      node.stream.uncork = uncork;
-      uncork();
-      queued.late = new Promise<void>((resolve) => atEndOfTurn(resolve));
-    };
-    await client.incr(`${tag}:n`); // corks the node's socket; its uncork queues one more end-of-turn callback
-    expect(queued.late).toBeDefined();
-    await queued.late; // runs, in this turn or the next: not dropped
+    const restore: Array<() => void> = [];
+    for (const node of nodesOf(client)) {
+      const stream = (node as unknown as { stream?: Socket }).stream;
+      if (!stream) continue;
+      const uncork = stream.uncork;
+      restore.push(() => (stream.uncork = uncork));
+      stream.uncork = function (this: Socket) {
+        uncork.call(this);
+        queued.late ??= new Promise<void>((resolve) => atEndOfTurn(resolve));
+      };
+    }
+    try {
+      await client.incr(`${tag}:n`); // corks its node's socket, uncorked at the end of the turn
+      expect(queued.late).toBeDefined();
+      await queued.late; // runs, in this turn or the next: not dropped
+    } finally {
+      for (const undo of restore) undo();
+    }
   });
 });

@@ -6,5 +6,6 @@ export * from './gone-mirror';
 export * from './room-snapshot-store';
 export * from './tickets';
 export * from './wave-tickets';
+export * from './wave-ticket-threads';
 export * from './origin-stats-store';
 export * from './room-traffic-store';

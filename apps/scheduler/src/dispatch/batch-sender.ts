@@ -368,9 +368,14 @@ export class BatchSender {
     batch: TicketedBatch,
   ): Promise<Map<PushPlatform, SendResult[]>> {
     const byPlatform = new Map<PushPlatform, PushMessage[]>();
-    const ticketed = await this.waveTickets.stamp(batch, payload);
+    const ticketed = await this.waveTickets.stamp(
+      batch,
+      payload,
+      devices.map((d) => d.id),
+    );
     const lists: Partial<Record<PushPlatform, PushMessage[]>> = {};
-    for (const d of devices) {
+    for (let i = 0; i < devices.length; i++) {
+      const d = devices[i] as SendableDevice;
       const target: PushMessage['target'] =
         d.platform === 'webpush'
           ? { platform: 'webpush', subscription: { endpoint: d.token, keys: { p256dh: d.p256dh ?? '', auth: d.auth ?? '' } } }
@@ -380,7 +385,7 @@ export class BatchSender {
         list = lists[d.platform] = [];
         byPlatform.set(d.platform, list);
       }
-      list.push({ deviceId: d.id, target, payload: ticketed(d.id) });
+      list.push({ deviceId: d.id, target, payload: ticketed(i) });
     }
     const out = new Map<PushPlatform, SendResult[]>();
     await Promise.all(

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { WaveTicketSigner } from '@tidegate/admission';
+import { WaveTicketThreads } from '@tidegate/admission';
 import type { SchedulerConfig } from '@tidegate/config';
 import { BatchSender } from './batch-sender';
 import { DispatchClock } from './dispatch-clock';
@@ -42,7 +42,7 @@ export class DispatchModule {
       DispatchClock,
       CampaignPacer,
       PaceReader,
-      { provide: WaveTicketSigner, useFactory: () => new WaveTicketSigner(config.WAVE_TICKET_SECRET) },
+      { provide: WaveTicketThreads, useFactory: () => new WaveTicketThreads(config.WAVE_TICKET_SECRET, config.WAVE_TICKET_THREADS) },
       WaveTickets,
     ];
     return { module: DispatchModule, providers };

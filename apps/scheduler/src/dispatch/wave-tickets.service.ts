@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { WAVE_TICKET_TTL_SECONDS, WaveTicketSigner } from '@tidegate/admission';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { WAVE_TICKET_TTL_SECONDS, WaveTicketThreads } from '@tidegate/admission';
 import { waveTicketStamper, type NotificationPayload } from '@tidegate/push';
 import { FunnelStore } from '@tidegate/redis';
 import { DISPATCH_NOW, type Now } from './dispatch-options';
@@ -14,25 +14,34 @@ export interface TicketedBatch {
 
 /**
  * Signs each recipient's wave ticket when a batch is sent, and binds the campaign to its room in Redis (what the
- * gateway checks a ticket against). `stamp` returns, per device id, the payload that carries that device's ticket
- * (libs/push waveTicketStamper); the campaign's payload is never changed.
+ * gateway checks a ticket against). `stamp` returns, per device, the payload that carries that device's ticket
+ * (libs/push waveTicketStamper); the campaign's payload is never changed. The batch's tickets are signed on the
+ * WAVE_TICKET_THREADS signing threads (libs/admission WaveTicketThreads), while the room binding goes to Redis.
  */
 @Injectable()
-export class WaveTickets {
+export class WaveTickets implements OnModuleDestroy {
   constructor(
-    private readonly signer: WaveTicketSigner,
+    private readonly signer: WaveTicketThreads,
     private readonly funnel: FunnelStore,
     @Inject(DISPATCH_NOW) private readonly now: Now,
   ) {}
 
-  async stamp(batch: TicketedBatch, payload: NotificationPayload): Promise<(deviceId: string) => NotificationPayload> {
-    await this.funnel.bindRoom(batch.campaignId, batch.roomId);
+  /** `ticketed(i)`: the payload for `deviceIds[i]`, carrying its ticket. */
+  async stamp(
+    batch: TicketedBatch,
+    payload: NotificationPayload,
+    deviceIds: readonly string[],
+  ): Promise<(index: number) => NotificationPayload> {
     const sentAt = Math.floor(this.now() / 1000);
     // A week: a notification left in the tray is still tapped days later, and a ticket only ever counts once.
     const expiresAt = sentAt + WAVE_TICKET_TTL_SECONDS;
-    // The batch's shared fields are checked and encoded once; each device then costs its MAC.
-    const sign = this.signer.batch({ campaignId: batch.campaignId, wave: batch.wave, sentAt, expiresAt });
+    const shared = { campaignId: batch.campaignId, wave: batch.wave, sentAt, expiresAt };
+    const [, tickets] = await Promise.all([this.funnel.bindRoom(batch.campaignId, batch.roomId), this.signer.sign(shared, deviceIds)]);
     const stamp = waveTicketStamper(payload);
-    return (deviceId) => stamp(sign(deviceId));
+    return (index) => stamp(tickets[index] as string);
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.signer.close();
   }
 }

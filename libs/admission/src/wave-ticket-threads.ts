@@ -76,7 +76,7 @@ export class WaveTicketThreads {
         const sign = this.inline.batch(shared);
         return Promise.resolve(deviceIds.map((id) => sign(id)));
       } catch (err) {
-        return Promise.reject(err);
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
     }
     const slot = this.leastBusy();

@@ -46,7 +46,8 @@ describe('dispatch: outages and mistakes lose nobody', () => {
   beforeAll(async () => {
     [db, redis, fakes] = await Promise.all([createTestDatabase(), createTestRedis(), startPushFakes()]);
     scheduler = await startScheduler(
-      { databaseUrl: db.url, redisPrefix: redis.prefix, extra: { ...fakes.env, STATS_FLUSH_MS: '300' } },
+      // Blocks of 8 ids: the 300 devices of a test spread over every partition (the default, 1,024, would keep them in one).
+      { databaseUrl: db.url, redisPrefix: redis.prefix, extra: { ...fakes.env, STATS_FLUSH_MS: '300', DISPATCH_PARTITION_BLOCK: '8' } },
       'all',
     );
     prisma = scheduler.app.get(PrismaService);
@@ -154,7 +155,8 @@ describe('dispatch: outages and mistakes lose nobody', () => {
       expect((await api('POST', `/admin/campaigns/00000000-0000-4000-8000-000000000000/resend-failed`)).status).toBe(404);
     });
 
-    // Batches of 10 in waves of 300: the campaign is pinned to 6 dispatch partitions (docs/dispatch.md, "Partitions").
+    // Batches of 10 in waves of 300: the campaign is pinned to 6 dispatch partitions by blocks of 8 ids (docs/dispatch.md,
+    // "Partitions").
     it('split into partitions: an outage pauses the campaign, resume and the resend route send everyone once', async () => {
       const devices = await seedDevices(prisma, fakes, 300, { tags: ['parts'] });
       for (const d of devices) {
@@ -163,7 +165,7 @@ describe('dispatch: outages and mistakes lose nobody', () => {
       }
       const id = await start('parts', {}, 10);
       await until(id, 'paused', 'a guard to pause the partitioned campaign');
-      expect(await redis.client.hget(redis.keys.campaign(id).stats, 'partitions')).toBe('6');
+      expect(await redis.client.hget(redis.keys.campaign(id).stats, 'partitions')).toBe('6/8');
 
       // The outage ends, but four FCM devices are now refused for good.
       fakes.fcm.clearFailures();

@@ -8,7 +8,7 @@
  * arguments and its reply each. Batched, the room's state is read and written once per batch and each arrival adds
  * its throttle count and its share of one bitmap write. A batch holds what arrived in one turn (at most
  * MAX_ARRIVALS_PER_BATCH: a longer one is sent at once and a new one begun), so an arrival waits no longer than it
- * did for the turn-batched socket write it already shared (apps/gateway/src/redis-turn-writes.ts).
+ * did for the turn-batched socket write it already shared (libs/redis/src/turn-writes.ts).
  *
  * A failed call fails every arrival of its batch (each request answers 503, as one failed call did before); a reply
  * that does not hold one answer per arrival is a contract breach and fails them all too.

@@ -88,6 +88,13 @@ const dispatch = {
    * masters.
    */
   DISPATCH_PARTITIONS: positiveInt(12).pipe(z.number().max(256, 'must be at most 256')),
+  /**
+   * Consecutive device ids per block of a new campaign's partitions (pinned with the count): block k goes to partition
+   * k mod DISPATCH_PARTITIONS, so a batch of a dense audience is one or two runs of consecutive ids, read from
+   * PostgreSQL as id ranges. Smaller blocks spread a small campaign over more partitions; 1 is the layout by single
+   * ids (partition = id mod DISPATCH_PARTITIONS), whose batches are read id by id.
+   */
+  DISPATCH_PARTITION_BLOCK: positiveInt(1024).pipe(z.number().max(1_048_576, 'must be at most 1048576')),
   /** Every platform goes to the sink provider (demos, benchmarks): nothing leaves the machine. */
   PUSH_SINK: booleanFlag.default(false),
   /**

@@ -50,10 +50,11 @@ export interface JobPayloads {
     /** How many of the devices are on each platform (as planned): the rate limits are taken before any read. */
     platforms: { fcm: number; apns: number; webpush: number };
     /**
-     * The dispatch partition every device of the batch belongs to (device id mod `of`; docs/dispatch.md, "Partitions"):
-     * its ledger and counters live in that partition's keys. Missing (a job queued before partitions): 0 of 1.
+     * The dispatch partition every device of the batch belongs to (block `floor(id / block)` mod `of`;
+     * docs/dispatch.md, "Partitions"): its ledger and counters live in that partition's keys. `block` missing: 1 (a
+     * campaign pinned before blocks: id mod `of`). Missing (a job queued before partitions): 0 of 1.
      */
-    partition?: { index: number; of: number };
+    partition?: { index: number; of: number; block?: number };
   };
   /** Write campaign counters from Redis to PostgreSQL (write-behind): the campaigns marked dirty, or this one. */
   'flush-stats': { campaignId?: string };

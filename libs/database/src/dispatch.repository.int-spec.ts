@@ -71,4 +71,45 @@ describe('DispatchRepository reads (PostgreSQL)', () => {
     expect(await repo.activeDevices([])).toEqual([]);
     await expect(repo.activeDevices(['9', 'x'])).rejects.toThrow();
   });
+
+  it('reads a batch of consecutive ids by ranges: exactly its active devices, none from the holes or past its ends', async () => {
+    // Devices 5000-5199, 5050 deactivated; a batch never gets a device it did not list.
+    await prisma.device.createMany({
+      data: Array.from({ length: 200 }, (_, i) => ({
+        id: BigInt(5000 + i),
+        platform: 'fcm' as const,
+        token: `t-${5000 + i}`,
+        timezone: 'Asia/Tokyo',
+        active: i !== 50,
+      })),
+    });
+    const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+    const read = async (batch: string[], zone = false) => {
+      const devices = zone ? await repo.activeDevices(batch, { timezone: true }) : await repo.activeDevices(batch);
+      return devices.map((d) => d.id).sort((a, b) => Number(a) - Number(b));
+    };
+    try {
+      // One run (5050 is inactive), two runs, a run with holes (not read), three runs and scattered ids (by id).
+      expect(await read(ids(5000, 5099))).toEqual(ids(5000, 5099).filter((id) => id !== '5050'));
+      expect(await read([...ids(5010, 5019), ...ids(5150, 5159)])).toEqual([...ids(5010, 5019), ...ids(5150, 5159)]);
+      const holed = ids(5100, 5139).filter((id) => id !== '5110' && id !== '5120');
+      expect(await read(holed)).toEqual(holed);
+      expect(await read(holed, true)).toEqual(holed);
+      const three = [...ids(5000, 5004), ...ids(5100, 5104), ...ids(5190, 5194)];
+      expect(await read(three)).toEqual(three);
+      expect(await read(['5199', '5001', '5150'])).toEqual(['5001', '5150', '5199']);
+      // Past the last device: only those that exist.
+      expect(await read(ids(5190, 5209))).toEqual(ids(5190, 5199));
+      expect((await repo.activeDevices(['5001'], { timezone: true }))[0]).toEqual({
+        id: '5001',
+        platform: 'fcm',
+        token: 't-5001',
+        p256dh: null,
+        auth: null,
+        timezone: 'Asia/Tokyo',
+      });
+    } finally {
+      await prisma.device.deleteMany({ where: { id: { gte: 5000n, lt: 5200n } } });
+    }
+  });
 });

@@ -5,15 +5,32 @@
  * w<k>:settled, recent_*, …). Counters are summed over the partitions, `progress_at` is the latest.
  */
 import type { RedisClient } from './connection';
-import { MAX_PARTITIONS, type Partition } from './dispatch-partitions';
+import { isBlock, MAX_PARTITIONS, type Partition, type PartitionLayout } from './dispatch-partitions';
 import type { RedisKeys } from './keys';
 
-/** The campaign's pinned partition count from its stats hash's `partitions` field (missing: 1, the old layout). */
+/**
+ * The campaign's pinned layout from its stats hash's `partitions` field: `<of>` (by single ids: pinned before blocks)
+ * or `<of>/<block>`; missing: 1, the layout before partitions. Both in one field, so one HSETNX pins them together.
+ */
+export function pinnedLayout(value: string | null | undefined): PartitionLayout {
+  if (value === null || value === undefined) return { of: 1, block: 1 };
+  const [ofText, blockText, ...rest] = value.split('/');
+  const of = Number(ofText);
+  const block = blockText === undefined ? 1 : Number(blockText);
+  if (rest.length > 0 || !Number.isInteger(of) || of < 1 || of > MAX_PARTITIONS || !isBlock(block) || blockText === '') {
+    throw new Error(`invalid pinned partitions ${JSON.stringify(value)}`);
+  }
+  return { of, block };
+}
+
+/** The spelling of a layout in the `partitions` field (pinnedLayout reads it back). */
+export function layoutField(layout: PartitionLayout): string {
+  return layout.block === 1 ? String(layout.of) : `${layout.of}/${layout.block}`;
+}
+
+/** The campaign's pinned partition count (see pinnedLayout). */
 export function pinnedPartitions(value: string | null | undefined): number {
-  if (value === null || value === undefined) return 1;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) throw new Error(`invalid pinned partition count ${JSON.stringify(value)}`);
-  return n;
+  return pinnedLayout(value).of;
 }
 
 /** Every partition of a campaign split `of` ways. */

@@ -5,13 +5,17 @@
 import { randomUUID } from 'node:crypto';
 import { createTestRedis, type TestRedis } from '../../../test/support/redis';
 import { readCampaignStats } from './campaign-stats';
-import { partitionOf, type Partition } from './dispatch-partitions';
+import { partitionIn, partitionOf, type Partition } from './dispatch-partitions';
 import { DispatchStore, isCampaignDone, type RecordedOutcome, type RecordSummary } from './dispatch-store';
 
 const OF = 4;
 const WINDOW = 2000;
 
-describe('DispatchStore with partitions (Redis)', () => {
+// Block 1: a campaign pinned before blocks (partition id mod 4); block 2: the layout by blocks of consecutive ids, its
+// blocks small enough that ids 1…12 spread over every partition.
+describe.each([1, 2])('DispatchStore with partitions (Redis), blocks of %i ids', (BLOCK) => {
+  const LAYOUT = { of: OF, block: BLOCK };
+  const inPartition = (index: number) => partitionIn(index, LAYOUT);
   let redis: TestRedis;
   let store: DispatchStore;
 
@@ -23,23 +27,24 @@ describe('DispatchStore with partitions (Redis)', () => {
 
   const sent = (deviceId: string): RecordedOutcome => ({ deviceId, outcome: 'sent', provider: 'fcm' });
   const failed = (deviceId: string, outcome: 'failed' | 'failed_transient' = 'failed'): RecordedOutcome => ({ deviceId, outcome });
-  const part = (deviceId: string): Partition => ({ index: partitionOf(deviceId, OF), of: OF });
+  const part = (deviceId: string): Partition => inPartition(partitionOf(deviceId, OF, BLOCK));
   /** Ids 1…n grouped by partition, as the planner cuts batches. */
   const ids = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1));
 
   async function pinned(): Promise<string> {
     const c = randomUUID();
-    expect(await store.pinPartitions(c, OF)).toBe(OF);
+    expect(await store.pinPartitions(c, OF, BLOCK)).toEqual(LAYOUT);
     return c;
   }
 
   it('pins the count once; a campaign counted before partitions existed stays in one', async () => {
     const c = await pinned();
-    expect(await store.pinPartitions(c, 16)).toBe(OF);
+    expect(await store.pinPartitions(c, 16)).toEqual(LAYOUT);
     expect(await store.partitionsOf(c)).toBe(OF);
+    expect(await store.layoutOf(c)).toEqual(LAYOUT);
     const legacy = randomUUID();
     await store.planned(legacy, 1, 10, false);
-    expect(await store.pinPartitions(legacy, 16)).toBe(1);
+    expect(await store.pinPartitions(legacy, 16)).toEqual({ of: 1, block: 1 });
     expect(await store.partitionsOf(randomUUID())).toBe(1);
     await expect(store.pinPartitions(randomUUID(), 0)).rejects.toThrow(/invalid partition count/);
   });
@@ -50,10 +55,10 @@ describe('DispatchStore with partitions (Redis)', () => {
     await store.planned(c, 1, all.length, true, 1000);
     let last: RecordSummary | undefined;
     for (let p = 0; p < OF; p++) {
-      const batch = all.filter((id) => partitionOf(id, OF) === p);
+      const batch = all.filter((id) => partitionOf(id, OF, BLOCK) === p);
       // Twice: a retried batch counts nothing the second time.
-      await store.record(c, 1, batch.map(sent), WINDOW, 2000 + p, { index: p, of: OF });
-      last = await store.record(c, 1, batch.map(sent), WINDOW, 2000 + p, { index: p, of: OF });
+      await store.record(c, 1, batch.map(sent), WINDOW, 2000 + p, inPartition(p));
+      last = await store.record(c, 1, batch.map(sent), WINDOW, 2000 + p, inPartition(p));
       expect(last.counted).toBe(0);
       if (p < OF - 1) expect(isCampaignDone(last)).toBe(false);
     }
@@ -75,7 +80,7 @@ describe('DispatchStore with partitions (Redis)', () => {
     const c = await pinned();
     const all = ids(6);
     for (let p = 0; p < OF; p++) {
-      await store.record(c, 1, all.filter((id) => partitionOf(id, OF) === p).map(sent), WINDOW, 500, { index: p, of: OF });
+      await store.record(c, 1, all.filter((id) => partitionOf(id, OF, BLOCK) === p).map(sent), WINDOW, 500, inPartition(p));
     }
     expect(await store.planned(c, 1, 6, true, 900)).toEqual({ settled: 6, targeted: 6, lastWave: 1 });
     expect((await store.stats(c))['w1:finished_at']).toBe('900');

@@ -1,8 +1,11 @@
 import calculateSlot from 'cluster-key-slot';
+import fc from 'fast-check';
+import { layoutField, pinnedLayout, pinnedPartitions } from './dispatch-merge';
 import {
   bitOffset,
   CLUSTER_SLOTS,
   deviceAt,
+  PARTITION_BLOCK,
   partitionBatches,
   partitionOf,
   partitionsFor,
@@ -10,6 +13,8 @@ import {
   slotOfTag,
 } from './dispatch-partitions';
 import { RedisKeys } from './keys';
+
+const BY_ID = (of: number) => ({ of, block: 1 });
 
 describe('dispatch partitions', () => {
   it('computes the slot of a hash tag as Redis does', () => {
@@ -60,7 +65,7 @@ describe('dispatch partitions', () => {
 
   it('cuts a wave into batches of one partition each, the partitions in turn, every device once', () => {
     const ids = Array.from({ length: 23 }, (_, i) => String(100 + i));
-    const batches = partitionBatches(ids, 3, 4, (id) => id);
+    const batches = partitionBatches(ids, 3, BY_ID(4), (id) => id);
     for (const b of batches) {
       expect(b.items.length).toBeLessThanOrEqual(3);
       expect(b.items.every((id) => partitionOf(id, 4) === b.partition.index)).toBe(true);
@@ -69,8 +74,67 @@ describe('dispatch partitions', () => {
     expect(batches.slice(0, 4).map((b) => b.partition.index)).toEqual([0, 1, 2, 3]);
     expect(batches.map((b) => b.items.length)).toEqual([3, 3, 3, 3, 3, 3, 3, 2]);
     // One partition: the plain chunks.
-    expect(partitionBatches(ids, 10, 1, (id) => id).map((b) => b.items.length)).toEqual([10, 10, 3]);
-    expect(partitionBatches([], 10, 16, (id: string) => id)).toEqual([]);
+    expect(partitionBatches(ids, 10, BY_ID(1), (id) => id).map((b) => b.items.length)).toEqual([10, 10, 3]);
+    expect(partitionBatches([], 10, BY_ID(16), (id: string) => id)).toEqual([]);
+    // Pinned before blocks: the jobs' partitions look as they did (no block).
+    expect(batches[0]?.partition).toEqual({ index: 0, of: 4 });
+  });
+
+  it('with blocks, maps every device to one partition and one offset, and back; block 1 is the layout by single ids', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: 1, max: 256 }),
+        fc.integer({ min: 1, max: 4096 }),
+        (id, of, block) => {
+          const index = partitionOf(id, of, block);
+          expect(index).toBe(Math.floor(id / block) % of);
+          expect(deviceAt(bitOffset(id, of, block), { index, of, block })).toBe(String(id));
+          expect(partitionOf(id, of, 1)).toBe(id % of);
+          expect(bitOffset(id, of, 1)).toBe(Math.floor(id / of));
+          expect(deviceAt(bitOffset(id, of), { index: id % of, of })).toBe(String(id));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('with blocks, fills each partition’s bitmaps densely: 3 blocks each, offsets 0 to 3 blocks, each once', () => {
+    const of = 12;
+    const block = 16;
+    const offsets = Array.from({ length: of }, () => new Set<number>());
+    for (let id = 0; id < of * block * 3; id++) offsets[partitionOf(id, of, block)]?.add(bitOffset(id, of, block));
+    for (const set of offsets) expect([...set].sort((a, b) => a - b)).toEqual(Array.from({ length: 3 * block }, (_, i) => i));
+  });
+
+  it('with blocks, cuts a dense wave into batches of consecutive ids, at most two runs each, the block in each job', () => {
+    const layout = { of: 12, block: PARTITION_BLOCK };
+    const ids = Array.from({ length: 100_000 }, (_, i) => String(777 + i));
+    const batches = partitionBatches(ids, 500, layout, (id) => id);
+    expect(batches.flatMap((b) => b.items).sort()).toEqual([...ids].sort());
+    for (const b of batches) {
+      expect(b.partition).toEqual({ index: b.partition.index, of: 12, block: PARTITION_BLOCK });
+      expect(b.items.every((id) => partitionOf(id, 12, PARTITION_BLOCK) === b.partition.index)).toBe(true);
+      let runs = 1;
+      for (let i = 1; i < b.items.length; i++) if (Number(b.items[i]) !== Number(b.items[i - 1]) + 1) runs++;
+      expect(runs).toBeLessThanOrEqual(2);
+    }
+    // Every partition gets its share of the wave's batches (8 or 9 blocks each).
+    const perPartition = new Map<number, number>();
+    for (const b of batches) perPartition.set(b.partition.index, (perPartition.get(b.partition.index) ?? 0) + b.items.length);
+    expect(Math.max(...perPartition.values()) / Math.min(...perPartition.values())).toBeLessThanOrEqual(9 / 8 + 0.01);
+  });
+
+  it('reads the pinned layout: a count alone (pinned before blocks) or count/block, and refuses anything else', () => {
+    expect(pinnedLayout(null)).toEqual({ of: 1, block: 1 });
+    expect(pinnedLayout('12')).toEqual({ of: 12, block: 1 });
+    expect(pinnedLayout('12/1024')).toEqual({ of: 12, block: 1024 });
+    expect(pinnedPartitions('12/1024')).toBe(12);
+    expect(layoutField({ of: 12, block: 1024 })).toBe('12/1024');
+    expect(layoutField({ of: 12, block: 1 })).toBe('12');
+    for (const bad of ['', 'x', '0', '257', '12/', '12/0', '12/1.5', '12/1024/2', '/1024', '12/2000000']) {
+      expect(() => pinnedLayout(bad)).toThrow('invalid pinned partitions');
+    }
   });
 
   it('pins fewer partitions for a small first wave', () => {

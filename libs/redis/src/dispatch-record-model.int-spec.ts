@@ -72,7 +72,16 @@ class PartitionModel {
   progressAt: number | null = null;
   halvings = { shared: 0, provider: 0 };
 
-  constructor(readonly of: number) {}
+  constructor(
+    readonly of: number,
+    readonly block = 1,
+  ) {}
+
+  /** A device's bit: block k of `block` ids is the partition's floor(k / of)-th, its ids' bits one after another. */
+  offsetOf(deviceId: string): number {
+    const id = Number(deviceId);
+    return Math.floor(Math.floor(id / this.block) / this.of) * this.block + (id % this.block);
+  }
 
   private bump(field: string, n: number): void {
     this.stats.set(field, (this.stats.get(field) ?? 0) + n);
@@ -85,7 +94,7 @@ class PartitionModel {
   /** Applies one call; returns the outcomes it counted and the providers whose window it touched. */
   record(outcomes: readonly RecordedOutcome[], window: number, now: number): { counted: number; named: Set<string> } {
     const w = `w${WAVE}:`;
-    const offset = (o: RecordedOutcome) => Math.floor(Number(o.deviceId) / this.of);
+    const offset = (o: RecordedOutcome) => this.offsetOf(o.deviceId);
     // The contract: held devices of a call first (each device once, ever), then the final outcomes in order.
     for (const o of outcomes) {
       if (o.outcome !== 'held' || this.held.has(offset(o))) continue;
@@ -183,15 +192,17 @@ describe('dispatch-record-7.lua against a sequential model (Redis)', () => {
   const cases = [
     { of: 1, errorWindow: 6000, seed: 0x7d1de },
     { of: 3, errorWindow: 6000, seed: 0x5eed3 },
+    // By blocks of consecutive ids (new campaigns' layout, here small blocks so batches cross many).
+    { of: 3, block: 16, errorWindow: 6000, seed: 0xb10c5 },
   ];
-  for (const { of, errorWindow, seed } of cases) {
-    it(`of=${of}, seed ${seed}: ${CALLS} random calls, masks and pairs mixed on the same keys, match the model`, async () => {
+  for (const { of, block = 1, errorWindow, seed } of cases) {
+    it(`of=${of}, block ${block}, seed ${seed}: ${CALLS} random calls, masks and pairs mixed on the same keys, match the model`, async () => {
       const r = prng(seed);
       const c = randomUUID();
-      if (of > 1) expect(await store.pinPartitions(c, of)).toBe(of);
+      if (of > 1) expect(await store.pinPartitions(c, of, block)).toEqual({ of, block });
       await store.planned(c, WAVE, 10_000_000, true, 1);
       const window = of === 1 ? errorWindow : Math.ceil(errorWindow / of);
-      const models = Array.from({ length: of }, () => new PartitionModel(of));
+      const models = Array.from({ length: of }, () => new PartitionModel(of, block));
       const baselines = await Promise.all(
         models.map((_, index) => redis.client.hgetall(redis.keys.campaignPartition(c, { index, of }).stats)),
       );
@@ -200,14 +211,16 @@ describe('dispatch-record-7.lua against a sequential model (Redis)', () => {
 
       for (let call = 0; call < CALLS; call++) {
         const p = r.int(of);
-        const partition = { index: p, of };
+        const partition = block === 1 ? { index: p, of } : { index: p, of, block };
         const model = models[p] as PartitionModel;
         const base = r.pick(BASES);
         const n = r.pick(SIZES);
         const range = Math.max(1, Math.ceil((n * r.pick(SPREADS)) / 4));
         const outcomes: RecordedOutcome[] = [];
-        for (let i = 0; i < n; i++) outcomes.push(r.pick(KINDS)(String((base + r.int(range)) * of + p), r));
-        if (recordArgs(outcomes, of)[0] === '-') modes.pairs++;
+        // The device at offset o of partition q (the inverse of the model's offset).
+        const idAt = (o: number, q = p) => (Math.floor(o / block) * of + q) * block + (o % block);
+        for (let i = 0; i < n; i++) outcomes.push(r.pick(KINDS)(String(idAt(base + r.int(range))), r));
+        if (recordArgs(outcomes, of, block)[0] === '-') modes.pairs++;
         else modes.masks++;
 
         const now = 1000 * (call + 1);
@@ -244,13 +257,14 @@ describe('dispatch-record-7.lua against a sequential model (Redis)', () => {
         // The ledger check on random probes around the batch, with the batch's partition and (one call in four)
         // across every partition.
         const probe = Array.from({ length: r.pick([1, 50, 500]) }, () => base + r.int(Math.max(1, range * 4)));
-        const ids = probe.map((k) => String(k * of + p));
-        const open = ids.filter((id) => !model.settled.has(Math.floor(Number(id) / of)));
+        const ids = probe.map((k) => String(idAt(k)));
+        const open = ids.filter((id) => !model.settled.has(model.offsetOf(id)));
         expect([where, await store.unsettled(c, ids, partition)]).toEqual([where, open]);
         expect([where, (await store.takeRateAndCheck([], now, c, ids, partition)).unsettled]).toEqual([where, open]);
         if (call % 4 === 0) {
-          const mixed = probe.map((k) => String(k * of + r.int(of)));
-          const openMixed = mixed.filter((id) => !(models[Number(id) % of] as PartitionModel).settled.has(Math.floor(Number(id) / of)));
+          const mixed = probe.map((k) => String(idAt(k, r.int(of))));
+          const modelOf = (id: string) => models[Math.floor(Number(id) / block) % of] as PartitionModel;
+          const openMixed = mixed.filter((id) => !modelOf(id).settled.has(modelOf(id).offsetOf(id)));
           expect([where, await store.unsettled(c, mixed)]).toEqual([where, openMixed]);
         }
       }

@@ -14,8 +14,28 @@
 import { createHash } from 'node:crypto';
 import { type GuardCounts } from '@tidegate/domain';
 import type { RedisClient } from './connection';
-import { atOnce, pinnedPartitions, partitionsUpTo, readStatsHash, sumPartitionFields, type Command } from './dispatch-merge';
-import { bitOffset, byPartition, deviceAt, MAX_PARTITIONS, SINGLE_PARTITION, type Partition } from './dispatch-partitions';
+import {
+  atOnce,
+  layoutField,
+  pinnedLayout,
+  pinnedPartitions,
+  partitionsUpTo,
+  readStatsHash,
+  sumPartitionFields,
+  type Command,
+} from './dispatch-merge';
+import {
+  bitOffset,
+  byPartition,
+  deviceAt,
+  isBlock,
+  MAX_PARTITIONS,
+  PARTITION_BLOCK,
+  partitionIn,
+  SINGLE_PARTITION,
+  type Partition,
+  type PartitionLayout,
+} from './dispatch-partitions';
 import type { RedisKeys } from './keys';
 import { defineScript, loadScript, type ScriptCall } from './scripts';
 
@@ -90,12 +110,12 @@ export function byteSpan(lo: number, hi: number, count: number): { first: number
  * retries), when the batch's offsets lie close together; else pairs of offset and code. A device given more than one
  * final outcome is counted with its first, as the script does with pairs.
  */
-export function recordArgs(outcomes: readonly RecordedOutcome[], of: number): Array<string | number | Buffer> {
+export function recordArgs(outcomes: readonly RecordedOutcome[], of: number, block = 1): Array<string | number | Buffer> {
   const offsets: number[] = new Array<number>(outcomes.length);
   let lo = Infinity;
   let hi = -Infinity;
   outcomes.forEach((o, i) => {
-    const offset = bitOffset(o.deviceId, of);
+    const offset = bitOffset(o.deviceId, of, block);
     offsets[i] = offset;
     if (o.outcome !== 'retrying') {
       if (offset < lo) lo = offset;
@@ -211,20 +231,29 @@ export class DispatchStore {
 
   /** The campaign's pinned partition count (1: never pinned, the layout before partitions). */
   async partitionsOf(campaignId: string): Promise<number> {
-    return pinnedPartitions(await this.redis.hget(this.keys.campaign(campaignId).stats, 'partitions'));
+    return (await this.layoutOf(campaignId)).of;
+  }
+
+  /** The campaign's pinned layout: partition count and block size (1 and 1: never pinned). */
+  async layoutOf(campaignId: string): Promise<PartitionLayout> {
+    return pinnedLayout(await this.redis.hget(this.keys.campaign(campaignId).stats, 'partitions'));
   }
 
   /**
-   * Pins the campaign's partition count once, before its first batch: `wanted` for a campaign with no wave counted
-   * yet, 1 for one that was sending before partitions existed (its ledger is in its own keys). Returns the pinned count.
+   * Pins the campaign's layout once, before its first batch: `wanted` partitions by blocks of PARTITION_BLOCK ids for
+   * a campaign with no wave counted yet (`block`: DISPATCH_PARTITION_BLOCK), 1 for one that was sending
+   * before partitions existed (its ledger is in its own keys). The count and the block go in one field, by one HSETNX: whoever pins first, everyone reads the same layout.
+   * Returns the pinned layout (a campaign pinned before blocks keeps block 1).
    */
-  async pinPartitions(campaignId: string, wanted: number): Promise<number> {
+  async pinPartitions(campaignId: string, wanted: number, block = PARTITION_BLOCK): Promise<PartitionLayout> {
     if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_PARTITIONS) throw new RangeError(`invalid partition count ${wanted}`);
+    if (!isBlock(block)) throw new RangeError(`invalid partition block ${block}`);
     const stats = this.keys.campaign(campaignId).stats;
     const [pinned, waves] = await this.redis.hmget(stats, 'partitions', 'waves');
-    if (pinned !== null) return pinnedPartitions(pinned);
-    await this.redis.hsetnx(stats, 'partitions', waves === null ? wanted : 1);
-    return this.partitionsOf(campaignId);
+    if (pinned !== null) return pinnedLayout(pinned);
+    const layout = waves === null ? { of: wanted, block: wanted === 1 ? 1 : block } : { of: 1, block: 1 };
+    await this.redis.hsetnx(stats, 'partitions', layoutField(layout));
+    return this.layoutOf(campaignId);
   }
 
   /**
@@ -298,10 +327,10 @@ export class DispatchStore {
   async unsettled(campaignId: string, deviceIds: readonly string[], partition?: Partition): Promise<string[]> {
     if (deviceIds.length === 0) return [];
     if (partition) return this.unsettledIn(campaignId, deviceIds, partition);
-    const of = await this.partitionsOf(campaignId);
+    const layout = await this.layoutOf(campaignId);
     const open = new Set<string>();
-    for (const [index, ids] of byPartition(deviceIds, of, (id) => id)) {
-      for (const id of await this.unsettledIn(campaignId, ids, { index, of })) open.add(id);
+    for (const [index, ids] of byPartition(deviceIds, layout.of, (id) => id, layout.block)) {
+      for (const id of await this.unsettledIn(campaignId, ids, partitionIn(index, layout))) open.add(id);
     }
     return deviceIds.filter((id) => open.has(id));
   }
@@ -322,7 +351,8 @@ export class DispatchStore {
     partition: Partition,
   ): { command: Command; unsettled(reply: unknown): string[] } {
     const key = this.keys.campaignPartition(campaignId, partition).settled;
-    const offsets = deviceIds.map((id) => bitOffset(id, partition.of));
+    const block = partition.block ?? 1;
+    const offsets = deviceIds.map((id) => bitOffset(id, partition.of, block));
     let lo = Infinity;
     let hi = -Infinity;
     for (const offset of offsets) {
@@ -366,12 +396,14 @@ export class DispatchStore {
     partition?: Partition,
   ): Promise<RecordSummary> {
     if (partition) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, partition);
-    const of = await this.partitionsOf(campaignId);
-    if (of === 1) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, SINGLE_PARTITION);
+    const layout = await this.layoutOf(campaignId);
+    if (layout.of === 1) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, SINGLE_PARTITION);
     let counted = 0;
-    const groups = [...byPartition(outcomes, of, (o) => o.deviceId)];
+    const groups = [...byPartition(outcomes, layout.of, (o) => o.deviceId, layout.block)];
     if (groups.length === 0) groups.push([0, []]);
-    for (const [index, group] of groups) counted += (await this.recordIn(campaignId, wave, group, errorWindow, now, { index, of })).counted;
+    for (const [index, group] of groups) {
+      counted += (await this.recordIn(campaignId, wave, group, errorWindow, now, partitionIn(index, layout))).counted;
+    }
     return { ...(await this.progressView(campaignId, wave, now, providersNamed(outcomes))), counted };
   }
 
@@ -385,7 +417,7 @@ export class DispatchStore {
   ): Promise<RecordSummary> {
     const k = this.keys.campaignPartition(campaignId, partition);
     const { of } = partition;
-    const args = [wave, of === 1 ? errorWindow : Math.ceil(errorWindow / of), now, ...recordArgs(outcomes, of)];
+    const args = [wave, of === 1 ? errorWindow : Math.ceil(errorWindow / of), now, ...recordArgs(outcomes, of, partition.block)];
     const keys = [k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient, k.sends];
     // The record, the dirty mark and (partitioned) the reads of the merged view after them, at once on a standalone
     // server. Every read comes after this record: of two batches finishing a wave at the same time, the later one to
@@ -499,15 +531,17 @@ export class DispatchStore {
   /** Takes failed recipients (in `scope`) of one wave out of the ledger to be sent again; returns those taken. */
   async reopen(campaignId: string, wave: number, scope: 'transient' | 'failed', deviceIds: readonly string[]): Promise<string[]> {
     if (deviceIds.length === 0) return [];
-    const of = await this.partitionsOf(campaignId);
+    const layout = await this.layoutOf(campaignId);
+    const { of } = layout;
     const reopened = new Set<string>();
-    for (const [index, ids] of byPartition(deviceIds, of, (id) => id)) {
-      const k = this.keys.campaignPartition(campaignId, { index, of });
+    for (const [index, ids] of byPartition(deviceIds, of, (id) => id, layout.block)) {
+      const partition = partitionIn(index, layout);
+      const k = this.keys.campaignPartition(campaignId, partition);
       const offsets = await this.scripts.reopen(
         [k.settled, k.failed, k.transient, k.stats],
-        [wave, scope, ...ids.map((id) => bitOffset(id, of))],
+        [wave, scope, ...ids.map((id) => bitOffset(id, of, layout.block))],
       );
-      for (const offset of offsets) reopened.add(deviceAt(Number(offset), { index, of }));
+      for (const offset of offsets) reopened.add(deviceAt(Number(offset), partition));
     }
     if (reopened.size > 0) {
       // The wave is sending again (with one partition the script removed it from the same hash).

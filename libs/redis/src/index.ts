@@ -10,3 +10,4 @@ export * from './campaign-stats';
 export * from './campaign-activity';
 export * from './campaign-pace';
 export * from './campaign-funnel';
+export * from './turn-writes';

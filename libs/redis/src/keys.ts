@@ -165,7 +165,7 @@ export class RedisKeys {
     }
     const base = `${this.prefix}:{${partitionTag(index, of)}}:campaign:${checkId('campaign', campaignId)}`;
     return {
-      /** Bitmaps as the campaign's own (offset floor(device id / n)). */
+      /** Bitmaps as the campaign's own (offset: bitOffset in dispatch-partitions.ts). */
       settled: `${base}:settled`,
       sentLedger: `${base}:sent`,
       held: `${base}:held`,

@@ -15,4 +15,6 @@ export interface DispatchOptions {
   pacingTickMs: number;
   /** Dispatch partitions a new campaign is pinned to (DISPATCH_PARTITIONS; libs/redis dispatch-partitions.ts). */
   partitions: number;
+  /** Consecutive device ids per partition block of a new campaign (DISPATCH_PARTITION_BLOCK). */
+  partitionBlock: number;
 }

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { WaveTicketThreads } from '@tidegate/admission';
 import type { SchedulerConfig } from '@tidegate/config';
+import { batchRedisWritesPerTurn, REDIS, type RedisClient } from '@tidegate/redis';
 import { BatchSender } from './batch-sender';
 import { DispatchClock } from './dispatch-clock';
 import { DispatchMetrics } from './dispatch-metrics';
@@ -18,6 +19,8 @@ import { PaceReader } from '../pacing/pace-reader';
  * that starts scheduled campaigns and re-drives stalled ones, and the push providers. Every status change goes
  * through the campaigns module's lifecycle (global); queues come from the QueuesModule (global BullMQ registration).
  */
+const REDIS_TURN_WRITES = Symbol('REDIS_TURN_WRITES');
+
 @Module({})
 export class DispatchModule {
   static forRoot(config: SchedulerConfig): DynamicModule {
@@ -29,6 +32,7 @@ export class DispatchModule {
       redriveAfterMs: config.DISPATCH_REDRIVE_MS,
       pacingTickMs: config.PACING_TICK_MS,
       partitions: config.DISPATCH_PARTITIONS,
+      partitionBlock: config.DISPATCH_PARTITION_BLOCK,
     };
     const providers: Provider[] = [
       { provide: DISPATCH_OPTIONS, useValue: options },
@@ -42,6 +46,16 @@ export class DispatchModule {
       DispatchClock,
       CampaignPacer,
       PaceReader,
+      // A batch's Redis commands (ledger check, record, progress) and those of the other batches and the planner in the
+      // same event-loop turn go out in one socket write (libs/redis turn-writes.ts); BullMQ's connection does too.
+      {
+        provide: REDIS_TURN_WRITES,
+        inject: [REDIS],
+        useFactory: (redis: RedisClient) => {
+          batchRedisWritesPerTurn(redis);
+          return true;
+        },
+      },
       { provide: WaveTicketThreads, useFactory: () => new WaveTicketThreads(config.WAVE_TICKET_SECRET, config.WAVE_TICKET_THREADS) },
       WaveTickets,
     ];

@@ -11,6 +11,7 @@ import {
   REDIS,
   RedisKeys,
   partitionBatches,
+  type PartitionLayout,
   partitionsFor,
   type CampaignActivity,
   type RedisClient,
@@ -151,8 +152,8 @@ export class WavePlanner {
     // The campaign's partitions, pinned when its first wave is cut into batches (fewer for a small first wave; one for a
     // campaign that was sending before partitions existed).
     const pin = (firstWaveSize: number) =>
-      this.store.pinPartitions(campaignId, partitionsFor(firstWaveSize, batchSize, this.options.partitions));
-    let partitions = 1;
+      this.store.pinPartitions(campaignId, partitionsFor(firstWaveSize, batchSize, this.options.partitions), this.options.partitionBlock);
+    let partitions: PartitionLayout = { of: 1, block: 1 };
     const cut = (list: readonly Recipient[]) => partitionBatches(list, batchSize, partitions, (r) => r.id);
     let checkpoint = await this.repo.findWave(campaignId, wave);
     let recipients: Recipient[] | null = null;

@@ -4,7 +4,7 @@ retry or a restarted worker records it again. The settled bitmap is the ledger t
 
 Partitions (libs/redis/src/dispatch-partitions.ts): the keys are one dispatch partition's ({dp<p>.<k>}:campaign:<id>:…,
 or the campaign's own {campaign:<id>}:… when it has one partition), and a device "id" below is its bit offset in that
-partition (floor(device id / partitions)). With more than one partition the stats hash holds no w<wave>:targeted, so
+partition (bitOffset in dispatch-partitions.ts: floor(device id / partitions) in the layout by single ids). With more than one partition the stats hash holds no w<wave>:targeted, so
 finished_at is left to the caller, which merges the partitions.
 
 KEYS[1]  settled bitmap ({campaign:<id>}:settled): a final outcome was recorded for the device

@@ -57,7 +57,7 @@ export class Resender {
   ): Promise<number> {
     const generation = await this.store.nextResendGeneration(campaignId);
     // Each device goes back to its own partition (its ledger is there), one partition per batch.
-    const partitions = await this.store.partitionsOf(campaignId);
+    const partitions = await this.store.layoutOf(campaignId);
     let total = 0;
     for (const wave of await this.repo.waves(campaignId)) {
       let after = wave.afterId;

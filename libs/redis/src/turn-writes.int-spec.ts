@@ -1,9 +1,9 @@
-/** One socket write per event-loop turn for the gateway's Redis commands, on real Redis (standalone, or Cluster). */
+/** One socket write per event-loop turn for an app's Redis commands, on real Redis (standalone, or Cluster). */
 import type { Socket } from 'node:net';
 import { Cluster, type Redis } from 'ioredis';
-import { closeRedisClient, createRedisClient, waitUntilReady, type RedisClient } from '@tidegate/redis';
 import { redisConnection } from '../../../test/support/env';
-import { atEndOfTurn, batchRedisWritesPerTurn } from './redis-turn-writes';
+import { closeRedisClient, createRedisClient, waitUntilReady, type RedisClient } from './connection';
+import { atEndOfTurn, batchRedisWritesPerTurn } from './turn-writes';
 
 const nodesOf = (client: RedisClient): Redis[] => (client instanceof Cluster ? client.nodes('all') : [client]);
 

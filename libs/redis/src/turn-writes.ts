@@ -1,5 +1,6 @@
 /**
- * One socket write per event-loop turn for the gateway's Redis commands (issue #12).
+ * One socket write per event-loop turn for an app's Redis commands (issue #12): the gateway's connection, and the
+ * scheduler's (its own and BullMQ's), whose send batches each make a handful of commands from several callbacks.
  *
  * Each HTTP request reaches the gate in its own I/O callback and sends its one admission script from there. ioredis
  * writes every command to the socket at once (a `write` syscall each; on loopback that syscall also runs the TCP

@@ -22,11 +22,26 @@ const inline = (batch: WaveTicketBatch, deviceIds: string[]) => deviceIds.map(ne
 
 describe('WaveTicketThreads', () => {
   const pools: WaveTicketThreads[] = [];
-  const pool = (threads: number, script?: string) => {
-    const p = script === undefined ? new WaveTicketThreads(SECRET, threads) : new WaveTicketThreads(SECRET, threads, script);
+  const pool = (threads: number, options?: { script?: string; timeoutMs?: number }) => {
+    const p = new WaveTicketThreads(SECRET, threads, options);
     pools.push(p);
     return p;
   };
+  /** A thread script in a temporary directory: `before` runs ahead of the real thread's script. */
+  const scripts: string[] = [];
+  const threadScript = (before: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wave-thread-'));
+    const script = path.join(dir, 'thread.js');
+    fs.writeFileSync(
+      script,
+      `const { parentPort } = require('node:worker_threads');\n${before}\nrequire(${JSON.stringify(waveTicketThreadScript())});`,
+    );
+    scripts.push(dir);
+    return script;
+  };
+  afterAll(() => {
+    for (const dir of scripts) fs.rmSync(dir, { recursive: true, force: true });
+  });
   afterEach(async () => {
     await Promise.all(pools.splice(0).map((p) => p.close()));
   });
@@ -59,19 +74,25 @@ describe('WaveTicketThreads', () => {
 
   it('a thread that dies fails only the batches it held; the next batch gets a new thread', async () => {
     // The real thread, except that a batch holding device 666 kills it.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wave-thread-'));
-    const script = path.join(dir, 'dying-thread.js');
-    fs.writeFileSync(
-      script,
-      `const { parentPort } = require('node:worker_threads');
-       parentPort.on('message', (r) => { if (r.ids.split(',').includes('666')) process.exit(3); });
-       require(${JSON.stringify(waveTicketThreadScript())});`,
-    );
-    const p = pool(1, script);
+    const p = pool(1, {
+      script: threadScript(`parentPort.on('message', (r) => { if (r.ids.split(',').includes('666')) process.exit(3); });`),
+    });
     const dying = p.sign(shared(2), ['666']);
     await expect(dying).rejects.toThrow('the wave ticket thread stopped (exit code 3)');
     expect(await p.sign(shared(2), ['5', '17'])).toEqual(inline(shared(2), ['5', '17']));
-    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a thread that leaves a batch unanswered is stopped after the timeout; its batches fail, the next gets a new thread', async () => {
+    // The real thread, except that a batch holding device 777 spins forever (a thread stuck, not dead).
+    const p = pool(1, {
+      script: threadScript(`parentPort.on('message', (r) => { if (r.ids.split(',').includes('777')) for (;;) {} });`),
+      timeoutMs: 300,
+    });
+    const stuck = p.sign(shared(2), ['777']);
+    const behind = p.sign(shared(2), ['8']);
+    await expect(stuck).rejects.toThrow('the wave ticket thread did not answer within 300 ms');
+    await expect(behind).rejects.toThrow('the wave ticket thread did not answer within 300 ms');
+    expect(await p.sign(shared(2), ['5', '17'])).toEqual(inline(shared(2), ['5', '17']));
   });
 
   it('close fails what is in flight and refuses what comes after', async () => {

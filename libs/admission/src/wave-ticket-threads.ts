@@ -8,7 +8,10 @@
  * - Each request goes to the thread with the fewest in flight; threads start on first use and are referenced only
  *   while they have work (an idle pool never keeps the process alive).
  * - A thread that dies (an uncaught error, killed, out of memory) fails only the requests it held, with an Error;
- *   the next request starts a new one. A field no ticket can carry fails its request with the signer's message.
+ *   the next request starts a new one. So does a thread that leaves a request unanswered for `timeoutMs` (10 s by
+ *   default: a batch takes about a millisecond), which is stopped: its batches' jobs fail and run again rather than
+ *   hold their send slots while their locks are renewed. A field no ticket can carry fails its request with the
+ *   signer's message.
  * - `close` stops the threads; what they still held fails.
  */
 import { existsSync } from 'node:fs';
@@ -19,9 +22,19 @@ import { WaveTicketSigner, type WaveTicketBatch } from './wave-tickets';
 
 /** Most signing threads a pool may have (a 2-core machine is well served by 1). */
 export const MAX_WAVE_TICKET_THREADS = 16;
+/** How long a thread may leave a batch unanswered before it is stopped and its batches fail. */
+export const WAVE_TICKET_SIGN_TIMEOUT_MS = 10_000;
+
+export interface WaveTicketThreadsOptions {
+  /** The thread's script (default: waveTicketThreadScript()). */
+  script?: string;
+  /** See WAVE_TICKET_SIGN_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
 
 interface Waiting {
   count: number;
+  timer: NodeJS.Timeout;
   resolve: (tickets: string[]) => void;
   reject: (error: Error) => void;
 }
@@ -46,17 +59,21 @@ export function waveTicketThreadScript(): string {
 export class WaveTicketThreads {
   private readonly inline: WaveTicketSigner;
   private readonly slots: Slot[];
+  private readonly script: string;
+  private readonly timeoutMs: number;
   private seq = 0;
   private closed = false;
 
   constructor(
     private readonly secret: string,
     threads: number,
-    private readonly script: string = threads > 0 ? waveTicketThreadScript() : '',
+    options: WaveTicketThreadsOptions = {},
   ) {
     if (!Number.isInteger(threads) || threads < 0 || threads > MAX_WAVE_TICKET_THREADS) {
       throw new RangeError(`wave ticket threads must be a whole number from 0 to ${MAX_WAVE_TICKET_THREADS}, got ${threads}`);
     }
+    this.timeoutMs = options.timeoutMs ?? WAVE_TICKET_SIGN_TIMEOUT_MS;
+    this.script = options.script ?? (threads > 0 ? waveTicketThreadScript() : '');
     // Checks the secret here, where a mistake is a configuration error, not in a thread.
     this.inline = new WaveTicketSigner(secret);
     this.slots = Array.from({ length: threads }, () => ({ worker: null, waiting: new Map<number, Waiting>() }));
@@ -85,7 +102,12 @@ export class WaveTicketThreads {
     const request: SignRequest = { seq, shared, ids: deviceIds.join(TICKET_LIST_SEPARATOR) };
     return new Promise<string[]>((resolve, reject) => {
       if (slot.waiting.size === 0) worker.ref();
-      slot.waiting.set(seq, { count: deviceIds.length, resolve, reject });
+      const timer = setTimeout(
+        () => this.fail(slot, worker, new Error(`the wave ticket thread did not answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      timer.unref();
+      slot.waiting.set(seq, { count: deviceIds.length, timer, resolve, reject });
       worker.postMessage(request);
     });
   }
@@ -124,6 +146,7 @@ export class WaveTicketThreads {
     const waiting = slot.waiting.get(reply.seq);
     if (!waiting) return;
     slot.waiting.delete(reply.seq);
+    clearTimeout(waiting.timer);
     if (slot.waiting.size === 0) worker.unref();
     if ('error' in reply) {
       waiting.reject(new Error(reply.error));
@@ -144,7 +167,10 @@ export class WaveTicketThreads {
     slot.worker = null;
     const waiting = [...slot.waiting.values()];
     slot.waiting.clear();
-    for (const w of waiting) w.reject(error);
+    for (const w of waiting) {
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
     // An error event is followed by exit; a thread that errs but lingers is not reused.
     void worker.terminate().catch(() => undefined);
   }

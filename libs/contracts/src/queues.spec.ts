@@ -30,11 +30,28 @@ describe('a send batch as its job stores it', () => {
     }
   });
 
+  it('keeps the ids of a batch laid out by blocks under `ids`, so a worker from before blocks finds no deviceIds', () => {
+    const blocked = { ...batch(['1024', '1025', '1026']), partition: { index: 1, of: 12, block: 1024 } };
+    const stored = storeSendBatch(blocked);
+    expect(stored).not.toHaveProperty('deviceIds');
+    expect(stored).toEqual({ ...blocked, deviceIds: undefined, ids: '1024,1025,1026' });
+    expect(readSendBatch(JSON.parse(JSON.stringify(stored)) as typeof stored)).toEqual(blocked);
+    // What a worker from before blocks did with it: its readSendBatch returned the job as stored, and it read
+    // `deviceIds.length` first: a TypeError before it could check or send anything.
+    const before = (s: Record<string, unknown>) =>
+      typeof s.deviceIds !== 'string' ? s : { ...s, deviceIds: String(s.deviceIds).split(',') };
+    expect(() => (before(stored as unknown as Record<string, unknown>).deviceIds as string[]).length).toThrow(TypeError);
+    const unjoinable = { ...blocked, deviceIds: ['1', '2,3'] };
+    expect(storeSendBatch(unjoinable)).toEqual({ ...unjoinable, deviceIds: undefined, ids: ['1', '2,3'] });
+    expect(readSendBatch(storeSendBatch(unjoinable))).toEqual(unjoinable);
+  });
+
   it('reads back any list of ids it stores, through JSON', () => {
     fc.assert(
-      fc.property(fc.array(fc.string(), { maxLength: 50 }), (ids) => {
-        const stored = JSON.parse(JSON.stringify(storeSendBatch(batch(ids)))) as Parameters<typeof readSendBatch>[0];
-        expect(readSendBatch(stored)).toEqual(batch(ids));
+      fc.property(fc.array(fc.string(), { maxLength: 50 }), fc.boolean(), (ids, blocks) => {
+        const data = blocks ? { ...batch(ids), partition: { index: 3, of: 12, block: 64 } } : batch(ids);
+        const stored = JSON.parse(JSON.stringify(storeSendBatch(data))) as Parameters<typeof readSendBatch>[0];
+        expect(readSendBatch(stored)).toEqual(data);
       }),
       { numRuns: 500 },
     );

@@ -160,8 +160,10 @@ export class DispatchRepository {
    * simply absent); with `{ timezone: true }`, with their time zones. Read on every send batch (500 rows), so straight
    * through the pool Prisma uses (`PrismaService.pgPool`), as a prepared statement with rows as arrays: Prisma's query
    * compiler and row mapping had cost more than the rows themselves, and each column read costs (the activity is a
-   * condition, not a column). The ids are the job's decimal ids (`bigint` text); anything else fails the cast, as it
-   * did through Prisma.
+   * condition, not a column). Ids in one or two runs of consecutive ids (ascending, as the planner cuts a batch of a
+   * campaign partitioned by blocks) are read as id ranges (id-ranges.ts), devices in the ranges' holes left out;
+   * others by `id = ANY`. The ids are the job's decimal ids (`bigint` text); anything else fails the cast, as it did
+   * through Prisma.
    */
   activeDevices(ids: readonly string[]): Promise<SendableDevice[]>;
   activeDevices(ids: readonly string[], options: { timezone: true }): Promise<ZonedDevice[]>;

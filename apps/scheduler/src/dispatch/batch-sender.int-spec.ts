@@ -5,7 +5,8 @@
  * worked out by hand in the comments (quiet hours 22:00–08:00 in each recipient's zone; window 01:00–06:00 Paris).
  */
 import { DelayedError } from 'bullmq';
-import { readSendBatch, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
+import { WaveTicketSigner } from '@tidegate/admission';
+import { readSendBatch, WAVE_TICKET_PARAM, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
 import { batchJobId, heldJobId, type QuietHours, type SendWindow } from '@tidegate/domain';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
@@ -16,6 +17,7 @@ import {
   type DispatchScenario,
   type ScenarioCampaign,
 } from '../../../../test/support/dispatch-scenario';
+import { TEST_WAVE_TICKET_SECRET } from '../../../../test/support/env';
 import { createTestRedis, type TestRedis } from '../../../../test/support/redis';
 import type { BatchOutcome } from './batch-sender';
 
@@ -81,6 +83,12 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
       .lastMessages()
       .map((m) => m.deviceId)
       .sort();
+
+  /** The device each received push's wave ticket was signed for (it must be the push's own). */
+  const ticketHolders = () => {
+    const signer = new WaveTicketSigner(TEST_WAVE_TICKET_SECRET);
+    return s.sink.lastMessages().map((m) => [m.deviceId, signer.verify(m.payload.data?.[WAVE_TICKET_PARAM], s.clock.ms / 1000)?.deviceId]);
+  };
 
   /** The delayed send jobs of a campaign (held recipients), earliest release first. */
   async function held(campaignId: string) {
@@ -218,6 +226,11 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
       // Paris and UTC quiet hours cover the whole Paris night: no instant fits them, they are failed (not held).
       expect(first.outcome).toEqual(sentOutcome({ sent: 2, failed: 3, held: 1 }));
       expect(received()).toEqual([c.zone(NEW_YORK), c.zone(TOKYO)].sort());
+      // Each push carries its own device's ticket, those held or failed between them.
+      expect(ticketHolders()).toEqual([
+        [c.zone(NEW_YORK), c.zone(NEW_YORK)],
+        [c.zone(TOKYO), c.zone(TOKYO)],
+      ]);
       // Kolkata (06:00 IST) wakes at 08:00 IST = 02:30Z, inside this night's window (00:00Z–04:00Z).
       expect((await held(c.id)).map(({ data: _, ...j }) => j)).toEqual([heldAt(c.id, '2026-03-29T02:30:00Z', [c.zone(KOLKATA)])]);
       expect(await stats(c.id)).toMatchObject({ sent: '2', failed: '3', 'w1:failed': '3', skipped: '1', 'w1:holding': '1' });
@@ -275,6 +288,11 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
     await s.prisma.device.delete({ where: { id: BigInt(deleted) } });
     expect((await run(c.id, c.ids)).outcome).toEqual(sentOutcome({ sent: 2, inactive: 2 }));
     expect(received()).toEqual([kept, other].sort());
+    // The tickets were signed for all four while they were read: each push still carries its own device's.
+    expect(ticketHolders()).toEqual([
+      [kept, kept],
+      [other, other],
+    ]);
     expect(await stats(c.id)).toMatchObject({ sent: '2', inactive: '2', settled: '4' });
   });
 });

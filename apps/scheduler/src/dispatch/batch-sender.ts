@@ -26,7 +26,7 @@ import { DispatchQueues, type JobControl } from '../queues/dispatch-queues';
 import { DispatchMetrics } from './dispatch-metrics';
 import { DISPATCH_NOW, type Now } from './dispatch-options';
 import { PushProviders } from './push-providers';
-import { WaveTickets, type TicketedBatch } from './wave-tickets.service';
+import { WaveTickets } from './wave-tickets.service';
 import { PaceReader } from '../pacing/pace-reader';
 
 /** Provider retries back off from one second, doubling, to a minute (half of each step fixed, half jitter: libs/push backoffMs). */
@@ -68,6 +68,21 @@ function present<D extends SendableDevice>(active: D[], ids: readonly string[], 
     else ready.push(device);
   }
   return ready;
+}
+
+/**
+ * Where an id is in `ids`: `at(id, i)` for the i-th of some of them, in their order (the usual case: all of them, so
+ * `i` itself, with no lookup); an id that is not there is a programming error.
+ */
+function positionsIn(ids: readonly string[]): (id: string, i: number) => number {
+  let byId: Map<string, number> | undefined;
+  return (id, i) => {
+    if (ids[i] === id) return i;
+    byId ??= new Map(ids.map((x, j) => [x, j]));
+    const found = byId.get(id);
+    if (found === undefined) throw new Error(`device ${id} is not one of the batch's recipients`);
+    return found;
+  };
 }
 
 const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 0, retrying: 0 });
@@ -161,6 +176,11 @@ export class BatchSender {
       await this.lifecycle.completeIfDone(campaignId, await store.summary(campaignId));
       return { kind: 'skipped', why: 'every recipient already has an outcome' };
     }
+    // Every unsettled recipient's ticket is signed (on a signing thread) while its device is read: the batch waits for
+    // the slower of the two instead of both in turn. A device found gone or held leaves its ticket unused.
+    const tickets = this.waveTickets.stamp({ campaignId, wave, roomId: campaign.roomId }, content.message, ids);
+    // Awaited by the send; should the read fail first, its failure is the batch's, and this one is not left unobserved.
+    tickets.catch(() => undefined);
     const outcomes: RecordedOutcome[] = [];
     const counts = emptyCounts();
     // The devices' time zones are read only for quiet hours (a column less per device otherwise).
@@ -175,7 +195,7 @@ export class BatchSender {
       counts.inactive = outcomes.length;
     }
 
-    const results = await this.send(content.message, toSend, { campaignId, wave, roomId: campaign.roomId });
+    const results = toSend.length > 0 ? await this.send(toSend, ids, await tickets) : new Map<PushPlatform, SendResult[]>();
     const retry: string[] = [];
     let retryDelayMs = 0;
     const invalid: Array<{ deviceId: string; reason: string }> = [];
@@ -361,18 +381,17 @@ export class BatchSender {
     return takes;
   }
 
-  /** One provider call per platform, concurrently; an unconfigured platform's messages fail. Each carries its wave ticket. */
+  /**
+   * One provider call per platform, concurrently; an unconfigured platform's messages fail. Each carries its wave ticket:
+   * `ticketed(i)` is the payload of `ids[i]` (WaveTickets.stamp), and `devices` are some of `ids`.
+   */
   private async send(
-    payload: NotificationPayload,
     devices: SendableDevice[],
-    batch: TicketedBatch,
+    ids: readonly string[],
+    ticketed: (index: number) => NotificationPayload,
   ): Promise<Map<PushPlatform, SendResult[]>> {
     const byPlatform = new Map<PushPlatform, PushMessage[]>();
-    const ticketed = await this.waveTickets.stamp(
-      batch,
-      payload,
-      devices.map((d) => d.id),
-    );
+    const at = positionsIn(ids);
     const lists: Partial<Record<PushPlatform, PushMessage[]>> = {};
     for (let i = 0; i < devices.length; i++) {
       const d = devices[i] as SendableDevice;
@@ -385,7 +404,7 @@ export class BatchSender {
         list = lists[d.platform] = [];
         byPlatform.set(d.platform, list);
       }
-      list.push({ deviceId: d.id, target, payload: ticketed(i) });
+      list.push({ deviceId: d.id, target, payload: ticketed(at(d.id, i)) });
     }
     const out = new Map<PushPlatform, SendResult[]>();
     await Promise.all(

@@ -11,7 +11,7 @@ import type { Queue } from 'bullmq';
 import { loadConfig, schedulerEnvSchema } from '@tidegate/config';
 import { QueueName, sendQueueName } from '@tidegate/contracts';
 import { PrismaService } from '@tidegate/database';
-import type { QuietHours, SendWindow } from '@tidegate/domain';
+import type { QuietHours, RateLimits, SendWindow } from '@tidegate/domain';
 import type { SinkProvider } from '@tidegate/push';
 import { DispatchStore, REDIS, RedisKeys, waitUntilReady, type RedisClient } from '@tidegate/redis';
 import { BatchSender } from '../../apps/scheduler/src/dispatch/batch-sender';
@@ -146,6 +146,7 @@ export interface ScenarioCampaign {
   waveSize?: number;
   batchSize?: number;
   intervalSeconds?: number;
+  rateLimits?: RateLimits | null;
 }
 
 /** Inserts a running campaign whose stored content is what the API would have written. Returns its id. */
@@ -161,7 +162,7 @@ export async function insertRunningCampaign(prisma: PrismaService, c: ScenarioCa
         batchSize: c.batchSize ?? 500,
         waveSize: c.waveSize ?? 50_000,
         intervalSeconds: c.intervalSeconds ?? 60,
-        rateLimits: null,
+        rateLimits: c.rateLimits ? json(c.rateLimits) : null,
       },
     },
     select: { id: true },

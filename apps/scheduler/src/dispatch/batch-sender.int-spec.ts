@@ -7,6 +7,7 @@
 import { DelayedError } from 'bullmq';
 import { WaveTicketSigner } from '@tidegate/admission';
 import { readSendBatch, WAVE_TICKET_PARAM, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
+import { DispatchRepository } from '@tidegate/database';
 import { batchJobId, heldJobId, type QuietHours, type SendWindow } from '@tidegate/domain';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
@@ -294,5 +295,43 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
       [other, other],
     ]);
     expect(await stats(c.id)).toMatchObject({ sent: '2', inactive: '2', settled: '4' });
+  });
+
+  describe('what a batch reads: the recipients with no outcome yet, once it may send', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it('a batch run again reads and sends only the recipients with no outcome yet', async () => {
+      s.clock.set('2026-03-29T12:00:00Z');
+      const c = await campaign(['UTC', 'UTC', TOKYO, 'UTC', TOKYO], { quietHours: null });
+      const first = c.ids.slice(0, 3);
+      expect((await run(c.id, first)).outcome).toEqual(sentOutcome({ sent: 3 }));
+      s.sink.reset();
+      const reads = jest.spyOn(s.module.get(DispatchRepository), 'activeDevices');
+      // The same batch id with two more recipients (a retry's): the first three are settled.
+      expect((await run(c.id, c.ids)).outcome).toEqual(sentOutcome({ sent: 2 }));
+      expect(reads.mock.calls.map(([ids]) => ids)).toEqual([c.ids.slice(3)]);
+      expect(received()).toEqual(c.ids.slice(3).sort());
+      expect(ticketHolders()).toEqual(c.ids.slice(3).map((id) => [id, id]));
+      expect(await stats(c.id)).toMatchObject({ sent: '5', settled: '5' });
+    });
+
+    it('with a limit, reads nothing while the batch must wait, then only the recipients with no outcome yet', async () => {
+      s.clock.set('2026-03-29T12:00:00Z');
+      const c = await campaign(['UTC', 'UTC', 'UTC', 'UTC'], { quietHours: null, rateLimits: { campaignPerMinute: 2 } });
+      const reads = jest.spyOn(s.module.get(DispatchRepository), 'activeDevices');
+      const [one] = c.ids as [string];
+      expect((await run(c.id, [one])).outcome).toEqual(sentOutcome({ sent: 1 }));
+      // Two a minute: the first took the next 30 s; the whole batch (its retry) must wait, and reads nothing meanwhile.
+      const data = batch(c.id, c.ids);
+      const job = new FakeJob(batchJobId(c.id, 1, 1), data);
+      await expect(s.sender.run(data, job)).rejects.toBeInstanceOf(DelayedError);
+      expect(job.moves).toHaveLength(1);
+      expect(reads.mock.calls.map(([ids]) => ids)).toEqual([[one]]);
+      // Later it fits: the three with no outcome yet are read and sent.
+      s.clock.set('2026-03-29T13:00:00Z');
+      expect((await run(c.id, c.ids)).outcome).toEqual(sentOutcome({ sent: 3 }));
+      expect(reads.mock.calls.map(([ids]) => ids)).toEqual([[one], c.ids.slice(1)]);
+      expect(ticketHolders()).toEqual([one, ...c.ids.slice(1)].map((id) => [id, id]));
+    });
   });
 });

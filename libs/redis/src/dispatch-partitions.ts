@@ -138,14 +138,27 @@ export function partitionIn(index: number, layout: PartitionLayout): Partition {
 
 /** Groups items by their device's partition (in the order given within each), partitions in index order. */
 export function byPartition<T>(items: readonly T[], of: number, idOf: (item: T) => string, block = 1): Map<number, T[]> {
-  const groups = new Map<number, T[]>();
-  for (const item of items) {
-    const p = partitionOf(idOf(item), of, block);
-    const group = groups.get(p);
-    if (group) group.push(item);
-    else groups.set(p, [item]);
+  const groups = groupByPartition(items, of, idOf, block);
+  const out = new Map<number, T[]>();
+  for (let index = 0; index < of; index++) {
+    const group = groups[index];
+    if (group) out.set(index, group);
   }
-  return new Map([...groups].sort((a, b) => a[0] - b[0]));
+  return out;
+}
+
+/** byPartition's groups as an array indexed by partition (a hole where none): a wave's 100,000 recipients at a time. */
+function groupByPartition<T>(items: readonly T[], of: number, idOf: (item: T) => string, block: number): Array<T[] | undefined> {
+  const groups = new Array<T[] | undefined>(of);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as T;
+    const p = partitionOf(idOf(item), of, block);
+    if (!(p >= 0 && p < of)) throw new RangeError(`device id ${JSON.stringify(idOf(item))} has no partition`);
+    const group = groups[p];
+    if (group) group.push(item);
+    else groups[p] = [item];
+  }
+  return groups;
 }
 
 /**
@@ -162,15 +175,15 @@ export function partitionBatches<T>(
 ): Array<{ partition: Partition; items: T[] }> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError('batch size must be a whole number, 1 or more');
   const { of } = layout;
-  const queues = [...byPartition(items, of, idOf, layout.block)].map(([index, group]) => ({ index, group, at: 0 }));
+  const groups = groupByPartition(items, of, idOf, layout.block);
   const out: Array<{ partition: Partition; items: T[] }> = [];
-  for (let left = queues.length; left > 0;) {
-    left = 0;
-    for (const q of queues) {
-      if (q.at >= q.group.length) continue;
-      out.push({ partition: partitionIn(q.index, layout), items: q.group.slice(q.at, q.at + size) });
-      q.at += size;
-      if (q.at < q.group.length) left++;
+  for (let from = 0, left = true; left; from += size) {
+    left = false;
+    for (let index = 0; index < of; index++) {
+      const group = groups[index];
+      if (!group || from >= group.length) continue;
+      out.push({ partition: partitionIn(index, layout), items: group.slice(from, from + size) });
+      if (from + size < group.length) left = true;
     }
   }
   return out;

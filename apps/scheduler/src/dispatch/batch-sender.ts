@@ -96,7 +96,8 @@ const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 
  *    platform counts, before any read (else wait, at most MAX_RATE_WAIT_MS, and ask again);
  * 3. the ledger check: recipients with a final outcome in this campaign are dropped (a retry, a restarted worker,
  *    a resumed wave send nothing twice);
- * 4. the active devices are read; those gone or deactivated since planning are recorded `inactive`;
+ * 4. the active devices are read, and meanwhile every recipient's wave ticket is signed (on a signing thread); those
+ *    gone or deactivated since planning are recorded `inactive`;
  * 5. quiet hours: recipients whose local time is quiet are held: one delayed job per release time (the first
  *    instant out of their quiet hours that is inside the window), recorded as skipped once;
  * 6. send, one provider call per platform, concurrently;

@@ -154,7 +154,12 @@ export class WavePlanner {
     const pin = (firstWaveSize: number) =>
       this.store.pinPartitions(campaignId, partitionsFor(firstWaveSize, batchSize, this.options.partitions), this.options.partitionBlock);
     let partitions: PartitionLayout = { of: 1, block: 1 };
-    const cut = (list: readonly Recipient[]) => partitionBatches(list, batchSize, partitions, (r) => r.id);
+    // Cut once: the checkpoint counts the batches, and the same batches are enqueued.
+    let cutOf: { list: readonly Recipient[]; batches: ReturnType<typeof partitionBatches<Recipient>> } | null = null;
+    const cut = (list: readonly Recipient[]) => {
+      if (cutOf?.list !== list) cutOf = { list, batches: partitionBatches(list, batchSize, partitions, (r) => r.id) };
+      return cutOf.batches;
+    };
     let checkpoint = await this.repo.findWave(campaignId, wave);
     let recipients: Recipient[] | null = null;
     if (checkpoint) partitions = await pin(checkpoint.size);

@@ -78,6 +78,10 @@ describe('dispatch partitions', () => {
     expect(partitionBatches([], 10, BY_ID(16), (id: string) => id)).toEqual([]);
     // Pinned before blocks: the jobs' partitions look as they did (no block).
     expect(batches[0]?.partition).toEqual({ index: 0, of: 4 });
+    // An id that is no device id has no partition: refused, never a batch of partition NaN or one left out.
+    for (const bad of ['x', '-5']) {
+      expect(() => partitionBatches(['1', bad], 10, BY_ID(4), (id) => id)).toThrow(/has no partition/);
+    }
   });
 
   it('with blocks, maps every device to one partition and one offset, and back; block 1 is the layout by single ids', () => {

@@ -78,7 +78,8 @@ describe('dispatch partitions', () => {
     expect(partitionBatches([], 10, BY_ID(16), (id: string) => id)).toEqual([]);
     // Pinned before blocks: the jobs' partitions look as they did (no block).
     expect(batches[0]?.partition).toEqual({ index: 0, of: 4 });
-    // An id that is no device id has no partition: refused, never a batch of partition NaN or one left out.
+    // An id whose partition would not be one of the campaign's (not a number, negative): refused, never a batch of
+    // partition NaN or -1.
     for (const bad of ['x', '-5']) {
       expect(() => partitionBatches(['1', bad], 10, BY_ID(4), (id) => id)).toThrow(/has no partition/);
     }

@@ -21,6 +21,7 @@ import {
 import { TEST_WAVE_TICKET_SECRET } from '../../../../test/support/env';
 import { createTestRedis, type TestRedis } from '../../../../test/support/redis';
 import type { BatchOutcome } from './batch-sender';
+import { WaveTickets } from './wave-tickets.service';
 
 const PARIS = 'Europe/Paris';
 const NEW_YORK = 'America/New_York';
@@ -332,6 +333,30 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
       expect((await run(c.id, c.ids)).outcome).toEqual(sentOutcome({ sent: 3 }));
       expect(reads.mock.calls.map(([ids]) => ids)).toEqual([[one], c.ids.slice(1)]);
       expect(ticketHolders()).toEqual([one, ...c.ids.slice(1)].map((id) => [id, id]));
+    });
+
+    it('a batch with nobody left to send to does not wait for its tickets, and their failure is no unhandled rejection', async () => {
+      s.clock.set('2026-03-29T12:00:00Z');
+      const c = await campaign(['UTC', 'UTC'], { quietHours: null });
+      await s.prisma.device.updateMany({ where: { id: { in: c.ids.map(BigInt) } }, data: { active: false } });
+      // The signing thread gone: the stamp fails after the read has found every recipient inactive.
+      jest
+        .spyOn(s.module.get(WaveTickets), 'stamp')
+        .mockImplementation(() => new Promise((_, reject) => setImmediate(() => reject(new Error('the signing thread is gone')))));
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        expect((await run(c.id, c.ids)).outcome).toEqual(sentOutcome({ inactive: 2 }));
+        // The stamp's rejection has come and gone (a turn later, then the rejection checks of the turn after).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+      expect(received()).toEqual([]);
+      expect(await stats(c.id)).toMatchObject({ inactive: '2', settled: '2' });
     });
   });
 });

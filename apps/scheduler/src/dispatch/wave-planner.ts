@@ -154,10 +154,13 @@ export class WavePlanner {
     const pin = (firstWaveSize: number) =>
       this.store.pinPartitions(campaignId, partitionsFor(firstWaveSize, batchSize, this.options.partitions), this.options.partitionBlock);
     let partitions: PartitionLayout = { of: 1, block: 1 };
-    // Cut once: the checkpoint counts the batches, and the same batches are enqueued.
-    let cutOf: { list: readonly Recipient[]; batches: ReturnType<typeof partitionBatches<Recipient>> } | null = null;
+    // Cut once: the checkpoint counts the batches, and the same batches are enqueued (the same list and layout).
+    let cutOf: { list: readonly Recipient[]; layout: PartitionLayout; batches: ReturnType<typeof partitionBatches<Recipient>> } | null =
+      null;
     const cut = (list: readonly Recipient[]) => {
-      if (cutOf?.list !== list) cutOf = { list, batches: partitionBatches(list, batchSize, partitions, (r) => r.id) };
+      if (cutOf?.list !== list || cutOf.layout !== partitions) {
+        cutOf = { list, layout: partitions, batches: partitionBatches(list, batchSize, partitions, (r) => r.id) };
+      }
       return cutOf.batches;
     };
     let checkpoint = await this.repo.findWave(campaignId, wave);

@@ -81,8 +81,11 @@ describe('fault: a provider answering 503 for 60 s, default settings', () => {
     const id = created.body.id as string;
     expect((await api('POST', `/admin/campaigns/${id}/start`)).status).toBe(200);
 
-    // Mid-campaign: FCM goes down (a third of the audience) once 200 FCM messages are out.
-    await waitFor(() => fakes.fcm.delivered().length >= 200, 30_000, '200 FCM messages before the outage');
+    // Mid-campaign: FCM goes down (a third of the audience) once 300 FCM messages are out. FCM's guard window then
+    // holds 300 successes, so the pause needs more than 300 failures (about 4.5 s of FCM's share of the campaign's
+    // rate): time for the first retries (due 0.5-1 s after a failure, then taking their turn at the campaign's rate
+    // limit with the fresh batches) to go out before it. With 200, about one run in ten paused before any retry went.
+    await waitFor(() => fakes.fcm.delivered().length >= 300, 30_000, '300 FCM messages before the outage');
     const outageStart = Date.now();
     for (const d of fcmDevices) fakes.fcm.fail(d.key, 'unavailable');
     const deliveredBefore = fakes.fcm.delivered().length;

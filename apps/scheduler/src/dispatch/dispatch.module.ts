@@ -14,13 +14,14 @@ import { WaveTickets } from './wave-tickets.service';
 import { CampaignPacer } from '../pacing/campaign-pacer';
 import { PaceReader } from '../pacing/pace-reader';
 
+/** A provider that installs turn-batched writes on the worker's Redis client (libs/redis turn-writes.ts). */
+const REDIS_TURN_WRITES = Symbol('REDIS_TURN_WRITES');
+
 /**
  * Campaign dispatch (docs/dispatch.md), for the worker role: the planner, the sender, the stats flush, the clock
  * that starts scheduled campaigns and re-drives stalled ones, and the push providers. Every status change goes
  * through the campaigns module's lifecycle (global); queues come from the QueuesModule (global BullMQ registration).
  */
-const REDIS_TURN_WRITES = Symbol('REDIS_TURN_WRITES');
-
 @Module({})
 export class DispatchModule {
   static forRoot(config: SchedulerConfig): DynamicModule {

@@ -154,15 +154,9 @@ export class WavePlanner {
     const pin = (firstWaveSize: number) =>
       this.store.pinPartitions(campaignId, partitionsFor(firstWaveSize, batchSize, this.options.partitions), this.options.partitionBlock);
     let partitions: PartitionLayout = { of: 1, block: 1 };
-    // Cut once: the checkpoint counts the batches, and the same batches are enqueued (the same list and layout).
-    let cutOf: { list: readonly Recipient[]; layout: PartitionLayout; batches: ReturnType<typeof partitionBatches<Recipient>> } | null =
-      null;
-    const cut = (list: readonly Recipient[]) => {
-      if (cutOf?.list !== list || cutOf.layout !== partitions) {
-        cutOf = { list, layout: partitions, batches: partitionBatches(list, batchSize, partitions, (r) => r.id) };
-      }
-      return cutOf.batches;
-    };
+    const cut = (list: readonly Recipient[]) => partitionBatches(list, batchSize, partitions, (r) => r.id);
+    // This planner's listing cut into batches, when it is the wave: the checkpoint counted them, the same are enqueued.
+    let listed: ReturnType<typeof cut> | null = null;
     let checkpoint = await this.repo.findWave(campaignId, wave);
     let recipients: Recipient[] | null = null;
     if (checkpoint) partitions = await pin(checkpoint.size);
@@ -172,13 +166,14 @@ export class WavePlanner {
       const afterId = previous?.lastId ?? 0n;
       const page = await this.recipientsOf.page(audience, afterId, waveSize);
       partitions = await pin(page.recipients.length);
+      const pageBatches = cut(page.recipients);
       const saved = await this.repo.saveWave({
         campaignId,
         wave,
         afterId,
         lastId: page.lastId,
         size: page.recipients.length,
-        batches: cut(page.recipients).length,
+        batches: pageBatches.length,
         dueAt: new Date(data.dueAt),
         startNote: data.note ?? null,
         startedAt: new Date(this.now()),
@@ -187,7 +182,7 @@ export class WavePlanner {
       checkpoint = saved.wave;
       // Another planner of this wave (a stalled job run twice) may have written its checkpoint first: then its
       // listing is the wave, and this one's is not used.
-      if (saved.created) recipients = page.recipients;
+      if (saved.created) [recipients, listed] = [page.recipients, pageBatches];
     }
     if (recipients === null) {
       const progress = await this.store.waveProgress(campaignId, wave);
@@ -204,7 +199,7 @@ export class WavePlanner {
       recipients = (await this.recipientsOf.page(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId)).recipients;
     }
     // One partition per batch, the partitions in turn (libs/redis partitionBatches).
-    const batches = cut(recipients).map(({ partition, items }, i) => ({
+    const batches = (listed ?? cut(recipients)).map(({ partition, items }, i) => ({
       name: 'send-batch' as const,
       data: { campaignId, wave, batch: i + 1, deviceIds: items.map((r) => r.id), attempt: 0, platforms: countPlatforms(items), partition },
       opts: { jobId: batchJobId(campaignId, wave, i + 1) },

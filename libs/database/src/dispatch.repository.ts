@@ -172,19 +172,31 @@ export class DispatchRepository {
     const zone = options?.timezone === true;
     const pool = await this.prisma.pgPool();
     const ranged = idRanges(ids);
-    // Decimal ids make the array's literal as they are (pg would quote and escape each); anything else goes as pg spells it.
-    const joined = ranged ? '' : `{${ids.join(',')}}`;
-    const result = await pool.query<DeviceRow>({
-      name: `tidegate-dispatch-${zone ? 'zoned-' : ''}${ranged ? 'device-ranges' : 'devices'}`,
-      text: ranged ? DEVICE_RANGES_SQL(zone) : DEVICES_SQL(zone),
-      values: ranged ? ranged.ranges : [DECIMAL_LIST.test(joined) ? joined : ids],
-      rowMode: 'array',
-    });
-    let rows = result.rows;
-    if (ranged && !ranged.exact) {
-      // The ranges' holes may hold devices that are not in this batch.
-      const wanted = new Set(ids);
-      rows = rows.filter((r) => wanted.has(r[0]));
+    let rows: DeviceRow[];
+    if (ranged) {
+      const result = await pool.query<DeviceRow>({
+        name: zone ? 'tidegate-dispatch-zoned-device-ranges' : 'tidegate-dispatch-device-ranges',
+        text: DEVICE_RANGES_SQL(zone),
+        values: ranged.ranges,
+        rowMode: 'array',
+      });
+      rows = result.rows;
+      if (!ranged.exact) {
+        // The ranges' holes may hold devices that are not in this batch.
+        const wanted = new Set(ids);
+        rows = rows.filter((r) => wanted.has(r[0]));
+      }
+    } else {
+      // Decimal ids make the array's literal as they are (pg would quote and escape each); anything else goes as pg spells it.
+      const joined = `{${ids.join(',')}}`;
+      const values = [DECIMAL_LIST.test(joined) ? joined : ids];
+      const result = await pool.query<DeviceRow>({
+        name: zone ? 'tidegate-dispatch-zoned-devices' : 'tidegate-dispatch-devices',
+        text: DEVICES_SQL(zone),
+        values,
+        rowMode: 'array',
+      });
+      rows = result.rows;
     }
     const out = new Array<SendableDevice>(rows.length);
     for (let i = 0; i < rows.length; i++) {

@@ -269,10 +269,15 @@ describe('origin health', () => {
         const res = await admin('GET', `/admin/rooms/${id}/traffic?window_hours=1`, undefined, viewer);
         body = res.status === 200 ? (res.body as TrafficBody & Json) : {};
         const point = body.points?.find((p) => p.hourOfWeek === hour || p.hourOfWeek === (hour + 1) % 168);
-        return (point?.samples ?? 0) > 0 && (body.points ?? []).some((p) => p.meanArrivalsPerHour > 0);
+        // The releaser's first sample can come before the admissions (active 0): wait for one that counts them.
+        return (
+          (point?.samples ?? 0) > 0 &&
+          (body.points ?? []).some((p) => p.meanArrivalsPerHour > 0) &&
+          (body.points ?? []).some((p) => p.meanActive >= 1)
+        );
       },
       5000,
-      'the traffic of this hour',
+      'the traffic of this hour, with the admitted sessions counted',
     );
     expect(body.points).toHaveLength(168);
     expect(body).toMatchObject({ roomId: id, timeZone: 'UTC', capacity: 50, windowHours: 1 });

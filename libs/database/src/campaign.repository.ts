@@ -208,7 +208,8 @@ export class CampaignRepository {
   /**
    * Moves a campaign to `to` if its status is one of `from`, recording why (`status_reason`) and the timeline entry in
    * the same transaction. Not ok when the campaign is missing (campaign null) or in another status (the current row,
-   * for the 409); then nothing is written.
+   * for the 409); then nothing is written. With `unchangedSince` (the `updatedAt` of the row the caller decided on),
+   * also not ok if the row was written since (a pause and a resume in between leave the status as it was).
    */
   transition(
     id: string,
@@ -216,10 +217,11 @@ export class CampaignRepository {
     to: CampaignStatus,
     event: CampaignEventInput,
     extra: Partial<CampaignContentData> = {},
+    unchangedSince?: Date,
   ): Promise<ConditionalResult & { event?: CampaignEvent }> {
     return this.prisma.$transaction(async (tx) => {
       const { count } = await tx.campaign.updateMany({
-        where: { id, status: { in: [...from] } },
+        where: { id, status: { in: [...from] }, ...(unchangedSince && { updatedAt: unchangedSince }) },
         data: { ...extra, status: to, statusReason: event.reason },
       });
       const campaign = await tx.campaign.findUnique({ where: { id } });

@@ -143,7 +143,7 @@ describe.each([1, 2])('DispatchStore with partitions (Redis), blocks of %i ids',
       fcm: { recentTotal: 10, recentFailed: 0, recentInvalid: 0 },
     });
     expect(split).toMatchObject({ recentTotal: 80, recentFailed: 70 });
-    await store.resetErrorWindow(c);
+    await store.newGuardWindows(c);
     const after = await store.record(c, 1, [sent('51')], WINDOW, 1000, part('51'));
     expect(after).toMatchObject({
       recentTotal: 1,

@@ -12,6 +12,7 @@ import { createTestRedis, type TestRedis } from '../../../test/support/redis';
 import { readCampaignStats } from './campaign-stats';
 import { closeRedisClient, createRedisClient, waitUntilReady } from './connection';
 import { DispatchStore, RATE_BURST_MS, isCampaignDone, type RecordedOutcome } from './dispatch-store';
+import { SINGLE_PARTITION } from './dispatch-partitions';
 
 const WINDOW = 2000;
 
@@ -94,6 +95,7 @@ describe('DispatchStore (Redis)', () => {
           apns: { recentTotal: 1, recentFailed: 0, recentInvalid: 0 },
         },
         counted: 6,
+        judged: true,
       });
       expect(await stats(c)).toMatchObject({
         sent: '3',
@@ -226,7 +228,7 @@ describe('DispatchStore (Redis)', () => {
           10,
         ),
       ).toMatchObject({ recentTotal: 10, recentFailed: 4 });
-      await store.resetErrorWindow(c);
+      await store.newGuardWindows(c);
       expect(await store.record(c, 1, [other('20', 'failed')], 10)).toMatchObject({ recentTotal: 1, recentFailed: 1 });
     });
 
@@ -273,7 +275,7 @@ describe('DispatchStore (Redis)', () => {
         apns: { recentTotal: 5, recentFailed: 0, recentInvalid: 0 },
       });
       expect(await store.unsettled(c, ['1', '2'])).toEqual(['2']);
-      await store.resetErrorWindow(c);
+      await store.newGuardWindows(c);
       const fresh = await store.record(c, 1, [answer('2', 'retrying', 'fcm'), sent('16', 'webpush')], 10);
       expect(fresh).toMatchObject({ recentTotal: 2, recentFailed: 1 });
       expect(fresh.byProvider).toEqual({
@@ -281,6 +283,54 @@ describe('DispatchStore (Redis)', () => {
         webpush: { recentTotal: 1, recentFailed: 0, recentInvalid: 0 },
       });
       expect(await stats(c)).toMatchObject({ 'recent_total:apns': '0', 'recent_invalid:webpush': '0' });
+    });
+
+    it('leaves answers to sends made before new windows out of them, and records them all the same', async () => {
+      const c = randomUUID();
+      await store.planned(c, 1, 6, true);
+      const answer = (deviceId: string, outcome: 'failed' | 'retrying' | 'invalid'): RecordedOutcome => ({
+        deviceId,
+        outcome,
+        provider: 'fcm',
+      });
+      // A batch reads the generation (0) and sends; meanwhile a resume starts new windows (generation 1).
+      const before = await store.guardGeneration(c, SINGLE_PARTITION);
+      expect(before).toBe(0);
+      expect(await store.record(c, 1, [answer('1', 'failed')], WINDOW, Date.now(), SINGLE_PARTITION, before)).toMatchObject({
+        recentTotal: 1,
+        recentFailed: 1,
+        judged: true,
+      });
+      await store.newGuardWindows(c);
+      expect(await store.guardGeneration(c, SINGLE_PARTITION)).toBe(1);
+      const late = await store.record(
+        c,
+        1,
+        [answer('2', 'failed'), answer('3', 'retrying'), answer('4', 'invalid'), sent('5', 'fcm')],
+        WINDOW,
+        Date.now(),
+        SINGLE_PARTITION,
+        before,
+      );
+      // Settled and counted as outcomes, not in the new windows (the shared one or FCM's), and said so.
+      expect(late).toMatchObject({
+        settled: 4,
+        counted: 3,
+        recentTotal: 0,
+        recentFailed: 0,
+        recentInvalid: 0,
+        byProvider: {},
+        judged: false,
+      });
+      expect(await store.unsettled(c, ['2', '3', '4', '5'])).toEqual(['3']);
+      expect(await stats(c)).toMatchObject({ failed: '2', invalid: '1', sent: '1', recent_total: '0', 'recent_total:fcm': '0' });
+      // A batch that read the new generation is judged again.
+      expect(await store.record(c, 1, [answer('6', 'failed')], WINDOW, Date.now(), SINGLE_PARTITION, 1)).toMatchObject({
+        recentTotal: 1,
+        recentFailed: 1,
+        byProvider: { fcm: { recentTotal: 1, recentFailed: 1, recentInvalid: 0 } },
+        judged: true,
+      });
     });
 
     it.each([
@@ -484,13 +534,16 @@ describe('DispatchStore (Redis)', () => {
         expect(await store.takeRateAndCheck([{ key: limit, count: 1, perMinute: 60 }], t, c, ids, partition)).toEqual({
           wait: 0,
           unsettled: expected,
+          generation: 0,
         });
       }
       // The bucket is booked: the next take waits and takes nothing; the ledger is read all the same.
       const refused = await store.takeRateAndCheck([{ key: limit, count: 1, perMinute: 60 }], t, c, close, partition);
       expect(refused.wait).toBeGreaterThan(0);
       expect(refused.unsettled).toEqual(await store.unsettled(c, close, partition));
-      expect(await store.takeRateAndCheck([], t, c, [], partition)).toEqual({ wait: 0, unsettled: [] });
+      expect(await store.takeRateAndCheck([], t, c, [], partition)).toEqual({ wait: 0, unsettled: [], generation: 0 });
+      await store.newGuardWindows(c); // the campaign's own partition (it has no layout pinned)
+      expect((await store.takeRateAndCheck([], t, c, close, SINGLE_PARTITION)).generation).toBe(1);
     });
 
     it('at 600/min lets a one-second burst through, then one message per 100 ms', async () => {

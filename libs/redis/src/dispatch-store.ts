@@ -74,6 +74,12 @@ export interface RecordSummary {
   byProvider: Record<string, GuardCounts>;
   /** Outcomes this call counted (the rest had been recorded before). */
   counted: number;
+  /**
+   * Whether this call's answers were counted in the guards' windows. False when the batch read the guards' generation
+   * before a resume started new windows: its answers are to sends made before the resume, and the windows above are
+   * the resumed campaign's, which those answers say nothing about (the caller does not judge them).
+   */
+  judged: boolean;
 }
 
 /** The providers whose answers are among `outcomes` (each once, in order). */
@@ -89,6 +95,9 @@ function outcomeCode(o: RecordedOutcome): string {
   const code = CODES[o.outcome];
   return 'provider' in o && o.provider ? `${code}:${o.provider}` : code;
 }
+
+/** The stats hash's field of the guards' generation (dispatch-guards-reset-1.lua moves it on; absent: 0). */
+const GUARD_GENERATION = 'guard_gen';
 
 /** A mask (dispatch-record-7.lua) or a GETRANGE of the ledger is at most this many bytes. */
 export const MAX_SPAN_BYTES = 4000;
@@ -106,7 +115,7 @@ export function byteSpan(lo: number, hi: number, count: number): { first: number
 }
 
 /**
- * The record script's ARGV from its 4th on (dispatch-record-7.lua): masks, one per distinct outcome code (the count for
+ * The record script's ARGV from its 5th on (dispatch-record-7.lua): masks, one per distinct outcome code (the count for
  * retries), when the batch's offsets lie close together; else pairs of offset and code. A device given more than one
  * final outcome is counted with its first, as the script does with pairs.
  */
@@ -189,14 +198,18 @@ const RATE_COMMAND = 'tidegateDispatchRate';
 export const RATE_BURST_MS = 1000;
 const MIN_PENALTY_FACTOR = 0.05;
 
-/** What a record's caller decides on, merged over the partitions (all but `counted`). */
-type ProgressView = Omit<RecordSummary, 'counted'>;
+/** What a record's caller decides on, merged over the partitions (all but `counted` and `judged`). */
+type ProgressView = Omit<RecordSummary, 'counted' | 'judged'>;
+
+/** A record whose answers are counted in the guards' windows whatever their generation (dispatch-record-7.lua ARGV[4]). */
+const ANY_GENERATION = '-';
 
 export class DispatchStore {
   private readonly scripts: {
     plan: ScriptCall<number[]>;
     reopen: ScriptCall<string[]>;
     penalty: ScriptCall<string>;
+    guardsReset: ScriptCall<number>;
   };
 
   constructor(
@@ -207,6 +220,7 @@ export class DispatchStore {
       plan: defineScript(redis, 'tidegateDispatchPlan', 'dispatch-plan-1.lua'),
       reopen: defineScript(redis, 'tidegateDispatchReopen', 'dispatch-reopen-4.lua'),
       penalty: defineScript(redis, 'tidegateDispatchPenalty', 'dispatch-penalty-1.lua'),
+      guardsReset: defineScript(redis, 'tidegateDispatchGuardsReset', 'dispatch-guards-reset-1.lua'),
     };
     // Called by name, with other commands in the same round trip (atOnce).
     defineScript(redis, RECORD_COMMAND, RECORD_SCRIPT);
@@ -386,6 +400,10 @@ export class DispatchStore {
    * (a batch's) every device must be of it: one script; without it, one per partition involved. With more than one
    * partition the guards' window is split among them (each keeps ⌈errorWindow / n⌉ answers) and the summary is merged
    * over all of them.
+   *
+   * `generation`: the guards' generation of `partition` the batch read before it sent (takeRateAndCheck). Should a
+   * resume have started new windows since (newGuardWindows), the answers are recorded but left out of them, and the
+   * summary says so (`judged` false). Without it (or without `partition`) they are always counted.
    */
   async record(
     campaignId: string,
@@ -394,17 +412,18 @@ export class DispatchStore {
     errorWindow: number,
     now = Date.now(),
     partition?: Partition,
+    generation?: number,
   ): Promise<RecordSummary> {
-    if (partition) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, partition);
+    if (partition) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, partition, generation ?? ANY_GENERATION);
     const layout = await this.layoutOf(campaignId);
-    if (layout.of === 1) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, SINGLE_PARTITION);
+    if (layout.of === 1) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, SINGLE_PARTITION, ANY_GENERATION);
     let counted = 0;
     const groups = [...byPartition(outcomes, layout.of, (o) => o.deviceId, layout.block)];
     if (groups.length === 0) groups.push([0, []]);
     for (const [index, group] of groups) {
-      counted += (await this.recordIn(campaignId, wave, group, errorWindow, now, partitionIn(index, layout))).counted;
+      counted += (await this.recordIn(campaignId, wave, group, errorWindow, now, partitionIn(index, layout), ANY_GENERATION)).counted;
     }
-    return { ...(await this.progressView(campaignId, wave, now, providersNamed(outcomes))), counted };
+    return { ...(await this.progressView(campaignId, wave, now, providersNamed(outcomes))), counted, judged: true };
   }
 
   private async recordIn(
@@ -414,10 +433,12 @@ export class DispatchStore {
     errorWindow: number,
     now: number,
     partition: Partition,
+    generation: number | typeof ANY_GENERATION,
   ): Promise<RecordSummary> {
     const k = this.keys.campaignPartition(campaignId, partition);
     const { of } = partition;
-    const args = [wave, of === 1 ? errorWindow : Math.ceil(errorWindow / of), now, ...recordArgs(outcomes, of, partition.block)];
+    const size = of === 1 ? errorWindow : Math.ceil(errorWindow / of);
+    const args = [wave, size, now, generation, ...recordArgs(outcomes, of, partition.block)];
     const keys = [k.settled, k.sentLedger, k.held, k.stats, k.failed, k.transient, k.sends];
     // The record, the dirty mark and (partitioned) the reads of the merged view after them, at once on a standalone
     // server. Every read comes after this record: of two batches finishing a wave at the same time, the later one to
@@ -426,10 +447,11 @@ export class DispatchStore {
     const reads = of > 1 ? this.progressReads(campaignId, wave, of, providers) : [];
     const [recorded, , ...replies] = await this.recordThenRead(keys, args, campaignId, reads);
     const reply = recorded as Array<number | string>;
-    const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted] = reply;
-    if (of > 1) return { ...(await this.mergeProgress(campaignId, wave, now, of, providers, replies)), counted: Number(counted) };
+    const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted, judged] = reply;
+    const told = { counted: Number(counted), judged: Number(judged) === 1 };
+    if (of > 1) return { ...(await this.mergeProgress(campaignId, wave, now, of, providers, replies)), ...told };
     const byProvider: Record<string, GuardCounts> = {};
-    for (let i = 7; i + 3 < reply.length; i += 4) {
+    for (let i = 8; i + 3 < reply.length; i += 4) {
       byProvider[String(reply[i])] = {
         recentTotal: Number(reply[i + 1]),
         recentFailed: Number(reply[i + 2]),
@@ -444,7 +466,7 @@ export class DispatchStore {
       recentFailed: Number(recentFailed),
       recentInvalid: Number(recentInvalid),
       byProvider,
-      counted: Number(counted),
+      ...told,
     };
   }
 
@@ -507,16 +529,19 @@ export class DispatchStore {
   }
 
   /**
-   * Starts fresh guards' windows, the shared one and each provider's (after a resume, so the failures that paused it
-   * do not pause it again).
+   * Starts fresh guards' windows, the shared one and each provider's, in every partition (a resume: the failures that
+   * paused the campaign do not pause it again), and moves each partition's guard generation on in the same script
+   * (dispatch-guards-reset-1.lua): answers to sends made before this are then left out of the new windows.
    */
-  async resetErrorWindow(campaignId: string): Promise<void> {
+  async newGuardWindows(campaignId: string): Promise<void> {
     for (const p of partitionsUpTo(await this.partitionsOf(campaignId))) {
-      const stats = this.keys.campaignPartition(campaignId, p).stats;
-      const windows = (await this.redis.hkeys(stats)).filter((f) => /^recent_(total|failed|invalid)(:|$)/.test(f));
-      const fields = new Set(['recent_total', 'recent_failed', 'recent_invalid', ...windows]);
-      await this.redis.hset(stats, ...[...fields].flatMap((f) => [f, 0]));
+      await this.scripts.guardsReset([this.keys.campaignPartition(campaignId, p).stats], []);
     }
+  }
+
+  /** The guards' generation of one partition of a campaign: how many times its windows were started afresh. */
+  async guardGeneration(campaignId: string, partition: Partition): Promise<number> {
+    return Number((await this.redis.hget(this.keys.campaignPartition(campaignId, partition).stats, GUARD_GENERATION)) ?? 0);
   }
 
   /** Whether any recipient's final outcome is a failure in `scope` (a resend has something to do). */
@@ -629,8 +654,8 @@ export class DispatchStore {
   }
 
   /**
-   * takeRate, and the ledger check of a batch of one partition (`unsettled`) at once (one round trip): a batch that
-   * must wait does not use its ledger read.
+   * takeRate, the ledger check of a batch of one partition (`unsettled`) and the partition's guard generation (for
+   * `record`) at once (one round trip): a batch that must wait does not use its ledger read.
    */
   async takeRateAndCheck(
     takes: readonly RateTake[],
@@ -638,11 +663,19 @@ export class DispatchStore {
     campaignId: string,
     deviceIds: readonly string[],
     partition: Partition,
-  ): Promise<{ wait: number; unsettled: string[] }> {
-    if (deviceIds.length === 0) return { wait: await this.takeRate(takes, now), unsettled: [] };
+  ): Promise<{ wait: number; unsettled: string[]; generation: number }> {
+    const stats = this.keys.campaignPartition(campaignId, partition).stats;
+    if (deviceIds.length === 0) {
+      const [wait, generation] = await atOnce(this.redis, [this.rateCommand(takes, now), ['hget', stats, GUARD_GENERATION]]);
+      return { wait: Number(wait), unsettled: [], generation: Number(generation ?? 0) };
+    }
     const read = this.ledgerRead(campaignId, deviceIds, partition);
-    const [wait, ledger] = await atOnce(this.redis, [this.rateCommand(takes, now), read.command]);
-    return { wait: Number(wait), unsettled: read.unsettled(ledger) };
+    const [wait, ledger, generation] = await atOnce(this.redis, [
+      this.rateCommand(takes, now),
+      read.command,
+      ['hget', stats, GUARD_GENERATION],
+    ]);
+    return { wait: Number(wait), unsettled: read.unsettled(ledger), generation: Number(generation ?? 0) };
   }
 
   private rateCommand(takes: readonly RateTake[], now: number): Command {

@@ -106,7 +106,10 @@ const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 
  *    rate is above its threshold: that is a configuration mistake); 429 blocks and slows the provider's limiter;
  *    retryable recipients become a new delayed job (backoff with jitter, or Retry-After); then the guards (libs/domain
  *    `judgeGuards`: a transient failure after the last attempt, the error rate counting retries, the invalid-token
- *    rate) may pause the campaign, else the completion check.
+ *    rate) may pause the campaign, else the completion check. The guards judge only answers to sends made since the
+ *    campaign's last resume: the batch reads the guards' generation with its ledger check (3) and the record leaves
+ *    its answers out of the windows if a resume came in between; a pause decided before a resume is not applied
+ *    after it (CampaignLifecycle.autoPause).
  *
  * A crash (or a failed record) between 6 and 7 re-sends that batch's accepted messages when the job runs again: at
  * most what was in flight (SEND_CONCURRENCY batches per worker).
@@ -163,7 +166,7 @@ export class BatchSender {
     const settings = await this.context.settings();
     const takes = this.rateTakes(campaignId, content, settings, data.deviceIds.length, data.platforms, pacedPerMinute);
     const partition = data.partition ?? SINGLE_PARTITION;
-    const { wait, unsettled: ids } = await store.takeRateAndCheck(takes, this.now(), campaignId, data.deviceIds, partition);
+    const { wait, unsettled: ids, generation } = await store.takeRateAndCheck(takes, this.now(), campaignId, data.deviceIds, partition);
     if (wait > 0) {
       this.metrics.waits.inc({ reason: 'rate_limit' });
       // Capped, so a limit an SRE raises meanwhile applies within MAX_RATE_WAIT_MS.
@@ -247,11 +250,14 @@ export class BatchSender {
 
     // The ledger first, right after the providers answered: from here on, a failure of this job re-sends nothing
     // that was accepted (a re-run finds these devices settled and sends only what is left: the retries).
-    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now(), partition);
-    const verdict = judgeGuards(summary, failedTransient, settings);
+    // With the guards' generation read before the send: should the campaign have been resumed since, these answers are
+    // to sends made before the resume, and they neither enter its new windows nor are judged (summary.judged false).
+    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now(), partition, generation);
+    const verdict = summary.judged ? judgeGuards(summary, failedTransient, settings) : null;
     // A storm of invalid tokens is a credentials or environment mistake (APNs sandbox vs production), not devices
-    // that uninstalled the app: their devices are left active, the campaign pauses.
-    const keepActive = verdict?.guard === 'invalid-token guard';
+    // that uninstalled the app: their devices are left active, the campaign pauses. Answers from before a resume are
+    // not judged, so they deactivate nothing either (they may be that mistake, which the resume says is mended).
+    const keepActive = !summary.judged || verdict?.guard === 'invalid-token guard';
     await this.afterRecord(campaignId, keepActive ? [] : invalid, throttled);
     if (retry.length > 0) {
       counts.retrying = retry.length;
@@ -269,8 +275,10 @@ export class BatchSender {
         { jobId: retryJobId(job.id, data.attempt + 1), delay: retryDelayMs },
       );
     }
-    if (verdict) await this.lifecycle.autoPause(campaignId, verdict.guard, { reason: verdict.reason, figures: verdict.figures });
-    else await this.lifecycle.completeIfDone(campaignId, summary);
+    if (verdict) {
+      const because = { reason: verdict.reason, figures: verdict.figures };
+      await this.lifecycle.autoPause(campaignId, verdict.guard, because, { partition, generation });
+    } else await this.lifecycle.completeIfDone(campaignId, summary);
     return { kind: 'sent', ...counts };
   }
 

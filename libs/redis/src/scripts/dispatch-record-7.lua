@@ -18,8 +18,12 @@ KEYS[7]  sends hash ({campaign:<id>}:sends): messages sent per second (field: ep
 ARGV[1]  wave number
 ARGV[2]  size of the guards' window: when recent_total passes it, every recent_* counter is halved
 ARGV[3]  now (ms since the epoch): recorded as w<wave>:finished_at when the wave's last recipient settles or is held
-ARGV[4]  how the outcomes are given: a byte offset F (masks, below), or '-' (pairs of device id and outcome)
-ARGV[5…] with F (a batch whose devices' bits lie close together): pairs of outcome and value, each outcome once: the
+ARGV[4]  the guards' generation the batch read before it sent (the stats hash's guard_gen, absent = 0; bumped by
+         dispatch-guards-reset-1.lua on each resume), or '-': its answers are counted in the guards' windows only if it
+         is still the hash's. Else the campaign was resumed since: the answers are to sends made before the resume, and
+         are recorded (ledger, counters) but not judged again.
+ARGV[5]  how the outcomes are given: a byte offset F (masks, below), or '-' (pairs of device id and outcome)
+ARGV[6…] with F (a batch whose devices' bits lie close together): pairs of outcome and value, each outcome once: the
          value is a mask of the devices with that outcome (a string whose byte j, bits in Redis's order, stands for
          byte F + j of the bitmaps: bit offset 8 × (F + j) + b is 0x80 >> b of it; at most MAX_SPAN_BYTES long), or for r
          the number of such answers. With '-': pairs of device id (bit offset) and outcome.
@@ -34,9 +38,11 @@ sent:<provider>, settled and w<wave>:settled, w<wave>:holding (held now, not yet
 progress_at (now: the re-drive watchdog's sign of life), and the guards' windows: recent_total (sent, invalid, failed,
 retried), recent_failed (failed and retried: the error rate), recent_invalid (the invalid-token rate) over every
 answer, and recent_total:<provider>, recent_failed:<provider>, recent_invalid:<provider> over the answers of each
-provider named, each window halved on its own whenever its total passes ARGV[2].
+provider named, each window halved on its own whenever its total passes ARGV[2] (none of them when ARGV[4] is not the
+current generation).
 Returns { settled, targeted, last_wave (0: not planned yet), recent_total, recent_failed, recent_invalid, newly counted,
-then for each provider named in this call: provider, its recent_total, recent_failed, recent_invalid }.
+judged (1: this call's answers were counted in the guards' windows; 0: ARGV[4] was an older generation), then for each
+provider named in this call: provider, its recent_total, recent_failed, recent_invalid }.
 ]]
 local settledKey, sentKey, heldKey, stats, failedKey, transientKey, sendsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local w = 'w' .. ARGV[1] .. ':'
@@ -130,13 +136,15 @@ local function countHeld(n)
   bump(w .. 'skipped', n)
   bump(w .. 'holding', n)
 end
-local first = ARGV[4]
+-- Answers to sends made before the last resume are not counted in the windows that resume started afresh.
+local judged = ARGV[4] == '-' or ARGV[4] == (redis.call('HGET', stats, 'guard_gen') or '0')
+local first = ARGV[5]
 if first ~= '-' then
   first = tonumber(first)
-  if not first or first < 0 or first % 1 ~= 0 then return redis.error_reply('invalid first byte ' .. ARGV[4]) end
+  if not first or first < 0 or first % 1 ~= 0 then return redis.error_reply('invalid first byte ' .. ARGV[5]) end
   -- Check every outcome and value first (an unknown one writes nothing).
   local heldMasks, finals, len = {}, {}, 0
-  for n = 5, #ARGV, 2 do
+  for n = 6, #ARGV, 2 do
     local outcome, value = ARGV[n], ARGV[n + 1]
     local k = kindOf(outcome)
     if not k or value == nil then return redis.error_reply('unknown outcome ' .. outcome) end
@@ -244,7 +252,7 @@ else
   -- retries, sort the rest by bitmap.
   local held, nHeld = {}, 0
   local final, finalKind, nFinal = {}, {}, 0
-  for n = 5, #ARGV, 2 do
+  for n = 6, #ARGV, 2 do
     local outcome = ARGV[n + 1]
     local k = outcome and kindOf(outcome)
     if not k then return redis.error_reply('unknown outcome ' .. tostring(outcome)) end
@@ -320,7 +328,7 @@ for _, k in pairs(kinds) do
       bump(w .. name, n)
     end
     if code == 's' then bump('sent:' .. provider, n) end
-    if code ~= 'x' then
+    if code ~= 'x' and judged then
       local failed = code == 'r' or code == 'f' or code == 't'
       local invalid = code == 'i'
       bump('recent_total', n)
@@ -366,7 +374,7 @@ for s, suffix in ipairs(suffixes) do
     redis.call('HSET', stats, fields[at + 1], total, fields[at + 2], failed, fields[at + 3], invalid)
   end
   if s == 1 then
-    out[4], out[5], out[6], out[7] = total, failed, invalid, counted
+    out[4], out[5], out[6], out[7], out[8] = total, failed, invalid, counted, judged and 1 or 0
   else
     local o = #out
     out[o + 1], out[o + 2], out[o + 3], out[o + 4] = providers[s - 1], total, failed, invalid

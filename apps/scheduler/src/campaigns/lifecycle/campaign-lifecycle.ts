@@ -2,7 +2,7 @@ import { ConflictException, Injectable, Logger, NotFoundException } from '@nestj
 import { QueueName } from '@tidegate/contracts';
 import { CampaignRepository, type Campaign, type CampaignEventInput, type Prisma } from '@tidegate/database';
 import { decide, planJobId, type ActorKind, type CampaignTransition } from '@tidegate/domain';
-import { DispatchStore, isCampaignDone, type RecordSummary } from '@tidegate/redis';
+import { DispatchStore, isCampaignDone, type Partition, type RecordSummary } from '@tidegate/redis';
 import { readContent } from '../campaign-content';
 import { StatsFlusher } from '../stats/stats-flusher';
 import { DispatchQueues } from '../../queues/dispatch-queues';
@@ -25,6 +25,12 @@ const actorName = (a: Actor) => (a.kind === 'api' ? a.keyName : a.name);
 export interface Because {
   reason: string;
   figures?: Prisma.InputJsonValue;
+}
+
+/** Which guards' windows a verdict judged: a partition's, at the generation its batch read before sending. */
+export interface JudgedWindow {
+  partition: Partition;
+  generation: number;
 }
 
 /**
@@ -57,7 +63,7 @@ export class CampaignLifecycle {
       'schedule',
       actor,
       { reason: reason ?? `scheduled for ${startAt} by ${actorName(actor)}` },
-      schedule ? { schedule } : {},
+      { extra: schedule ? { schedule } : {} },
     );
   }
 
@@ -84,19 +90,28 @@ export class CampaignLifecycle {
     return campaign;
   }
 
-  /** running → paused by a guard (error rate, invalid-token rate). False when the campaign was no longer running. */
-  async autoPause(id: string, guard: string, because: Because): Promise<boolean> {
-    const campaign = await this.tryApply(id, 'auto_pause', systemActor(guard), because);
+  /**
+   * running → paused by a guard (error rate, invalid-token rate) or the watchdog. False when the campaign was no
+   * longer running, or (`judged`: the windows the verdict was reached on) when a resume has started new windows since:
+   * the verdict is about answers from before the resume, and the resumed campaign is not paused by it. The campaign is
+   * read, then the generation, then written only if unchanged since the read; a resume moves the generation on before
+   * it writes the campaign (see resume), so no order of the two lets an old verdict through.
+   */
+  async autoPause(id: string, guard: string, because: Because, judged?: JudgedWindow): Promise<boolean> {
+    const stillDue = judged ? async () => (await this.store.guardGeneration(id, judged.partition)) === judged.generation : undefined;
+    const campaign = await this.tryApply(id, 'auto_pause', systemActor(guard), because, stillDue);
     this.context.forget(id);
     return campaign !== null;
   }
 
   /**
-   * paused → running: a fresh error-rate window, recipients that failed for a transient cause sent again, parked jobs
-   * woken, and completion if nothing is left.
+   * paused → running: fresh guards' windows (started before the status is written: a batch's verdict reached on the
+   * old ones is then never applied to the resumed campaign), recipients that failed for a transient cause sent again,
+   * parked jobs woken, and completion if nothing is left.
    */
   async resume(id: string, actor: Actor, reason?: string): Promise<{ campaign: Campaign; resent: number }> {
-    const campaign = await this.apply(id, 'resume', actor, { reason: reason ?? `resumed by ${actorName(actor)}` });
+    const because = { reason: reason ?? `resumed by ${actorName(actor)}` };
+    const campaign = await this.apply(id, 'resume', actor, because, { before: () => this.store.newGuardWindows(id) });
     const resent = await this.afterResume(id, 'transient');
     return { campaign, resent };
   }
@@ -114,9 +129,8 @@ export class CampaignLifecycle {
       if (!decision.ok) throw new ConflictException(`campaign ${id}: ${decision.message}`);
       return { campaign: current, resent: 0 };
     }
-    const campaign = await this.apply(id, 'resend', actor, {
-      reason: reason ?? `failed recipients sent again by ${actorName(actor)}`,
-    });
+    const because = { reason: reason ?? `failed recipients sent again by ${actorName(actor)}` };
+    const campaign = await this.apply(id, 'resend', actor, because, { before: () => this.store.newGuardWindows(id) });
     const resent = await this.afterResume(id, 'failed');
     await this.campaigns.recordEvent(
       id,
@@ -171,7 +185,6 @@ export class CampaignLifecycle {
 
   private async afterResume(id: string, scope: ResendScope): Promise<number> {
     this.context.forget(id);
-    await this.store.resetErrorWindow(id);
     const resent = await this.resender.resend(id, scope);
     await this.queues.wakeParked(id);
     await this.completeIfDone(id, await this.store.summary(id));
@@ -189,19 +202,25 @@ export class CampaignLifecycle {
     );
   }
 
-  /** Performs a transition decided on the campaign as read now, or throws 404 / 409 with the reason. */
+  /**
+   * Performs a transition decided on the campaign as read now, or throws 404 / 409 with the reason. `extra`: content
+   * written with it; `before`: work done once the transition is decided, before it is written (should the write then
+   * find the campaign changed, that work stands: it must be harmless for the campaign as it is).
+   */
   private async apply(
     id: string,
     transition: CampaignTransition,
     actor: Actor,
     because: Because,
-    extra?: Parameters<CampaignRepository['transition']>[4],
+    options: { extra?: Parameters<CampaignRepository['transition']>[4]; before?: () => Promise<void> } = {},
   ): Promise<Campaign> {
     const current = await this.campaigns.findById(id);
     if (!current) throw new NotFoundException(`no campaign with id ${id}`);
     const decision = decide(current.status, transition, actor.kind satisfies ActorKind);
     if (!decision.ok) throw new ConflictException(`campaign ${id}: ${decision.message}`);
-    const result = await this.campaigns.transition(id, [decision.from], decision.to, this.event(transition, actor, because), extra);
+    await options.before?.();
+    const event = this.event(transition, actor, because);
+    const result = await this.campaigns.transition(id, [decision.from], decision.to, event, options.extra);
     if (!result.ok) {
       if (!result.campaign) throw new NotFoundException(`no campaign with id ${id}`);
       throw new ConflictException(`campaign ${id} is ${result.campaign.status} now: it changed while this ${transition} was applied`);
@@ -218,13 +237,31 @@ export class CampaignLifecycle {
     });
   }
 
-  /** A system transition: performed if the campaign is in a status it starts from; null (nothing written) if not. */
-  private async tryApply(id: string, transition: CampaignTransition, actor: Actor, because: Because): Promise<Campaign | null> {
+  /**
+   * A system transition: performed if the campaign is in a status it starts from; null (nothing written) if not.
+   * `stillDue`, asked after the campaign is read: whether the transition still applies; if given, the campaign is
+   * written only if unchanged since that read.
+   */
+  private async tryApply(
+    id: string,
+    transition: CampaignTransition,
+    actor: Actor,
+    because: Because,
+    stillDue?: () => Promise<boolean>,
+  ): Promise<Campaign | null> {
     const current = await this.campaigns.findById(id);
     if (!current) return null;
     const decision = decide(current.status, transition, actor.kind);
     if (!decision.ok) return null;
-    const result = await this.campaigns.transition(id, [decision.from], decision.to, this.event(transition, actor, because));
+    if (stillDue && !(await stillDue())) {
+      this.logger.log({
+        msg: `campaign ${id}: ${transition} by ${actorName(actor)} not applied: ${because.reason} (judged before a resume)`,
+        campaignId: id,
+      });
+      return null;
+    }
+    const event = this.event(transition, actor, because);
+    const result = await this.campaigns.transition(id, [decision.from], decision.to, event, {}, stillDue && current.updatedAt);
     if (!result.ok) return null;
     this.logChange(id, transition, `${decision.from} → ${decision.to}`, actor, because.reason);
     await this.remember(result.campaign);

@@ -96,6 +96,8 @@ describe('DispatchStore (Redis)', () => {
         },
         counted: 6,
         judged: true,
+        // All 6 recipients of wave 1 have an outcome now: this call finished it.
+        finishedWave: true,
       });
       expect(await stats(c)).toMatchObject({
         sent: '3',

@@ -80,6 +80,8 @@ export interface RecordSummary {
    * the resumed campaign's, which those answers say nothing about (the caller does not judge them).
    */
   judged: boolean;
+  /** Whether this call finished the batch's wave (its last recipient settled or was held now; once per wave). */
+  finishedWave: boolean;
 }
 
 /** The providers whose answers are among `outcomes` (each once, in order). */
@@ -315,13 +317,14 @@ export class DispatchStore {
       const [total = 0, failed = 0, invalid = 0] = sums.slice(6 + 3 * i, 9 + 3 * i);
       byProvider[p] = { recentTotal: total, recentFailed: failed, recentInvalid: invalid };
     });
+    let finishedWave = false;
     if (
       waveTargeted !== null &&
       waveTargeted !== undefined &&
       (finishedAt ?? null) === null &&
       waveSettled + waveHolding >= Number(waveTargeted)
     ) {
-      await this.redis.hsetnx(this.keys.campaign(campaignId).stats, `w${wave}:finished_at`, now);
+      finishedWave = (await this.redis.hsetnx(this.keys.campaign(campaignId).stats, `w${wave}:finished_at`, now)) === 1;
     }
     return {
       settled,
@@ -331,6 +334,7 @@ export class DispatchStore {
       recentFailed,
       recentInvalid,
       byProvider,
+      finishedWave,
     };
   }
 
@@ -447,11 +451,11 @@ export class DispatchStore {
     const reads = of > 1 ? this.progressReads(campaignId, wave, of, providers) : [];
     const [recorded, , ...replies] = await this.recordThenRead(keys, args, campaignId, reads);
     const reply = recorded as Array<number | string>;
-    const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted, judged] = reply;
+    const [settled, targeted, lastWave, recentTotal, recentFailed, recentInvalid, counted, judged, finished] = reply;
     const told = { counted: Number(counted), judged: Number(judged) === 1 };
     if (of > 1) return { ...(await this.mergeProgress(campaignId, wave, now, of, providers, replies)), ...told };
     const byProvider: Record<string, GuardCounts> = {};
-    for (let i = 8; i + 3 < reply.length; i += 4) {
+    for (let i = 9; i + 3 < reply.length; i += 4) {
       byProvider[String(reply[i])] = {
         recentTotal: Number(reply[i + 1]),
         recentFailed: Number(reply[i + 2]),
@@ -466,6 +470,7 @@ export class DispatchStore {
       recentFailed: Number(recentFailed),
       recentInvalid: Number(recentInvalid),
       byProvider,
+      finishedWave: Number(finished) === 1,
       ...told,
     };
   }

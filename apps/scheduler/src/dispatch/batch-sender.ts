@@ -7,6 +7,7 @@ import {
   heldJobId,
   heldRelease,
   judgeGuards,
+  planJobId,
   planResults,
   quietUntil,
   isQuiet,
@@ -28,6 +29,7 @@ import { DISPATCH_NOW, type Now } from './dispatch-options';
 import { PushProviders } from './push-providers';
 import { WaveTickets } from './wave-tickets.service';
 import { PaceReader } from '../pacing/pace-reader';
+import { WAVES_IN_FLIGHT } from './wave-planner';
 
 /** Provider retries back off from one second, doubling, to a minute (half of each step fixed, half jitter: libs/push backoffMs). */
 export const RETRY_BASE_MS = 1000;
@@ -275,11 +277,22 @@ export class BatchSender {
         { jobId: retryJobId(job.id, data.attempt + 1), delay: retryDelayMs },
       );
     }
+    // The planner of the wave that waits for this one (WAVES_IN_FLIGHT) goes now, not at its next look.
+    if (summary.finishedWave) await this.wakePlanner(campaignId, wave + WAVES_IN_FLIGHT);
     if (verdict) {
       const because = { reason: verdict.reason, figures: verdict.figures };
       await this.lifecycle.autoPause(campaignId, verdict.guard, because, { partition, generation });
     } else await this.lifecycle.completeIfDone(campaignId, summary);
     return { kind: 'sent', ...counts };
+  }
+
+  /** Runs a wave's planner now if it waits (delayed); a failure is logged: the planner looks again on its own. */
+  private async wakePlanner(campaignId: string, wave: number): Promise<void> {
+    try {
+      await this.queues.promote(QueueName.Plan, planJobId(campaignId, wave));
+    } catch (err) {
+      this.logger.warn({ msg: `campaign ${campaignId}: the planner of wave ${wave} was not woken: ${(err as Error).message}`, campaignId });
+    }
   }
 
   /**

@@ -164,6 +164,22 @@ export class DispatchQueues {
     throw new DelayedError();
   }
 
+  /**
+   * Runs a delayed job now (a wave's planner waiting for an earlier wave that has just finished). False when there is
+   * no such job or it is not delayed (not yet queued, running, or done): it looks again on its own when it waits next.
+   */
+  async promote(queue: QueueName, jobId: string): Promise<boolean> {
+    const job = await this.byName.get(queue)?.getJob(jobId);
+    if (!job) return false;
+    try {
+      await job.promote();
+      return true;
+    } catch {
+      // Not delayed (any more): BullMQ refuses, and nothing needs waking.
+      return false;
+    }
+  }
+
   /** Wakes the parked jobs of a campaign (resume, cancel). Jobs that already woke or finished are skipped. */
   async wakeParked(campaignId: string): Promise<number> {
     let woken = 0;

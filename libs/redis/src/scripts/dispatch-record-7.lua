@@ -41,8 +41,9 @@ answer, and recent_total:<provider>, recent_failed:<provider>, recent_invalid:<p
 provider named, each window halved on its own whenever its total passes ARGV[2] (none of them when ARGV[4] is not the
 current generation).
 Returns { settled, targeted, last_wave (0: not planned yet), recent_total, recent_failed, recent_invalid, newly counted,
-judged (1: this call's answers were counted in the guards' windows; 0: ARGV[4] was an older generation), then for each
-provider named in this call: provider, its recent_total, recent_failed, recent_invalid }.
+judged (1: this call's answers were counted in the guards' windows; 0: ARGV[4] was an older generation), finished
+(1: this call recorded w<wave>:finished_at: the wave's last recipient settled or was held now), then for each provider
+named in this call: provider, its recent_total, recent_failed, recent_invalid }.
 ]]
 local settledKey, sentKey, heldKey, stats, failedKey, transientKey, sendsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local w = 'w' .. ARGV[1] .. ':'
@@ -361,8 +362,9 @@ for _, suffix in ipairs(suffixes) do
   fields[at + 1], fields[at + 2], fields[at + 3] = 'recent_total' .. suffix, 'recent_failed' .. suffix, 'recent_invalid' .. suffix
 end
 local v = redis.call('HMGET', stats, unpack(fields))
+local finished = 0
 if v[1] and tonumber(v[2] or '0') + tonumber(v[3] or '0') >= tonumber(v[1]) then
-  redis.call('HSETNX', stats, w .. 'finished_at', now)
+  finished = redis.call('HSETNX', stats, w .. 'finished_at', now)
 end
 local out = { tonumber(v[4] or '0'), tonumber(v[5] or '0'), tonumber(v[6] or '0') }
 -- Each window: halved when past its size.
@@ -374,7 +376,7 @@ for s, suffix in ipairs(suffixes) do
     redis.call('HSET', stats, fields[at + 1], total, fields[at + 2], failed, fields[at + 3], invalid)
   end
   if s == 1 then
-    out[4], out[5], out[6], out[7], out[8] = total, failed, invalid, counted, judged and 1 or 0
+    out[4], out[5], out[6], out[7], out[8], out[9] = total, failed, invalid, counted, judged and 1 or 0, finished
   else
     local o = #out
     out[o + 1], out[o + 2], out[o + 3], out[o + 4] = providers[s - 1], total, failed, invalid

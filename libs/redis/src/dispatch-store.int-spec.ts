@@ -295,16 +295,21 @@ describe('DispatchStore (Redis)', () => {
         outcome,
         provider: 'fcm',
       });
-      // A batch reads the generation (0) and sends; meanwhile a resume starts new windows (generation 1).
-      const before = await store.guardGeneration(c, SINGLE_PARTITION);
-      expect(before).toBe(0);
+      // A batch reads the generations (0) and sends; meanwhile a resume starts new windows (generation 1).
+      const generations = async () => {
+        const { windowGeneration, guardGeneration } = await store.takeRateAndCheck([], Date.now(), c, [], SINGLE_PARTITION);
+        return [windowGeneration, guardGeneration];
+      };
+      const [before] = await generations();
+      expect(await generations()).toEqual([0, 0]);
       expect(await store.record(c, 1, [answer('1', 'failed')], WINDOW, Date.now(), SINGLE_PARTITION, before)).toMatchObject({
         recentTotal: 1,
         recentFailed: 1,
         judged: true,
       });
       await store.newGuardWindows(c);
-      expect(await store.guardGeneration(c, SINGLE_PARTITION)).toBe(1);
+      expect(await generations()).toEqual([1, 1]);
+      expect(await store.guardGeneration(c)).toBe(1);
       const late = await store.record(
         c,
         1,
@@ -321,9 +326,9 @@ describe('DispatchStore (Redis)', () => {
         recentTotal: 0,
         recentFailed: 0,
         recentInvalid: 0,
-        byProvider: {},
         judged: false,
       });
+      expect(late.byProvider).toEqual({});
       expect(await store.unsettled(c, ['2', '3', '4', '5'])).toEqual(['3']);
       expect(await stats(c)).toMatchObject({ failed: '2', invalid: '1', sent: '1', recent_total: '0', 'recent_total:fcm': '0' });
       // A batch that read the new generation is judged again.
@@ -536,16 +541,22 @@ describe('DispatchStore (Redis)', () => {
         expect(await store.takeRateAndCheck([{ key: limit, count: 1, perMinute: 60 }], t, c, ids, partition)).toEqual({
           wait: 0,
           unsettled: expected,
-          generation: 0,
+          windowGeneration: 0,
+          guardGeneration: 0,
         });
       }
       // The bucket is booked: the next take waits and takes nothing; the ledger is read all the same.
       const refused = await store.takeRateAndCheck([{ key: limit, count: 1, perMinute: 60 }], t, c, close, partition);
       expect(refused.wait).toBeGreaterThan(0);
       expect(refused.unsettled).toEqual(await store.unsettled(c, close, partition));
-      expect(await store.takeRateAndCheck([], t, c, [], partition)).toEqual({ wait: 0, unsettled: [], generation: 0 });
-      await store.newGuardWindows(c); // the campaign's own partition (it has no layout pinned)
-      expect((await store.takeRateAndCheck([], t, c, close, SINGLE_PARTITION)).generation).toBe(1);
+      expect(await store.takeRateAndCheck([], t, c, [], partition)).toEqual({
+        wait: 0,
+        unsettled: [],
+        windowGeneration: 0,
+        guardGeneration: 0,
+      });
+      await store.newGuardWindows(c); // the campaign's own partition (it has no layout pinned), then the campaign's
+      expect(await store.takeRateAndCheck([], t, c, close, SINGLE_PARTITION)).toMatchObject({ windowGeneration: 1, guardGeneration: 1 });
     });
 
     it('at 600/min lets a one-second burst through, then one message per 100 ms', async () => {

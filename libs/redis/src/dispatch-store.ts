@@ -75,7 +75,7 @@ export interface RecordSummary {
   /** Outcomes this call counted (the rest had been recorded before). */
   counted: number;
   /**
-   * Whether this call's answers were counted in the guards' windows. False when the batch read the guards' generation
+   * Whether this call's answers were counted in the guards' windows. False when the batch read its window generation
    * before a resume started new windows: its answers are to sends made before the resume, and the windows above are
    * the resumed campaign's, which those answers say nothing about (the caller does not judge them).
    */
@@ -98,7 +98,12 @@ function outcomeCode(o: RecordedOutcome): string {
   return 'provider' in o && o.provider ? `${code}:${o.provider}` : code;
 }
 
-/** The stats hash's field of the guards' generation (dispatch-guards-reset-1.lua moves it on; absent: 0). */
+/** A partition's stats hash's field of its windows' generation (dispatch-guards-reset-1.lua moves it on; absent: 0). */
+const WINDOW_GENERATION = 'window_gen';
+/**
+ * The campaign's own stats hash's field of its guards' generation: moved on once every partition's windows are new
+ * (newGuardWindows); a verdict is applied only if it has not moved since its batch read it (absent: 0).
+ */
 const GUARD_GENERATION = 'guard_gen';
 
 /** A mask (dispatch-record-7.lua) or a GETRANGE of the ledger is at most this many bytes. */
@@ -405,7 +410,7 @@ export class DispatchStore {
    * partition the guards' window is split among them (each keeps ⌈errorWindow / n⌉ answers) and the summary is merged
    * over all of them.
    *
-   * `generation`: the guards' generation of `partition` the batch read before it sent (takeRateAndCheck). Should a
+   * `generation`: the window generation of `partition` the batch read before it sent (takeRateAndCheck). Should a
    * resume have started new windows since (newGuardWindows), the answers are recorded but left out of them, and the
    * summary says so (`judged` false). Without it (or without `partition`) they are always counted.
    */
@@ -422,12 +427,16 @@ export class DispatchStore {
     const layout = await this.layoutOf(campaignId);
     if (layout.of === 1) return this.recordIn(campaignId, wave, outcomes, errorWindow, now, SINGLE_PARTITION, ANY_GENERATION);
     let counted = 0;
+    let finishedWave = false;
     const groups = [...byPartition(outcomes, layout.of, (o) => o.deviceId, layout.block)];
     if (groups.length === 0) groups.push([0, []]);
     for (const [index, group] of groups) {
-      counted += (await this.recordIn(campaignId, wave, group, errorWindow, now, partitionIn(index, layout), ANY_GENERATION)).counted;
+      const part = await this.recordIn(campaignId, wave, group, errorWindow, now, partitionIn(index, layout), ANY_GENERATION);
+      counted += part.counted;
+      finishedWave ||= part.finishedWave;
     }
-    return { ...(await this.progressView(campaignId, wave, now, providersNamed(outcomes))), counted, judged: true };
+    const view = await this.progressView(campaignId, wave, now, providersNamed(outcomes));
+    return { ...view, finishedWave: finishedWave || view.finishedWave, counted, judged: true };
   }
 
   private async recordIn(
@@ -535,18 +544,21 @@ export class DispatchStore {
 
   /**
    * Starts fresh guards' windows, the shared one and each provider's, in every partition (a resume: the failures that
-   * paused the campaign do not pause it again), and moves each partition's guard generation on in the same script
-   * (dispatch-guards-reset-1.lua): answers to sends made before this are then left out of the new windows.
+   * paused the campaign do not pause it again), and moves each partition's window generation on in the same script
+   * (dispatch-guards-reset-1.lua): answers to sends made before this are then left out of the new windows. The
+   * partitions are reset one after another; then the campaign's guard generation moves on, so a verdict reached
+   * while some partitions still had their old windows (its batch read the generation before) is not applied.
    */
   async newGuardWindows(campaignId: string): Promise<void> {
     for (const p of partitionsUpTo(await this.partitionsOf(campaignId))) {
       await this.scripts.guardsReset([this.keys.campaignPartition(campaignId, p).stats], []);
     }
+    await this.redis.hincrby(this.keys.campaign(campaignId).stats, GUARD_GENERATION, 1);
   }
 
-  /** The guards' generation of one partition of a campaign: how many times its windows were started afresh. */
-  async guardGeneration(campaignId: string, partition: Partition): Promise<number> {
-    return Number((await this.redis.hget(this.keys.campaignPartition(campaignId, partition).stats, GUARD_GENERATION)) ?? 0);
+  /** The campaign's guard generation: how many times its guards' windows were all started afresh. */
+  async guardGeneration(campaignId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.campaign(campaignId).stats, GUARD_GENERATION)) ?? 0);
   }
 
   /** Whether any recipient's final outcome is a failure in `scope` (a resend has something to do). */
@@ -659,8 +671,9 @@ export class DispatchStore {
   }
 
   /**
-   * takeRate, the ledger check of a batch of one partition (`unsettled`) and the partition's guard generation (for
-   * `record`) at once (one round trip): a batch that must wait does not use its ledger read.
+   * takeRate, the ledger check of a batch of one partition (`unsettled`), the partition's window generation (for
+   * `record`) and the campaign's guard generation (for a verdict: CampaignLifecycle.autoPause) at once (one round trip
+   * on a standalone server): a batch that must wait does not use its ledger read.
    */
   async takeRateAndCheck(
     takes: readonly RateTake[],
@@ -668,19 +681,20 @@ export class DispatchStore {
     campaignId: string,
     deviceIds: readonly string[],
     partition: Partition,
-  ): Promise<{ wait: number; unsettled: string[]; generation: number }> {
-    const stats = this.keys.campaignPartition(campaignId, partition).stats;
-    if (deviceIds.length === 0) {
-      const [wait, generation] = await atOnce(this.redis, [this.rateCommand(takes, now), ['hget', stats, GUARD_GENERATION]]);
-      return { wait: Number(wait), unsettled: [], generation: Number(generation ?? 0) };
-    }
-    const read = this.ledgerRead(campaignId, deviceIds, partition);
-    const [wait, ledger, generation] = await atOnce(this.redis, [
-      this.rateCommand(takes, now),
-      read.command,
-      ['hget', stats, GUARD_GENERATION],
-    ]);
-    return { wait: Number(wait), unsettled: read.unsettled(ledger), generation: Number(generation ?? 0) };
+  ): Promise<{ wait: number; unsettled: string[]; windowGeneration: number; guardGeneration: number }> {
+    const read = deviceIds.length > 0 ? this.ledgerRead(campaignId, deviceIds, partition) : null;
+    const generations: Command[] = [
+      ['hget', this.keys.campaignPartition(campaignId, partition).stats, WINDOW_GENERATION],
+      ['hget', this.keys.campaign(campaignId).stats, GUARD_GENERATION],
+    ];
+    const replies = await atOnce(this.redis, [this.rateCommand(takes, now), ...generations, ...(read ? [read.command] : [])]);
+    const [wait, windowGeneration, guardGeneration, ledger] = replies;
+    return {
+      wait: Number(wait),
+      unsettled: read ? read.unsettled(ledger) : [],
+      windowGeneration: Number(windowGeneration ?? 0),
+      guardGeneration: Number(guardGeneration ?? 0),
+    };
   }
 
   private rateCommand(takes: readonly RateTake[], now: number): Command {

@@ -168,7 +168,8 @@ export class BatchSender {
     const settings = await this.context.settings();
     const takes = this.rateTakes(campaignId, content, settings, data.deviceIds.length, data.platforms, pacedPerMinute);
     const partition = data.partition ?? SINGLE_PARTITION;
-    const { wait, unsettled: ids, generation } = await store.takeRateAndCheck(takes, this.now(), campaignId, data.deviceIds, partition);
+    const checked = await store.takeRateAndCheck(takes, this.now(), campaignId, data.deviceIds, partition);
+    const { wait, unsettled: ids } = checked;
     if (wait > 0) {
       this.metrics.waits.inc({ reason: 'rate_limit' });
       // Capped, so a limit an SRE raises meanwhile applies within MAX_RATE_WAIT_MS.
@@ -254,7 +255,7 @@ export class BatchSender {
     // that was accepted (a re-run finds these devices settled and sends only what is left: the retries).
     // With the guards' generation read before the send: should the campaign have been resumed since, these answers are
     // to sends made before the resume, and they neither enter its new windows nor are judged (summary.judged false).
-    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now(), partition, generation);
+    const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now(), partition, checked.windowGeneration);
     const verdict = summary.judged ? judgeGuards(summary, failedTransient, settings) : null;
     // A storm of invalid tokens is a credentials or environment mistake (APNs sandbox vs production), not devices
     // that uninstalled the app: their devices are left active, the campaign pauses. Answers from before a resume are
@@ -279,10 +280,11 @@ export class BatchSender {
     }
     // The planner of the wave that waits for this one (WAVES_IN_FLIGHT) goes now, not at its next look.
     if (summary.finishedWave) await this.wakePlanner(campaignId, wave + WAVES_IN_FLIGHT);
-    if (verdict) {
-      const because = { reason: verdict.reason, figures: verdict.figures };
-      await this.lifecycle.autoPause(campaignId, verdict.guard, because, { partition, generation });
-    } else await this.lifecycle.completeIfDone(campaignId, summary);
+    const because = verdict ? { reason: verdict.reason, figures: verdict.figures } : null;
+    const paused = verdict && because ? await this.lifecycle.autoPause(campaignId, verdict.guard, because, checked.guardGeneration) : false;
+    // A verdict not applied (the campaign was resumed since it was reached, or is paused already): the completion check,
+    // as without one (the resume's own check may have come before these recipients were recorded).
+    if (!paused) await this.lifecycle.completeIfDone(campaignId, summary);
     return { kind: 'sent', ...counts };
   }
 

@@ -14,7 +14,7 @@ import {
   startDispatchScenario,
   type DispatchScenario,
 } from '../../../../test/support/dispatch-scenario';
-import { REDIS, type RedisClient } from '@tidegate/redis';
+import { partitionIn, partitionOf, REDIS, type RedisClient } from '@tidegate/redis';
 import { createTestRedis, type TestRedis } from '../../../../test/support/redis';
 import { apiActor, CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
 
@@ -145,5 +145,76 @@ describe('the guards and a resume (answers from before a resume do not pause the
 
     expect(await status(c.id)).toBe('running');
     expect(await timeline(c.id)).toEqual(['pause', 'resume']);
+  });
+
+  it("partitions: a verdict reached while a resend starts each partition's windows afresh is not applied", async () => {
+    // Two partitions (odd and even ids). Partition 1's window still holds an outage's answers; the provider is back.
+    const devices = await insertDevices(
+      s.prisma,
+      Array.from({ length: 40 }, () => 'UTC'),
+    );
+    const ids = devices.map((d) => d.id);
+    const id = await insertRunningCampaign(s.prisma, { deviceIds: ids, batchSize: 40, waveSize: 40 });
+    const layout = await s.store.pinPartitions(id, 2, 1);
+    await s.store.planned(id, 1, ids.length, true);
+    const even = ids.filter((d) => partitionOf(d, 2, 1) === 0);
+    const odd = ids.filter((d) => partitionOf(d, 2, 1) === 1);
+    const outage = Array.from({ length: RECIPIENTS }, (_, i) => ({
+      deviceId: String(1_000_001 + 2 * i),
+      outcome: 'retrying' as const,
+      provider: 'fcm',
+    }));
+    await s.store.record(id, 1, outage, 2000, s.clock.ms, partitionIn(1, layout));
+    // One recipient failed for good, so that the SRE's resend-failed has something to send.
+    await s.store.record(
+      id,
+      1,
+      [{ deviceId: odd[0] as string, outcome: 'failed', provider: 'fcm' }],
+      2000,
+      s.clock.ms,
+      partitionIn(1, layout),
+    );
+    const data = {
+      campaignId: id,
+      wave: 1,
+      batch: 1,
+      deviceIds: even,
+      attempt: 0,
+      platforms: { fcm: even.length, apns: 0, webpush: 0 },
+      partition: partitionIn(0, layout),
+    };
+
+    // The resend resets partition 0, then, before partition 1, a batch of partition 0 checks, sends (all accepted) and
+    // records: the windows it merges are its own new one and partition 1's old one, which say "pause". Its pause is
+    // written once the resend has moved the campaign on.
+    const scripts = (
+      s.store as unknown as { scripts: { guardsReset: (keys: readonly string[], args: readonly string[]) => Promise<number> } }
+    ).scripts;
+    const reset = scripts.guardsReset.bind(scripts);
+    let judged!: () => void;
+    const verdict = new Promise<void>((resolve) => (judged = resolve));
+    let resent!: () => void;
+    const resendDone = new Promise<void>((resolve) => (resent = resolve));
+    const autoPause = lifecycle.autoPause.bind(lifecycle);
+    jest.spyOn(lifecycle, 'autoPause').mockImplementationOnce(async (...args) => {
+      judged();
+      await resendDone;
+      return autoPause(...args);
+    });
+    let sending: Promise<unknown> | undefined;
+    let resets = 0;
+    jest.spyOn(scripts, 'guardsReset').mockImplementation(async (keys, args) => {
+      if (++resets === 2) {
+        sending = s.sender.run(data, new FakeJob(batchJobId(id, 1, 1), data));
+        await verdict;
+      }
+      return reset(keys, args);
+    });
+    await lifecycle.resend(id, sre, 'provider back');
+    resent();
+    expect(await sending).toMatchObject({ kind: 'sent', sent: even.length });
+
+    expect(await status(id)).toBe('running');
+    expect(await timeline(id)).toEqual(['resend', 'resent']);
   });
 });

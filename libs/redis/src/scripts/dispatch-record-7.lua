@@ -18,7 +18,7 @@ KEYS[7]  sends hash ({campaign:<id>}:sends): messages sent per second (field: ep
 ARGV[1]  wave number
 ARGV[2]  size of the guards' window: when recent_total passes it, every recent_* counter is halved
 ARGV[3]  now (ms since the epoch): recorded as w<wave>:finished_at when the wave's last recipient settles or is held
-ARGV[4]  the guards' generation the batch read before it sent (the stats hash's guard_gen, absent = 0; bumped by
+ARGV[4]  the window generation the batch read before it sent (the stats hash's window_gen, absent = 0; bumped by
          dispatch-guards-reset-1.lua on each resume), or '-': its answers are counted in the guards' windows only if it
          is still the hash's. Else the campaign was resumed since: the answers are to sends made before the resume, and
          are recorded (ledger, counters) but not judged again.
@@ -138,7 +138,7 @@ local function countHeld(n)
   bump(w .. 'holding', n)
 end
 -- Answers to sends made before the last resume are not counted in the windows that resume started afresh.
-local judged = ARGV[4] == '-' or ARGV[4] == (redis.call('HGET', stats, 'guard_gen') or '0')
+local judged = ARGV[4] == '-' or ARGV[4] == (redis.call('HGET', stats, 'window_gen') or '0')
 local first = ARGV[5]
 if first ~= '-' then
   first = tonumber(first)

@@ -2,12 +2,15 @@ import { ConflictException, Injectable, Logger, NotFoundException } from '@nestj
 import { QueueName } from '@tidegate/contracts';
 import { CampaignRepository, type Campaign, type CampaignEventInput, type Prisma } from '@tidegate/database';
 import { decide, planJobId, type ActorKind, type CampaignTransition } from '@tidegate/domain';
-import { DispatchStore, isCampaignDone, type Partition, type RecordSummary } from '@tidegate/redis';
+import { DispatchStore, isCampaignDone, type RecordSummary } from '@tidegate/redis';
 import { readContent } from '../campaign-content';
 import { StatsFlusher } from '../stats/stats-flusher';
 import { DispatchQueues } from '../../queues/dispatch-queues';
 import { DispatchContext } from './dispatch-context';
 import { Resender, type ResendScope } from './resender';
+
+/** How many times a conditional system transition reads a campaign that keeps changing under it (tryApply). */
+const STILL_DUE_READS = 3;
 
 /** Who performs a transition: an admin API key, or a part of the system (the clock, a worker, a guard, pacing). */
 export type Actor = { kind: 'api'; keyId: string; keyName: string } | { kind: 'system'; name: string };
@@ -25,12 +28,6 @@ const actorName = (a: Actor) => (a.kind === 'api' ? a.keyName : a.name);
 export interface Because {
   reason: string;
   figures?: Prisma.InputJsonValue;
-}
-
-/** Which guards' windows a verdict judged: a partition's, at the generation its batch read before sending. */
-export interface JudgedWindow {
-  partition: Partition;
-  generation: number;
 }
 
 /**
@@ -92,13 +89,14 @@ export class CampaignLifecycle {
 
   /**
    * running → paused by a guard (error rate, invalid-token rate) or the watchdog. False when the campaign was no
-   * longer running, or (`judged`: the windows the verdict was reached on) when a resume has started new windows since:
-   * the verdict is about answers from before the resume, and the resumed campaign is not paused by it. The campaign is
-   * read, then the generation, then written only if unchanged since the read; a resume moves the generation on before
-   * it writes the campaign (see resume), so no order of the two lets an old verdict through.
+   * longer running, or (`judgedAt`: the campaign's guard generation its batch read before sending) when a resume has
+   * started new windows since: the verdict is about answers from before the resume, and the resumed campaign is not
+   * paused by it. The campaign is read, then the generation, then written only if unchanged since the read; a resume
+   * moves the generation on before it writes the campaign (see resume), so no order of the two lets an old verdict
+   * through.
    */
-  async autoPause(id: string, guard: string, because: Because, judged?: JudgedWindow): Promise<boolean> {
-    const stillDue = judged ? async () => (await this.store.guardGeneration(id, judged.partition)) === judged.generation : undefined;
+  async autoPause(id: string, guard: string, because: Because, judgedAt?: number): Promise<boolean> {
+    const stillDue = judgedAt === undefined ? undefined : async () => (await this.store.guardGeneration(id)) === judgedAt;
     const campaign = await this.tryApply(id, 'auto_pause', systemActor(guard), because, stillDue);
     this.context.forget(id);
     return campaign !== null;
@@ -240,7 +238,7 @@ export class CampaignLifecycle {
   /**
    * A system transition: performed if the campaign is in a status it starts from; null (nothing written) if not.
    * `stillDue`, asked after the campaign is read: whether the transition still applies; if given, the campaign is
-   * written only if unchanged since that read.
+   * written only if unchanged since that read, and read again (at most STILL_DUE_READS times) if it changed.
    */
   private async tryApply(
     id: string,
@@ -249,23 +247,32 @@ export class CampaignLifecycle {
     because: Because,
     stillDue?: () => Promise<boolean>,
   ): Promise<Campaign | null> {
-    const current = await this.campaigns.findById(id);
-    if (!current) return null;
-    const decision = decide(current.status, transition, actor.kind);
-    if (!decision.ok) return null;
-    if (stillDue && !(await stillDue())) {
-      this.logger.log({
-        msg: `campaign ${id}: ${transition} by ${actorName(actor)} not applied: ${because.reason} (judged before a resume)`,
-        campaignId: id,
-      });
-      return null;
+    for (let read = 1; ; read++) {
+      const current = await this.campaigns.findById(id);
+      if (!current) return null;
+      const decision = decide(current.status, transition, actor.kind);
+      if (!decision.ok) return null;
+      if (stillDue && !(await stillDue())) {
+        this.logger.log({
+          msg: `campaign ${id}: ${transition} by ${actorName(actor)} not applied (resumed since): ${because.reason}`,
+          campaignId: id,
+        });
+        return null;
+      }
+      const event = this.event(transition, actor, because);
+      const result = await this.campaigns.transition(id, [decision.from], decision.to, event, {}, stillDue && current.updatedAt);
+      if (result.ok) {
+        this.logChange(id, transition, `${decision.from} → ${decision.to}`, actor, because.reason);
+        await this.remember(result.campaign);
+        return result.campaign;
+      }
+      // Without stillDue the status did not match: nothing to do. With it the campaign was also written meanwhile (a
+      // resume, or an SRE's settings): decided again on the row as it is now.
+      if (!stillDue || read >= STILL_DUE_READS) {
+        if (stillDue) this.logger.warn({ msg: `campaign ${id}: ${transition} not applied: the campaign kept changing`, campaignId: id });
+        return null;
+      }
     }
-    const event = this.event(transition, actor, because);
-    const result = await this.campaigns.transition(id, [decision.from], decision.to, event, {}, stillDue && current.updatedAt);
-    if (!result.ok) return null;
-    this.logChange(id, transition, `${decision.from} → ${decision.to}`, actor, because.reason);
-    await this.remember(result.campaign);
-    return result.campaign;
   }
 
   private event(transition: CampaignTransition, actor: Actor, because: Because): CampaignEventInput {

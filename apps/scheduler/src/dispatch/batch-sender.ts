@@ -109,9 +109,9 @@ const emptyCounts = () => ({ sent: 0, invalid: 0, failed: 0, inactive: 0, held: 
  *    retryable recipients become a new delayed job (backoff with jitter, or Retry-After); then the guards (libs/domain
  *    `judgeGuards`: a transient failure after the last attempt, the error rate counting retries, the invalid-token
  *    rate) may pause the campaign, else the completion check. The guards judge only answers to sends made since the
- *    campaign's last resume: the batch reads the guards' generation with its ledger check (3) and the record leaves
- *    its answers out of the windows if a resume came in between; a pause decided before a resume is not applied
- *    after it (CampaignLifecycle.autoPause).
+ *    campaign's last resume: the batch reads its partition's window generation and the campaign's guard generation
+ *    with its ledger check (3); the record leaves its answers out of the windows if a resume came in between, and a
+ *    pause decided before a resume is not applied after it (CampaignLifecycle.autoPause).
  *
  * A crash (or a failed record) between 6 and 7 re-sends that batch's accepted messages when the job runs again: at
  * most what was in flight (SEND_CONCURRENCY batches per worker).
@@ -253,7 +253,7 @@ export class BatchSender {
 
     // The ledger first, right after the providers answered: from here on, a failure of this job re-sends nothing
     // that was accepted (a re-run finds these devices settled and sends only what is left: the retries).
-    // With the guards' generation read before the send: should the campaign have been resumed since, these answers are
+    // With the window generation read before the send: should the campaign have been resumed since, these answers are
     // to sends made before the resume, and they neither enter its new windows nor are judged (summary.judged false).
     const summary = await store.record(campaignId, wave, outcomes, ERROR_WINDOW, this.now(), partition, checked.windowGeneration);
     const verdict = summary.judged ? judgeGuards(summary, failedTransient, settings) : null;
@@ -280,8 +280,14 @@ export class BatchSender {
     }
     // The planner of the wave that waits for this one (WAVES_IN_FLIGHT) goes now, not at its next look.
     if (summary.finishedWave) await this.wakePlanner(campaignId, wave + WAVES_IN_FLIGHT);
-    const because = verdict ? { reason: verdict.reason, figures: verdict.figures } : null;
-    const paused = verdict && because ? await this.lifecycle.autoPause(campaignId, verdict.guard, because, checked.guardGeneration) : false;
+    const paused = verdict
+      ? await this.lifecycle.autoPause(
+          campaignId,
+          verdict.guard,
+          { reason: verdict.reason, figures: verdict.figures },
+          checked.guardGeneration,
+        )
+      : false;
     // A verdict not applied (the campaign was resumed since it was reached, or is paused already): the completion check,
     // as without one (the resume's own check may have come before these recipients were recorded).
     if (!paused) await this.lifecycle.completeIfDone(campaignId, summary);

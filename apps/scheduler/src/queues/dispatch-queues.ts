@@ -175,7 +175,7 @@ export class DispatchQueues {
       await job.promote();
       return true;
     } catch {
-      // Not delayed (any more): BullMQ refuses, and nothing needs waking.
+      // Not delayed (any more: BullMQ refuses), or Redis did not answer: the job looks again on its own.
       return false;
     }
   }

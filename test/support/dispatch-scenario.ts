@@ -20,8 +20,9 @@ import type { JobControl } from '../../apps/scheduler/src/queues/dispatch-queues
 import { PushProviders } from '../../apps/scheduler/src/dispatch/push-providers';
 import { WavePlanner } from '../../apps/scheduler/src/dispatch/wave-planner';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
+import { createTestDatabase, type TestDatabase } from './database';
 import { redisEnv, waveTicketEnv } from './env';
-import { deleteByPattern } from './redis';
+import { createTestRedis, deleteByPattern, type TestRedis } from './redis';
 
 /** The dispatch code's clock, fixed until a test moves it. */
 export class FixedClock {
@@ -116,6 +117,28 @@ export async function startDispatchScenario(env: { databaseUrl: string; redisPre
       await deleteByPattern(redis, `${keys.prefix}:{limits}:*`);
     },
     close: () => module.close(),
+  };
+}
+
+/**
+ * A test file's scenario: a fresh database and key prefix, started before the file's tests (in its `beforeAll`, which
+ * runs before any the file declares after calling this) and closed after them. Returns the scenario once started.
+ */
+export function dispatchScenarioPerFile(start: string): () => DispatchScenario {
+  let db: TestDatabase | undefined;
+  let redis: TestRedis | undefined;
+  let scenario: DispatchScenario | undefined;
+  beforeAll(async () => {
+    [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
+    scenario = await startDispatchScenario({ databaseUrl: db.url, redisPrefix: redis.prefix }, start);
+  });
+  afterAll(async () => {
+    await scenario?.close();
+    await Promise.all([redis?.cleanup(), db?.drop()]);
+  });
+  return () => {
+    if (!scenario) throw new Error('the dispatch scenario is not started yet: read it in a hook or a test');
+    return scenario;
   };
 }
 

@@ -9,17 +9,15 @@ import { WaveTicketSigner } from '@tidegate/admission';
 import { readSendBatch, WAVE_TICKET_PARAM, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
 import { DispatchRepository } from '@tidegate/database';
 import { batchJobId, heldJobId, type QuietHours, type SendWindow } from '@tidegate/domain';
-import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
   FakeJob,
   insertDevices,
   insertRunningCampaign,
-  startDispatchScenario,
+  dispatchScenarioPerFile,
   type DispatchScenario,
   type ScenarioCampaign,
 } from '../../../../test/support/dispatch-scenario';
 import { TEST_WAVE_TICKET_SECRET } from '../../../../test/support/env';
-import { createTestRedis, type TestRedis } from '../../../../test/support/redis';
 import type { BatchOutcome } from './batch-sender';
 import { WaveTickets } from './wave-tickets.service';
 
@@ -35,18 +33,11 @@ const ms = (iso: string) => Date.parse(iso);
 type SendData = JobPayload<'send-batch'>;
 
 describe('BatchSender with a fixed clock: quiet hours and the send window across zones and DST', () => {
-  let db: TestDatabase;
-  let redis: TestRedis;
+  const scenario = dispatchScenarioPerFile('2026-03-29T00:30:00Z');
   let s: DispatchScenario;
 
-  beforeAll(async () => {
-    [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-    s = await startDispatchScenario({ databaseUrl: db.url, redisPrefix: redis.prefix }, '2026-03-29T00:30:00Z');
-  });
-
-  afterAll(async () => {
-    await s?.close();
-    await Promise.all([redis?.cleanup(), db?.drop()]);
+  beforeAll(() => {
+    s = scenario();
   });
 
   beforeEach(async () => {

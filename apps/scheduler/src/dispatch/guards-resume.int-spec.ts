@@ -6,16 +6,14 @@
  */
 import type { PushMessage, SendResult } from '@tidegate/push';
 import { batchJobId } from '@tidegate/domain';
-import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
   FakeJob,
   insertDevices,
   insertRunningCampaign,
-  startDispatchScenario,
+  dispatchScenarioPerFile,
   type DispatchScenario,
 } from '../../../../test/support/dispatch-scenario';
 import { partitionIn, partitionOf, REDIS, type RedisClient } from '@tidegate/redis';
-import { createTestRedis, type TestRedis } from '../../../../test/support/redis';
 import { apiActor, CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
 
 /** More answers than the error-rate guard's minimum sample (200), all in one batch. */
@@ -27,20 +25,13 @@ const outage = (batch: readonly PushMessage[]): SendResult[] =>
   batch.map((m) => ({ deviceId: m.deviceId, outcome: 'retry', status: 503, reason: 'UNAVAILABLE' }));
 
 describe('the guards and a resume (answers from before a resume do not pause the resumed campaign)', () => {
-  let db: TestDatabase;
-  let redis: TestRedis;
+  const scenario = dispatchScenarioPerFile('2026-06-01T12:00:00Z');
   let s: DispatchScenario;
   let lifecycle: CampaignLifecycle;
 
-  beforeAll(async () => {
-    [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-    s = await startDispatchScenario({ databaseUrl: db.url, redisPrefix: redis.prefix }, '2026-06-01T12:00:00Z');
+  beforeAll(() => {
+    s = scenario();
     lifecycle = s.module.get(CampaignLifecycle);
-  });
-
-  afterAll(async () => {
-    await s?.close();
-    await Promise.all([redis?.cleanup(), db?.drop()]);
   });
 
   beforeEach(async () => {

@@ -5,32 +5,23 @@
  * the plan queue's waiting list, where the test finds it.
  */
 import { batchJobId, planJobId } from '@tidegate/domain';
-import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
   FakeJob,
   insertDevices,
   insertRunningCampaign,
-  startDispatchScenario,
+  dispatchScenarioPerFile,
   type DispatchScenario,
 } from '../../../../test/support/dispatch-scenario';
-import { createTestRedis, type TestRedis } from '../../../../test/support/redis';
 import { WAVES_IN_FLIGHT } from './wave-planner';
 
 const HOUR_MS = 3_600_000;
 
 describe('the hand-off between waves', () => {
-  let db: TestDatabase;
-  let redis: TestRedis;
+  const scenario = dispatchScenarioPerFile('2026-06-01T12:00:00Z');
   let s: DispatchScenario;
 
-  beforeAll(async () => {
-    [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-    s = await startDispatchScenario({ databaseUrl: db.url, redisPrefix: redis.prefix }, '2026-06-01T12:00:00Z');
-  });
-
-  afterAll(async () => {
-    await s?.close();
-    await Promise.all([redis?.cleanup(), db?.drop()]);
+  beforeAll(() => {
+    s = scenario();
   });
 
   it('the batch that finishes a wave runs the planner waiting for it; an earlier batch of the wave does not', async () => {

@@ -6,15 +6,13 @@
 import { DelayedError } from 'bullmq';
 import { readSendBatch, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
 import { batchJobId, planJobId, type QuietHours, type SendWindow } from '@tidegate/domain';
-import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
   FakeJob,
   insertDevices,
   insertRunningCampaign,
-  startDispatchScenario,
+  dispatchScenarioPerFile,
   type DispatchScenario,
 } from '../../../../test/support/dispatch-scenario';
-import { createTestRedis, type TestRedis } from '../../../../test/support/redis';
 
 const quiet: QuietHours = { start: '22:00', end: '08:00' };
 const parisNight: SendWindow = { start: '01:00', end: '06:00', timezone: 'Europe/Paris' };
@@ -23,18 +21,11 @@ const ms = (iso: string) => Date.parse(iso);
 type PlanData = JobPayload<'plan-wave'>;
 
 describe('WavePlanner with a fixed clock: the send window', () => {
-  let db: TestDatabase;
-  let redis: TestRedis;
+  const scenario = dispatchScenarioPerFile('2026-03-29T12:00:00Z');
   let s: DispatchScenario;
 
-  beforeAll(async () => {
-    [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-    s = await startDispatchScenario({ databaseUrl: db.url, redisPrefix: redis.prefix }, '2026-03-29T12:00:00Z');
-  });
-
-  afterAll(async () => {
-    await s?.close();
-    await Promise.all([redis?.cleanup(), db?.drop()]);
+  beforeAll(() => {
+    s = scenario();
   });
 
   async function campaign(options: { waveSize?: number; batchSize?: number; intervalSeconds?: number } = {}) {

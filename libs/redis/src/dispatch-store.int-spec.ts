@@ -29,6 +29,16 @@ describe('DispatchStore (Redis)', () => {
   const stats = (campaignId: string) => redis.client.hgetall(redis.keys.campaign(campaignId).stats);
   const sent = (deviceId: string, provider = 'fcm'): RecordedOutcome => ({ deviceId, outcome: 'sent', provider });
   const other = (deviceId: string, outcome: Exclude<RecordedOutcome['outcome'], 'sent'>): RecordedOutcome => ({ deviceId, outcome });
+  /** A provider's answer other than sent, counted in that provider's window too. */
+  const answer = (
+    deviceId: string,
+    outcome: 'failed' | 'failed_transient' | 'invalid' | 'retrying',
+    provider = 'fcm',
+  ): RecordedOutcome => ({
+    deviceId,
+    outcome,
+    provider,
+  });
   const bit = (key: string, id: number) => redis.client.getbit(key, id);
 
   it('keeps every key of one script in one Cluster slot', () => {
@@ -236,15 +246,6 @@ describe('DispatchStore (Redis)', () => {
 
     it("keeps each provider's own guards' window next to the shared one, halved on its own, reset with it", async () => {
       const c = randomUUID();
-      const answer = (
-        deviceId: string,
-        outcome: 'failed' | 'failed_transient' | 'invalid' | 'retrying',
-        provider: string,
-      ): RecordedOutcome => ({
-        deviceId,
-        outcome,
-        provider,
-      });
       // FCM down: its 4 recipients retried; APNs and Web Push answer; one failure with no provider (none configured).
       const batch: RecordedOutcome[] = [
         ...['1', '2', '3', '4'].map((id) => answer(id, 'retrying', 'fcm')),
@@ -290,11 +291,6 @@ describe('DispatchStore (Redis)', () => {
     it('leaves answers to sends made before new windows out of them, and records them all the same', async () => {
       const c = randomUUID();
       await store.planned(c, 1, 6, true);
-      const answer = (deviceId: string, outcome: 'failed' | 'retrying' | 'invalid'): RecordedOutcome => ({
-        deviceId,
-        outcome,
-        provider: 'fcm',
-      });
       // A batch reads the generations (0) and sends; meanwhile a resume starts new windows (generation 1).
       const generations = async () => {
         const { windowGeneration, guardGeneration } = await store.takeRateAndCheck([], Date.now(), c, [], SINGLE_PARTITION);
@@ -346,11 +342,6 @@ describe('DispatchStore (Redis)', () => {
     ])('records 2,600 outcomes with ids %s exactly: duplicates in one call counted once, every ledger bit set', async (_, spacing) => {
       const c = randomUUID();
       await store.planned(c, 1, 2600, true);
-      const answered = (deviceId: string, outcome: 'failed' | 'failed_transient' | 'invalid'): RecordedOutcome => ({
-        deviceId,
-        outcome,
-        provider: 'apns',
-      });
       // 2,600 devices: 1,000 held first (a later call settles them), the rest sent, failed (transient every 3rd), invalid.
       const ids = Array.from({ length: 2600 }, (_, i) => String(1_000_003 + i * spacing));
       const heldIds = ids.slice(0, 1000);
@@ -364,9 +355,9 @@ describe('DispatchStore (Redis)', () => {
         i % 4 === 0
           ? sent(id)
           : i % 4 === 1
-            ? answered(id, i % 3 === 0 ? 'failed_transient' : 'failed')
+            ? answer(id, i % 3 === 0 ? 'failed_transient' : 'failed', 'apns')
             : i % 4 === 2
-              ? answered(id, 'invalid')
+              ? answer(id, 'invalid', 'apns')
               : sent(id, 'webpush'),
       );
       // Every device twice in the same call (the second is not counted), and the held ones again (counted held once).

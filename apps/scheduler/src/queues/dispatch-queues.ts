@@ -165,17 +165,19 @@ export class DispatchQueues {
   }
 
   /**
-   * Runs a delayed job now (a wave's planner waiting for an earlier wave that has just finished). False when there is
-   * no such job or it is not delayed (not yet queued, running, or done): it looks again on its own when it waits next.
+   * Runs a delayed job of queue `queue` (any of this process's, a send queue's name included) now: a parked job on
+   * resume, or a wave's planner waiting for an earlier wave that has just finished. False when there is no such job or
+   * it is not delayed (not yet queued, running, or done): a planner looks again on its own when it waits next.
    */
-  async promote(queue: QueueName, jobId: string): Promise<boolean> {
-    const job = await this.byName.get(queue)?.getJob(jobId);
-    if (!job) return false;
+  async promote(queue: string, jobId: string): Promise<boolean> {
+    const job = await this.queue(queue)?.getJob(jobId);
+    if (!job || !(await job.isDelayed())) return false;
     try {
       await job.promote();
       return true;
-    } catch {
-      // Not delayed (any more: BullMQ refuses), or Redis did not answer: the job looks again on its own.
+    } catch (err) {
+      // It left the delayed set in between (it ran, or was woken by another): BullMQ refuses, nothing needs waking.
+      this.logger.debug?.(`job ${jobId} of queue ${queue} could not be promoted: ${(err as Error).message}`);
       return false;
     }
   }
@@ -184,16 +186,7 @@ export class DispatchQueues {
   async wakeParked(campaignId: string): Promise<number> {
     let woken = 0;
     for (const { queue, jobId } of await this.store.takeParked(campaignId)) {
-      const q = this.queue(queue);
-      if (!q) continue;
-      const job = await q.getJob(jobId);
-      if (!job || !(await job.isDelayed())) continue;
-      try {
-        await job.promote();
-        woken++;
-      } catch (err) {
-        this.logger.debug?.(`job ${jobId} of campaign ${campaignId} could not be woken: ${(err as Error).message}`);
-      }
+      if (await this.promote(queue, jobId)) woken++;
     }
     return woken;
   }

@@ -5,7 +5,7 @@ import { JOB_QUEUE, QueueName, type JobName, type JobPayload, type StoredSendBat
 import { RedisKeys } from '@tidegate/redis';
 import { BullConnection } from '../queues/bull-connection';
 import { SendQueues } from '../queues/send-queues';
-import { SendSlots } from './send-slots';
+import { SendSlots, sendQueueConcurrency } from './send-slots';
 import { BatchSender } from './batch-sender';
 import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-options';
 import { jobControl } from '../queues/dispatch-queues';
@@ -68,8 +68,9 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       [QueueName.Stats]: 1,
     };
     // The send queues: one worker per partitioned queue and one for the queue from before partitions (draining it),
-    // all sharing SEND_CONCURRENCY slots; each may take that many jobs, so one busy partition can use every slot.
+    // all sharing SEND_CONCURRENCY slots; each partitioned queue's worker takes its share of them (sendQueueConcurrency).
     const slots = new SendSlots(this.options.sendConcurrency);
+    const perQueue = sendQueueConcurrency(this.options.sendConcurrency, Math.max(1, this.sendQueues.all.length));
     const queues: Array<{ name: string; prefix: string; concurrency: number; run: Handler }> = [
       ...Object.values(QueueName).map((queue) => ({
         name: queue,
@@ -81,7 +82,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       ...this.sendQueues.all.map((q, index) => ({
         name: q.name,
         prefix: this.keys.sendQueuePrefix(index, this.sendQueues.count),
-        concurrency: this.options.sendConcurrency,
+        concurrency: perQueue,
         run: (job: Job, token: string | undefined) => slots.run(() => this.dispatch(QueueName.Send, job, token)),
       })),
     ];

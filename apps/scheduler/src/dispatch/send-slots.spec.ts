@@ -1,4 +1,4 @@
-import { SendSlots } from './send-slots';
+import { SendSlots, sendQueueConcurrency } from './send-slots';
 
 /** A promise with its resolve and reject, to finish work when the test says so. */
 function deferred<T = void>() {
@@ -49,5 +49,35 @@ describe('SendSlots', () => {
 
   it('refuses a size below one', () => {
     expect(() => new SendSlots(0)).toThrow(/send slots/);
+  });
+});
+
+describe('sendQueueConcurrency', () => {
+  it("gives each queue's worker a share of the slots plus one, so the queues together take the slots and one job each", () => {
+    // The benchmark's worker: 8 slots, 12 partitioned queues (it took 96 jobs to run 8 before).
+    expect(sendQueueConcurrency(8, 12)).toBe(2);
+    expect(sendQueueConcurrency(4, 12)).toBe(2);
+    expect(sendQueueConcurrency(8, 4)).toBe(3);
+    for (const [slots, queues] of [
+      [1, 1],
+      [4, 3],
+      [8, 12],
+      [16, 5],
+      [64, 256],
+    ] as const) {
+      const each = sendQueueConcurrency(slots, queues);
+      expect(each * queues).toBeGreaterThanOrEqual(slots); // every slot can be filled when every queue has work
+      expect(each * queues).toBeLessThanOrEqual(slots + 2 * queues);
+    }
+  });
+
+  it('lets a single queue take every slot, and never more', () => {
+    expect(sendQueueConcurrency(8, 1)).toBe(8);
+    expect(sendQueueConcurrency(1, 12)).toBe(1);
+  });
+
+  it('refuses counts below one', () => {
+    expect(() => sendQueueConcurrency(0, 3)).toThrow(/send slots/);
+    expect(() => sendQueueConcurrency(4, 0)).toThrow(/send queues/);
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, type CampaignWave, type Platform } from '@prisma/client';
 import { PrismaService } from './prisma.service';
+import { streamRows } from './stream-rows';
 import { idRanges } from './id-ranges';
 import { segmentWhere, type Segment } from './segment';
 
@@ -104,22 +105,20 @@ export class DispatchRepository {
   /**
    * Up to `limit` devices of a segment after `afterId`, in id order: one page of a wave, by keyset. A wave's page is
    * its whole size (100,000 rows by default), so it is read straight through Prisma's pool (`PrismaService.pgPool`),
-   * the same parameterised SQL without Prisma's row mapping. (Read as one row, the ids joined and the platforms as
-   * letters by `string_agg`, it cost the worker a quarter as much but PostgreSQL more than that saved: issue #12's
-   * fourth pass, docs/benchmarks.md.)
+   * the same parameterised SQL without Prisma's row mapping. Each row becomes its device as it arrives (`streamRows`):
+   * pg's result would hold all 100,000 rows as arrays until the last one, long enough for V8 to copy them out of its
+   * young generation and then promote them, once per wave, while the previous wave sends (issue #12's eighth pass).
+   * (Read as one row, the ids joined and the platforms as letters by `string_agg`, it cost the worker a quarter as
+   * much but PostgreSQL more than that saved: issue #12's fourth pass, docs/benchmarks.md.)
    */
   async segmentPage(segment: Segment, afterId: bigint, limit: number): Promise<PlannedDevice[]> {
     // `devices.id` in ORDER BY: a bare `id` would name the output column, the id as text, and order 10 before 9.
     const query = Prisma.sql`
       SELECT id::text, platform::text FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY devices.id LIMIT ${limit}`;
-    const pool = await this.prisma.pgPool();
-    const result = await pool.query<[id: string, platform: Platform]>({ text: query.text, values: query.values, rowMode: 'array' });
-    const rows = result.rows;
-    const out = new Array<PlannedDevice>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as [string, Platform];
-      out[i] = { id: row[0], platform: platformLabel(row[1]) };
-    }
+    const out: PlannedDevice[] = [];
+    await streamRows<[id: string, platform: Platform]>(await this.prisma.pgPool(), query, (row) => {
+      out.push({ id: row[0], platform: platformLabel(row[1]) });
+    });
     return out;
   }
 

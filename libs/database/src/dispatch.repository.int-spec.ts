@@ -112,4 +112,41 @@ describe('DispatchRepository reads (PostgreSQL)', () => {
       await prisma.device.deleteMany({ where: { id: { gte: 5000n, lt: 5200n } } });
     }
   });
+  it('reads a batch in one query, and a device whose endpoint holds a separator exactly all the same (row by row)', async () => {
+    // Stored before the device rules refused control characters, or written around the API.
+    const endpoint = 'https://push.example.com/sub\x1e6002\x1ffcm\x1fstolen\x1f\x1f';
+    await prisma.device.createMany({
+      data: [
+        { id: 6000n, platform: 'fcm', token: 'fcm-6000', timezone: 'UTC' },
+        { id: 6001n, platform: 'webpush', token: endpoint, p256dh: 'B'.repeat(87), auth: 'A\x1futh', timezone: 'UTC' },
+        { id: 6003n, platform: 'apns', token: 'a'.repeat(64), timezone: 'Asia/Tokyo' },
+      ],
+    });
+    const pool = await prisma.pgPool();
+    const query = jest.spyOn(pool, 'query');
+    const byId = <D extends { id: string }>(devices: D[]) => devices.sort((a, b) => Number(a.id) - Number(b.id));
+    try {
+      expect(byId(await repo.activeDevices(['6000', '6003']))).toEqual([
+        { id: '6000', platform: 'fcm', token: 'fcm-6000', p256dh: null, auth: null },
+        { id: '6003', platform: 'apns', token: 'a'.repeat(64), p256dh: null, auth: null },
+      ]);
+      expect(query).toHaveBeenCalledTimes(1);
+      query.mockClear();
+      for (const batch of [
+        ['6000', '6001', '6002', '6003'],
+        ['6003', '6001', '6000'],
+      ]) {
+        expect(byId(await repo.activeDevices(batch, { timezone: true }))).toEqual([
+          { id: '6000', platform: 'fcm', token: 'fcm-6000', p256dh: null, auth: null, timezone: 'UTC' },
+          { id: '6001', platform: 'webpush', token: endpoint, p256dh: 'B'.repeat(87), auth: 'A\x1futh', timezone: 'UTC' },
+          { id: '6003', platform: 'apns', token: 'a'.repeat(64), p256dh: null, auth: null, timezone: 'Asia/Tokyo' },
+        ]);
+      }
+      // The joined read, then the rows.
+      expect(query).toHaveBeenCalledTimes(4);
+    } finally {
+      query.mockRestore();
+      await prisma.device.deleteMany({ where: { id: { gte: 6000n, lt: 6100n } } });
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma, type CampaignWave, type Platform } from '@prisma/client';
 import { PrismaService } from './prisma.service';
 import { streamRows } from './stream-rows';
+import { deviceTextColumns, readDeviceText } from './device-text';
 import { idRanges } from './id-ranges';
 import { segmentWhere, type Segment } from './segment';
 
@@ -65,8 +66,9 @@ export interface DispatchCounters {
  * them; the time zone only when asked for (quiet hours): each column read costs the worker (pg's client CPU for 500
  * rows, in a loop: about 0.36-0.42 ms with the zone, 0.32-0.34 without).
  */
-const DEVICES_SQL = (zone: boolean) =>
-  `SELECT id::text AS id, platform::text AS platform, token, p256dh, auth${zone ? ', timezone' : ''} FROM devices WHERE id = ANY($1::bigint[]) AND active`;
+const DEVICE_COLUMNS = (zone: boolean) => `id::text AS id, platform::text AS platform, token, p256dh, auth${zone ? ', timezone' : ''}`;
+const BY_IDS = 'id = ANY($1::bigint[]) AND active';
+const DEVICES_SQL = (zone: boolean) => `SELECT ${DEVICE_COLUMNS(zone)} FROM devices WHERE ${BY_IDS}`;
 type DeviceRow = [id: string, platform: Platform, token: string, p256dh: string | null, auth: string | null, timezone?: string];
 
 /**
@@ -76,8 +78,11 @@ type DeviceRow = [id: string, platform: Platform, token: string, p256dh: string 
  * consecutive) to 2 ms (500 ids 12 apart, the layout before blocks); docs/benchmarks.md, dispatch, fifth pass. An
  * empty second range is `1 … 0`.
  */
-const DEVICE_RANGES_SQL = (zone: boolean) =>
-  `SELECT id::text AS id, platform::text AS platform, token, p256dh, auth${zone ? ', timezone' : ''} FROM devices WHERE ((id >= $1 AND id <= $2) OR (id >= $3 AND id <= $4)) AND active`;
+const IN_RANGES = '((id >= $1 AND id <= $2) OR (id >= $3 AND id <= $4)) AND active';
+const DEVICE_RANGES_SQL = (zone: boolean) => `SELECT ${DEVICE_COLUMNS(zone)} FROM devices WHERE ${IN_RANGES}`;
+/** Both reads as one text value (device-text.ts), tried first; the row reads above are the fallback. */
+const DEVICE_TEXT_SQL = (zone: boolean, where: string) => `SELECT ${deviceTextColumns(zone)} FROM devices WHERE ${where}`;
+type DeviceText = [count: number, text: string | null];
 
 /**
  * A platform label as read (a new string per row) turned into the constant of the same spelling: the sender, the sink
@@ -157,9 +162,10 @@ export class DispatchRepository {
   /**
    * The active devices among these ids, in no particular order (an id that is no device, or a deactivated one, is
    * simply absent); with `{ timezone: true }`, with their time zones. Read on every send batch (500 rows), so straight
-   * through the pool Prisma uses (`PrismaService.pgPool`), as a prepared statement with rows as arrays: Prisma's query
-   * compiler and row mapping had cost more than the rows themselves, and each column read costs (the activity is a
-   * condition, not a column). Ids in one or two runs of consecutive ids (ascending, as the planner cuts a batch of a
+   * through the pool Prisma uses (`PrismaService.pgPool`), as a prepared statement: Prisma's query compiler and row
+   * mapping had cost more than the rows themselves, and each column read costs (the activity is a condition, not a
+   * column). The rows come joined into one text value (device-text.ts: one string per batch instead of five per
+   * device); should a value hold one of its separators, the batch is read again as rows. Ids in one or two runs of consecutive ids (ascending, as the planner cuts a batch of a
    * campaign partitioned by blocks) are read as id ranges (id-ranges.ts), devices in the ranges' holes left out;
    * others by `id = ANY`. The ids are the job's decimal ids (`bigint` text); anything else fails the cast, as it did
    * through Prisma.
@@ -171,42 +177,44 @@ export class DispatchRepository {
     const zone = options?.timezone === true;
     const pool = await this.prisma.pgPool();
     const ranged = idRanges(ids);
-    let rows: DeviceRow[];
-    if (ranged) {
-      const result = await pool.query<DeviceRow>({
-        name: zone ? 'tidegate-dispatch-zoned-device-ranges' : 'tidegate-dispatch-device-ranges',
-        text: DEVICE_RANGES_SQL(zone),
-        values: ranged.ranges,
-        rowMode: 'array',
-      });
-      rows = result.rows;
-      if (!ranged.exact) {
-        // The ranges' holes may hold devices that are not in this batch.
-        const wanted = new Set(ids);
-        rows = rows.filter((r) => wanted.has(r[0]));
-      }
-    } else {
-      // Decimal ids make the array's literal as they are (pg would quote and escape each); anything else goes as pg spells it.
+    // The ranges, or the ids as an array literal: decimal ids make it as they are (pg would quote and escape each);
+    // anything else goes as pg spells it.
+    let values: unknown[];
+    if (ranged) values = ranged.ranges;
+    else {
       const joined = `{${ids.join(',')}}`;
-      const values = [DECIMAL_LIST.test(joined) ? joined : ids];
+      values = [DECIMAL_LIST.test(joined) ? joined : ids];
+    }
+    const kind = `${zone ? 'zoned-' : ''}${ranged ? 'device-ranges' : 'devices'}`;
+    const where = ranged ? IN_RANGES : BY_IDS;
+    const joined = await pool.query<DeviceText>({
+      name: `tidegate-dispatch-${kind}-text`,
+      text: DEVICE_TEXT_SQL(zone, where),
+      values,
+      rowMode: 'array',
+    });
+    const [count, text] = joined.rows[0] as DeviceText;
+    let devices = readDeviceText(count, text, zone, platformLabel);
+    if (!devices) {
+      // A value held a separator (device-text.ts): the same read row by row.
       const result = await pool.query<DeviceRow>({
-        name: zone ? 'tidegate-dispatch-zoned-devices' : 'tidegate-dispatch-devices',
-        text: DEVICES_SQL(zone),
+        name: `tidegate-dispatch-${kind}`,
+        text: ranged ? DEVICE_RANGES_SQL(zone) : DEVICES_SQL(zone),
         values,
         rowMode: 'array',
       });
-      rows = result.rows;
+      devices = result.rows.map((r): SendableDevice | ZonedDevice =>
+        zone
+          ? { id: r[0], platform: platformLabel(r[1]), token: r[2], p256dh: r[3], auth: r[4], timezone: r[5] as string }
+          : { id: r[0], platform: platformLabel(r[1]), token: r[2], p256dh: r[3], auth: r[4] },
+      );
     }
-    const out = new Array<SendableDevice>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as DeviceRow;
-      const platform = platformLabel(r[1]);
-      if (zone) {
-        const device: ZonedDevice = { id: r[0], platform, token: r[2], p256dh: r[3], auth: r[4], timezone: r[5] as string };
-        out[i] = device;
-      } else out[i] = { id: r[0], platform, token: r[2], p256dh: r[3], auth: r[4] };
+    if (ranged && !ranged.exact) {
+      // The ranges' holes may hold devices that are not in this batch.
+      const wanted = new Set(ids);
+      devices = devices.filter((d) => wanted.has(d.id));
     }
-    return out;
+    return devices;
   }
 
   /** Deactivates devices whose token the provider says is gone; returns how many were still active. */

@@ -54,6 +54,14 @@ describe('device rules', () => {
     expect(endpointProblem(endpoint)).toMatch(why);
   });
 
+  it.each(['https://push.example.com/sub\x1e17\x1ffcm', 'https://push.example.com/a\x00b', 'https://push.example.com/a\x7fb'])(
+    'refuses an endpoint holding a control character (%j): no push service issues one',
+    (endpoint) => {
+      expect(endpointProblem(endpoint)).toMatch(/control characters/);
+      expect(problems({ platform: 'webpush', token: endpoint, p256dh: P256DH, auth: AUTH })).toEqual(['token']);
+    },
+  );
+
   it('stores canonical values', () => {
     expect(
       toDeviceData({ platform: 'apns', token: APNS.toUpperCase(), timezone: 'asia/tokyo', locale: 'EN-gb', tags: ['a', 'a', 'b'] }),

@@ -44,6 +44,9 @@ function base64urlBytes(value: string): Buffer | null {
 export function endpointProblem(value: string): string | null {
   if (value.length > MAX_ENDPOINT_LENGTH) return `must be at most ${MAX_ENDPOINT_LENGTH} characters`;
   if (/\s/.test(value)) return 'must not contain whitespace';
+  // The URL parser would escape them, but the endpoint is stored as given (and a batch's devices are read joined by
+  // control characters: libs/database device-text.ts).
+  if (hasControl(value)) return 'must not contain control characters';
   if (!URL.canParse(value)) return 'must be an absolute https URL (the subscription endpoint)';
   const url = new URL(value);
   if (url.protocol !== 'https:') return 'must use https://';

@@ -73,14 +73,18 @@ function present<D extends SendableDevice>(active: D[], ids: readonly string[], 
 }
 
 /**
- * Where an id is in `ids`: `at(id, i)` for the i-th of some of them, in their order (the usual case: all of them, so
- * `i` itself, with no lookup); an id that is not there is a programming error.
+ * Where an id is in `ids`: `at(id, i)` for the i-th of some of them, in their order (all of them in id order: `i`
+ * itself, with no lookup; PostgreSQL returns a batch's rows in the table's order, which is often not, so the lookup
+ * is built once, without a pair per id); an id that is not there is a programming error.
  */
 function positionsIn(ids: readonly string[]): (id: string, i: number) => number {
   let byId: Map<string, number> | undefined;
   return (id, i) => {
     if (ids[i] === id) return i;
-    byId ??= new Map(ids.map((x, j) => [x, j]));
+    if (!byId) {
+      byId = new Map();
+      for (let j = 0; j < ids.length; j++) byId.set(ids[j] as string, j);
+    }
     const found = byId.get(id);
     if (found === undefined) throw new Error(`device ${id} is not one of the batch's recipients`);
     return found;

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Prisma, type CampaignWave, type Platform } from '@prisma/client';
 import { PrismaService } from './prisma.service';
 import { streamRows } from './stream-rows';
@@ -105,6 +105,8 @@ const clampInt = (n: number) => Math.min(MAX_INT, Math.max(0, Math.trunc(n)));
  */
 @Injectable()
 export class DispatchRepository {
+  private readonly logger = new Logger('DispatchRepository');
+
   constructor(private readonly prisma: PrismaService) {}
 
   /**
@@ -197,6 +199,7 @@ export class DispatchRepository {
     let devices = readDeviceText(count, text, zone, platformLabel);
     if (!devices) {
       // A value held a separator (device-text.ts): the same read row by row.
+      this.logger.warn(`a batch's devices held a separator in a token or key: ${ids.length} ids read again as rows`);
       const result = await pool.query<DeviceRow>({
         name: `tidegate-dispatch-${kind}`,
         text: ranged ? DEVICE_RANGES_SQL(zone) : DEVICES_SQL(zone),

@@ -37,6 +37,47 @@ describe('streamRows (PostgreSQL)', () => {
     await poolStillWorks();
   });
 
+  it('keeps no row: pg collects none of them for its result', async () => {
+    const collected = jest.spyOn(pg.Result.prototype as unknown as { addRow(row: unknown): void }, 'addRow');
+    try {
+      let rows = 0;
+      await streamRows(pool, { text: 'SELECT n FROM generate_series(1, 1000) AS n', values: [] }, () => rows++);
+      expect(rows).toBe(1000);
+      expect(collected).not.toHaveBeenCalled();
+    } finally {
+      collected.mockRestore();
+    }
+  });
+
+  it('rejects when the connection is terminated mid-query, and the pool replaces its client', async () => {
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      let rows = 0;
+      const streaming = streamRows(
+        pool,
+        { text: 'SELECT n, pg_sleep(CASE WHEN n = 50 THEN 30 ELSE 0 END) FROM generate_series(1, 100) AS n', values: [] },
+        () => rows++,
+      );
+      // Terminate the backend streaming the rows, once it is in its sleep.
+      for (let i = 0; i < 200; i++) {
+        const { rows: found } = await admin.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(CASE%' AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'",
+        );
+        if (found[0]) {
+          await admin.query('SELECT pg_terminate_backend($1)', [found[0].pid]);
+          break;
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      await expect(streaming).rejects.toThrow(/terminat/);
+      expect(rows).toBeLessThan(100);
+      await poolStillWorks();
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('rejects with the database error and returns the client to the pool', async () => {
     await expect(streamRows(pool, { text: 'SELECT * FROM no_such_table', values: [] }, () => undefined)).rejects.toMatchObject({
       code: '42P01',

@@ -4,8 +4,13 @@ import pg from 'pg';
  * Runs `query` on a client of `pool` and hands each row (as an array, in the order PostgreSQL sends them) to `onRow`
  * as it arrives, keeping none: the caller keeps what it needs of each row. `pool.query` would collect every row first
  * (pg's result holds them all until the last arrives); a wave's page is 100,000 rows. Resolves with the row count
- * when the query is done; rejects with its error (`onRow` throwing ends the query the same way). A client whose
- * connection failed is destroyed rather than returned to the pool.
+ * when the query is done; rejects with its error. Should `onRow` throw, the rows still to come are received and
+ * dropped, and the query then rejects with that error. The client goes back to the pool unless the query failed for
+ * another reason than an ordinary SQL error (a lost or terminated connection): then it is destroyed.
+ *
+ * pg collects the rows of a query that has a callback: a pool whose clients have `query_timeout` set (it can come from
+ * the connection string) gives every query one, and the rows would be collected again (stream-rows.int-spec.ts
+ * checks that none are on this pool's settings).
  */
 export async function streamRows<Row extends unknown[]>(
   pool: pg.Pool,
@@ -44,8 +49,8 @@ export async function streamRows<Row extends unknown[]>(
       client.query(submitted);
     });
   } catch (err) {
-    // A database error (it has a SQLSTATE code) leaves the connection usable; anything else may not have.
-    const usable = err === failed || typeof (err as { code?: unknown }).code === 'string';
+    // An ordinary SQL error (severity ERROR) leaves the connection usable; a FATAL one, a socket error or a timeout may not.
+    const usable = err === failed || (err instanceof pg.DatabaseError && err.severity === 'ERROR');
     client.release(usable ? undefined : (err as Error));
     throw err;
   }

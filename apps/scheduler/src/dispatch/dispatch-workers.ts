@@ -5,7 +5,7 @@ import { JOB_QUEUE, QueueName, type JobName, type JobPayload, type StoredSendBat
 import { RedisKeys } from '@tidegate/redis';
 import { BullConnection } from '../queues/bull-connection';
 import { SendQueues } from '../queues/send-queues';
-import { SendSlots, sendQueueConcurrency } from './send-slots';
+import { QueueShare, SendSlots, type Resizable } from './send-slots';
 import { BatchSender } from './batch-sender';
 import { DISPATCH_OPTIONS, type DispatchOptions } from './dispatch-options';
 import { jobControl } from '../queues/dispatch-queues';
@@ -68,9 +68,12 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       [QueueName.Stats]: 1,
     };
     // The send queues: one worker per partitioned queue and one for the queue from before partitions (draining it),
-    // all sharing SEND_CONCURRENCY slots; each partitioned queue's worker takes its share of them (sendQueueConcurrency).
+    // all sharing SEND_CONCURRENCY slots; each partitioned queue's worker takes its share of them, resized after each
+    // job (QueueShare: a queue alone with work grows to fill the slots).
     const slots = new SendSlots(this.options.sendConcurrency);
-    const perQueue = sendQueueConcurrency(this.options.sendConcurrency, Math.max(1, this.sendQueues.all.length));
+    const share = new QueueShare(slots, Math.max(1, this.sendQueues.all.length));
+    // A partitioned queue's handler resizes its own worker, made just below.
+    const resizable = new Map<string, Resizable>();
     const queues: Array<{ name: string; prefix: string; concurrency: number; run: Handler }> = [
       ...Object.values(QueueName).map((queue) => ({
         name: queue,
@@ -82,8 +85,9 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
       ...this.sendQueues.all.map((q, index) => ({
         name: q.name,
         prefix: this.keys.sendQueuePrefix(index, this.sendQueues.count),
-        concurrency: perQueue,
-        run: (job: Job, token: string | undefined) => slots.run(() => this.dispatch(QueueName.Send, job, token)),
+        concurrency: share.share,
+        run: (job: Job, token: string | undefined) =>
+          share.run(resizable.get(q.name) as Resizable, () => this.dispatch(QueueName.Send, job, token)),
       })),
     ];
     for (const { name: queue, prefix, concurrency: workers, run } of queues) {
@@ -97,6 +101,7 @@ export class DispatchWorkers implements OnApplicationBootstrap, OnModuleDestroy 
         // that kills workers must not take them all down. Its recipients stay unsettled until an SRE retries it.
         maxStalledCount: 2,
       });
+      resizable.set(queue, worker);
       worker.on('failed', (job, err) => this.logFailure(job, err));
       worker.on('error', (err) => this.logger.warn(`queue ${queue}: ${err.message}`));
       this.workers.push(worker);

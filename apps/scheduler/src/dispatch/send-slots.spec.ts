@@ -1,4 +1,4 @@
-import { SendSlots, sendQueueConcurrency } from './send-slots';
+import { SendSlots, nextQueueConcurrency, sendQueueConcurrency } from './send-slots';
 
 /** A promise with its resolve and reject, to finish work when the test says so. */
 function deferred<T = void>() {
@@ -79,5 +79,24 @@ describe('sendQueueConcurrency', () => {
   it('refuses counts below one', () => {
     expect(() => sendQueueConcurrency(0, 3)).toThrow(/send slots/);
     expect(() => sendQueueConcurrency(4, 0)).toThrow(/send queues/);
+  });
+});
+
+describe('nextQueueConcurrency', () => {
+  const slots = (busy: number, waiting: number) => ({ size: 8, busy, waiting });
+
+  it('grows by one while a slot is free and nobody waits, up to every slot', () => {
+    expect(nextQueueConcurrency(2, 2, slots(5, 0))).toBe(3);
+    expect(nextQueueConcurrency(7, 2, slots(7, 0))).toBe(8);
+    expect(nextQueueConcurrency(8, 2, slots(0, 0))).toBe(8);
+  });
+
+  it('shrinks by one while jobs wait for a slot, down to its share', () => {
+    expect(nextQueueConcurrency(5, 2, slots(8, 3))).toBe(4);
+    expect(nextQueueConcurrency(2, 2, slots(8, 1))).toBe(2);
+  });
+
+  it('stays as it is when every slot is busy and nobody waits', () => {
+    expect(nextQueueConcurrency(3, 2, slots(8, 0))).toBe(3);
   });
 });

@@ -167,10 +167,10 @@ export class DispatchRepository {
    * through the pool Prisma uses (`PrismaService.pgPool`), as a prepared statement: Prisma's query compiler and row
    * mapping had cost more than the rows themselves, and each column read costs (the activity is a condition, not a
    * column). The rows come joined into one text value (device-text.ts: one string per batch instead of five per
-   * device); should a value hold one of its separators, the batch is read again as rows. Ids in one or two runs of consecutive ids (ascending, as the planner cuts a batch of a
-   * campaign partitioned by blocks) are read as id ranges (id-ranges.ts), devices in the ranges' holes left out;
-   * others by `id = ANY`. The ids are the job's decimal ids (`bigint` text); anything else fails the cast, as it did
-   * through Prisma.
+   * device); should a value hold one of its separators, the batch is read again as rows. Ids in one or two runs of
+   * consecutive ids (ascending, as the planner cuts a batch of a campaign partitioned by blocks) are read as id ranges
+   * (id-ranges.ts), devices in the ranges' holes left out; others by `id = ANY`. The ids are the job's decimal ids
+   * (`bigint` text); anything else fails the cast, as it did through Prisma.
    */
   activeDevices(ids: readonly string[]): Promise<SendableDevice[]>;
   activeDevices(ids: readonly string[], options: { timezone: true }): Promise<ZonedDevice[]>;

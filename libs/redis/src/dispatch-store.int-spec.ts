@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
 import { startPrivateRedis } from '../../../test/faults/support/private-redis';
 import { createTestRedis, type TestRedis } from '../../../test/support/redis';
 import { readCampaignStats } from './campaign-stats';
@@ -631,6 +632,45 @@ describe('DispatchStore (Redis)', () => {
       expect(await store.takeRate(both, t)).toBe(2000);
       expect(await store.takeRate([...both].reverse(), t)).toBe(2000);
       await expect(store.takeRate([...takes(1), takes(1)[0]!], t)).rejects.toThrow(/at most 8/);
+    });
+
+    it('reads only the buckets that can hold a batch: those with a rate, and every provider bucket (a 429 blocks it)', async () => {
+      const t = clock();
+      const c = randomUUID();
+      const l = redis.keys.limits;
+      const fcm = `fcm-${c.slice(0, 8)}`;
+      const takes = [
+        { key: l.global, count: 500, perMinute: null },
+        { key: l.campaign(c), count: 500, perMinute: null },
+        { key: l.provider(fcm), count: 500, perMinute: null },
+        { key: l.campaignProvider(c, 'fcm'), count: 500, perMinute: null },
+        { key: l.campaignProvider(c, 'apns'), count: 500, perMinute: 600_000 },
+      ];
+      // What the script reads, as the server runs it (MONITOR shows a script's own commands), on every master.
+      const nodes = redis.client instanceof Cluster ? redis.client.nodes('master') : [redis.client];
+      const monitors = await Promise.all(nodes.map((node) => node.monitor()));
+      const marker = `${l.global}:marker-${c}`;
+      const reads: string[] = [];
+      const seen = new Promise<void>((resolve) => {
+        for (const monitor of monitors) {
+          monitor.on('monitor', (_time: string, args: string[]) => {
+            if (args[1] === marker) resolve();
+            else if (args[0]?.toLowerCase() === 'hmget' && (args[1]?.includes(c) || args[1] === l.global || args[1] === l.provider(fcm)))
+              reads.push(args[1]);
+          });
+        }
+      });
+      try {
+        expect(await store.takeRate(takes, t)).toBe(0);
+        await redis.client.exists(marker); // after the script on the same node: once it is seen, so are the reads
+        await seen;
+      } finally {
+        for (const m of monitors) m.disconnect();
+      }
+      expect(reads.sort()).toEqual([l.provider(fcm), l.campaignProvider(c, 'apns')].sort());
+      // A provider bucket without a rate still holds a batch while a 429 blocks it.
+      await store.penalise(fcm, 5000, t);
+      expect(await store.takeRate(takes, t)).toBe(5000);
     });
 
     it('re-times what was booked ahead when the rate changes (an SRE raised or lowered it)', async () => {

@@ -705,9 +705,20 @@ export class DispatchStore {
       const take = takes[i];
       // Unused slots still need a key in the same slot: the global bucket with a count of 0 is never touched.
       keys.push(take?.key ?? this.keys.limits.global);
-      args.push(take?.count ?? 0, take?.perMinute ?? 0);
+      args.push(take && this.mayHold(take) ? take.count : 0, take?.perMinute ?? 0);
     }
     return [RATE_COMMAND, ...keys, ...args];
+  }
+
+  /**
+   * Whether a take can make a batch wait, i.e. whether the script must read its bucket: one with a rate, or a
+   * provider's (a 429 blocks it for its Retry-After and halves its factor whatever its rate: penalise). A global or
+   * campaign bucket without a rate holds nothing and is never written, so it goes with a count of 0 and the script
+   * does not read it: with no limits set, that is 5 of a batch's 8 reads, all in the one `{limits}` slot (on a
+   * Cluster, one master's: issue #11's balance).
+   */
+  private mayHold(take: RateTake): boolean {
+    return (take.perMinute !== null && take.perMinute > 0) || take.key.startsWith(this.keys.limits.providerPrefix);
   }
 
   /** A provider answered 429: block its bucket for `blockMs` and halve its rate factor. Returns the new factor. */

@@ -191,6 +191,8 @@ export class RedisKeys {
       campaignProvider: (campaignId: string, provider: string) =>
         `${base}:campaign:${checkId('campaign', campaignId)}:${checkId('provider', provider)}`,
       provider: (provider: string) => `${base}:provider:${checkId('provider', provider)}`,
+      /** What every provider bucket's key starts with (a 429 can block only these: DispatchStore.penalise). */
+      providerPrefix: `${base}:provider:`,
     };
   }
 

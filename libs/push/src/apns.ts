@@ -11,6 +11,7 @@ import { mapConcurrent } from './concurrency';
 import { Http2Origin, type Http2Response } from './http2-client';
 import { type ApnsPayload, PayloadCache, PayloadError } from './payload';
 import { parseRetryAfter, transportFailure } from './retry';
+import { fillTicket, slotted } from './wave-ticket';
 import { type Clock, type PushMessage, type PushProvider, type SendResult, systemClock, type TlsOptions, PushConfigError } from './types';
 
 export const APNS_PRODUCTION_ENDPOINT = 'https://api.push.apple.com';
@@ -116,16 +117,17 @@ export class ApnsProvider implements PushProvider {
     const { deviceId, target } = message;
     if (target.platform !== 'apns') return { deviceId, outcome: 'failed', reason: 'wrong_platform' };
     if (!DEVICE_TOKEN.test(target.token)) return { deviceId, outcome: 'invalid_token', reason: 'BadDeviceToken' };
-    const payload = this.payloads.get(message.payload);
+    const payload = this.payloads.get(slotted(message));
     if (payload instanceof PayloadError) return { deviceId, outcome: 'failed', reason: payload.code };
     const headers = apnsHeaders(payload, this.options.topic, this.clock());
+    const json = fillTicket(payload.json, message);
     let jwt = await this.tokens.current();
     for (let attempt = 0; ; attempt++) {
       let response: Http2Response;
       try {
         response = await this.origin.request(
           { ':method': 'POST', ':path': `${this.basePath}/3/device/${target.token}`, authorization: `bearer ${jwt}`, ...headers },
-          payload.json,
+          json,
         );
       } catch (err) {
         return transportFailure(deviceId, err);

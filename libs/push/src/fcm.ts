@@ -11,6 +11,7 @@ import { Http1Client } from './http1-client';
 import { Http2Origin, type Http2Response } from './http2-client';
 import { type FcmPayload, PayloadCache, PayloadError } from './payload';
 import { parseRetryAfter, transportFailure } from './retry';
+import { fillTicket, slotted } from './wave-ticket';
 import { type Clock, type PushMessage, type PushProvider, type SendResult, systemClock, type TlsOptions, PushConfigError } from './types';
 
 export const FCM_ENDPOINT = 'https://fcm.googleapis.com';
@@ -196,9 +197,9 @@ export class FcmProvider implements PushProvider {
   private async sendOne(message: PushMessage): Promise<SendResult> {
     const { deviceId, target } = message;
     if (target.platform !== 'fcm') return { deviceId, outcome: 'failed', reason: 'wrong_platform' };
-    const payload = this.payloads.get(message.payload);
+    const payload = this.payloads.get(slotted(message));
     if (payload instanceof PayloadError) return { deviceId, outcome: 'failed', reason: payload.code };
-    const body = this.bodies.body(payload, target.token, this.clock());
+    const body = fillTicket(this.bodies.body(payload, target.token, this.clock()), message);
     for (let attempt = 0; ; attempt++) {
       let accessToken = this.tokens.current();
       if (accessToken === undefined) {

@@ -26,4 +26,14 @@ export {
   type SinkStats,
 } from './sink';
 export { RequestTimeoutError } from './http2-client';
-export { WAVE_TICKET_RESERVED_BYTES, waveTicketStamper, withTicketParam, withWaveTicket } from './wave-ticket';
+export {
+  TICKET_SLOT,
+  WAVE_TICKET_RESERVED_BYTES,
+  fillTicket,
+  isSlotTicket,
+  messagePayload,
+  slotted,
+  waveTicketStamper,
+  withTicketParam,
+  withWaveTicket,
+} from './wave-ticket';

@@ -5,7 +5,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { withWaveTicket } from './wave-ticket';
 import { SinkProvider, type ForwardedPush, type SinkForwardBody } from './sink';
 import { type PushMessage } from './types';
 
@@ -40,10 +39,13 @@ async function endpoint(behaviour: { status?: number; hang?: boolean } = {}): Pr
 
 const withoutTime = ({ sentAt: _sentAt, ...rest }: ForwardedPush) => rest;
 
+// As the batch sender sends them: one payload for the batch, each message its ticket.
+const sale = { title: 'Sale', body: 'Now', deepLink: 'https://shop.example/sale' };
 const ticketed = (i: number, platform: 'fcm' | 'apns'): PushMessage => ({
   deviceId: String(i),
   target: { platform, token: `t${i}` },
-  payload: withWaveTicket({ title: 'Sale', body: 'Now', deepLink: 'https://shop.example/sale' }, `wave-ticket-${i}`),
+  payload: sale,
+  ticket: `wave-ticket-${i}`,
 });
 
 describe('SinkProvider forwarding', () => {

@@ -42,6 +42,17 @@ describe('SinkProvider', () => {
     expect(sink.lastMessages()).toEqual([]);
   });
 
+  it('shows a kept message as its device gets it: the payload carrying its wave ticket', async () => {
+    const sink = new SinkProvider({ keepLast: 2 });
+    const shared: NotificationPayload = { title: 't', body: 'b', deepLink: 'https://shop.example/s#top' };
+    await sink.send([1, 2].map((i) => ({ ...message(i), payload: shared, ticket: `ticket-${i}` })));
+    expect(sink.lastMessages().map((m) => [m.deviceId, m.payload.data?.tg_wave, m.payload.deepLink])).toEqual([
+      ['1', 'ticket-1', 'https://shop.example/s?tg_wave=ticket-1#top'],
+      ['2', 'ticket-2', 'https://shop.example/s?tg_wave=ticket-2#top'],
+    ]);
+    expect(shared).toEqual({ title: 't', body: 'b', deepLink: 'https://shop.example/s#top' });
+  });
+
   it('waits its artificial latency before answering', async () => {
     const sink = new SinkProvider({ latencyMs: 30 });
     const started = performance.now();

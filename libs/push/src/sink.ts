@@ -11,6 +11,7 @@
 import { WAVE_TICKET_PARAM } from '@tidegate/contracts';
 import { type PushPlatform } from '@tidegate/domain';
 import { type PushMessage, type PushProvider, type SendResult } from './types';
+import { messagePayload } from './wave-ticket';
 
 /** One message as the sink forwards it. */
 export interface ForwardedPush {
@@ -124,9 +125,13 @@ export class SinkProvider implements PushProvider {
     return { ...this.counts, byPlatform: { ...this.counts.byPlatform } };
   }
 
-  /** The kept messages, oldest first. */
+  /** The kept messages, oldest first, each as its device gets it: the payload carrying its ticket (messagePayload). */
   lastMessages(): PushMessage[] {
-    return [...this.ring.slice(this.ringStart), ...this.ring.slice(0, this.ringStart)];
+    return [...this.ring.slice(this.ringStart), ...this.ring.slice(0, this.ringStart)].map((m) => ({
+      deviceId: m.deviceId,
+      target: m.target,
+      payload: messagePayload(m),
+    }));
   }
 
   reset(): void {
@@ -158,11 +163,12 @@ function emptyStats(): SinkStats {
 
 /** What the sink forwards of a message: who, the wave ticket it carries, its deep link. */
 export function forwardedPush(message: PushMessage, sentAt: number): ForwardedPush {
+  const payload = messagePayload(message);
   return {
     deviceId: message.deviceId,
     platform: message.target.platform,
-    waveTicket: message.payload.data?.[WAVE_TICKET_PARAM] ?? null,
-    deepLink: message.payload.deepLink ?? null,
+    waveTicket: payload.data?.[WAVE_TICKET_PARAM] ?? null,
+    deepLink: payload.deepLink ?? null,
     sentAt,
   };
 }

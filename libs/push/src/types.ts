@@ -26,7 +26,13 @@ export interface PushMessage {
   /** The device's id in the devices table (a bigint as a decimal string). */
   deviceId: string;
   target: PushTarget;
+  /** The campaign's payload, the same object for every message of a batch (providers resolve it once per object). */
   payload: NotificationPayload;
+  /**
+   * The device's wave ticket, if it gets one: the provider puts it in the payload as `withWaveTicket` does (the data's
+   * `tg_wave`, every deep link's query) while it writes the message (wave-ticket.ts, "Ticket slots").
+   */
+  ticket?: string;
 }
 
 /**

@@ -1,8 +1,29 @@
 import fc from 'fast-check';
 import { WAVE_TICKET_MAX_LENGTH } from '@tidegate/contracts';
 import { PUSH_PLATFORMS } from '@tidegate/domain';
-import { CONTENT_LIMITS, PAYLOAD_LIMITS, checkPayload, payloadFor, type ContentOverride, type NotificationPayload } from './payload';
-import { WAVE_TICKET_RESERVED_BYTES, waveTicketStamper, withTicketParam, withWaveTicket } from './wave-ticket';
+import { apnsHeaders } from './apns';
+import { FcmBodies } from './fcm';
+import {
+  CONTENT_LIMITS,
+  PAYLOAD_LIMITS,
+  PayloadError,
+  checkPayload,
+  payloadFor,
+  type ContentOverride,
+  type NotificationPayload,
+} from './payload';
+import type { PushMessage } from './types';
+import {
+  TICKET_SLOT,
+  WAVE_TICKET_RESERVED_BYTES,
+  fillTicket,
+  isSlotTicket,
+  messagePayload,
+  slotted,
+  waveTicketStamper,
+  withTicketParam,
+  withWaveTicket,
+} from './wave-ticket';
 
 const TICKET = `w1.${'A'.repeat(22)}.3.2n9c.t8c5h0.3lc0.${'b'.repeat(22)}`;
 const LONGEST = 'w'.repeat(WAVE_TICKET_MAX_LENGTH);
@@ -129,5 +150,100 @@ describe('the wave ticket in a push', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('ticket slots: a batch shares its payload, each message its ticket', () => {
+  const link = fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.constantFrom('app://x', 'a?', 'a?b=1&', '#f'));
+  const part = fc.record(
+    { title: fc.string(), body: fc.string(), data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()), deepLink: link },
+    { requiredKeys: [] },
+  );
+  const payload = fc.record(
+    {
+      title: fc.string(),
+      body: fc.string(),
+      data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()),
+      deepLink: link,
+      ttlSeconds: fc.nat({ max: 2_419_200 }),
+      priority: fc.constantFrom('high' as const, 'normal' as const),
+      collapseKey: fc.string({ minLength: 1, maxLength: 20 }),
+      sound: fc.string({ maxLength: 10 }),
+      overrides: fc.record({ fcm: part, apns: part, webpush: part }, { requiredKeys: [] }),
+    },
+    { requiredKeys: ['title', 'body'] },
+  );
+  const slotTicket = fc.stringMatching(new RegExp(`^[A-Za-z0-9._-]{1,${WAVE_TICKET_MAX_LENGTH}}$`));
+  const anyTicket = fc.oneof(slotTicket, fc.string({ minLength: 1, maxLength: 120 }), fc.constant(TICKET));
+  const message = (p: NotificationPayload, ticket: string | undefined, platform: 'fcm' | 'apns' | 'webpush'): PushMessage => ({
+    deviceId: '1',
+    target:
+      platform === 'webpush'
+        ? { platform, subscription: { endpoint: 'https://push.example/x', keys: { p256dh: 'k', auth: 'a' } } }
+        : { platform, token: 'a'.repeat(64) },
+    payload: p,
+    ...(ticket !== undefined && { ticket }),
+  });
+  const resolved = <P extends 'fcm' | 'apns' | 'webpush'>(platform: P, p: NotificationPayload) => {
+    try {
+      return payloadFor(platform, p);
+    } catch (err) {
+      if (err instanceof PayloadError) return err;
+      throw err;
+    }
+  };
+
+  it('writes each provider text exactly as for the payload stamped with the ticket on its own', () => {
+    const now = Date.parse('2026-12-07T03:00:00Z');
+    fc.assert(
+      fc.property(payload, fc.option(anyTicket, { nil: undefined }), (p, ticket) => {
+        const own = ticket === undefined ? p : withWaveTicket(p, ticket);
+        // FCM: the request body.
+        const fcmSlot = resolved('fcm', slotted(message(p, ticket, 'fcm')));
+        const fcmOwn = resolved('fcm', own);
+        if (!(fcmSlot instanceof PayloadError) && !(fcmOwn instanceof PayloadError)) {
+          const bodies = new FcmBodies();
+          expect(fillTicket(bodies.body(fcmSlot, 'tok', now), message(p, ticket, 'fcm'))).toBe(new FcmBodies().body(fcmOwn, 'tok', now));
+        } else expect(fcmSlot instanceof PayloadError).toBe(fcmOwn instanceof PayloadError);
+        // APNs: the body and the headers.
+        const apnsSlot = resolved('apns', slotted(message(p, ticket, 'apns')));
+        const apnsOwn = resolved('apns', own);
+        if (!(apnsSlot instanceof PayloadError) && !(apnsOwn instanceof PayloadError)) {
+          expect(fillTicket(apnsSlot.json, message(p, ticket, 'apns'))).toBe(apnsOwn.json);
+          expect(apnsHeaders(apnsSlot, 'app.topic', now)).toEqual(apnsHeaders(apnsOwn, 'app.topic', now));
+        } else expect(apnsSlot instanceof PayloadError).toBe(apnsOwn instanceof PayloadError);
+        // Web Push: the plaintext that is encrypted, and the request's options.
+        const webSlot = resolved('webpush', slotted(message(p, ticket, 'webpush')));
+        const webOwn = resolved('webpush', own);
+        if (!(webSlot instanceof PayloadError) && !(webOwn instanceof PayloadError)) {
+          expect(fillTicket(webSlot.plaintext, message(p, ticket, 'webpush'))).toBe(webOwn.plaintext);
+          expect([webSlot.ttlSeconds, webSlot.urgency, webSlot.topic]).toEqual([webOwn.ttlSeconds, webOwn.urgency, webOwn.topic]);
+        } else expect(webSlot instanceof PayloadError).toBe(webOwn instanceof PayloadError);
+        // The payload as the device gets it, as an object.
+        expect(JSON.stringify(messagePayload(message(p, ticket, 'fcm')))).toBe(JSON.stringify(own));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('resolves a payload once for all its tickets: one slotted object per payload', () => {
+    const p: NotificationPayload = { title: 'Sale', body: 'Now', deepLink: 'https://shop.example/s' };
+    const a = slotted(message(p, TICKET, 'fcm'));
+    expect(slotted(message(p, LONGEST, 'apns'))).toBe(a);
+    expect(a.data?.tg_wave).toBe(TICKET_SLOT);
+    expect(slotted(message(p, undefined, 'fcm'))).toBe(p);
+    // A ticket that could not take the slot's place (it would need escaping) is stamped into a copy of its own.
+    const odd = slotted(message(p, 'a"b&c', 'fcm'));
+    expect(odd).not.toBe(a);
+    expect(odd.data?.tg_wave).toBe('a"b&c');
+  });
+
+  it('keeps the slot as long as the longest ticket, of characters no JSON or URL escapes', () => {
+    expect(TICKET_SLOT).toHaveLength(WAVE_TICKET_MAX_LENGTH);
+    expect(isSlotTicket(TICKET_SLOT)).toBe(true);
+    expect(isSlotTicket(TICKET)).toBe(true);
+    expect(isSlotTicket(LONGEST + 'w')).toBe(false);
+    expect(isSlotTicket('')).toBe(false);
+    expect(isSlotTicket('a b')).toBe(false);
   });
 });

@@ -11,8 +11,10 @@
  * so it adds at most WAVE_TICKET_RESERVED_BYTES to any provider's counted payload; `checkPayload` (the campaign
  * content check) refuses content that would not fit with it.
  */
+import { randomBytes } from 'node:crypto';
 import { WAVE_TICKET_MAX_LENGTH, WAVE_TICKET_PARAM } from '@tidegate/contracts';
 import type { ContentOverride, NotificationPayload } from './payload';
+import type { PushMessage } from './types';
 
 /** `,"tg_wave":"<ticket>"` in the data map plus `?tg_wave=<ticket>` on the deep link (which also travels in the data). */
 export const WAVE_TICKET_RESERVED_BYTES =
@@ -91,4 +93,58 @@ export function waveTicketStamper(payload: NotificationPayload): (ticket: string
 /** A copy of `payload` carrying `ticket` (see above); `payload` itself is not changed. */
 export function withWaveTicket(payload: NotificationPayload, ticket: string): NotificationPayload {
   return waveTicketStamper(payload)(ticket);
+}
+
+/*
+ * Ticket slots. A batch's messages share the campaign's payload and differ only by their tickets, so a provider
+ * resolves, checks and writes the payload once, stamped with TICKET_SLOT instead of a ticket, and each message's text
+ * is that text with the slot replaced by its ticket (`fillTicket`): the same text as `withWaveTicket(payload, ticket)`
+ * written on its own (wave-ticket.spec.ts checks it for every provider), without a copy of the payload, a resolution
+ * and a JSON text per message. Exact because a slot ticket (`isSlotTicket`) needs no escaping in JSON or a URL, as
+ * the slot itself, and the slot is as long as the longest ticket, so a size check passed with it passes with any
+ * ticket. The slot is random per process: no payload holds it. Another ticket goes the long way (`messagePayload`).
+ */
+
+/** Stands for the ticket in a provider's cached text: WAVE_TICKET_MAX_LENGTH random letters and digits. */
+export const TICKET_SLOT = randomBytes(WAVE_TICKET_MAX_LENGTH)
+  .toString('base64')
+  .replace(/[^A-Za-z0-9]/g, '0')
+  .slice(0, WAVE_TICKET_MAX_LENGTH);
+
+const SLOT_TICKET = new RegExp(`^[A-Za-z0-9._-]{1,${WAVE_TICKET_MAX_LENGTH}}$`);
+
+/** Whether `ticket` can take the slot's place in a text (letters, digits, `._-`, at most the longest ticket's length). */
+export function isSlotTicket(ticket: string): boolean {
+  return SLOT_TICKET.test(ticket);
+}
+
+/** `text` (written from `slotted(message)`'s payload) with the message's ticket in every slot. */
+export function fillTicket(text: string, message: PushMessage): string {
+  return message.ticket === undefined ? text : text.replaceAll(TICKET_SLOT, message.ticket);
+}
+
+const stampers = new WeakMap<NotificationPayload, (ticket: string) => NotificationPayload>();
+const slottedPayloads = new WeakMap<NotificationPayload, NotificationPayload>();
+
+/**
+ * The payload a provider writes for `message`: its payload as it is (no ticket), the payload stamped with the slot
+ * (one object per payload: a provider's per-payload caches hold), or, for a ticket that cannot take the slot's place,
+ * a copy carrying it. Its text goes through `fillTicket`.
+ */
+export function slotted(message: PushMessage): NotificationPayload {
+  const { payload, ticket } = message;
+  if (ticket === undefined) return payload;
+  if (!isSlotTicket(ticket)) return withWaveTicket(payload, ticket);
+  let stamped = slottedPayloads.get(payload);
+  if (stamped === undefined) slottedPayloads.set(payload, (stamped = withWaveTicket(payload, TICKET_SLOT)));
+  return stamped;
+}
+
+/** The payload `message` delivers, its ticket in it, as an object (a copy when it has a ticket). */
+export function messagePayload(message: PushMessage): NotificationPayload {
+  const { payload, ticket } = message;
+  if (ticket === undefined) return payload;
+  let stamp = stampers.get(payload);
+  if (stamp === undefined) stampers.set(payload, (stamp = waveTicketStamper(payload)));
+  return stamp(ticket);
 }

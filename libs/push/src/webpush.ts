@@ -13,6 +13,7 @@ import { mapConcurrent } from './concurrency';
 import { Http1Client, type Http1Response } from './http1-client';
 import { PayloadCache, PayloadError } from './payload';
 import { parseRetryAfter, transportFailure } from './retry';
+import { fillTicket, slotted } from './wave-ticket';
 import { type Clock, type PushMessage, type PushProvider, type SendResult, systemClock, type TlsOptions, PushConfigError } from './types';
 
 export interface VapidDetails {
@@ -82,7 +83,7 @@ export class WebPushProvider implements PushProvider {
   private async sendOne(message: PushMessage): Promise<SendResult> {
     const { deviceId, target } = message;
     if (target.platform !== 'webpush') return { deviceId, outcome: 'failed', reason: 'wrong_platform' };
-    const payload = this.payloads.get(message.payload);
+    const payload = this.payloads.get(slotted(message));
     if (payload instanceof PayloadError) return { deviceId, outcome: 'failed', reason: payload.code };
     let url: URL;
     try {
@@ -95,7 +96,7 @@ export class WebPushProvider implements PushProvider {
     }
     let details: ReturnType<typeof generateRequestDetails>;
     try {
-      details = generateRequestDetails(target.subscription, payload.plaintext, {
+      details = generateRequestDetails(target.subscription, fillTicket(payload.plaintext, message), {
         // No vapidDetails (and no global ones set): our own Authorization, a VAPID JWT per push service, cached, so
         // web-push signs nothing per message.
         headers: { Authorization: this.vapidAuthorization(url.origin) },

@@ -330,16 +330,16 @@ describe('BatchSender with a fixed clock: quiet hours and the send window across
       s.clock.set('2026-03-29T12:00:00Z');
       const c = await campaign(['UTC', 'UTC'], { quietHours: null });
       await s.prisma.device.updateMany({ where: { id: { in: c.ids.map(BigInt) } }, data: { active: false } });
-      // The signing thread gone: the stamp fails after the read has found every recipient inactive.
+      // The signing thread gone: the signing fails after the read has found every recipient inactive.
       jest
-        .spyOn(s.module.get(WaveTickets), 'stamp')
+        .spyOn(s.module.get(WaveTickets), 'sign')
         .mockImplementation(() => new Promise((_, reject) => setImmediate(() => reject(new Error('the signing thread is gone')))));
       const unhandled: unknown[] = [];
       const onUnhandled = (reason: unknown) => unhandled.push(reason);
       process.on('unhandledRejection', onUnhandled);
       try {
         expect((await run(c.id, c.ids)).outcome).toEqual(sentOutcome({ inactive: 2 }));
-        // The stamp's rejection has come and gone (a turn later, then the rejection checks of the turn after).
+        // The signing's rejection has come and gone (a turn later, then the rejection checks of the turn after).
         await new Promise<void>((resolve) => setImmediate(resolve));
         await new Promise<void>((resolve) => setImmediate(resolve));
         expect(unhandled).toEqual([]);

@@ -189,7 +189,7 @@ export class BatchSender {
     }
     // Every unsettled recipient's ticket is signed (on a signing thread) while its device is read: the batch waits for
     // the slower of the two instead of both in turn. A device found gone or held leaves its ticket unused.
-    const tickets = this.waveTickets.stamp({ campaignId, wave, roomId: campaign.roomId }, content.message, ids);
+    const tickets = this.waveTickets.sign({ campaignId, wave, roomId: campaign.roomId }, ids);
     // Awaited by the send; should the read fail first, its failure is the batch's, and this one is not left unobserved.
     tickets.catch(() => undefined);
     const outcomes: RecordedOutcome[] = [];
@@ -206,7 +206,8 @@ export class BatchSender {
       counts.inactive = outcomes.length;
     }
 
-    const results = toSend.length > 0 ? await this.send(toSend, ids, await tickets) : new Map<PushPlatform, SendResult[]>();
+    const results =
+      toSend.length > 0 ? await this.send(toSend, ids, content.message, await tickets) : new Map<PushPlatform, SendResult[]>();
     const retry: string[] = [];
     let retryDelayMs = 0;
     const invalid: Array<{ deviceId: string; reason: string }> = [];
@@ -417,12 +418,14 @@ export class BatchSender {
 
   /**
    * One provider call per platform, concurrently; an unconfigured platform's messages fail. Each carries its wave ticket:
-   * `ticketed(i)` is the payload of `ids[i]` (WaveTickets.stamp), and `devices` are some of `ids`.
+   * `tickets[i]` is the ticket of `ids[i]` (WaveTickets.sign), and `devices` are some of `ids`. Every message shares the
+   * campaign's `payload` (its provider resolves and writes it once and puts each ticket in: libs/push PushMessage).
    */
   private async send(
     devices: SendableDevice[],
     ids: readonly string[],
-    ticketed: (index: number) => NotificationPayload,
+    payload: NotificationPayload,
+    tickets: readonly string[],
   ): Promise<Map<PushPlatform, SendResult[]>> {
     const byPlatform = new Map<PushPlatform, PushMessage[]>();
     const at = positionsIn(ids);
@@ -438,7 +441,7 @@ export class BatchSender {
         list = lists[d.platform] = [];
         byPlatform.set(d.platform, list);
       }
-      list.push({ deviceId: d.id, target, payload: ticketed(at(d.id, i)) });
+      list.push({ deviceId: d.id, target, payload, ticket: tickets[at(d.id, i)] });
     }
     const out = new Map<PushPlatform, SendResult[]>();
     await Promise.all(

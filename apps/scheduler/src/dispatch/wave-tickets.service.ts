@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { WAVE_TICKET_TTL_SECONDS, WaveTicketThreads } from '@tidegate/admission';
-import { waveTicketStamper, type NotificationPayload } from '@tidegate/push';
 import { FunnelStore } from '@tidegate/redis';
 import { DISPATCH_NOW, type Now } from './dispatch-options';
 
@@ -14,8 +13,8 @@ export interface TicketedBatch {
 
 /**
  * Signs each recipient's wave ticket when a batch is sent, and binds the campaign to its room in Redis (what the
- * gateway checks a ticket against). `stamp` returns, per device, the payload that carries that device's ticket
- * (libs/push waveTicketStamper); the campaign's payload is never changed. The batch's tickets are signed on the
+ * gateway checks a ticket against). Each push carries its device's ticket beside the campaign's payload (libs/push
+ * PushMessage `ticket`): the provider puts it in the payload as it writes the message. The batch's tickets are signed on the
  * WAVE_TICKET_THREADS signing threads (libs/admission WaveTicketThreads), while the room binding goes to Redis.
  */
 @Injectable()
@@ -26,19 +25,14 @@ export class WaveTickets implements OnModuleDestroy {
     @Inject(DISPATCH_NOW) private readonly now: Now,
   ) {}
 
-  /** `ticketed(i)`: the payload for `deviceIds[i]`, carrying its ticket. */
-  async stamp(
-    batch: TicketedBatch,
-    payload: NotificationPayload,
-    deviceIds: readonly string[],
-  ): Promise<(index: number) => NotificationPayload> {
+  /** The ticket of each of `deviceIds`, in their order. */
+  async sign(batch: TicketedBatch, deviceIds: readonly string[]): Promise<readonly string[]> {
     const sentAt = Math.floor(this.now() / 1000);
     // A week: a notification left in the tray is still tapped days later, and a ticket only ever counts once.
     const expiresAt = sentAt + WAVE_TICKET_TTL_SECONDS;
     const shared = { campaignId: batch.campaignId, wave: batch.wave, sentAt, expiresAt };
     const [, tickets] = await Promise.all([this.funnel.bindRoom(batch.campaignId, batch.roomId), this.signer.sign(shared, deviceIds)]);
-    const stamp = waveTicketStamper(payload);
-    return (index) => stamp(tickets[index] as string);
+    return tickets;
   }
 
   onModuleDestroy(): Promise<void> {

@@ -28,6 +28,27 @@ import {
 const TICKET = `w1.${'A'.repeat(22)}.3.2n9c.t8c5h0.3lc0.${'b'.repeat(22)}`;
 const LONGEST = 'w'.repeat(WAVE_TICKET_MAX_LENGTH);
 
+/** Campaign payloads: any text, data, deep links of every shape, overrides of each platform. */
+const link = fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.constantFrom('app://x', 'a?', 'a?b=1&', '#f'));
+const part = fc.record(
+  { title: fc.string(), body: fc.string(), data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()), deepLink: link },
+  { requiredKeys: [] },
+);
+const payload = fc.record(
+  {
+    title: fc.string(),
+    body: fc.string(),
+    data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()),
+    deepLink: link,
+    ttlSeconds: fc.nat({ max: 2_419_200 }),
+    priority: fc.constantFrom('high' as const, 'normal' as const),
+    collapseKey: fc.string({ minLength: 1, maxLength: 20 }),
+    sound: fc.string({ maxLength: 10 }),
+    overrides: fc.record({ fcm: part, apns: part, webpush: part }, { requiredKeys: [] }),
+  },
+  { requiredKeys: ['title', 'body'] },
+);
+
 describe('the wave ticket in a push', () => {
   it('goes in the data map and on every deep link, the campaign payload untouched', () => {
     const payload: NotificationPayload = {
@@ -122,22 +143,6 @@ describe('the wave ticket in a push', () => {
       }
       return out;
     };
-    const link = fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.constantFrom('app://x', 'a?', 'a?b=1&', '#f'));
-    const part = fc.record(
-      { title: fc.string(), data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()), deepLink: link },
-      { requiredKeys: [] },
-    );
-    const payload = fc.record(
-      {
-        title: fc.string(),
-        body: fc.string(),
-        data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()),
-        deepLink: link,
-        ttlSeconds: fc.nat(),
-        overrides: fc.record({ fcm: part, apns: part, webpush: part }, { requiredKeys: [] }),
-      },
-      { requiredKeys: ['title', 'body'] },
-    );
     fc.assert(
       fc.property(payload, fc.array(fc.string({ minLength: 1, maxLength: 96 }), { minLength: 1, maxLength: 5 }), (p, tickets) => {
         const before = JSON.stringify(p);
@@ -154,25 +159,6 @@ describe('the wave ticket in a push', () => {
 });
 
 describe('ticket slots: a batch shares its payload, each message its ticket', () => {
-  const link = fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.constantFrom('app://x', 'a?', 'a?b=1&', '#f'));
-  const part = fc.record(
-    { title: fc.string(), body: fc.string(), data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()), deepLink: link },
-    { requiredKeys: [] },
-  );
-  const payload = fc.record(
-    {
-      title: fc.string(),
-      body: fc.string(),
-      data: fc.dictionary(fc.string({ minLength: 1 }), fc.string()),
-      deepLink: link,
-      ttlSeconds: fc.nat({ max: 2_419_200 }),
-      priority: fc.constantFrom('high' as const, 'normal' as const),
-      collapseKey: fc.string({ minLength: 1, maxLength: 20 }),
-      sound: fc.string({ maxLength: 10 }),
-      overrides: fc.record({ fcm: part, apns: part, webpush: part }, { requiredKeys: [] }),
-    },
-    { requiredKeys: ['title', 'body'] },
-  );
   const slotTicket = fc.stringMatching(new RegExp(`^[A-Za-z0-9._-]{1,${WAVE_TICKET_MAX_LENGTH}}$`));
   const anyTicket = fc.oneof(slotTicket, fc.string({ minLength: 1, maxLength: 120 }), fc.constant(TICKET));
   const message = (p: NotificationPayload, ticket: string | undefined, platform: 'fcm' | 'apns' | 'webpush'): PushMessage => ({

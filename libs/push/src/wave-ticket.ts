@@ -102,7 +102,7 @@ export function withWaveTicket(payload: NotificationPayload, ticket: string): No
  * written on its own (wave-ticket.spec.ts checks it for every provider), without a copy of the payload, a resolution
  * and a JSON text per message. Exact because a slot ticket (`isSlotTicket`) needs no escaping in JSON or a URL, as
  * the slot itself, and the slot is as long as the longest ticket, so a size check passed with it passes with any
- * ticket. The slot is random per process: no payload holds it. Another ticket goes the long way (`messagePayload`).
+ * ticket. The slot is random per process: no payload holds it. Another ticket is stamped into a copy of its own.
  */
 
 /** Stands for the ticket in a provider's cached text: WAVE_TICKET_MAX_LENGTH random letters and digits. */

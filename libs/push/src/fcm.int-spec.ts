@@ -94,6 +94,21 @@ describe('FcmProvider against the fake FCM', () => {
     });
   });
 
+  it("puts each message's wave ticket in the data and the deep links of the payload the batch shares", async () => {
+    const tickets = ['w2.first-ticket.1', 'w2.second-ticket.2'];
+    const results = await provider.send(tickets.map((ticket, i) => ({ ...message(`tok-${i}`), ticket })));
+    expect(results.map((r) => r.outcome)).toEqual(['sent', 'sent']);
+    for (const [i, ticket] of tickets.entries()) {
+      const received = fake.received.find((r) => r.token === `tok-${i}`)!;
+      const link = `https://shop.example/sale?tg_wave=${ticket}`;
+      expect(received.message).toMatchObject({
+        data: { campaign: 'c42', deep_link: link, tg_wave: ticket },
+        webpush: { fcm_options: { link } },
+      });
+    }
+    expect(payload.data).toEqual({ campaign: 'c42' });
+  });
+
   it('reuses the access token across sends and refreshes it before it expires', async () => {
     await provider.send([message('a')]);
     clock.advance(50 * 60_000);

@@ -26,4 +26,4 @@ export {
   type SinkStats,
 } from './sink';
 export { RequestTimeoutError } from './http2-client';
-export { WAVE_TICKET_RESERVED_BYTES, messagePayload, waveTicketStamper, withTicketParam, withWaveTicket } from './wave-ticket';
+export { WAVE_TICKET_RESERVED_BYTES, messagePayload, withWaveTicket } from './wave-ticket';

@@ -170,6 +170,8 @@ describe('ticket slots: a batch shares its payload, each message its ticket', ()
     payload: p,
     ...(ticket !== undefined && { ticket }),
   });
+  /** How a payload failed to resolve (field and code), or '' for one that resolved. */
+  const failure = (r: object) => (r instanceof PayloadError ? `${r.field}:${r.code}` : '');
   const resolved = <P extends 'fcm' | 'apns' | 'webpush'>(platform: P, p: NotificationPayload) => {
     try {
       return payloadFor(platform, p);
@@ -190,21 +192,21 @@ describe('ticket slots: a batch shares its payload, each message its ticket', ()
         if (!(fcmSlot instanceof PayloadError) && !(fcmOwn instanceof PayloadError)) {
           const bodies = new FcmBodies();
           expect(fillTicket(bodies.body(fcmSlot, 'tok', now), message(p, ticket, 'fcm'))).toBe(new FcmBodies().body(fcmOwn, 'tok', now));
-        } else expect(fcmSlot instanceof PayloadError).toBe(fcmOwn instanceof PayloadError);
+        } else expect(failure(fcmSlot)).toBe(failure(fcmOwn));
         // APNs: the body and the headers.
         const apnsSlot = resolved('apns', slotted(message(p, ticket, 'apns')));
         const apnsOwn = resolved('apns', own);
         if (!(apnsSlot instanceof PayloadError) && !(apnsOwn instanceof PayloadError)) {
           expect(fillTicket(apnsSlot.json, message(p, ticket, 'apns'))).toBe(apnsOwn.json);
           expect(apnsHeaders(apnsSlot, 'app.topic', now)).toEqual(apnsHeaders(apnsOwn, 'app.topic', now));
-        } else expect(apnsSlot instanceof PayloadError).toBe(apnsOwn instanceof PayloadError);
+        } else expect(failure(apnsSlot)).toBe(failure(apnsOwn));
         // Web Push: the plaintext that is encrypted, and the request's options.
         const webSlot = resolved('webpush', slotted(message(p, ticket, 'webpush')));
         const webOwn = resolved('webpush', own);
         if (!(webSlot instanceof PayloadError) && !(webOwn instanceof PayloadError)) {
           expect(fillTicket(webSlot.plaintext, message(p, ticket, 'webpush'))).toBe(webOwn.plaintext);
           expect([webSlot.ttlSeconds, webSlot.urgency, webSlot.topic]).toEqual([webOwn.ttlSeconds, webOwn.urgency, webOwn.topic]);
-        } else expect(webSlot instanceof PayloadError).toBe(webOwn instanceof PayloadError);
+        } else expect(failure(webSlot)).toBe(failure(webOwn));
         // The payload as the device gets it, as an object.
         expect(JSON.stringify(messagePayload(message(p, ticket, 'fcm')))).toBe(JSON.stringify(own));
       }),

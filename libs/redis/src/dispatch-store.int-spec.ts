@@ -663,7 +663,11 @@ describe('DispatchStore (Redis)', () => {
       try {
         expect(await store.takeRate(takes, t)).toBe(0);
         await redis.client.exists(marker); // after the script on the same node: once it is seen, so are the reads
-        await seen;
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('MONITOR never showed the marker')), 10_000);
+        });
+        await Promise.race([seen, bound]).finally(() => clearTimeout(timer));
       } finally {
         for (const m of monitors) m.disconnect();
       }

@@ -714,8 +714,8 @@ export class DispatchStore {
    * Whether a take can make a batch wait, i.e. whether the script must read its bucket: one with a rate, or a
    * provider's (a 429 blocks it for its Retry-After and halves its factor whatever its rate: penalise). A global or
    * campaign bucket without a rate holds nothing and is never written, so it goes with a count of 0 and the script
-   * does not read it: with no limits set, that is 5 of a batch's 8 reads, all in the one `{limits}` slot (on a
-   * Cluster, one master's: issue #11's balance).
+   * does not read it: with no limits set, a batch of all three platforms reads 3 buckets instead of 8 (one of one
+   * platform, 1 instead of 3), all in the one `{limits}` slot (on a Cluster, one master's: issue #11's balance).
    */
   private mayHold(take: RateTake): boolean {
     return (take.perMinute !== null && take.perMinute > 0) || take.key.startsWith(this.keys.limits.providerPrefix);

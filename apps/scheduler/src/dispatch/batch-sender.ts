@@ -441,7 +441,10 @@ export class BatchSender {
         list = lists[d.platform] = [];
         byPlatform.set(d.platform, list);
       }
-      list.push({ deviceId: d.id, target, payload, ticket: tickets[at(d.id, i)] });
+      const ticket = tickets[at(d.id, i)];
+      // Signed for every id (WaveTicketThreads refuses a count that differs): none may leave without its ticket.
+      if (ticket === undefined) throw new Error(`no wave ticket for device ${d.id}`);
+      list.push({ deviceId: d.id, target, payload, ticket });
     }
     const out = new Map<PushPlatform, SendResult[]>();
     await Promise.all(

@@ -12,7 +12,8 @@
  * 2. `--fcm` messages (default 100,000) through the real FcmProvider to the tests' strict fake FCM (its own
  *    process, HTTP/2 h2c), in batches of 500 with the provider's own concurrency (100 streams), next to a raw
  *    `node:http2` client sending the same requests (same body, same bearer token, at most 100 streams) to the same
- *    fake. Rounds alternate; medians reported.
+ *    fake. Each message carries its own wave ticket, as a campaign's do (in its data and deep links); the raw client's
+ *    bodies carry the same. Rounds alternate; medians reported.
  *
  * How to read the numbers: docs/benchmarks.md. Options: --recipients (1000000), --baseline-rounds (3), --fcm
  * (100000; 0 skips the FCM part), --fcm-rounds (3), --send-concurrency (SEND_CONCURRENCY of the worker, and the
@@ -27,7 +28,15 @@ import { Session } from 'node:inspector';
 import path from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import { generateApiKey } from '@tidegate/auth';
-import { fcmRequest, FcmProvider, payloadFor, type NotificationPayload, type PushMessage, type ServiceAccount } from '@tidegate/push';
+import {
+  fcmRequest,
+  FcmProvider,
+  payloadFor,
+  withWaveTicket,
+  type NotificationPayload,
+  type PushMessage,
+  type ServiceAccount,
+} from '@tidegate/push';
 import { abortable } from './lib/abort';
 import { appEnv, benchServer, cpuProfileArgs, redisCounts, startApp, waitReady, type RunningApp } from './lib/apps';
 import { cpuBetween, cpuReading, type CpuReading } from './lib/cpu';
@@ -633,12 +642,19 @@ async function runFcm(ctx: BenchContext, messages: number, rounds: number, profi
     data: { sku: '42' },
     deepLink: 'https://shop.example/sale',
   };
-  // Registration tokens shaped like FCM's (~150 characters), one per message.
+  // Registration tokens shaped like FCM's (~150 characters), one per message, and wave tickets shaped like the
+  // scheduler's (w2: 78 characters), one per message: a campaign's batch shares its payload, each push its ticket.
   const tokens = Array.from({ length: messages }, (_, i) => `b${i}:APA91b${randomBytes(64).toString('base64url').slice(0, 140)}`);
+  const tickets = Array.from({ length: messages }, () => `w2.${randomBytes(56).toString('base64url').slice(0, 75)}`);
   const batches: PushMessage[][] = [];
   for (let i = 0; i < messages; i += FCM_BATCH) {
     batches.push(
-      tokens.slice(i, i + FCM_BATCH).map((token, j) => ({ deviceId: String(i + j + 1), target: { platform: 'fcm', token }, payload })),
+      tokens.slice(i, i + FCM_BATCH).map((token, j) => ({
+        deviceId: String(i + j + 1),
+        target: { platform: 'fcm', token },
+        payload,
+        ticket: tickets[i + j] as string,
+      })),
     );
   }
 
@@ -653,9 +669,13 @@ async function runFcm(ctx: BenchContext, messages: number, rounds: number, profi
     return sent;
   };
 
-  // The raw client's requests: the adapter's body for the same payload (resolved once), the token put in per request.
-  const template = fcmRequest(payloadFor('fcm', payload), 'token', Date.now());
-  const rawBody = (i: number) => JSON.stringify({ message: { ...template.message, token: tokens[i] as string } });
+  // The raw client's requests: the request for the payload with a placeholder ticket, written once, and the token and
+  // the ticket put in per request (the same bytes the adapter sends).
+  const placeholder = 'T'.repeat(75);
+  const template = JSON.stringify(fcmRequest(payloadFor('fcm', withWaveTicket(payload, placeholder)), '', Date.now()));
+  const [head = '', ...rest] = template.split('"token":""');
+  const tail = rest.join('"token":""');
+  const rawBody = (i: number) => `${head}"token":${JSON.stringify(tokens[i])}${tail}`.replaceAll(placeholder, tickets[i] as string);
   const sendPath = `/v1/projects/${encodeURIComponent(serviceAccount.project_id ?? '')}/messages:send`;
   const bearer = await accessToken(serviceAccount);
   const session = http2.connect(endpoint);

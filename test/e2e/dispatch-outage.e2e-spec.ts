@@ -46,8 +46,13 @@ describe('dispatch: outages and mistakes lose nobody', () => {
   beforeAll(async () => {
     [db, redis, fakes] = await Promise.all([createTestDatabase(), createTestRedis(), startPushFakes()]);
     scheduler = await startScheduler(
-      // Blocks of 8 ids: the 300 devices of a test spread over every partition (the default, 1,024, would keep them in one).
-      { databaseUrl: db.url, redisPrefix: redis.prefix, extra: { ...fakes.env, STATS_FLUSH_MS: '300', DISPATCH_PARTITION_BLOCK: '8' } },
+      // Twelve partitions, as on a Cluster (unset, a single Redis server gets one), by blocks of 8 ids: the 300 devices of
+      // a test spread over every partition (the default block, 1,024, would keep them in one).
+      {
+        databaseUrl: db.url,
+        redisPrefix: redis.prefix,
+        extra: { ...fakes.env, STATS_FLUSH_MS: '300', DISPATCH_PARTITIONS: '12', DISPATCH_PARTITION_BLOCK: '8' },
+      },
       'all',
     );
     prisma = scheduler.app.get(PrismaService);

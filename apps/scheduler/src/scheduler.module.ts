@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AdminAuthModule } from '@tidegate/auth';
-import type { SchedulerConfig, SchedulerRole } from '@tidegate/config';
+import { dispatchPartitions, type SchedulerConfig, type SchedulerRole } from '@tidegate/config';
 import { DatabaseErrorFilter, DatabaseModule } from '@tidegate/database';
 import { HealthModule, loggingModule, MetricsModule } from '@tidegate/observability';
 import { RedisModule } from '@tidegate/redis';
@@ -37,7 +37,7 @@ export class SchedulerModule {
         }),
         MetricsModule.forRoot('scheduler'),
         HealthModule.forRoot(),
-        QueuesModule.forRoot({ api, keyPrefix: config.REDIS_KEY_PREFIX, sendPartitions: config.DISPATCH_PARTITIONS }),
+        QueuesModule.forRoot({ api, keyPrefix: config.REDIS_KEY_PREFIX, sendPartitions: dispatchPartitions(config).queues }),
         CampaignsModule.forRoot({ api }),
         ...(workers ? [DispatchModule.forRoot(config)] : []),
         ...(api

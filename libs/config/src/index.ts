@@ -1,3 +1,4 @@
 export * from './load-config';
+export * from './partitions';
 export * from './schemas';
 export * from './start-schema';

@@ -83,11 +83,11 @@ const dispatch = {
   WAVE_TICKET_THREADS: z.coerce.number().int('must be an integer').min(0, 'must be 0 or more').max(16, 'must be at most 16').default(1),
   /**
    * Dispatch partitions a new campaign is split into (its ledger, counters and send jobs; docs/dispatch.md,
-   * "Partitions"): on Redis Cluster each partition's keys sit in their own slot, spread over the masters. Pinned per
-   * campaign when its first wave is planned. 1 keeps a campaign in one slot. 12 splits evenly over 1, 2, 3, 4 or 6
-   * masters.
+   * "Partitions"), and the send queues: on Redis Cluster each partition's keys sit in their own slot, spread over the
+   * masters. Pinned per campaign when its first wave is planned. Unset: see `dispatchPartitions` (partitions.ts):
+   * 12 on Cluster (splits evenly over 1, 2, 3, 4 or 6 masters), 1 on a single Redis server, 12 send queues either way.
    */
-  DISPATCH_PARTITIONS: positiveInt(12).pipe(z.number().max(256, 'must be at most 256')),
+  DISPATCH_PARTITIONS: z.coerce.number().int('must be an integer').positive('must be > 0').max(256, 'must be at most 256').optional(),
   /**
    * Consecutive device ids per block of a new campaign's partitions (pinned with the count): block k goes to partition
    * k mod DISPATCH_PARTITIONS, so a batch of a dense audience is one or two runs of consecutive ids, read from

@@ -13,7 +13,7 @@ export interface DispatchOptions {
   redriveAfterMs: number;
   /** How often the pacing controller decides each campaign's pace. */
   pacingTickMs: number;
-  /** Dispatch partitions a new campaign is pinned to (DISPATCH_PARTITIONS; libs/redis dispatch-partitions.ts). */
+  /** Dispatch partitions a new campaign is pinned to (libs/config dispatchPartitions; libs/redis dispatch-partitions.ts). */
   partitions: number;
   /** Consecutive device ids per partition block of a new campaign (DISPATCH_PARTITION_BLOCK). */
   partitionBlock: number;

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { WaveTicketThreads } from '@tidegate/admission';
-import type { SchedulerConfig } from '@tidegate/config';
+import { dispatchPartitions, type SchedulerConfig } from '@tidegate/config';
 import { batchRedisWritesPerTurn, REDIS, type RedisClient } from '@tidegate/redis';
 import { BatchSender } from './batch-sender';
 import { DispatchClock } from './dispatch-clock';
@@ -32,7 +32,7 @@ export class DispatchModule {
       lockMs: config.JOB_LOCK_MS,
       redriveAfterMs: config.DISPATCH_REDRIVE_MS,
       pacingTickMs: config.PACING_TICK_MS,
-      partitions: config.DISPATCH_PARTITIONS,
+      partitions: dispatchPartitions(config).campaign,
       partitionBlock: config.DISPATCH_PARTITION_BLOCK,
     };
     const providers: Provider[] = [

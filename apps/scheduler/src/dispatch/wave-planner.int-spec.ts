@@ -13,6 +13,7 @@ import {
   dispatchScenarioPerFile,
   type DispatchScenario,
 } from '../../../../test/support/dispatch-scenario';
+import { testEnv } from '../../../../test/support/env';
 
 const quiet: QuietHours = { start: '22:00', end: '08:00' };
 const parisNight: SendWindow = { start: '01:00', end: '06:00', timezone: 'Europe/Paris' };
@@ -99,6 +100,31 @@ describe('WavePlanner with a fixed clock: the send window', () => {
     const next = await s.planQueue.getJob(planJobId(c.id, 2));
     expect(next?.data).toEqual({ campaignId: c.id, wave: 2, dueAt: ms('2026-03-29T01:10:00Z') });
     expect(next?.delay).toBe(600_000);
+  });
+
+  it('pins a new campaign to one partition on a single Redis server, twelve on a Cluster (DISPATCH_PARTITIONS unset)', async () => {
+    // A first wave of 48 batches would fill 12 partitions (4 batches each, libs/redis partitionsFor): on one server
+    // partitions only cost (every record reads each one's progress), so the campaign keeps one; on a Cluster they
+    // spread it over the masters.
+    s.clock.set('2026-03-29T01:00:00Z');
+    const ids = (
+      await insertDevices(
+        s.prisma,
+        Array.from({ length: 48 }, () => 'UTC'),
+      )
+    ).map((d) => d.id);
+    const id = await insertRunningCampaign(s.prisma, { deviceIds: ids, quietHours: null, sendWindow: null, waveSize: 48, batchSize: 1 });
+    const data: PlanData = { campaignId: id, wave: 1, dueAt: ms('2026-03-29T01:00:00Z') };
+    expect(await s.planner.run(data, planJob(data))).toEqual({ kind: 'planned', wave: 1, size: 48, last: true });
+    const cluster = (testEnv.redisClusterNodes?.length ?? 0) > 0;
+    // One partition is the layout from before partitions (the campaign's own keys, blocks of 1).
+    expect(await s.store.layoutOf(id)).toEqual(cluster ? { of: 12, block: 1024 } : { of: 1, block: 1 });
+    if (!cluster) {
+      // Every batch in the first send queue, as partition 0 of 1.
+      const jobs = await sendJobs(id);
+      expect(jobs).toHaveLength(48);
+      for (const j of jobs) expect((j.data as StoredSendBatch).partition).toEqual({ index: 0, of: 1 });
+    }
   });
 
   it('an inline audience with a deleted device is not cut short: the next wave starts after the listed ids', async () => {

@@ -15,7 +15,7 @@ class BullConnectionModule {}
 /**
  * Every queue of libs/contracts, on one shared connection with the hash-tagged prefix from the key builder
  * (`<prefix>:{bull}`), so the same code runs on Redis Cluster; and the partitioned send queues `send-<q>`, each with
- * its partition's hash tag (`sendPartitions` of them: DISPATCH_PARTITIONS). Processes serving the API also mount the queue
+ * its partition's hash tag (`sendPartitions` of them: libs/config dispatchPartitions). Processes serving the API also mount the queue
  * dashboard (Bull Board, `sre` only) at `/admin/board`: see queue-board.ts.
  */
 @Module({})

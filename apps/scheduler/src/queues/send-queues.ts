@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import { QueueName, sendQueueNames } from '@tidegate/contracts';
 import { SINGLE_PARTITION, type Partition } from '@tidegate/redis';
 
-/** How many partitioned send queues there are (DISPATCH_PARTITIONS): every scheduler process must agree. */
+/** How many partitioned send queues there are (libs/config dispatchPartitions): every scheduler process must agree. */
 export const SEND_QUEUE_COUNT = Symbol('SEND_QUEUE_COUNT');
 
 /**

@@ -164,6 +164,8 @@ const json = (value: unknown) => value as Prisma.InputJsonValue;
 
 export interface ScenarioCampaign {
   deviceIds: string[];
+  /** A segment audience instead of the listed ids (libs/database Segment, as the API stores it). */
+  segment?: Record<string, unknown>;
   sendWindow?: SendWindow | null;
   quietHours?: QuietHours | null;
   waveSize?: number;
@@ -179,7 +181,7 @@ export async function insertRunningCampaign(prisma: PrismaService, c: ScenarioCa
       name: 'scenario',
       status: 'running',
       message: { title: 'Night sale', body: '-30% until dawn' },
-      audience: { deviceIds: c.deviceIds },
+      audience: c.segment ? json({ segment: c.segment }) : { deviceIds: c.deviceIds },
       schedule: json({ startAt: null, sendWindow: c.sendWindow ?? null, quietHours: c.quietHours ?? null }),
       wavePlan: {
         batchSize: c.batchSize ?? 500,

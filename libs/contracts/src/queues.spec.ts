@@ -46,6 +46,21 @@ describe('a send batch as its job stores it', () => {
     expect(readSendBatch(storeSendBatch(unjoinable))).toEqual(unjoinable);
   });
 
+  it('stores ids that come joined (the planner’s slices of a wave’s text) as it stores them listed, and refuses other text', () => {
+    const joined = (joinedIds: string, partition: JobPayload<'send-batch'>['partition']) => {
+      const { deviceIds: _ids, ...rest } = { ...batch(joinedIds.split(',')), partition };
+      return { ...rest, joinedIds };
+    };
+    for (const partition of [{ index: 3, of: 12 }, { index: 1, of: 12, block: 1024 }, undefined]) {
+      const listed = { ...batch(['9', '10', '1000']), partition };
+      expect(storeSendBatch(joined('9,10,1000', partition))).toEqual(storeSendBatch(listed));
+      expect(readSendBatch(storeSendBatch(joined('9,10,1000', partition)))).toEqual(listed);
+    }
+    for (const bad of ['', '1,,2', '1,2,', ',1', '1;2', '1, 2', '["1"]']) {
+      expect(() => storeSendBatch(joined(bad, { index: 0, of: 1 }))).toThrow(/decimal ids separated by commas/);
+    }
+  });
+
   it('reads back any list of ids it stores, through JSON', () => {
     fc.assert(
       fc.property(fc.array(fc.string(), { maxLength: 50 }), fc.boolean(), (ids, blocks) => {

@@ -79,13 +79,32 @@ export type JobPayload<N extends JobName> = JobPayloads[N];
 export type StoredSendBatch = Omit<JobPayloads['send-batch'], 'deviceIds'> &
   ({ deviceIds: string | string[]; ids?: undefined } | { ids: string | string[]; deviceIds?: undefined });
 
+/**
+ * A send batch whose ids come joined already (the planner's batches are slices of the wave's page read as text, libs/
+ * database page-text.ts): `joinedIds` is decimal ids in id order, separated by commas, as StoredSendBatch spells them.
+ */
+export type JoinedSendBatch = Omit<JobPayloads['send-batch'], 'deviceIds'> & { joinedIds: string };
+
 /** The stored spelling of a send batch (see StoredSendBatch); ids that cannot be joined (empty, or with a comma) stay an array. */
-export function storeSendBatch(data: JobPayloads['send-batch']): StoredSendBatch {
-  const { deviceIds, ...rest } = data;
-  let ids: string | string[] = deviceIds;
-  if (deviceIds.length > 0 && deviceIds.every((id) => id.length > 0 && !id.includes(','))) ids = deviceIds.join(',');
+export function storeSendBatch(data: JobPayloads['send-batch'] | JoinedSendBatch): StoredSendBatch {
+  let ids: string | string[];
+  let rest: Omit<JobPayloads['send-batch'], 'deviceIds'>;
+  if ('joinedIds' in data) {
+    const { joinedIds, ...others } = data;
+    if (!JOINED_IDS.test(joinedIds))
+      throw new Error(`a batch's joined ids must be decimal ids separated by commas, got ${JSON.stringify(joinedIds.slice(0, 40))}`);
+    [ids, rest] = [joinedIds, others];
+  } else {
+    const { deviceIds, ...others } = data;
+    ids = deviceIds;
+    if (deviceIds.length > 0 && deviceIds.every((id) => id.length > 0 && !id.includes(','))) ids = deviceIds.join(',');
+    rest = others;
+  }
   return data.partition?.block !== undefined ? { ...rest, ids } : { ...rest, deviceIds: ids };
 }
+
+/** Decimal ids joined by commas (at least one). */
+const JOINED_IDS = /^[0-9]+(?:,[0-9]+)*$/;
 
 /** A send batch from its stored spelling, any of them (see StoredSendBatch); the payload's other fields as stored. */
 export function readSendBatch(stored: StoredSendBatch): JobPayloads['send-batch'] {

@@ -49,6 +49,39 @@ describe('DispatchRepository reads (PostgreSQL)', () => {
     }
   });
 
+  it('reads the same pages as text: the ids joined in id order by number, a letter per platform, none past upTo', async () => {
+    await prisma.device.create({ data: { id: 2000n, platform: 'webpush', token: 'https://push.example/2000', timezone: 'UTC' } });
+    const asText = async (after: bigint, limit: number, upTo: bigint | null = null, segment = {}) => {
+      const page = await repo.segmentPageText(segment, after, limit, upTo);
+      return page && { count: page.count, text: page.text, letters: page.letters };
+    };
+    try {
+      expect(await asText(0n, 10)).toEqual({ count: 6, text: '9,10,11,99,1000,2000', letters: 'afaafw' });
+      expect(await asText(0n, 10, null, { activeOnly: false })).toEqual({ count: 7, text: '9,10,11,99,100,1000,2000', letters: 'afaaffw' });
+      // As segmentPage reads them, for every page of every size (100 is inactive).
+      for (const after of [0n, 9n, 10n, 11n, 99n, 100n, 1000n, 2000n]) {
+        for (const limit of [1, 2, 3, 10]) {
+          const rows = await repo.segmentPage({}, after, limit);
+          expect([after, limit, await asText(after, limit)]).toEqual([
+            after,
+            limit,
+            {
+              count: rows.length,
+              text: rows.map((r) => r.id).join(','),
+              letters: rows.map((r) => ({ fcm: 'f', apns: 'a', webpush: 'w' })[r.platform]).join(''),
+            },
+          ]);
+        }
+      }
+      // A wave listed again from its checkpoint: nothing after its last id.
+      expect(await asText(9n, 10, 99n)).toEqual({ count: 3, text: '10,11,99', letters: 'faa' });
+      expect(await asText(0n, 10, null, { platforms: ['webpush'] })).toEqual({ count: 1, text: '2000', letters: 'w' });
+      expect(Array.from((await repo.segmentPageText({}, 0n, 10))?.ids ?? [])).toEqual([9, 10, 11, 99, 1000, 2000]);
+    } finally {
+      await prisma.device.delete({ where: { id: 2000n } });
+    }
+  });
+
   it('lists the platforms of an inline audience in id order, by number, ids as text', async () => {
     expect(await repo.platformsOf([1000n, 9n, 10n, 123456n])).toEqual([
       { id: '9', platform: 'apns' },

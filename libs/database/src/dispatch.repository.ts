@@ -4,6 +4,7 @@ import { PrismaService } from './prisma.service';
 import { streamRows } from './stream-rows';
 import { deviceTextColumns, readDeviceText } from './device-text';
 import { idRanges } from './id-ranges';
+import { pageTextColumns, readPageText, type PageText } from './page-text';
 import { segmentWhere, type Segment } from './segment';
 
 /** A device as the planner lists it: `id` as text (the jobs' spelling, decimal without leading zeros). */
@@ -110,13 +111,11 @@ export class DispatchRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Up to `limit` devices of a segment after `afterId`, in id order: one page of a wave, by keyset. A wave's page is
-   * its whole size (100,000 rows by default), so it is read straight through Prisma's pool (`PrismaService.pgPool`),
-   * the same parameterised SQL without Prisma's row mapping. Each row becomes its device as it arrives (`streamRows`):
-   * pg's result would hold all 100,000 rows as arrays until the last one, long enough for V8 to copy them out of its
-   * young generation and then promote them, once per wave, while the previous wave sends (issue #12's eighth pass).
-   * (Read as one row, the ids joined and the platforms as letters by `string_agg`, it cost the worker a quarter as
-   * much but PostgreSQL more than that saved: issue #12's fourth pass, docs/benchmarks.md.)
+   * Up to `limit` devices of a segment after `afterId`, in id order: one page of a wave, by keyset, as rows (the
+   * planner reads a wave as text, `segmentPageText`, and this when that text is not exactly the page; a resend lists
+   * its waves with it). Straight through Prisma's pool (`PrismaService.pgPool`), the same parameterised SQL without
+   * Prisma's row mapping, each row becoming its device as it arrives (`streamRows`): pg's result would hold all of a
+   * wave's rows as arrays until the last one, long enough for V8 to promote them (issue #12's eighth pass).
    */
   async segmentPage(segment: Segment, afterId: bigint, limit: number): Promise<PlannedDevice[]> {
     // `devices.id` in ORDER BY: a bare `id` would name the output column, the id as text, and order 10 before 9.
@@ -127,6 +126,28 @@ export class DispatchRepository {
       out.push({ id: row[0], platform: platformLabel(row[1]) });
     });
     return out;
+  }
+
+  /**
+   * The same page as `segmentPage` (up to `limit` devices of the segment after `afterId`, and none past `upTo`), read
+   * as one row of text (page-text.ts): the ids joined and a letter per platform, which the planner cuts into batches
+   * without a string or an object per device. Null when the value is not exactly the page (see readPageText): then
+   * read it as rows.
+   */
+  async segmentPageText(segment: Segment, afterId: bigint, limit: number, upTo: bigint | null = null): Promise<PageText | null> {
+    const bound = upTo === null ? Prisma.empty : Prisma.sql` AND id <= ${upTo}`;
+    const query = Prisma.sql`
+      SELECT ${Prisma.raw(pageTextColumns())} FROM (
+        SELECT id, platform FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId}${bound} ORDER BY devices.id LIMIT ${limit}
+      ) AS page`;
+    const pool = await this.prisma.pgPool();
+    const result = await pool.query<[count: number, ids: string | null, letters: string | null]>({
+      text: query.text,
+      values: query.values,
+      rowMode: 'array',
+    });
+    const [count, ids, letters] = result.rows[0] as [number, string | null, string | null];
+    return readPageText(count, ids, letters);
   }
 
   /** The platform of each listed device that exists (an inline audience), in id order. */

@@ -14,3 +14,4 @@ export * from './dispatch-settings.repository';
 export type { CampaignEvent, CampaignOpen, CampaignStats, SettingChange } from '@prisma/client';
 export * from './database-errors';
 export * from './database-error.filter';
+export * from './page-text';

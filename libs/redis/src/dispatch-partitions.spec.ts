@@ -5,14 +5,27 @@ import {
   bitOffset,
   CLUSTER_SLOTS,
   deviceAt,
+  type IdText,
   PARTITION_BLOCK,
   partitionBatches,
+  partitionIdText,
   partitionOf,
   partitionsFor,
   partitionTag,
   slotOfTag,
 } from './dispatch-partitions';
 import { RedisKeys } from './keys';
+
+/** Ascending ids as a page's text (libs/database page-text.ts makes it from PostgreSQL's value). */
+function idText(ids: readonly number[]): IdText {
+  const starts = new Uint32Array(ids.length + 1);
+  let at = 0;
+  ids.forEach((id, i) => {
+    at += String(id).length + 1;
+    starts[i + 1] = at;
+  });
+  return { count: ids.length, text: ids.join(','), starts, ids: Float64Array.from(ids) };
+}
 
 const BY_ID = (of: number) => ({ of, block: 1 });
 
@@ -154,5 +167,46 @@ describe('dispatch partitions', () => {
     expect(partitionsFor(9 * 2000, 500, 12)).toBe(6);
     expect(partitionsFor(5 * 2000, 500, 7)).toBe(1);
     expect(partitionsFor(100_000, 500, 1)).toBe(1);
+  });
+
+  it('cuts ids given as text into the very batches partitionBatches cuts, each batch’s ids as slices of the text', () => {
+    fc.assert(
+      fc.property(
+        // Ascending ids with gaps of any size (a sparse segment) or none (a dense one).
+        fc.array(fc.integer({ min: 1, max: 3000 }), { maxLength: 400 }).map((gaps) => {
+          let id = 0;
+          return gaps.map((g) => (id += g > 2000 ? 1 : g));
+        }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 13 }),
+        fc.constantFrom(1, 4, 64, 1024),
+        (ids, size, of, block) => {
+          const layout = { of, block };
+          const expected = partitionBatches(ids.map(String), size, layout, (id) => id);
+          const page = idText(ids);
+          const actual = partitionIdText(page, size, layout);
+          expect(actual.map((b) => ({ partition: b.partition, ids: b.ids, count: b.count }))).toEqual(
+            expected.map((b) => ({ partition: b.partition, ids: b.items.join(','), count: b.items.length })),
+          );
+          // `entries` are the page's indexes of the batch's ids, in order.
+          for (const [k, b] of actual.entries()) {
+            const picked: number[] = [];
+            for (let r = 0; r < b.entries.length; r += 2)
+              for (let i = b.entries[r] as number; i < (b.entries[r + 1] as number); i++) picked.push(ids[i] as number);
+            expect(picked.map(String)).toEqual(expected[k]?.items);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+    // A dense wave in one partition: one slice per batch.
+    const dense = idText(Array.from({ length: 1250 }, (_, i) => 1000 + i));
+    expect(partitionIdText(dense, 500, { of: 1, block: 1 }).map((b) => b.entries)).toEqual([
+      [0, 500],
+      [500, 1000],
+      [1000, 1250],
+    ]);
+    expect(partitionIdText(idText([]), 500, { of: 12, block: 1024 })).toEqual([]);
+    expect(() => partitionIdText(dense, 0, { of: 1, block: 1 })).toThrow(RangeError);
   });
 });

@@ -188,3 +188,64 @@ export function partitionBatches<T>(
   }
   return out;
 }
+
+/**
+ * Ascending device ids joined by commas, as a wave's page read as text (libs/database page-text.ts): id i is `text`
+ * from `starts[i]` to `starts[i + 1] - 1`, its value `ids[i]`.
+ */
+export interface IdText {
+  count: number;
+  text: string;
+  starts: Uint32Array;
+  ids: Float64Array;
+}
+
+/** A batch cut from an IdText: its ids joined by commas, and which of the page's they are (`entries`: from, to pairs). */
+export interface TextBatch {
+  partition: Partition;
+  ids: string;
+  count: number;
+  entries: number[];
+}
+
+/**
+ * partitionBatches for ids given as text: the same batches in the same order (a partition's ids in turn, `size` at
+ * most, p0's first, p1's first, …), each with its ids joined as slices of the text, one slice per run of the page's
+ * ids that the batch takes whole (one for a campaign in one partition), with no string per id.
+ */
+export function partitionIdText(page: IdText, size: number, layout: PartitionLayout): TextBatch[] {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError('batch size must be a whole number, 1 or more');
+  const { of, block } = layout;
+  // Each partition's batches, in order; a batch's entries as runs of consecutive indexes of the page.
+  const groups: TextBatch[][] = Array.from({ length: of }, () => []);
+  const open = new Array<TextBatch | undefined>(of);
+  for (let i = 0; i < page.count; i++) {
+    const p = of === 1 ? 0 : partitionOf(page.ids[i] as number, of, block);
+    let batch = open[p];
+    if (!batch) {
+      batch = { partition: partitionIn(p, layout), ids: '', count: 0, entries: [] };
+      (groups[p] as TextBatch[]).push(batch);
+      open[p] = batch;
+    }
+    const runs = batch.entries;
+    if (runs.length > 0 && runs[runs.length - 1] === i) runs[runs.length - 1] = i + 1;
+    else runs.push(i, i + 1);
+    if (++batch.count === size) open[p] = undefined;
+  }
+  const out: TextBatch[] = [];
+  for (let k = 0, left = true; left; k++) {
+    left = false;
+    for (let p = 0; p < of; p++) {
+      const batch = (groups[p] as TextBatch[])[k];
+      if (!batch) continue;
+      left = true;
+      const slices: string[] = [];
+      for (let r = 0; r < batch.entries.length; r += 2) {
+        slices.push(page.text.slice(page.starts[batch.entries[r] as number], (page.starts[batch.entries[r + 1] as number] as number) - 1));
+      }
+      batch.ids = slices.length === 1 ? (slices[0] as string) : slices.join(',');
+      out.push(batch);
+    }
+  }
+  return out;
+}

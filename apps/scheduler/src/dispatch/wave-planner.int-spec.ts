@@ -5,6 +5,7 @@
  */
 import { DelayedError } from 'bullmq';
 import { readSendBatch, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
+import { DispatchRepository } from '@tidegate/database';
 import { batchJobId, planJobId, type QuietHours, type SendWindow } from '@tidegate/domain';
 import {
   FakeJob,
@@ -125,6 +126,73 @@ describe('WavePlanner with a fixed clock: the send window', () => {
       expect(jobs).toHaveLength(48);
       for (const j of jobs) expect((j.data as StoredSendBatch).partition).toEqual({ index: 0, of: 1 });
     }
+  });
+
+  it('a segment: its waves read as text, cut into the batches its rows would make, the checkpoint after each', async () => {
+    s.clock.set('2026-03-29T01:00:00Z');
+    // 30 devices of a segment of their own, platforms in turn, 3 deactivated, between devices outside it.
+    const tag = `text-${Math.random().toString(36).slice(2)}`;
+    const platforms = ['fcm', 'apns', 'webpush'] as const;
+    const created: Array<{ id: string; platform: (typeof platforms)[number]; active: boolean }> = [];
+    for (let i = 0; i < 30; i++) {
+      const platform = platforms[i % 3] as (typeof platforms)[number];
+      const active = i !== 4 && i !== 5 && i !== 17;
+      const row = await s.prisma.device.create({
+        data: {
+          platform,
+          token: `${tag}-${i}`,
+          timezone: 'UTC',
+          tags: [tag],
+          active,
+          ...(platform === 'webpush' && { p256dh: 'k', auth: 'a' }),
+        },
+        select: { id: true },
+      });
+      if (i % 7 === 0) await insertDevices(s.prisma, ['UTC']);
+      created.push({ id: row.id.toString(), platform, active });
+    }
+    const recipients = created.filter((d) => d.active);
+    const id = await insertRunningCampaign(s.prisma, {
+      deviceIds: [],
+      segment: { tagsAll: [tag] },
+      quietHours: null,
+      sendWindow: null,
+      waveSize: 20,
+      batchSize: 6,
+    });
+
+    const plan = async (wave: number) => {
+      const data: PlanData = { campaignId: id, wave, dueAt: ms('2026-03-29T01:00:00Z') };
+      return s.planner.run(data, planJob(data));
+    };
+    const batchesOf = async (wave: number) =>
+      (await sendJobs(id))
+        .map((j) => j.data as StoredSendBatch)
+        .filter((d) => d.wave === wave)
+        .sort((a, b) => a.batch - b.batch)
+        .map((d) => ({ ids: readSendBatch(d).deviceIds, platforms: d.platforms, stored: typeof (d.deviceIds ?? d.ids) }));
+    const expected = (devices: typeof recipients) =>
+      Array.from({ length: Math.ceil(devices.length / 6) }, (_, k) => devices.slice(k * 6, k * 6 + 6)).map((b) => ({
+        ids: b.map((d) => d.id),
+        platforms: {
+          fcm: b.filter((d) => d.platform === 'fcm').length,
+          apns: b.filter((d) => d.platform === 'apns').length,
+          webpush: b.filter((d) => d.platform === 'webpush').length,
+        },
+        stored: 'string',
+      }));
+
+    // As text: no row of the page read one by one.
+    const rows = jest.spyOn(s.module.get(DispatchRepository), 'segmentPage');
+    expect(await plan(1)).toEqual({ kind: 'planned', wave: 1, size: 20, last: false });
+    expect(await batchesOf(1)).toEqual(expected(recipients.slice(0, 20)));
+    const first = await s.prisma.campaignWave.findUniqueOrThrow({ where: { campaignId_wave: { campaignId: id, wave: 1 } } });
+    expect([first.afterId.toString(), first.lastId.toString(), first.size, first.batches]).toEqual(['0', recipients[19]?.id, 20, 4]);
+    expect(await plan(2)).toEqual({ kind: 'planned', wave: 2, size: 7, last: true });
+    expect(await batchesOf(2)).toEqual(expected(recipients.slice(20)));
+    expect(await s.store.summary(id)).toEqual({ settled: 0, targeted: 27, lastWave: 2 });
+    expect(rows).not.toHaveBeenCalled();
+    rows.mockRestore();
   });
 
   it('an inline audience with a deleted device is not cut short: the next wave starts after the listed ids', async () => {

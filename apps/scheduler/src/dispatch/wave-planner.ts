@@ -10,7 +10,6 @@ import {
   DispatchStore,
   REDIS,
   RedisKeys,
-  partitionBatches,
   type PartitionLayout,
   partitionsFor,
   type CampaignActivity,
@@ -21,7 +20,7 @@ import { CampaignPacer } from '../pacing/campaign-pacer';
 import { PaceReader } from '../pacing/pace-reader';
 import { CampaignLifecycle } from '../campaigns/lifecycle/campaign-lifecycle';
 import { DispatchContext } from '../campaigns/lifecycle/dispatch-context';
-import { WaveRecipients, countPlatforms, type Recipient } from '../campaigns/lifecycle/wave-recipients';
+import { WaveRecipients, type PlannedBatch } from '../campaigns/lifecycle/wave-recipients';
 import { DispatchQueues, type JobControl } from '../queues/dispatch-queues';
 import { DISPATCH_NOW, DISPATCH_OPTIONS, type DispatchOptions, type Now } from './dispatch-options';
 
@@ -153,38 +152,36 @@ export class WavePlanner {
     // campaign that was sending before partitions existed).
     const pin = (firstWaveSize: number) =>
       this.store.pinPartitions(campaignId, partitionsFor(firstWaveSize, batchSize, this.options.partitions), this.options.partitionBlock);
-    let partitions: PartitionLayout = { of: 1, block: 1 };
-    const cut = (list: readonly Recipient[]) => partitionBatches(list, batchSize, partitions, (r) => r.id);
+    let layout: PartitionLayout;
     // This planner's listing cut into batches, when it is the wave: the checkpoint counted them, the same are enqueued.
-    let listed: ReturnType<typeof cut> | null = null;
+    let batches: PlannedBatch[] | null = null;
     let checkpoint = await this.repo.findWave(campaignId, wave);
-    let recipients: Recipient[] | null = null;
-    if (checkpoint) partitions = await pin(checkpoint.size);
+    if (checkpoint) layout = await pin(checkpoint.size);
     else {
       const previous = wave > 1 ? await this.repo.findWave(campaignId, wave - 1) : null;
       if (wave > 1 && !previous) throw new Error(`wave ${wave - 1} of campaign ${campaignId} has no checkpoint`);
       const afterId = previous?.lastId ?? 0n;
-      const page = await this.recipientsOf.page(audience, afterId, waveSize);
-      partitions = await pin(page.recipients.length);
-      const pageBatches = cut(page.recipients);
+      const listing = await this.recipientsOf.listWave(audience, afterId, waveSize);
+      layout = await pin(listing.size);
+      const cut = listing.cut(batchSize, layout);
       const saved = await this.repo.saveWave({
         campaignId,
         wave,
         afterId,
-        lastId: page.lastId,
-        size: page.recipients.length,
-        batches: pageBatches.length,
+        lastId: listing.lastId,
+        size: listing.size,
+        batches: cut.length,
         dueAt: new Date(data.dueAt),
         startNote: data.note ?? null,
         startedAt: new Date(this.now()),
-        last: !page.more,
+        last: !listing.more,
       });
       checkpoint = saved.wave;
       // Another planner of this wave (a stalled job run twice) may have written its checkpoint first: then its
       // listing is the wave, and this one's is not used.
-      if (saved.created) [recipients, listed] = [page.recipients, pageBatches];
+      if (saved.created) batches = cut;
     }
-    if (recipients === null) {
+    if (batches === null) {
       const progress = await this.store.waveProgress(campaignId, wave);
       // Counted already: its batches were enqueued before the count. Only the next wave's planner may be missing.
       if (progress.targeted !== null) {
@@ -196,16 +193,24 @@ export class WavePlanner {
         return this.counted(data, checkpoint.size, checkpoint.batches, checkpoint.last, checkpoint.startedAt, intervalSeconds);
       }
       // Never enqueued: the wave is listed again from its checkpoint (devices deactivated since are left out).
-      recipients = (await this.recipientsOf.page(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId)).recipients;
+      const again = await this.recipientsOf.listWave(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId);
+      batches = again.cut(batchSize, layout);
     }
-    // One partition per batch, the partitions in turn (libs/redis partitionBatches).
-    const batches = (listed ?? cut(recipients)).map(({ partition, items }, i) => ({
-      name: 'send-batch' as const,
-      data: { campaignId, wave, batch: i + 1, deviceIds: items.map((r) => r.id), attempt: 0, platforms: countPlatforms(items), partition },
-      opts: { jobId: batchJobId(campaignId, wave, i + 1) },
-    }));
-    await this.queues.addBatches(batches);
-    return this.counted(data, recipients.length, batches.length, checkpoint.last, checkpoint.startedAt, intervalSeconds);
+    // One partition per batch, the partitions in turn (libs/redis partitionBatches); the ids as listed (joined, when
+    // the wave was read as text).
+    // The wave's recipients: every one of them in one batch, counted in its platforms.
+    let size = 0;
+    const jobs = batches.map(({ partition, ids, platforms }, i) => {
+      size += platforms.fcm + platforms.apns + platforms.webpush;
+      const common = { campaignId, wave, batch: i + 1, attempt: 0, platforms, partition };
+      return {
+        name: 'send-batch' as const,
+        data: typeof ids === 'string' ? { ...common, joinedIds: ids } : { ...common, deviceIds: ids },
+        opts: { jobId: batchJobId(campaignId, wave, i + 1) },
+      };
+    });
+    await this.queues.addBatches(jobs);
+    return this.counted(data, size, jobs.length, checkpoint.last, checkpoint.startedAt, intervalSeconds);
   }
 
   /** Counts the wave's recipients (once), then completes the campaign or queues the next wave's planner. */

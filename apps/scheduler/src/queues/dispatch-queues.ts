@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { DelayedError, type Job, type JobsOptions, type Queue } from 'bullmq';
-import { JOB_QUEUE, QueueName, storeSendBatch, type JobName, type JobPayload } from '@tidegate/contracts';
+import { JOB_QUEUE, QueueName, storeSendBatch, type JobName, type JobPayload, type JoinedSendBatch } from '@tidegate/contracts';
 import { DispatchStore } from '@tidegate/redis';
 import { SendQueues } from './send-queues';
 
@@ -129,12 +129,16 @@ export class DispatchQueues {
    * One wave's batches: one BullMQ addBulk (a single MULTI) per send queue involved, the queue of the first batch
    * last, so once the first batch is there every batch is (the planner's crash recovery looks for the first).
    */
-  async addBatches(batches: ReadonlyArray<{ name: 'send-batch'; data: JobPayload<'send-batch'>; opts: JobsOptions }>): Promise<void> {
+  async addBatches(
+    batches: ReadonlyArray<{ name: 'send-batch'; data: JobPayload<'send-batch'> | JoinedSendBatch; opts: JobsOptions }>,
+  ): Promise<void> {
     if (batches.length === 0) return;
     const byQueue = new Map<Queue, Array<(typeof batches)[number]>>();
     for (const b of batches) {
       const q = this.sendQueues.of(b.data.partition);
-      byQueue.set(q, [...(byQueue.get(q) ?? []), b]);
+      const list = byQueue.get(q);
+      if (list) list.push(b);
+      else byQueue.set(q, [b]);
     }
     const first = this.sendQueues.of(batches[0]?.data.partition);
     const order = [...byQueue.keys()].filter((q) => q !== first).concat(first);

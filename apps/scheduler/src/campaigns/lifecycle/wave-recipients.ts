@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DispatchRepository, type PlannedDevice } from '@tidegate/database';
+import { DispatchRepository, pageHead, pageId, pagePlatforms, type PageText, type PlannedDevice } from '@tidegate/database';
 import type { PushPlatform } from '@tidegate/domain';
+import { partitionBatches, partitionIdText, type Partition, type PartitionLayout } from '@tidegate/redis';
 import type { StoredAudience } from '../campaign-content';
 
 export interface Recipient {
@@ -14,6 +15,21 @@ export interface RecipientPage {
   more: boolean;
   /** The id the next page starts after. */
   lastId: bigint;
+}
+
+/** A batch as the planner enqueues it: its ids joined by commas (decimal, in id order) or listed, and its platforms. */
+export interface PlannedBatch {
+  partition: Partition;
+  ids: string | string[];
+  platforms: Record<PushPlatform, number>;
+}
+
+/** A wave's recipients as listed (WaveRecipients.listWave), cut into batches by the campaign's layout on demand. */
+export interface WaveListing {
+  size: number;
+  more: boolean;
+  lastId: bigint;
+  cut(batchSize: number, layout: PartitionLayout): PlannedBatch[];
 }
 
 /** How many recipients of a batch are on each platform. */
@@ -30,6 +46,20 @@ export function countPlatforms(recipients: ReadonlyArray<{ platform: PushPlatfor
 @Injectable()
 export class WaveRecipients {
   constructor(private readonly repo: DispatchRepository) {}
+
+  /**
+   * A wave: the audience after `afterId`, up to `limit` recipients (none past `upTo`), as `page` lists it, ready to be
+   * cut into batches. A segment's page is read as text (libs/database page-text.ts: no string or object per device;
+   * the batches are slices of it), or as rows should that text not be exactly the page; an inline audience's as rows.
+   */
+  async listWave(audience: StoredAudience, afterId: bigint, limit: number, upTo: bigint | null = null): Promise<WaveListing> {
+    if ('segment' in audience) {
+      // One row more than the limit: it tells whether more follow.
+      const text = await this.repo.segmentPageText(audience.segment, afterId, limit + 1, upTo);
+      if (text) return textListing(text, afterId, limit);
+    }
+    return rowListing(await this.page(audience, afterId, limit, upTo));
+  }
 
   /**
    * The audience after `afterId`: up to `limit` recipients, whether more follow (one more row is read to know: no
@@ -64,4 +94,34 @@ export class WaveRecipients {
     }
     return { recipients: rows, more, lastId };
   }
+}
+
+function textListing(read: PageText, afterId: bigint, limit: number): WaveListing {
+  const more = read.count > limit;
+  const page = pageHead(read, limit);
+  return {
+    size: page.count,
+    more,
+    lastId: page.count === 0 ? afterId : BigInt(pageId(page, page.count - 1)),
+    cut: (batchSize, layout) =>
+      partitionIdText(page, batchSize, layout).map((b) => ({
+        partition: b.partition,
+        ids: b.ids,
+        platforms: pagePlatforms(page, b.entries),
+      })),
+  };
+}
+
+function rowListing(page: RecipientPage): WaveListing {
+  return {
+    size: page.recipients.length,
+    more: page.more,
+    lastId: page.lastId,
+    cut: (batchSize, layout) =>
+      partitionBatches(page.recipients, batchSize, layout, (r) => r.id).map(({ partition, items }) => ({
+        partition,
+        ids: items.map((r) => r.id),
+        platforms: countPlatforms(items),
+      })),
+  };
 }

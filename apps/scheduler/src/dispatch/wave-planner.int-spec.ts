@@ -128,7 +128,10 @@ describe('WavePlanner with a fixed clock: the send window', () => {
     }
   });
 
-  it('a segment: its waves read as text, cut into the batches its rows would make, the checkpoint after each', async () => {
+  it.each([
+    { how: 'read as text', text: true },
+    { how: 'read as rows when the text is not exactly the page', text: false },
+  ])('a segment: its waves $how, cut into the same batches, the checkpoint after each', async ({ text }) => {
     s.clock.set('2026-03-29T01:00:00Z');
     // 30 devices of a segment of their own, platforms in turn, 3 deactivated, between devices outside it.
     const tag = `text-${Math.random().toString(36).slice(2)}`;
@@ -182,8 +185,10 @@ describe('WavePlanner with a fixed clock: the send window', () => {
         stored: 'string',
       }));
 
-    // As text: no row of the page read one by one.
-    const rows = jest.spyOn(s.module.get(DispatchRepository), 'segmentPage');
+    // As text, no row of the page read one by one; or, should the text be refused (readPageText: null), as rows.
+    const repo = s.module.get(DispatchRepository);
+    const rows = jest.spyOn(repo, 'segmentPage');
+    const refused = text ? null : jest.spyOn(repo, 'segmentPageText').mockResolvedValue(null);
     expect(await plan(1)).toEqual({ kind: 'planned', wave: 1, size: 20, last: false });
     expect(await batchesOf(1)).toEqual(expected(recipients.slice(0, 20)));
     const first = await s.prisma.campaignWave.findUniqueOrThrow({ where: { campaignId_wave: { campaignId: id, wave: 1 } } });
@@ -191,8 +196,9 @@ describe('WavePlanner with a fixed clock: the send window', () => {
     expect(await plan(2)).toEqual({ kind: 'planned', wave: 2, size: 7, last: true });
     expect(await batchesOf(2)).toEqual(expected(recipients.slice(20)));
     expect(await s.store.summary(id)).toEqual({ settled: 0, targeted: 27, lastWave: 2 });
-    expect(rows).not.toHaveBeenCalled();
+    expect(rows).toHaveBeenCalledTimes(text ? 0 : 2);
     rows.mockRestore();
+    refused?.mockRestore();
   });
 
   it('an inline audience with a deleted device is not cut short: the next wave starts after the listed ids', async () => {

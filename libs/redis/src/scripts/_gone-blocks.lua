@@ -2,8 +2,8 @@
 --
 -- Gone tickets counted per block of 4096 ticket numbers, in a Fenwick tree (binary indexed tree) kept in one string:
 -- node i is the u32 at BITFIELD offset #i. With it, the gone tickets between two ticket numbers cost two BITCOUNTs
--- inside their own blocks (at most 512 bytes each) and one BITFIELD_RO of at most 2 x 20 GETs, whatever the length
--- of the line; leaving costs one BITFIELD of at most 20 INCRBYs.
+-- inside their own blocks (at most 512 bytes each), a STRLEN and one BITFIELD_RO of at most 2 x log2(blocks) GETs
+-- (2 x 20 at most), whatever the length of the line; leaving costs one BITFIELD of at most 20 INCRBYs.
 --
 -- The tree is indexed from the far end: block b is position r = M - b (M = 2^20 blocks cover 2^32 ticket numbers, all
 -- a Redis bitmap can hold), and node i = M - r covers blocks i .. i + lowbit(r) - 1. An update walks r upwards, i.e.
@@ -33,10 +33,12 @@ local function gone_blocks_add(key, ticket)
 end
 
 -- BITFIELD_RO GETs of the nodes that sum to the gone tickets in blocks b and above; appended to args, returns how many.
-local function suffix_gets(args, b)
+-- `nodes`: how many the string holds. The walk goes to ever higher nodes, and a node past the string was never
+-- written (it reads as 0): the walk stops there, so a query reads about log2(nodes) of them, not 20.
+local function suffix_gets(args, b, nodes)
   local n = 0
   local r = GONE_TREE - b
-  while r > 0 do
+  while r > 0 and GONE_TREE - r < nodes do
     args[#args + 1] = 'GET'
     args[#args + 1] = 'u32'
     args[#args + 1] = '#' .. (GONE_TREE - r)
@@ -56,8 +58,10 @@ local function gone_between(gone, blocks, lo, hi)
   if last - first > 1 then
     -- Whole blocks first + 1 .. last - 1: suffix(first + 1) - suffix(last), in one call.
     local args = {}
-    local a = suffix_gets(args, first + 1)
-    suffix_gets(args, last)
+    local nodes = math.floor(redis.call('STRLEN', blocks) / 4)
+    local a = suffix_gets(args, first + 1, nodes)
+    suffix_gets(args, last, nodes)
+    if #args == 0 then return n end
     local v = redis.call('BITFIELD_RO', blocks, unpack(args))
     for i = 1, #v do
       if i <= a then n = n + v[i] else n = n - v[i] end

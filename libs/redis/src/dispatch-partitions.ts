@@ -1,6 +1,6 @@
 /**
  * Dispatch partitions: a campaign's per-device ledger and counters are split into `of` partitions (pinned per campaign
- * when its first wave is planned; DISPATCH_PARTITIONS), so on Redis Cluster its sending load spreads over the masters
+ * when its first wave is planned; libs/config dispatchPartitions), so on Redis Cluster its sending load spreads over the masters
  * instead of landing on the one slot of `{campaign:<id>}`.
  *
  * - Devices go to partitions by blocks of `block` consecutive ids: device `id` is in block `floor(id / block)`, and
@@ -31,7 +31,7 @@ export const MAX_PARTITIONS = 256;
 export const MIN_BATCHES_PER_PARTITION = 4;
 
 /**
- * The partitions a campaign is pinned to: `configured` (DISPATCH_PARTITIONS), or when its first wave is too small to
+ * The partitions a campaign is pinned to: `configured` (libs/config dispatchPartitions: DISPATCH_PARTITIONS, or by the kind of Redis), or when its first wave is too small to
  * give each MIN_BATCHES_PER_PARTITION batches, the largest divisor of `configured` that does (so the partitions still
  * split evenly over the masters `configured` splits evenly over), down to 1.
  */

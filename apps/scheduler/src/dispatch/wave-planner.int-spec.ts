@@ -6,6 +6,7 @@
 import { DelayedError } from 'bullmq';
 import { readSendBatch, type JobPayload, type StoredSendBatch } from '@tidegate/contracts';
 import { DispatchRepository } from '@tidegate/database';
+import { DispatchQueues } from '../queues/dispatch-queues';
 import { batchJobId, planJobId, type QuietHours, type SendWindow } from '@tidegate/domain';
 import {
   FakeJob,
@@ -189,14 +190,22 @@ describe('WavePlanner with a fixed clock: the send window', () => {
     const repo = s.module.get(DispatchRepository);
     const rows = jest.spyOn(repo, 'segmentPage');
     const refused = text ? null : jest.spyOn(repo, 'segmentPageText').mockResolvedValue(null);
-    expect(await plan(1)).toEqual({ kind: 'planned', wave: 1, size: 20, last: false });
-    expect(await batchesOf(1)).toEqual(expected(recipients.slice(0, 20)));
+    // A planner that dies after the checkpoint, before its batches are enqueued: the next run lists the wave again from
+    // the checkpoint (up to its last id), one device fewer (deactivated meanwhile), and enqueues what is left of it.
+    const enqueue = jest.spyOn(s.module.get(DispatchQueues), 'addBatches').mockRejectedValueOnce(new Error('Redis went away'));
+    await expect(plan(1)).rejects.toThrow('Redis went away');
+    enqueue.mockRestore();
+    const gone = recipients.splice(7, 1)[0]?.id as string;
+    await s.prisma.device.update({ where: { id: BigInt(gone) }, data: { active: false } });
+    expect(await plan(1)).toEqual({ kind: 'planned', wave: 1, size: 19, last: false });
+    expect(await batchesOf(1)).toEqual(expected(recipients.slice(0, 19)));
     const first = await s.prisma.campaignWave.findUniqueOrThrow({ where: { campaignId_wave: { campaignId: id, wave: 1 } } });
-    expect([first.afterId.toString(), first.lastId.toString(), first.size, first.batches]).toEqual(['0', recipients[19]?.id, 20, 4]);
+    // The checkpoint as the first run wrote it: 20 recipients up to the 20th.
+    expect([first.afterId.toString(), first.lastId.toString(), first.size, first.batches]).toEqual(['0', recipients[18]?.id, 20, 4]);
     expect(await plan(2)).toEqual({ kind: 'planned', wave: 2, size: 7, last: true });
-    expect(await batchesOf(2)).toEqual(expected(recipients.slice(20)));
-    expect(await s.store.summary(id)).toEqual({ settled: 0, targeted: 27, lastWave: 2 });
-    expect(rows).toHaveBeenCalledTimes(text ? 0 : 2);
+    expect(await batchesOf(2)).toEqual(expected(recipients.slice(19)));
+    expect(await s.store.summary(id)).toEqual({ settled: 0, targeted: 26, lastWave: 2 });
+    expect(rows).toHaveBeenCalledTimes(text ? 0 : 3);
     rows.mockRestore();
     refused?.mockRestore();
   });

@@ -155,6 +155,7 @@ export class WavePlanner {
     let layout: PartitionLayout;
     // This planner's listing cut into batches, when it is the wave: the checkpoint counted them, the same are enqueued.
     let batches: PlannedBatch[] | null = null;
+    let listed = 0;
     let checkpoint = await this.repo.findWave(campaignId, wave);
     if (checkpoint) layout = await pin(checkpoint.size);
     else {
@@ -179,7 +180,7 @@ export class WavePlanner {
       checkpoint = saved.wave;
       // Another planner of this wave (a stalled job run twice) may have written its checkpoint first: then its
       // listing is the wave, and this one's is not used.
-      if (saved.created) batches = cut;
+      if (saved.created) [batches, listed] = [cut, listing.size];
     }
     if (batches === null) {
       const progress = await this.store.waveProgress(campaignId, wave);
@@ -194,14 +195,11 @@ export class WavePlanner {
       }
       // Never enqueued: the wave is listed again from its checkpoint (devices deactivated since are left out).
       const again = await this.recipientsOf.listWave(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId);
-      batches = again.cut(batchSize, layout);
+      [batches, listed] = [again.cut(batchSize, layout), again.size];
     }
     // One partition per batch, the partitions in turn (libs/redis partitionBatches); the ids as listed (joined, when
     // the wave was read as text).
-    // The wave's recipients: every one of them in one batch, counted in its platforms.
-    let size = 0;
     const jobs = batches.map(({ partition, ids, platforms }, i) => {
-      size += platforms.fcm + platforms.apns + platforms.webpush;
       const common = { campaignId, wave, batch: i + 1, attempt: 0, platforms, partition };
       return {
         name: 'send-batch' as const,
@@ -210,7 +208,7 @@ export class WavePlanner {
       };
     });
     await this.queues.addBatches(jobs);
-    return this.counted(data, size, jobs.length, checkpoint.last, checkpoint.startedAt, intervalSeconds);
+    return this.counted(data, listed, jobs.length, checkpoint.last, checkpoint.startedAt, intervalSeconds);
   }
 
   /** Counts the wave's recipients (once), then completes the campaign or queues the next wave's planner. */

@@ -127,6 +127,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       sendConcurrency: concurrency,
       provider: 'sink (PUSH_SINK=true)',
       rateLimits: 'none (system and campaign limits null)',
+      partitions: 'DISPATCH_PARTITIONS unset: 1 per campaign on this single Redis server, 12 send queues',
       platforms: 'fcm, apns, webpush in turn',
       baselineRounds: rounds,
       fcmMessages,

@@ -1,6 +1,6 @@
 /**
  * The Node.js versions Tidegate runs on are stated in four places that must agree: package.json "engines", the
- * bounds scripts/lib/node.sh checks before it fetches a Node 24 for `npm start`, `npm test` and CI, .nvmrc (the
+ * bounds scripts/lib/node.sh checks before it fetches a Node 24 for `npm start`, `npm test`, the benchmarks and CI, .nvmrc (the
  * version it fetches, and nvm's), and docker/Dockerfile's image.
  */
 import { execFileSync } from 'node:child_process';
@@ -61,5 +61,17 @@ describe('the supported Node.js versions', () => {
   it("include the Docker image's, which is .nvmrc's", () => {
     const image = /^ARG NODE_IMAGE=node:(\S+)$/m.exec(read('docker/Dockerfile'))?.[1];
     expect(image).toBe(`${nvmrc}-bookworm-slim`);
+  });
+
+  it('are what the benchmarks run on: npm run bench, soak and simulate go through scripts/bench.sh, which picks one first', () => {
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    for (const name of ['bench', 'soak', 'simulate'])
+      expect([name, scripts[name]]).toEqual([name, expect.stringMatching(/^bash scripts\/bench\.sh \S/)]);
+    const sh = read('scripts/bench.sh');
+    const pick = sh.indexOf('\nuse_supported_node\n');
+    expect(pick).toBeGreaterThan(0);
+    // Nothing runs node (the build included) before the supported one is on PATH.
+    expect(sh.slice(0, pick)).not.toMatch(/^\s*(exec\s+)?node\s/m);
+    expect(sh.slice(pick)).toMatch(/^node tools\/build\.js$/m);
   });
 });

@@ -16,8 +16,8 @@ export enum QueueName {
 export const QUEUE_NAMES: readonly QueueName[] = Object.values(QueueName);
 
 /**
- * The send queues of the dispatch partitions: `send-0` … `send-<n-1>` (n: libs/config dispatchPartitions), each under its own
- * hash tag, the one of the ledger partition with that index (RedisKeys.sendQueuePrefix), so on Redis Cluster the
+ * The send queues of the dispatch partitions: `send-0` … `send-<n-1>` (n: libs/config dispatchPartitions), each under
+ * its own hash tag, the one of the ledger partition with that index (RedisKeys.sendQueuePrefix), so on Redis Cluster the
  * queues spread over the masters as the ledger does. A batch of partition i of a campaign goes to `send-<i mod n>`.
  * `send` (QueueName.Send, under `{bull}`) is the queue from before partitions: still registered and worked, so jobs
  * queued before an upgrade drain; new jobs never go there. Changing n orphans the jobs waiting in the send queues

@@ -1,7 +1,7 @@
 /**
  * Dispatch partitions: a campaign's per-device ledger and counters are split into `of` partitions (pinned per campaign
- * when its first wave is planned; libs/config dispatchPartitions), so on Redis Cluster its sending load spreads over the masters
- * instead of landing on the one slot of `{campaign:<id>}`.
+ * when its first wave is planned; libs/config dispatchPartitions), so on Redis Cluster its sending load spreads over
+ * the masters instead of landing on the one slot of `{campaign:<id>}`.
  *
  * - Devices go to partitions by blocks of `block` consecutive ids: device `id` is in block `floor(id / block)`, and
  *   block `k` belongs to partition `k mod of`, for the whole campaign. Its bits live in that partition's bitmaps at
@@ -31,9 +31,10 @@ export const MAX_PARTITIONS = 256;
 export const MIN_BATCHES_PER_PARTITION = 4;
 
 /**
- * The partitions a campaign is pinned to: `configured` (libs/config dispatchPartitions: DISPATCH_PARTITIONS, or by the kind of Redis), or when its first wave is too small to
- * give each MIN_BATCHES_PER_PARTITION batches, the largest divisor of `configured` that does (so the partitions still
- * split evenly over the masters `configured` splits evenly over), down to 1.
+ * The partitions a campaign is pinned to: `configured` (libs/config dispatchPartitions: DISPATCH_PARTITIONS, or by
+ * the kind of Redis), or when its first wave is too small to give each MIN_BATCHES_PER_PARTITION batches, the
+ * largest divisor of `configured` that does (so the partitions still split evenly over the masters `configured`
+ * splits evenly over), down to 1.
  */
 export function partitionsFor(firstWaveSize: number, batchSize: number, configured: number): number {
   const cap = Math.min(configured, MAX_PARTITIONS, Math.floor(firstWaveSize / (batchSize * MIN_BATCHES_PER_PARTITION)));

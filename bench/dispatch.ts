@@ -127,7 +127,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       sendConcurrency: concurrency,
       provider: 'sink (PUSH_SINK=true)',
       rateLimits: 'none (system and campaign limits null)',
-      partitions: 'DISPATCH_PARTITIONS unset: 1 per campaign on this single Redis server, 12 send queues',
+      partitions: 'DISPATCH_PARTITIONS unset (the campaign as pinned: extra.stats.partitions)',
       platforms: 'fcm, apns, webpush in turn',
       baselineRounds: rounds,
       fcmMessages,
@@ -483,6 +483,8 @@ async function runTidegate(
   await Promise.all([api.child.stop(), worker.child.stop(30_000)]);
   ctx.log(`tidegate: ${seconds.toFixed(2)} s, ${Math.round(o.recipients / seconds)} notifications/s`);
   const keysAfter = await memoryByKind(redis);
+  // The layout the campaign was pinned to (`<n>/<block>`, or `<n>` for one partition; libs/redis dispatch-merge.ts).
+  const partitions = await redis.client.hget(redis.keys.campaign(id).stats, 'partitions');
 
   const names = scriptNames(ctx.root);
   const byCommand: Record<string, number> = {};
@@ -505,6 +507,7 @@ async function runTidegate(
     waves: waves.length,
     keysAfter,
     stats: {
+      partitions,
       targeted: live.targeted,
       sent: live.sent,
       failed: live.failed,

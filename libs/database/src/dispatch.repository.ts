@@ -94,6 +94,15 @@ function platformLabel(text: Platform): Platform {
   return text === 'fcm' ? 'fcm' : text === 'apns' ? 'apns' : text === 'webpush' ? 'webpush' : text;
 }
 
+/**
+ * A page of a segment by keyset: `id` and `platform` of up to `limit` of its devices after `afterId` (and none past
+ * `upTo`), in id order, as a subquery (read as rows or as text).
+ */
+function pageQuery(segment: Segment, afterId: bigint, limit: number, upTo: bigint | null): Prisma.Sql {
+  const bound = upTo === null ? Prisma.empty : Prisma.sql` AND id <= ${upTo}`;
+  return Prisma.sql`SELECT id, platform FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId}${bound} ORDER BY id LIMIT ${limit}`;
+}
+
 /** A PostgreSQL array literal of decimal integers. */
 const DECIMAL_LIST = /^\{[0-9]+(?:,[0-9]+)*\}$/;
 
@@ -111,16 +120,14 @@ export class DispatchRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Up to `limit` devices of a segment after `afterId`, in id order: one page of a wave, by keyset, as rows (the
-   * planner reads a wave as text, `segmentPageText`, and this when that text is not exactly the page; a resend lists
-   * its waves with it). Straight through Prisma's pool (`PrismaService.pgPool`), the same parameterised SQL without
+   * Up to `limit` devices of a segment after `afterId` (none past `upTo`), in id order: one page of a wave, by
+   * keyset, as rows (the planner reads a wave as text, `segmentPageText`, and this when that text is not exactly the
+   * page; a resend lists its waves with it). Straight through Prisma's pool (`PrismaService.pgPool`), the same parameterised SQL without
    * Prisma's row mapping, each row becoming its device as it arrives (`streamRows`): pg's result would hold all of a
    * wave's rows as arrays until the last one, long enough for V8 to promote them (issue #12's eighth pass).
    */
-  async segmentPage(segment: Segment, afterId: bigint, limit: number): Promise<PlannedDevice[]> {
-    // `devices.id` in ORDER BY: a bare `id` would name the output column, the id as text, and order 10 before 9.
-    const query = Prisma.sql`
-      SELECT id::text, platform::text FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId} ORDER BY devices.id LIMIT ${limit}`;
+  async segmentPage(segment: Segment, afterId: bigint, limit: number, upTo: bigint | null = null): Promise<PlannedDevice[]> {
+    const query = Prisma.sql`SELECT id::text, platform::text FROM (${pageQuery(segment, afterId, limit, upTo)}) AS page ORDER BY page.id`;
     const out: PlannedDevice[] = [];
     await streamRows<[id: string, platform: Platform]>(await this.prisma.pgPool(), query, (row) => {
       out.push({ id: row[0], platform: platformLabel(row[1]) });
@@ -135,11 +142,7 @@ export class DispatchRepository {
    * read it as rows.
    */
   async segmentPageText(segment: Segment, afterId: bigint, limit: number, upTo: bigint | null = null): Promise<PageText | null> {
-    const bound = upTo === null ? Prisma.empty : Prisma.sql` AND id <= ${upTo}`;
-    const query = Prisma.sql`
-      SELECT ${Prisma.raw(pageTextColumns())} FROM (
-        SELECT id, platform FROM devices WHERE ${segmentWhere(segment)} AND id > ${afterId}${bound} ORDER BY devices.id LIMIT ${limit}
-      ) AS page`;
+    const query = Prisma.sql`SELECT ${Prisma.raw(pageTextColumns())} FROM (${pageQuery(segment, afterId, limit, upTo)}) AS page`;
     const pool = await this.prisma.pgPool();
     const result = await pool.query<[count: number, ids: string | null, letters: string | null]>({
       text: query.text,

@@ -134,7 +134,7 @@ const slottedPayloads = new WeakMap<NotificationPayload, NotificationPayload>();
 export function slotted(message: PushMessage): NotificationPayload {
   const { payload, ticket } = message;
   if (ticket === undefined) return payload;
-  if (!isSlotTicket(ticket)) return withWaveTicket(payload, ticket);
+  if (!isSlotTicket(ticket)) return messagePayload(message);
   let stamped = slottedPayloads.get(payload);
   if (stamped === undefined) slottedPayloads.set(payload, (stamped = withWaveTicket(payload, TICKET_SLOT)));
   return stamped;

@@ -197,16 +197,12 @@ export class WavePlanner {
       const again = await this.recipientsOf.listWave(audience, checkpoint.afterId, checkpoint.size, checkpoint.lastId);
       [batches, listed] = [again.cut(batchSize, layout), again.size];
     }
-    // One partition per batch, the partitions in turn (libs/redis partitionBatches); the ids as listed (joined, when
-    // the wave was read as text).
-    const jobs = batches.map(({ partition, ids, platforms }, i) => {
-      const common = { campaignId, wave, batch: i + 1, attempt: 0, platforms, partition };
-      return {
-        name: 'send-batch' as const,
-        data: typeof ids === 'string' ? { ...common, joinedIds: ids } : { ...common, deviceIds: ids },
-        opts: { jobId: batchJobId(campaignId, wave, i + 1) },
-      };
-    });
+    // One partition per batch, the partitions in turn (libs/redis partitionBatches); the ids joined as listed.
+    const jobs = batches.map(({ partition, ids, platforms }, i) => ({
+      name: 'send-batch' as const,
+      data: { campaignId, wave, batch: i + 1, attempt: 0, platforms, partition, joinedIds: ids },
+      opts: { jobId: batchJobId(campaignId, wave, i + 1) },
+    }));
     await this.queues.addBatches(jobs);
     return this.counted(data, listed, jobs.length, checkpoint.last, checkpoint.startedAt, intervalSeconds);
   }

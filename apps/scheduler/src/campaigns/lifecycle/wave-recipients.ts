@@ -17,10 +17,10 @@ export interface RecipientPage {
   lastId: bigint;
 }
 
-/** A batch as the planner enqueues it: its ids joined by commas (decimal, in id order) or listed, and its platforms. */
+/** A batch as the planner enqueues it: its ids joined by commas (decimal, in id order), and its platforms. */
 export interface PlannedBatch {
   partition: Partition;
-  ids: string | string[];
+  ids: string;
   platforms: Record<PushPlatform, number>;
 }
 
@@ -76,10 +76,9 @@ export class WaveRecipients {
     let more: boolean;
     let lastId: bigint;
     if ('segment' in audience) {
-      // The rows come after `afterId` in id order, ids as text: only the end of a listed-again wave is checked, and only
-      // the page's last id becomes a number.
-      rows = await this.repo.segmentPage(audience.segment, afterId, limit + 1);
-      if (upTo !== null) rows = rows.filter((r) => BigInt(r.id) <= upTo);
+      // The rows come after `afterId` (and up to `upTo`) in id order, ids as text: only the page's last id becomes a
+      // number.
+      rows = await this.repo.segmentPage(audience.segment, afterId, limit + 1, upTo);
       more = rows.length > limit;
       // At most one row more than the limit was read: the one that tells whether more follow.
       if (more) rows.pop();
@@ -126,7 +125,7 @@ export function rowListing(page: RecipientPage): WaveListing {
     cut: (batchSize, layout) =>
       partitionBatches(page.recipients, batchSize, layout, (r) => r.id).map(({ partition, items }) => ({
         partition,
-        ids: items.map((r) => r.id),
+        ids: items.map((r) => r.id).join(','),
         platforms: countPlatforms(items),
       })),
   };
